@@ -126,13 +126,23 @@ class ApplianceTypeSpec:
 
 _COMMON: Final = (
     AttributeSpec(
-        "power", 1, ValueKind.NUMBER, "ElectricalPowerMeasurement.ActivePower",
-        unit="W", minimum=0, maximum=10000, decimals=1,
+        "power",
+        1,
+        ValueKind.NUMBER,
+        "ElectricalPowerMeasurement.ActivePower",
+        unit="W",
+        minimum=0,
+        maximum=10000,
+        decimals=1,
     ),
     AttributeSpec(
-        "energy", 2, ValueKind.NUMBER,
+        "energy",
+        2,
+        ValueKind.NUMBER,
         "ElectricalEnergyMeasurement.CumulativeEnergyImported",
-        unit="kWh", minimum=0, decimals=3,
+        unit="kWh",
+        minimum=0,
+        decimals=3,
     ),
     AttributeSpec("faults", 3, ValueKind.FAULTS, "OperationalState.OperationalError"),
 )
@@ -152,21 +162,34 @@ _OPERATION_COMMANDS: Final = (
 def _operation_attributes(base_id: int, phases: tuple[str, ...]) -> tuple[AttributeSpec, ...]:
     return (
         AttributeSpec(
-            "operational_state", base_id, ValueKind.ENUM,
+            "operational_state",
+            base_id,
+            ValueKind.ENUM,
             "OperationalState.OperationalState",
             options=tuple(OperationalState),
         ),
         AttributeSpec(
-            "phase", base_id + 1, ValueKind.ENUM, "OperationalState.CurrentPhase",
+            "phase",
+            base_id + 1,
+            ValueKind.ENUM,
+            "OperationalState.CurrentPhase",
             options=phases,
         ),
         AttributeSpec(
-            "remaining_time", base_id + 2, ValueKind.DURATION,
-            "OperationalState.CountdownTime", unit="s", minimum=0,
+            "remaining_time",
+            base_id + 2,
+            ValueKind.DURATION,
+            "OperationalState.CountdownTime",
+            unit="s",
+            minimum=0,
         ),
         AttributeSpec(
-            "delay_remaining", base_id + 3, ValueKind.DURATION,
-            "DeviceEnergyManagement.Forecast.StartTime", unit="s", minimum=0,
+            "delay_remaining",
+            base_id + 3,
+            ValueKind.DURATION,
+            "DeviceEnergyManagement.Forecast.StartTime",
+            unit="s",
+            minimum=0,
             required=False,
         ),
     )
@@ -178,39 +201,69 @@ REFRIGERATOR: Final = ApplianceTypeSpec(
     attributes=(
         *_COMMON,
         AttributeSpec(
-            "mode", 16, ValueKind.ENUM,
+            "mode",
+            16,
+            ValueKind.ENUM,
             "RefrigeratorAndTemperatureControlledCabinetMode.CurrentMode",
-            writable=True, options=("normal", "eco", "quick_freeze", "vacation"),
+            writable=True,
+            options=("normal", "eco", "quick_freeze", "vacation"),
         ),
         AttributeSpec(
-            "fridge_temperature", 17, ValueKind.NUMBER,
-            "TemperatureMeasurement.MeasuredValue", unit="°C",
-            minimum=-10, maximum=30, decimals=1,
+            "fridge_temperature",
+            17,
+            ValueKind.NUMBER,
+            "TemperatureMeasurement.MeasuredValue",
+            unit="°C",
+            minimum=-10,
+            maximum=30,
+            decimals=1,
         ),
         AttributeSpec(
-            "fridge_target_temperature", 18, ValueKind.NUMBER,
-            "TemperatureControl.TemperatureSetpoint", writable=True, unit="°C",
-            minimum=1, maximum=8, step=1, decimals=1,
+            "fridge_target_temperature",
+            18,
+            ValueKind.NUMBER,
+            "TemperatureControl.TemperatureSetpoint",
+            writable=True,
+            unit="°C",
+            minimum=1,
+            maximum=8,
+            step=1,
+            decimals=1,
         ),
         AttributeSpec(
-            "freezer_temperature", 19, ValueKind.NUMBER,
-            "TemperatureMeasurement.MeasuredValue", unit="°C", required=False,
-            minimum=-40, maximum=30, decimals=1,
+            "freezer_temperature",
+            19,
+            ValueKind.NUMBER,
+            "TemperatureMeasurement.MeasuredValue",
+            unit="°C",
+            required=False,
+            minimum=-40,
+            maximum=30,
+            decimals=1,
         ),
         AttributeSpec(
-            "freezer_target_temperature", 20, ValueKind.NUMBER,
-            "TemperatureControl.TemperatureSetpoint", writable=True, unit="°C",
-            required=False, minimum=-24, maximum=-16, step=1, decimals=1,
+            "freezer_target_temperature",
+            20,
+            ValueKind.NUMBER,
+            "TemperatureControl.TemperatureSetpoint",
+            writable=True,
+            unit="°C",
+            required=False,
+            minimum=-24,
+            maximum=-16,
+            step=1,
+            decimals=1,
         ),
         AttributeSpec("door_open", 21, ValueKind.BOOL, "BooleanState.StateValue"),
         AttributeSpec("door_alarm", 22, ValueKind.BOOL, "RefrigeratorAlarm.State.DoorOpen"),
         AttributeSpec(
-            "compressor_running", 23, ValueKind.BOOL, "vendor:CompressorRunning",
+            "compressor_running",
+            23,
+            ValueKind.BOOL,
+            "vendor:CompressorRunning",
             required=False,
         ),
-        AttributeSpec(
-            "defrost_active", 24, ValueKind.BOOL, "vendor:DefrostActive", required=False
-        ),
+        AttributeSpec("defrost_active", 24, ValueKind.BOOL, "vendor:DefrostActive", required=False),
     ),
     fault_codes=("temperature_sensor", "compressor", "defrost_heater", "fan", "communication"),
 )
@@ -222,42 +275,89 @@ ROOM_AIR_CONDITIONER: Final = ApplianceTypeSpec(
         *_COMMON,
         AttributeSpec("on", 32, ValueKind.BOOL, "OnOff.OnOff", writable=True),
         AttributeSpec(
-            "mode", 33, ValueKind.ENUM, "Thermostat.SystemMode", writable=True,
+            "mode",
+            33,
+            ValueKind.ENUM,
+            "Thermostat.SystemMode",
+            writable=True,
             options=("cool", "heat", "dry", "fan_only", "auto"),
         ),
         AttributeSpec(
-            "target_temperature", 34, ValueKind.NUMBER,
-            "Thermostat.OccupiedCoolingSetpoint", writable=True, unit="°C",
-            minimum=16, maximum=30, step=0.5, decimals=1,
+            "target_temperature",
+            34,
+            ValueKind.NUMBER,
+            "Thermostat.OccupiedCoolingSetpoint",
+            writable=True,
+            unit="°C",
+            minimum=16,
+            maximum=30,
+            step=0.5,
+            decimals=1,
         ),
         AttributeSpec(
-            "temperature", 35, ValueKind.NUMBER, "Thermostat.LocalTemperature",
-            unit="°C", minimum=-20, maximum=60, decimals=1,
+            "temperature",
+            35,
+            ValueKind.NUMBER,
+            "Thermostat.LocalTemperature",
+            unit="°C",
+            minimum=-20,
+            maximum=60,
+            decimals=1,
         ),
         AttributeSpec(
-            "humidity", 36, ValueKind.NUMBER, "RelativeHumidityMeasurement.MeasuredValue",
-            unit="%", minimum=0, maximum=100, required=False, decimals=0,
+            "humidity",
+            36,
+            ValueKind.NUMBER,
+            "RelativeHumidityMeasurement.MeasuredValue",
+            unit="%",
+            minimum=0,
+            maximum=100,
+            required=False,
+            decimals=0,
         ),
         AttributeSpec(
-            "outdoor_temperature", 37, ValueKind.NUMBER, "Thermostat.OutdoorTemperature",
-            unit="°C", minimum=-40, maximum=70, required=False, decimals=1,
+            "outdoor_temperature",
+            37,
+            ValueKind.NUMBER,
+            "Thermostat.OutdoorTemperature",
+            unit="°C",
+            minimum=-40,
+            maximum=70,
+            required=False,
+            decimals=1,
         ),
         AttributeSpec(
-            "fan_speed", 38, ValueKind.ENUM, "FanControl.FanMode", writable=True,
+            "fan_speed",
+            38,
+            ValueKind.ENUM,
+            "FanControl.FanMode",
+            writable=True,
             options=("auto", "low", "medium", "high"),
         ),
         AttributeSpec(
-            "swing", 39, ValueKind.ENUM, "FanControl.RockSetting", writable=True,
-            required=False, options=("off", "vertical", "horizontal", "both"),
+            "swing",
+            39,
+            ValueKind.ENUM,
+            "FanControl.RockSetting",
+            writable=True,
+            required=False,
+            options=("off", "vertical", "horizontal", "both"),
         ),
         AttributeSpec("eco", 40, ValueKind.BOOL, "vendor:Eco", writable=True, required=False),
         AttributeSpec(
-            "sleep", 41, ValueKind.BOOL, "FanControl.WindSetting.SleepWind",
-            writable=True, required=False,
+            "sleep",
+            41,
+            ValueKind.BOOL,
+            "FanControl.WindSetting.SleepWind",
+            writable=True,
+            required=False,
         ),
     ),
     fault_codes=(
-        "indoor_sensor", "outdoor_unit", "refrigerant_low", "compressor_overheat",
+        "indoor_sensor",
+        "outdoor_unit",
+        "refrigerant_low",
+        "compressor_overheat",
         "communication",
     ),
 )
@@ -268,26 +368,48 @@ LAUNDRY_WASHER: Final = ApplianceTypeSpec(
     attributes=(
         *_COMMON,
         AttributeSpec(
-            "programme", 48, ValueKind.ENUM, "LaundryWasherMode.CurrentMode",
+            "programme",
+            48,
+            ValueKind.ENUM,
+            "LaundryWasherMode.CurrentMode",
             writable=True,
             options=(
-                "cotton", "eco_40_60", "synthetics", "mixed", "wool", "delicates",
-                "quick", "bedding",
+                "cotton",
+                "eco_40_60",
+                "synthetics",
+                "mixed",
+                "wool",
+                "delicates",
+                "quick",
+                "bedding",
             ),
         ),
         AttributeSpec(
-            "water_temperature", 49, ValueKind.ENUM,
-            "TemperatureControl.SelectedTemperatureLevel", writable=True, required=False,
+            "water_temperature",
+            49,
+            ValueKind.ENUM,
+            "TemperatureControl.SelectedTemperatureLevel",
+            writable=True,
+            required=False,
             options=("cold", "20", "30", "40", "60", "90"),
         ),
         AttributeSpec(
-            "spin_speed", 50, ValueKind.ENUM, "LaundryWasherControls.SpinSpeedCurrent",
-            writable=True, required=False,
+            "spin_speed",
+            50,
+            ValueKind.ENUM,
+            "LaundryWasherControls.SpinSpeedCurrent",
+            writable=True,
+            required=False,
             options=("0", "400", "800", "1000", "1200", "1400"),
         ),
         AttributeSpec(
-            "rinses", 51, ValueKind.ENUM, "LaundryWasherControls.NumberOfRinses",
-            writable=True, required=False, options=("none", "normal", "extra", "max"),
+            "rinses",
+            51,
+            ValueKind.ENUM,
+            "LaundryWasherControls.NumberOfRinses",
+            writable=True,
+            required=False,
+            options=("none", "normal", "extra", "max"),
         ),
         *_operation_attributes(
             52, ("idle", "filling", "heating", "washing", "rinsing", "spinning")
@@ -296,7 +418,12 @@ LAUNDRY_WASHER: Final = ApplianceTypeSpec(
     ),
     commands=_OPERATION_COMMANDS,
     fault_codes=(
-        "water_supply", "drain", "unbalanced_load", "door_lock", "heater", "motor",
+        "water_supply",
+        "drain",
+        "unbalanced_load",
+        "door_lock",
+        "heater",
+        "motor",
         "communication",
     ),
     has_programmes=True,
@@ -308,16 +435,21 @@ DISHWASHER: Final = ApplianceTypeSpec(
     attributes=(
         *_COMMON,
         AttributeSpec(
-            "programme", 64, ValueKind.ENUM, "DishwasherMode.CurrentMode", writable=True,
+            "programme",
+            64,
+            ValueKind.ENUM,
+            "DishwasherMode.CurrentMode",
+            writable=True,
             options=("eco", "auto", "intensive", "quick", "glass", "pre_rinse"),
         ),
         *_operation_attributes(68, ("idle", "pre_wash", "washing", "rinsing", "drying")),
-        AttributeSpec(
-            "rinse_aid_low", 72, ValueKind.BOOL, "vendor:RinseAidLow", required=False
-        ),
+        AttributeSpec("rinse_aid_low", 72, ValueKind.BOOL, "vendor:RinseAidLow", required=False),
         AttributeSpec("salt_low", 73, ValueKind.BOOL, "vendor:SaltLow", required=False),
         AttributeSpec(
-            "door_open", 74, ValueKind.BOOL, "DishwasherAlarm.State.DoorError",
+            "door_open",
+            74,
+            ValueKind.BOOL,
+            "DishwasherAlarm.State.DoorError",
             required=False,
         ),
     ),
@@ -393,12 +525,14 @@ class Capability:
             raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects whole seconds", key=key)
         if self.minimum is not None and value < self.minimum:
             raise LinkError(
-                ErrorCode.OUT_OF_RANGE, f"{key} must be at least {self.minimum}; got {value}",
+                ErrorCode.OUT_OF_RANGE,
+                f"{key} must be at least {self.minimum}; got {value}",
                 key=key,
             )
         if self.maximum is not None and value > self.maximum:
             raise LinkError(
-                ErrorCode.OUT_OF_RANGE, f"{key} must be at most {self.maximum}; got {value}",
+                ErrorCode.OUT_OF_RANGE,
+                f"{key} must be at most {self.maximum}; got {value}",
                 key=key,
             )
         if self.step:
@@ -595,7 +729,7 @@ def _parse_capability(spec: AttributeSpec, raw: object) -> Capability:
             raw_options = raw["options"]
             _require(
                 isinstance(raw_options, list)
-                and raw_options
+                and bool(raw_options)
                 and all(isinstance(o, str) for o in raw_options),
                 f"{where}.options must be a non-empty list of strings",
             )
@@ -632,9 +766,7 @@ def _parse_programme(raw: object, index: int, allowed: tuple[str, ...]) -> Progr
     energy = _number(raw.get("energy_kwh"), f"{where}.energy_kwh")
     _require(energy > 0, f"{where}.energy_kwh must be positive")
     raw_profile = raw.get("profile")
-    _require(
-        isinstance(raw_profile, list) and raw_profile, f"{where}.profile must be a list"
-    )
+    _require(isinstance(raw_profile, list) and bool(raw_profile), f"{where}.profile must be a list")
     assert isinstance(raw_profile, list)
     profile: list[tuple[int, float]] = []
     for n, segment in enumerate(raw_profile):
@@ -671,7 +803,7 @@ def _parse_declaration(data: object) -> Declaration:
         f"schema must be {DECLARATION_SCHEMA}, got {data.get('schema')!r}",
     )
     try:
-        appliance_type = ApplianceType(data.get("type"))
+        appliance_type = ApplianceType(str(data.get("type")))
     except ValueError:
         raise DeclarationError(
             f"type must be one of {', '.join(ApplianceType)}, got {data.get('type')!r}"
@@ -702,13 +834,15 @@ def _parse_declaration(data: object) -> Declaration:
     programmes: tuple[Programme, ...] = ()
     max_delay = data.get("max_delay_s", 0)
     _require(
-        isinstance(max_delay, int) and not isinstance(max_delay, bool) and 0 <= max_delay <= 86400 * 2,
+        isinstance(max_delay, int)
+        and not isinstance(max_delay, bool)
+        and 0 <= max_delay <= 86400 * 2,
         "max_delay_s must be a whole number of seconds from 0 to 172800",
     )
     if type_spec.has_programmes:
         raw_programmes = data.get("programmes")
         _require(
-            isinstance(raw_programmes, list) and raw_programmes,
+            isinstance(raw_programmes, list) and bool(raw_programmes),
             f"a {appliance_type} declares at least one programme",
         )
         assert isinstance(raw_programmes, list)
