@@ -17,7 +17,6 @@ PLATFORMS: Final[list[Platform]] = [
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
-    Platform.SWITCH,
 ]
 
 # Config entry data keys. The pairing code is never stored.

@@ -1,0 +1,28 @@
+"""The base entity of every Liuzhou appliance entity."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .coordinator import LiuzhouCoordinator
+from .link.model import Value
+
+
+class LiuzhouEntity(CoordinatorEntity[LiuzhouCoordinator]):
+    """An entity of one appliance, kept current by its coordinator's pushed state.
+
+    Unavailable while the appliance is disconnected (the coordinator then marks
+    its last update as failed).
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: LiuzhouCoordinator, key: str) -> None:
+        """Identify the entity as ``<appliance_id>_<key>`` on the appliance's device."""
+        super().__init__(coordinator)
+        self._attr_unique_id = f"{coordinator.appliance_id}_{key}"
+        self._attr_device_info = coordinator.device_info
+
+    def _value(self, key: str) -> Value | None:
+        """The current value of a capability, or None if the appliance has not reported it."""
+        return self.coordinator.data.get(key) if self.coordinator.data else None
