@@ -1,0 +1,1 @@
+"""The appliance side: the network module that bridges an appliance's MCU to the hub."""

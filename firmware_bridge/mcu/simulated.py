@@ -1,0 +1,278 @@
+"""A simulated MCU: an ApplianceSimulator speaking SERIAL.md on the MCU end of a link."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
+from custom_components.liuzhou_appliances.link.model import Value
+
+from .endpoint import FrameEndpoint, LinkClosed, PeerTimeout, Reply, ReplyWork
+from .frames import Frame, FrameType
+from .links import ByteLink
+from .values import (
+    McuInfo,
+    PayloadError,
+    attribute_id_of,
+    decode_attributes,
+    decode_command,
+    encode_nack,
+    encode_report,
+    encode_value,
+)
+
+if TYPE_CHECKING:
+    from firmware_bridge.simulators import ApplianceSimulator
+
+_LOGGER = logging.getLogger(__name__)
+
+TICK: Final = 1.0  # real seconds between physics updates
+MAX_STEP: Final = 1.0  # simulated seconds per physics step, at most...
+MAX_STEPS_PER_TICK: Final = 600  # ...unless the speed would need more steps than this
+FULL_REPORT_INTERVAL: Final = 60.0  # real seconds (SERIAL.md asks for at most 60)
+SAVE_INTERVAL: Final = 30.0  # real seconds between state saves
+
+
+def _nack(error: LinkError, attribute_id: int = 0, then: ReplyWork | None = None) -> Reply:
+    return Reply(
+        FrameType.NACK, encode_nack(error.code, error.message, attribute_id=attribute_id), then
+    )
+
+
+class SimulatedMcu:
+    """Runs an ApplianceSimulator as the appliance's MCU.
+
+    Answers INFO, SNAPSHOT, WRITE, COMMAND and HEARTBEAT requests, advances
+    the physics at ``speed`` times real time, REPORTs changed values (as the
+    wire resolution shows them) and a full report every
+    ``full_report_interval`` real seconds. With ``state_path`` its energy
+    counter and other state survive restarts.
+    """
+
+    def __init__(
+        self,
+        simulator: ApplianceSimulator,
+        link: ByteLink,
+        *,
+        speed: float = 1.0,
+        tick: float = TICK,
+        full_report_interval: float = FULL_REPORT_INTERVAL,
+        state_path: Path | None = None,
+        save_interval: float = SAVE_INTERVAL,
+    ) -> None:
+        if speed < 0:
+            raise ValueError("speed must not be negative")
+        self.simulator = simulator
+        self.declaration = simulator.declaration
+        self._type_spec = self.declaration.type_spec
+        self.speed = speed
+        self._tick = tick
+        self._full_report_interval = full_report_interval
+        self._state_path = state_path
+        self._save_interval = save_interval
+        self._endpoint = FrameEndpoint(
+            link,
+            name=f"{simulator.identity.appliance_id} MCU",
+            on_request=self._on_request,
+            on_event=self._on_event,
+        )
+        self._reported: dict[str, bytes] = {}
+        self._clock_task: asyncio.Task[None] | None = None
+        self._report_lock = asyncio.Lock()
+        self.simulated_seconds = 0.0
+
+    @property
+    def info(self) -> McuInfo:
+        """What this MCU announces in INFO."""
+        identity = self.simulator.identity
+        return McuInfo(self.declaration.type, identity.model, identity.firmware)
+
+    # --- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore saved state, start answering frames and running the clock."""
+        self.load_state()
+        self._endpoint.start()
+        self._clock_task = asyncio.create_task(self._clock(), name="simulated MCU clock")
+
+    async def stop(self) -> None:
+        """Stop the clock, save state and close the link."""
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock_task
+            self._clock_task = None
+        self.save_state()
+        await self._endpoint.close()
+
+    def load_state(self) -> None:
+        """Restore the simulator from ``state_path`` if a save exists."""
+        if self._state_path is None or not self._state_path.exists():
+            return
+        try:
+            state = json.loads(self._state_path.read_text(encoding="utf-8"))
+            self.simulator.restore_state(state)
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            # A damaged save must not keep the appliance from booting.
+            _LOGGER.warning("ignoring unreadable state %s: %s", self._state_path, error)
+
+    def save_state(self) -> None:
+        """Write the simulator's state atomically to ``state_path``."""
+        if self._state_path is None:
+            return
+        state: dict[str, Any] = self.simulator.export_state()
+        self._state_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state), encoding="utf-8")
+        os.replace(temporary, self._state_path)
+
+    # --- the appliance's buttons and clock ----------------------------------------
+
+    async def press_factory_reset(self) -> None:
+        """The user holds the reset button: ask the module to forget its pairing.
+
+        Raises LinkError(MCU_UNAVAILABLE) if the module does not acknowledge.
+        """
+        try:
+            reply = await self._endpoint.request(
+                FrameType.FACTORY_RESET, b"", accepts=frozenset({FrameType.ACK, FrameType.NACK})
+            )
+        except (PeerTimeout, LinkClosed) as error:
+            raise LinkError(
+                ErrorCode.MCU_UNAVAILABLE, f"the module does not answer: {error}"
+            ) from error
+        if reply.type != FrameType.ACK:
+            raise LinkError(ErrorCode.INTERNAL, "the module refused the factory reset")
+
+    async def advance(self, seconds: float) -> None:
+        """Advance the physics by ``seconds`` simulated seconds and report the changes."""
+        self._step(seconds)
+        await self.report_changes()
+
+    def _step(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        steps = min(MAX_STEPS_PER_TICK, max(1, int(-(-seconds // MAX_STEP))))
+        dt = seconds / steps
+        for _ in range(steps):
+            self.simulator.step(dt)
+        self.simulated_seconds += seconds
+
+    async def _clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        last_full = last
+        last_save = last
+        while True:
+            await asyncio.sleep(self._tick)
+            now = loop.time()
+            self._step((now - last) * self.speed)
+            last = now
+            full = now - last_full >= self._full_report_interval
+            if full:
+                last_full = now
+            try:
+                await self.report_changes(full=full)
+            except LinkClosed:
+                return
+            if now - last_save >= self._save_interval:
+                last_save = now
+                try:
+                    self.save_state()
+                except OSError as error:
+                    _LOGGER.warning("cannot save state: %s", error)
+
+    # --- reports ----------------------------------------------------------------
+
+    def _encoded_values(self) -> dict[str, bytes]:
+        encoded: dict[str, bytes] = {}
+        for key, value in self.simulator.values().items():
+            try:
+                encoded[key] = encode_value(self._type_spec, self._type_spec.attribute(key), value)
+            except (PayloadError, LinkError) as error:
+                _LOGGER.error("the simulator produced an unencodable value: %s", error)
+        return encoded
+
+    async def report_changes(self, *, full: bool = False) -> None:
+        """REPORT the values that changed at wire resolution (all of them if ``full``)."""
+        async with self._report_lock:
+            current = self._encoded_values()
+            changed = {
+                key: raw for key, raw in current.items() if full or self._reported.get(key) != raw
+            }
+            if not changed:
+                return
+            values = self._values_of(changed)
+            payload = encode_report(self._type_spec, values, full=full)
+            await self._endpoint.send_event(FrameType.REPORT, payload)
+            self._reported.update(changed)
+
+    def _values_of(self, encoded: dict[str, bytes]) -> dict[str, Value]:
+        snapshot = self.simulator.values()
+        return {key: snapshot[key] for key in encoded}
+
+    # --- requests from the module -------------------------------------------------
+
+    async def _on_event(self, frame: Frame) -> None:
+        _LOGGER.debug("the MCU ignores %s", frame.describe())
+
+    async def _on_request(self, frame: Frame) -> Reply:
+        if frame.type == FrameType.INFO_REQUEST:
+            return Reply(FrameType.INFO, self.info.encode())
+        if frame.type == FrameType.SNAPSHOT_REQUEST:
+            current = self._encoded_values()
+            self._reported.update(current)
+            return Reply(
+                FrameType.REPORT,
+                encode_report(self._type_spec, self._values_of(current), full=True),
+            )
+        if frame.type == FrameType.HEARTBEAT:
+            return Reply(FrameType.ACK)
+        if frame.type == FrameType.WRITE:
+            return self._write(frame.payload)
+        if frame.type == FrameType.COMMAND:
+            return self._command(frame.payload)
+        return Reply(
+            FrameType.NACK,
+            encode_nack(ErrorCode.UNKNOWN_MESSAGE, f"the MCU does not take {frame.describe()}"),
+        )
+
+    def _write(self, payload: bytes) -> Reply:
+        try:
+            values = decode_attributes(self._type_spec, payload, strict=True).values
+        except PayloadError as error:
+            return Reply(
+                FrameType.NACK,
+                encode_nack(ErrorCode.MALFORMED, str(error), attribute_id=error.attribute_id),
+            )
+        checked: dict[str, Value] = {}
+        for key, value in values.items():
+            try:
+                checked[key] = self.declaration.validate_write(key, value)
+            except LinkError as error:
+                return _nack(error, attribute_id_of(self._type_spec, key))
+        for key, value in checked.items():
+            try:
+                self.simulator.write(key, value)
+            except LinkError as error:
+                # Earlier values may have changed: the report after the NACK shows them.
+                return _nack(error, attribute_id_of(self._type_spec, key), self.report_changes)
+        return Reply(FrameType.ACK, then=self.report_changes)
+
+    def _command(self, payload: bytes) -> Reply:
+        try:
+            name, raw_args = decode_command(self._type_spec, payload)
+        except PayloadError as error:
+            return Reply(FrameType.NACK, encode_nack(ErrorCode.MALFORMED, str(error)))
+        try:
+            args = self.declaration.validate_command(name, raw_args)
+            self.simulator.command(name, args)
+        except LinkError as error:
+            return _nack(error, attribute_id_of(self._type_spec, error.key))
+        return Reply(FrameType.ACK, then=self.report_changes)
