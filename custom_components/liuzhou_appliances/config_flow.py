@@ -1,0 +1,367 @@
+"""Config flow: discover or enter an appliance, pair it with its code, keep it paired.
+
+The pairing code is used once to run SPAKE2 with the appliance and is never
+stored; the entry keeps the long-term key the appliance hands over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+import math
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers import instance_id
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+import voluptuous as vol
+
+from .const import (
+    CONF_APPLIANCE_ID,
+    CONF_HUB_ID,
+    CONF_KEEPALIVE_INTERVAL,
+    CONF_KEY,
+    CONF_OFFLINE_REPAIR_MINUTES,
+    CONF_PAIRING_CODE,
+    DEFAULT_KEEPALIVE_INTERVAL,
+    DEFAULT_OFFLINE_REPAIR_MINUTES,
+    DOMAIN,
+    MAX_KEEPALIVE_INTERVAL,
+    MAX_OFFLINE_REPAIR_MINUTES,
+    MIN_KEEPALIVE_INTERVAL,
+    MIN_OFFLINE_REPAIR_MINUTES,
+)
+from .link.client import ApplianceClient, PairingResult, pair
+from .link.codec import SUPPORTED_VERSIONS, HelloInfo
+from .link.discovery import DEFAULT_PORT, parse_txt
+from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
+from .link.pairing import InvalidPairingCode, normalise_pairing_code
+
+_LOGGER = logging.getLogger(__package__)
+
+_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
+_CODE_SCHEMA = vol.Schema({vol.Required(CONF_PAIRING_CODE): str})
+
+
+class PairingFailed(Exception):
+    """Pairing or connecting did not work; ``error`` is the translated error key."""
+
+    def __init__(self, error: str, placeholders: Mapping[str, str] | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.placeholders = dict(placeholders or {})
+
+
+def _link_error_key(err: LinkError) -> tuple[str, dict[str, str]]:
+    """Map a protocol error to the form error shown to the user."""
+    if err.code is ErrorCode.WRONG_CODE:
+        return "wrong_code", {}
+    if err.code is ErrorCode.RATE_LIMITED:
+        retry_after = getattr(err, "retry_after", None) or 0
+        return "rate_limited", {"retry_after": str(max(1, math.ceil(retry_after)))}
+    if err.code is ErrorCode.UNSUPPORTED_VERSION:
+        return "unsupported_version", {}
+    if err.code is ErrorCode.AUTH_FAILED:
+        return "key_rejected", {}
+    _LOGGER.warning("Unexpected error from the appliance: %s", err)
+    return "unknown", {}
+
+
+def appliance_title(hello: HelloInfo) -> str:
+    """Entry title: the model plus the end of the id, to tell twins apart."""
+    return f"{hello.model} {hello.appliance_id.rsplit('-', 1)[-1]}"
+
+
+async def async_get_hub_id(hass: Any) -> str:
+    """This Home Assistant's identity towards appliances (stable per installation)."""
+    return f"ha-{(await instance_id.async_get(hass))[:16]}"
+
+
+class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a Liuzhou appliance."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing known."""
+        self._host: str | None = None
+        self._port: int = DEFAULT_PORT
+        self._name: str = ""
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> LiuzhouOptionsFlow:
+        """Keepalive and offline-repair settings."""
+        return LiuzhouOptionsFlow()
+
+    # --- helpers -----------------------------------------------------------
+
+    async def _async_pair(self, host: str, port: int, code: str) -> tuple[PairingResult, str]:
+        """Pair with the code; raise PairingFailed with the form error."""
+        try:
+            digits = normalise_pairing_code(code)
+        except InvalidPairingCode:
+            raise PairingFailed("invalid_code_format") from None
+        hub_id = await async_get_hub_id(self.hass)
+        try:
+            result = await pair(host, port, digits, hub_id=hub_id)
+        except LinkError as err:
+            error, placeholders = _link_error_key(err)
+            raise PairingFailed(error, placeholders) from err
+        except (ApplianceUnreachable, OSError, TimeoutError) as err:
+            _LOGGER.debug("Cannot reach %s:%s: %s", host, port, err)
+            raise PairingFailed("cannot_connect") from err
+        except Exception as err:
+            _LOGGER.exception("Unexpected error pairing with %s:%s", host, port)
+            raise PairingFailed("unknown") from err
+        return result, hub_id
+
+    def _entry_data(
+        self, host: str, port: int, result: PairingResult, hub_id: str
+    ) -> dict[str, Any]:
+        return {
+            CONF_HOST: host,
+            CONF_PORT: port,
+            CONF_APPLIANCE_ID: result.hello.appliance_id,
+            CONF_KEY: result.key.hex(),
+            CONF_HUB_ID: hub_id,
+        }
+
+    # --- manual entry ------------------------------------------------------
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Host, port and pairing code typed by the user."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            port = user_input[CONF_PORT]
+            try:
+                result, hub_id = await self._async_pair(host, port, user_input[CONF_PAIRING_CODE])
+            except PairingFailed as failed:
+                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
+                    failed.error
+                )
+                placeholders.update(failed.placeholders)
+            else:
+                data = self._entry_data(host, port, result, hub_id)
+                await self.async_set_unique_id(result.hello.appliance_id)
+                # Pairing again replaced the appliance's key: keep the entry's in step.
+                self._abort_if_unique_id_configured(
+                    updates={CONF_HOST: host, CONF_PORT: port, CONF_KEY: data[CONF_KEY]}
+                )
+                return self.async_create_entry(title=appliance_title(result.hello), data=data)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_HOST, default=(user_input or {}).get(CONF_HOST, "")): str,
+                vol.Required(CONF_PORT, default=(user_input or {}).get(CONF_PORT, DEFAULT_PORT)): (
+                    _PORT
+                ),
+                vol.Required(CONF_PAIRING_CODE): str,
+            }
+        )
+        return self.async_show_form(
+            step_id="user", data_schema=schema, errors=errors, description_placeholders=placeholders
+        )
+
+    # --- zeroconf ----------------------------------------------------------
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """An appliance announced itself; known ones get their address updated."""
+        try:
+            txt = parse_txt(discovery_info.properties)
+        except ValueError as err:
+            _LOGGER.debug("Ignoring %s: %s", discovery_info.name, err)
+            return self.async_abort(reason="invalid_discovery_info")
+        host = discovery_info.host
+        port = discovery_info.port or DEFAULT_PORT
+        await self.async_set_unique_id(txt.appliance_id)
+        if not any(
+            txt.supports(v) for v in range(SUPPORTED_VERSIONS[0], SUPPORTED_VERSIONS[1] + 1)
+        ):
+            return self.async_abort(reason="unsupported_version")
+        self._async_wake_known_appliance(txt.appliance_id, host, port)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
+        self._host, self._port = host, port
+        self._name = f"{txt.model} ({host})"
+        self.context["title_placeholders"] = {"name": self._name}
+        return await self.async_step_zeroconf_confirm()
+
+    @callback
+    def _async_wake_known_appliance(self, appliance_id: str, host: str, port: int) -> None:
+        """Zeroconf sees a configured appliance: reconnect now instead of after the backoff."""
+        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, appliance_id)
+        if entry is None or (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (host, port):
+            return  # unknown, or moved: the address update reloads the entry
+        if entry.state is ConfigEntryState.LOADED:
+            entry.runtime_data.async_wake_reconnect()
+        elif entry.state is ConfigEntryState.SETUP_RETRY:
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The user confirms the discovered appliance and types its pairing code."""
+        assert self._host is not None
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"name": self._name}
+        if user_input is not None:
+            try:
+                result, hub_id = await self._async_pair(
+                    self._host, self._port, user_input[CONF_PAIRING_CODE]
+                )
+            except PairingFailed as failed:
+                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
+                    failed.error
+                )
+                placeholders.update(failed.placeholders)
+            else:
+                if result.hello.appliance_id != self.unique_id:
+                    return self.async_abort(reason="different_appliance")
+                return self.async_create_entry(
+                    title=appliance_title(result.hello),
+                    data=self._entry_data(self._host, self._port, result, hub_id),
+                )
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            data_schema=_CODE_SCHEMA,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    # --- reauthentication --------------------------------------------------
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The appliance rejected the stored key (factory reset or re-paired elsewhere)."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the pairing code and pair again."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"name": entry.title}
+        if user_input is not None:
+            try:
+                result, hub_id = await self._async_pair(
+                    entry.data[CONF_HOST], entry.data[CONF_PORT], user_input[CONF_PAIRING_CODE]
+                )
+            except PairingFailed as failed:
+                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
+                    failed.error
+                )
+                placeholders.update(failed.placeholders)
+            else:
+                await self.async_set_unique_id(result.hello.appliance_id)
+                self._abort_if_unique_id_mismatch(reason="different_appliance")
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_KEY: result.key.hex(), CONF_HUB_ID: hub_id}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=_CODE_SCHEMA,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    # --- reconfigure -------------------------------------------------------
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new host or port for the same appliance, checked with the stored key."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"name": entry.title}
+        if user_input is not None:
+            host = user_input[CONF_HOST].strip()
+            port = user_input[CONF_PORT]
+            try:
+                hello = await self._async_identify(
+                    host, port, bytes.fromhex(entry.data[CONF_KEY]), entry.data[CONF_HUB_ID]
+                )
+            except PairingFailed as failed:
+                errors["base"] = failed.error
+                placeholders.update(failed.placeholders)
+            else:
+                if hello.appliance_id != entry.unique_id:
+                    errors["base"] = "different_appliance"
+                    placeholders["found"] = hello.appliance_id
+                else:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates={CONF_HOST: host, CONF_PORT: port}
+                    )
+        current = user_input or entry.data
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_HOST, default=current[CONF_HOST]): str,
+                vol.Required(CONF_PORT, default=current[CONF_PORT]): _PORT,
+            }
+        )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_identify(self, host: str, port: int, key: bytes, hub_id: str) -> HelloInfo:
+        """Connect with the stored key and return who answered."""
+        client = ApplianceClient(host, port, key, hub_id=hub_id)
+        try:
+            await client.connect()
+            assert client.hello is not None  # set by connect()
+            return client.hello
+        except LinkError as err:
+            if err.code is ErrorCode.AUTH_FAILED and client.hello is not None:
+                return client.hello  # compared with the entry's id by the caller
+            error, placeholders = _link_error_key(err)
+            raise PairingFailed(error, placeholders) from err
+        except (ApplianceUnreachable, OSError, TimeoutError) as err:
+            raise PairingFailed("cannot_connect") from err
+        except Exception as err:
+            _LOGGER.exception("Unexpected error connecting to %s:%s", host, port)
+            raise PairingFailed("unknown") from err
+        finally:
+            await client.disconnect()
+
+
+class LiuzhouOptionsFlow(OptionsFlow):
+    """Keepalive interval and when an offline appliance becomes a repair issue."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form; voluptuous ranges reject out-of-range values."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_KEEPALIVE_INTERVAL,
+                    default=options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL),
+                ): vol.All(
+                    vol.Coerce(int),
+                    vol.Range(min=MIN_KEEPALIVE_INTERVAL, max=MAX_KEEPALIVE_INTERVAL),
+                ),
+                vol.Required(
+                    CONF_OFFLINE_REPAIR_MINUTES,
+                    default=options.get(
+                        CONF_OFFLINE_REPAIR_MINUTES, DEFAULT_OFFLINE_REPAIR_MINUTES
+                    ),
+                ): vol.All(
+                    vol.Coerce(int),
+                    vol.Range(min=MIN_OFFLINE_REPAIR_MINUTES, max=MAX_OFFLINE_REPAIR_MINUTES),
+                ),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)

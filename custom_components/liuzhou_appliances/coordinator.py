@@ -1,0 +1,435 @@
+"""One appliance's connection: pushed state, keepalive, reconnect, commands.
+
+The appliance pushes every change (iot_class local_push), so nothing polls.
+A lost connection makes every entity unavailable until the reconnect loop
+succeeds; the loop backs off like ESPHome's (min(1.8**n, 60) s) and is woken
+at once when zeroconf sees the appliance again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import contextlib
+from dataclasses import dataclass
+import logging
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_APPLIANCE_ID,
+    CONF_HUB_ID,
+    CONF_KEEPALIVE_INTERVAL,
+    CONF_KEY,
+    CONF_OFFLINE_REPAIR_MINUTES,
+    DEFAULT_KEEPALIVE_INTERVAL,
+    DEFAULT_OFFLINE_REPAIR_MINUTES,
+    DOMAIN,
+    MANUFACTURER,
+    RECONNECT_BACKOFF_BASE,
+    RECONNECT_BACKOFF_MAX,
+)
+from .link.client import ApplianceClient
+from .link.codec import HelloInfo
+from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
+from .link.model import Declaration, Value
+from .repairs import (
+    async_clear_all_issues,
+    async_clear_unreachable_issue,
+    async_raise_unreachable_issue,
+    async_sync_state_issues,
+)
+
+_LOGGER = logging.getLogger(__package__)
+
+type LiuzhouConfigEntry = ConfigEntry[LiuzhouCoordinator]
+
+# Rejections caused by the value the user asked for, not by the appliance's state.
+_VALUE_ERRORS = frozenset(
+    {
+        ErrorCode.OUT_OF_RANGE,
+        ErrorCode.INVALID_TYPE,
+        ErrorCode.READ_ONLY,
+        ErrorCode.UNKNOWN_CAPABILITY,
+    }
+)
+
+
+def reconnect_delay(attempt: int) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (0-based)."""
+    return float(min(RECONNECT_BACKOFF_BASE**attempt, RECONNECT_BACKOFF_MAX))
+
+
+@dataclass
+class ConnectionStats:
+    """Counters shown in diagnostics."""
+
+    connect_attempts: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    pushes: int = 0
+    writes: int = 0
+    commands: int = 0
+    rejected: int = 0
+    last_connected: str | None = None
+    last_disconnected: str | None = None
+    last_error: str | None = None
+    connect_duration_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for diagnostics."""
+        return dict(self.__dict__)
+
+
+class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
+    """Keeps one connection to one appliance and its current state."""
+
+    config_entry: LiuzhouConfigEntry
+    client: ApplianceClient
+    declaration: Declaration
+    hello: HelloInfo
+
+    def __init__(self, hass: HomeAssistant, entry: LiuzhouConfigEntry) -> None:
+        """Prepare the connection; nothing runs until the first refresh."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.data[CONF_APPLIANCE_ID]}",
+            update_interval=None,
+        )
+        self.appliance_id: str = entry.data[CONF_APPLIANCE_ID]
+        self.host: str = entry.data[CONF_HOST]
+        self.port: int = entry.data[CONF_PORT]
+        self._key = bytes.fromhex(entry.data[CONF_KEY])
+        self._hub_id: str = entry.data[CONF_HUB_ID]
+        self._keepalive = float(
+            entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
+        )
+        self._offline_repair_s = 60.0 * entry.options.get(
+            CONF_OFFLINE_REPAIR_MINUTES, DEFAULT_OFFLINE_REPAIR_MINUTES
+        )
+        self.stats = ConnectionStats()
+        self._connected = False
+        self._closing = False
+        self._client_unsubs: list[CALLBACK_TYPE] = []
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._cancel_offline_timer: CALLBACK_TYPE | None = None
+
+    # --- connection ------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether the appliance is connected now."""
+        return self._connected
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The device registry entry of this appliance."""
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.appliance_id)},
+            manufacturer=self.declaration.manufacturer or MANUFACTURER,
+            model=self.hello.model,
+            model_id=str(self.hello.type),
+            name=self.config_entry.title,
+            sw_version=self.hello.firmware,
+        )
+
+    async def _async_update_data(self) -> dict[str, Value]:
+        """Connect on the first refresh; later refreshes re-read the state."""
+        if self._connected:
+            try:
+                return dict(await self.client.read())
+            except (ApplianceUnreachable, LinkError, TimeoutError) as err:
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="appliance_unavailable",
+                    translation_placeholders={"appliance": self.config_entry.title},
+                ) from err
+        try:
+            await self._async_connect()
+        except LinkError as err:
+            if err.code is ErrorCode.AUTH_FAILED:
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="key_rejected",
+                    translation_placeholders={"appliance": self.config_entry.title},
+                ) from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="connect_failed",
+                translation_placeholders={"appliance": self.config_entry.title, "error": str(err)},
+            ) from err
+        except (ApplianceUnreachable, OSError, TimeoutError) as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="appliance_unavailable",
+                translation_placeholders={"appliance": self.config_entry.title},
+            ) from err
+        return dict(self.client.state)
+
+    async def _async_connect(self) -> None:
+        """Open one connection; raises LinkError or ApplianceUnreachable."""
+        self.stats.connect_attempts += 1
+        started = time.monotonic()
+        client = ApplianceClient(
+            self.host, self.port, self._key, hub_id=self._hub_id, keepalive_interval=self._keepalive
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            await client.disconnect()
+            raise
+        if client.hello is None or client.hello.appliance_id != self.appliance_id:
+            # Another appliance now answers at this address (DHCP reshuffle).
+            found = client.hello.appliance_id if client.hello else "nothing"
+            await client.disconnect()
+            raise ApplianceUnreachable(
+                f"{self.host}:{self.port} is {found}, not {self.appliance_id}"
+            )
+        assert client.hello is not None  # set by connect()
+        assert client.declaration is not None
+        self.client = client
+        self.hello = client.hello
+        self.declaration = client.declaration
+        self._connected = True
+        self.stats.connects += 1
+        self.stats.connect_duration_s = round(time.monotonic() - started, 4)
+        self.stats.last_connected = dt_util.utcnow().isoformat()
+        self._client_unsubs = [
+            client.add_state_listener(self._handle_push),
+            client.add_disconnect_listener(self._handle_disconnect),
+        ]
+        self._async_connection_restored()
+
+    @callback
+    def _async_connection_restored(self) -> None:
+        if self._cancel_offline_timer is not None:
+            self._cancel_offline_timer()
+            self._cancel_offline_timer = None
+        async_clear_unreachable_issue(self.hass, self.appliance_id)
+        async_sync_state_issues(self.hass, self)
+
+    @callback
+    def _handle_push(self, changed: Mapping[str, Value]) -> None:
+        """A pushed `changed` message: hand the full current state to the entities."""
+        self.stats.pushes += 1
+        self.async_set_updated_data(dict(self.client.state))
+        async_sync_state_issues(self.hass, self)
+
+    @callback
+    def _handle_disconnect(self, error: Exception | None) -> None:
+        """The connection ended; mark everything unavailable and start reconnecting."""
+        if not self._connected:
+            return
+        self._connected = False
+        self._drop_client_listeners()
+        self.stats.disconnects += 1
+        self.stats.last_disconnected = dt_util.utcnow().isoformat()
+        self.stats.last_error = repr(error) if error else None
+        if self._closing:
+            return
+        _LOGGER.info(
+            "Lost the connection to %s (%s:%s): %s; reconnecting",
+            self.config_entry.title,
+            self.host,
+            self.port,
+            error or "closed by the appliance",
+        )
+        self.async_set_update_error(ApplianceUnreachable(str(error or "connection closed")))
+        self._cancel_offline_timer = async_call_later(
+            self.hass, self._offline_repair_s, self._async_offline_too_long
+        )
+        self._start_reconnect()
+
+    @callback
+    def async_set_update_error(self, err: Exception) -> None:
+        """Mark the data stale; logged once by the caller at info level, not as an error."""
+        self.last_exception = err
+        if self.last_update_success:
+            self.last_update_success = False
+            self.async_update_listeners()
+
+    @callback
+    def _async_offline_too_long(self, _now: Any) -> None:
+        self._cancel_offline_timer = None
+        if not self._connected:
+            async_raise_unreachable_issue(
+                self.hass, self, minutes=round(self._offline_repair_s / 60)
+            )
+
+    def _drop_client_listeners(self) -> None:
+        for unsub in self._client_unsubs:
+            unsub()
+        self._client_unsubs = []
+
+    def _start_reconnect(self) -> None:
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._wake.clear()
+            self._reconnect_task = self.config_entry.async_create_background_task(
+                self.hass, self._async_reconnect_loop(), f"{DOMAIN} reconnect {self.appliance_id}"
+            )
+
+    @callback
+    def async_wake_reconnect(self) -> None:
+        """Zeroconf saw the appliance: retry now instead of waiting out the backoff."""
+        if not self._connected and not self._closing:
+            self._wake.set()
+
+    async def async_reconnect_now(self) -> bool:
+        """Try one connection at once (repair flow); True when connected."""
+        if self._connected:
+            return True
+        self.async_wake_reconnect()
+        for _ in range(100):
+            if self._connected or self._reconnect_task is None:
+                break
+            await asyncio.sleep(0.05)
+        return self._connected
+
+    def _is_closing(self) -> bool:
+        # A method, so type checkers do not assume the flag stays as it was across awaits.
+        return self._closing
+
+    async def _async_reconnect_loop(self) -> None:
+        attempt = 0
+        while not self._closing:
+            try:
+                async with asyncio.timeout(reconnect_delay(attempt)):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if self._is_closing():
+                return
+            attempt += 1
+            try:
+                await self._async_connect()
+            except LinkError as err:
+                self.stats.last_error = repr(err)
+                if err.code is ErrorCode.AUTH_FAILED:
+                    _LOGGER.info(
+                        "%s rejected the stored key; asking to pair again",
+                        self.config_entry.title,
+                    )
+                    self.config_entry.async_start_reauth(self.hass)
+                    return
+                _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
+                continue
+            except (ApplianceUnreachable, OSError, TimeoutError) as err:
+                self.stats.last_error = repr(err)
+                _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
+                continue
+            _LOGGER.info("Connection to %s restored", self.config_entry.title)
+            self.async_set_updated_data(dict(self.client.state))
+            return
+
+    async def async_close(self) -> None:
+        """Stop reconnecting and close the connection; nothing keeps running."""
+        self._closing = True
+        self._wake.set()
+        if self._cancel_offline_timer is not None:
+            self._cancel_offline_timer()
+            self._cancel_offline_timer = None
+        task = self._reconnect_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._reconnect_task = None
+        self._drop_client_listeners()
+        if self._connected:
+            self._connected = False
+            await self.client.disconnect()
+        await self.async_shutdown()
+
+    @callback
+    def async_remove_issues(self) -> None:
+        """Delete every repair issue of this appliance (entry removed)."""
+        async_clear_all_issues(self.hass, self.appliance_id)
+
+    # --- commands ----------------------------------------------------------
+
+    def _unavailable(self) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="appliance_unavailable",
+            translation_placeholders={"appliance": self.config_entry.title},
+        )
+
+    async def async_write(self, values: Mapping[str, Value]) -> None:
+        """Write values; raise a translated HomeAssistantError if it cannot be done."""
+        validated: dict[str, Value] = {}
+        for key, value in values.items():
+            try:
+                validated[key] = self.declaration.validate_write(key, value)
+            except LinkError as err:
+                self.stats.rejected += 1
+                raise self._value_error(key, value, err) from err
+        if not self._connected:
+            raise self._unavailable()
+        self.stats.writes += 1
+        try:
+            await self.client.write(validated)
+        except LinkError as err:
+            self.stats.rejected += 1
+            if err.code in _VALUE_ERRORS:
+                key = err.key or next(iter(validated))
+                raise self._value_error(key, validated.get(key), err) from err
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="write_rejected",
+                translation_placeholders={
+                    "keys": ", ".join(validated),
+                    "error": err.code.name,
+                    "detail": err.message,
+                },
+            ) from err
+        except (ApplianceUnreachable, OSError, TimeoutError) as err:
+            raise self._unavailable() from err
+
+    def _value_error(self, key: str, value: object, err: LinkError) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="value_out_of_range",
+            translation_placeholders={"key": key, "value": str(value), "detail": err.message},
+        )
+
+    async def async_command(self, name: str, args: Mapping[str, int] | None = None) -> None:
+        """Send a command; raise a translated HomeAssistantError if it is not accepted."""
+        try:
+            normalised = self.declaration.validate_command(name, args or {})
+        except LinkError as err:
+            self.stats.rejected += 1
+            raise self._command_error(name, err) from err
+        if not self._connected:
+            raise self._unavailable()
+        self.stats.commands += 1
+        try:
+            await self.client.command(name, normalised)
+        except LinkError as err:
+            self.stats.rejected += 1
+            raise self._command_error(name, err) from err
+        except (ApplianceUnreachable, OSError, TimeoutError) as err:
+            raise self._unavailable() from err
+
+    def _command_error(self, name: str, err: LinkError) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_rejected",
+            translation_placeholders={
+                "command": name,
+                "error": err.code.name,
+                "detail": err.message,
+            },
+        )

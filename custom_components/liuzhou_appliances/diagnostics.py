@@ -1,0 +1,75 @@
+"""Diagnostics: declaration, state and connection statistics, with secrets redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_APPLIANCE_ID, CONF_HUB_ID, CONF_KEY, CONF_PAIRING_CODE
+from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+
+# Keys, codes, addresses and ids: nothing that pairs with or locates the appliance.
+TO_REDACT = {
+    CONF_KEY,
+    CONF_PAIRING_CODE,
+    CONF_HOST,
+    CONF_PORT,
+    CONF_APPLIANCE_ID,
+    CONF_HUB_ID,
+    "unique_id",
+    "title",
+    "serial_number",
+}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: LiuzhouConfigEntry
+) -> dict[str, Any]:
+    """Everything needed to debug an appliance, nothing that identifies or unlocks it."""
+    coordinator = entry.runtime_data
+    hello = coordinator.hello
+    return {
+        "entry": async_redact_data(
+            {
+                "title": entry.title,
+                "unique_id": entry.unique_id,
+                "version": f"{entry.version}.{entry.minor_version}",
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+            },
+            TO_REDACT,
+        ),
+        "appliance": async_redact_data(
+            {
+                CONF_APPLIANCE_ID: hello.appliance_id,
+                "type": str(hello.type),
+                "model": hello.model,
+                "firmware": hello.firmware,
+                "protocol": hello.protocol,
+            },
+            TO_REDACT,
+        ),
+        "declaration": coordinator.declaration.to_dict(),
+        "state": dict(coordinator.data or {}),
+        "connection": {
+            "connected": coordinator.connected,
+            "last_update_success": coordinator.last_update_success,
+            **_without_address(coordinator.stats.as_dict(), coordinator),
+        },
+    }
+
+
+def _without_address(stats: dict[str, Any], coordinator: LiuzhouCoordinator) -> dict[str, Any]:
+    """Error texts quote the address and id; replace them."""
+    secrets = (coordinator.host, str(coordinator.port), coordinator.appliance_id)
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        text = value
+        if isinstance(text, str):
+            for secret in secrets:
+                text = text.replace(secret, REDACTED)
+        out[key] = text
+    return out
