@@ -35,11 +35,20 @@ class ErrorCode(IntEnum):
 class LinkError(Exception):
     """An error with a protocol error code; raised locally or received from the peer."""
 
-    def __init__(self, code: ErrorCode, message: str, *, key: str | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        key: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{code.name}: {message}")
         self.code = code
         self.message = message
         self.key = key
+        # Seconds until a retry can succeed; set with RATE_LIMITED.
+        self.retry_after = retry_after
 
 
 class ApplianceUnreachable(Exception):

@@ -1,0 +1,447 @@
+"""Hub side of the link: ``pair()`` (commissioning) and ``ApplianceClient`` (sessions).
+
+``SecureChannel`` is the lower layer both use: one TCP connection that has
+done HELLO and the Noise handshake, sending and receiving raw inner messages.
+The conformance kit uses it directly to send malformed requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from dataclasses import dataclass
+import itertools
+import logging
+import time
+from typing import Any, Final
+
+from .codec import (
+    ClientHello,
+    CodecError,
+    Frame,
+    FrameType,
+    HelloInfo,
+    MessageType,
+    decode_error,
+    decode_message,
+    encode_error,
+    encode_frame,
+    encode_message,
+    error_from_dict,
+    read_frame,
+    request_message,
+)
+from .errors import ApplianceUnreachable, ErrorCode, LinkError
+from .model import Declaration, DeclarationError, Value
+from .pairing import PairingInitiator
+from .session import NoiseInitiator, SecureSession, hello_transcript
+
+_LOGGER: Final = logging.getLogger(__name__)
+MAX_PENDING_REQUESTS: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PairingResult:
+    """The outcome of commissioning: the long-term key and the appliance's HELLO."""
+
+    key: bytes
+    hello: HelloInfo
+
+
+class _Stream:
+    """A connection in its plaintext phase."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.timeout = timeout
+
+    @classmethod
+    async def open(cls, host: str, port: int, io_timeout: float) -> _Stream:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), io_timeout)
+        except (OSError, TimeoutError) as err:
+            raise ApplianceUnreachable(f"cannot connect to {host}:{port}: {err!r}") from err
+        return cls(reader, writer, io_timeout)
+
+    async def send(self, frame_type: FrameType, payload: bytes) -> None:
+        self.writer.write(encode_frame(frame_type, payload))
+        try:
+            await asyncio.wait_for(self.writer.drain(), self.timeout)
+        except (OSError, TimeoutError) as err:
+            raise ApplianceUnreachable(f"connection lost: {err!r}") from err
+
+    async def receive(self, expected: FrameType) -> Frame:
+        """The next frame, which must be ``expected``; an ERROR frame raises its LinkError."""
+        try:
+            frame = await asyncio.wait_for(read_frame(self.reader), self.timeout)
+        except (EOFError, OSError) as err:
+            raise ApplianceUnreachable(f"connection lost: {err}") from err
+        except TimeoutError as err:
+            raise ApplianceUnreachable("the appliance did not answer in time") from err
+        if frame.type is FrameType.ERROR:
+            raise decode_error(frame.payload)
+        if frame.type is not expected:
+            raise LinkError(ErrorCode.MALFORMED, f"expected {expected.name}, got {frame.type.name}")
+        return frame
+
+    async def hello(self, hub_id: str) -> tuple[HelloInfo, bytes]:
+        """Exchange HELLO; return the appliance's answer and the transcript."""
+        client_hello = ClientHello(hub_id).encode()
+        await self.send(FrameType.HELLO, client_hello)
+        frame = await self.receive(FrameType.HELLO)
+        info = HelloInfo.decode(frame.payload)
+        return info, hello_transcript(client_hello, frame.payload)
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+
+
+async def pair(
+    host: str,
+    port: int,
+    code: str,
+    *,
+    hub_id: str,
+    timeout: float = 10.0,  # noqa: ASYNC109 - per-step timeout, part of the documented contract
+) -> PairingResult:
+    """Commission an appliance with its printed code; return the long-term key.
+
+    Raises LinkError(WRONG_CODE | RATE_LIMITED (``retry_after``) |
+    UNSUPPORTED_VERSION | BUSY ...) or ApplianceUnreachable.
+    """
+    stream = await _Stream.open(host, port, timeout)
+    try:
+        info, transcript = await stream.hello(hub_id)
+        initiator = PairingInitiator(
+            code, hub_id=hub_id, appliance_id=info.appliance_id, hello_transcript=transcript
+        )
+        await stream.send(FrameType.PAIR, initiator.start())
+        reply = await stream.receive(FrameType.PAIR)
+        try:
+            confirm = initiator.handle_reply(reply.payload)
+        except LinkError as err:
+            # Tell the appliance why we stop; it counts the failed attempt either way.
+            with contextlib.suppress(Exception):
+                await stream.send(FrameType.ERROR, encode_error(err))
+            raise
+        await stream.send(FrameType.PAIR, confirm)
+        key_frame = await stream.receive(FrameType.PAIR)
+        await stream.send(FrameType.PAIR, initiator.handle_key(key_frame.payload))
+        done = await stream.receive(FrameType.PAIR)
+        key = initiator.handle_done(done.payload)
+        return PairingResult(key, info)
+    except CodecError as err:
+        raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
+    finally:
+        await stream.close()
+
+
+class SecureChannel:
+    """An authenticated, encrypted connection carrying inner messages."""
+
+    def __init__(self, stream: _Stream, hello: HelloInfo, session: SecureSession) -> None:
+        self._stream = stream
+        self.hello = hello
+        self.session = session
+
+    @classmethod
+    async def open(
+        cls, host: str, port: int, key: bytes, *, hub_id: str, io_timeout: float = 10.0
+    ) -> SecureChannel:
+        """Connect, exchange HELLO and complete the Noise handshake.
+
+        LinkError(NOT_PAIRED) if the appliance has no key, LinkError(AUTH_FAILED)
+        if it rejects ours; ApplianceUnreachable if it cannot be reached.
+        """
+        stream = await _Stream.open(host, port, io_timeout)
+        try:
+            info, transcript = await stream.hello(hub_id)
+            if not info.paired:
+                raise LinkError(ErrorCode.NOT_PAIRED, f"{info.appliance_id} is not paired")
+            initiator = NoiseInitiator(key, transcript)
+            await stream.send(FrameType.HANDSHAKE, initiator.first_message())
+            reply = await stream.receive(FrameType.HANDSHAKE)
+            session = initiator.finish(reply.payload)
+        except CodecError as err:
+            await stream.close()
+            raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
+        except BaseException:
+            await stream.close()
+            raise
+        return cls(stream, info, session)
+
+    def send_plaintext(self, plaintext: bytes) -> None:
+        """Encrypt arbitrary bytes as one ENCRYPTED frame (the conformance kit's door)."""
+        self._stream.writer.write(
+            encode_frame(FrameType.ENCRYPTED, self.session.encrypt(plaintext))
+        )
+
+    def send_frame(self, frame_type: FrameType, payload: bytes) -> None:
+        """Send a raw outer frame (for tests of the appliance's defences)."""
+        self._stream.writer.write(encode_frame(frame_type, payload))
+
+    def send_message(self, message: Mapping[str, Any]) -> None:
+        """Encrypt and send one inner message (encryption order equals send order)."""
+        self.send_plaintext(encode_message(message))
+
+    async def drain(self) -> None:
+        """Wait until the transport takes what was sent."""
+        try:
+            await asyncio.wait_for(self._stream.writer.drain(), self._stream.timeout)
+        except (OSError, TimeoutError) as err:
+            raise ApplianceUnreachable(f"connection lost: {err!r}") from err
+
+    async def receive_message(self, idle_timeout: float | None = None) -> dict[str, Any]:
+        """The next inner message.
+
+        ApplianceUnreachable when the connection ends or is silent for
+        ``idle_timeout``; LinkError(AUTH_FAILED) when a frame fails decryption.
+        """
+        try:
+            frame = await asyncio.wait_for(read_frame(self._stream.reader), idle_timeout)
+        except (EOFError, OSError) as err:
+            raise ApplianceUnreachable(f"connection lost: {err}") from err
+        except TimeoutError as err:
+            raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
+        if frame.type is not FrameType.ENCRYPTED:
+            raise LinkError(ErrorCode.MALFORMED, f"plaintext {frame.type.name} in a session")
+        return decode_message(self.session.decrypt(frame.payload))
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._stream.close()
+
+
+class ApplianceClient:
+    """A session with one paired appliance, kept current by pushed changes."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        key: bytes,
+        *,
+        hub_id: str,
+        keepalive_interval: float = 20.0,
+        request_timeout: float = 10.0,
+        keepalive_timeout: float = 90.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._key = key
+        self.hub_id = hub_id
+        self.keepalive_interval = keepalive_interval
+        self.request_timeout = request_timeout
+        self.keepalive_timeout = keepalive_timeout
+        self.hello: HelloInfo | None = None
+        self.declaration: Declaration | None = None
+        self.state: dict[str, Value] = {}
+        self.connected = False
+        self.last_seq = 0
+        self._channel: SecureChannel | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing: asyncio.Task[None] | None = None
+        self._state_listeners: list[Callable[[Mapping[str, Value]], None]] = []
+        self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
+
+    # --- listeners -----------------------------------------------------------
+
+    def add_state_listener(self, cb: Callable[[Mapping[str, Value]], None]) -> Callable[[], None]:
+        """Call ``cb`` with the changed values on every push; returns the remover."""
+        self._state_listeners.append(cb)
+        return lambda: _remove(self._state_listeners, cb)
+
+    def add_disconnect_listener(self, cb: Callable[[Exception | None], None]) -> Callable[[], None]:
+        """Call ``cb`` once when the session ends (None after ``disconnect()``)."""
+        self._disconnect_listeners.append(cb)
+        return lambda: _remove(self._disconnect_listeners, cb)
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def connect(self) -> None:
+        """HELLO, Noise handshake, describe, subscribe, read all; start keepalive."""
+        if self._channel is not None:
+            raise RuntimeError("already connected")
+        channel = await SecureChannel.open(
+            self.host, self.port, self._key, hub_id=self.hub_id, io_timeout=self.request_timeout
+        )
+        self._channel = channel
+        self.hello = channel.hello
+        self._tasks = [asyncio.create_task(self._read_loop(channel))]
+        try:
+            described = await self._request(MessageType.DESCRIBE)
+            try:
+                self.declaration = Declaration.from_dict(described.get("declaration"))
+            except DeclarationError as err:
+                raise LinkError(ErrorCode.MALFORMED, f"bad declaration: {err}") from err
+            subscribed = await self._request(MessageType.SUBSCRIBE)
+            seq = subscribed.get("seq")
+            self.last_seq = seq if isinstance(seq, int) else 0
+            self.state = await self.read()
+        except BaseException as err:
+            await self._shutdown(err if isinstance(err, Exception) else None, notify=False)
+            raise
+        self.connected = True
+        self._tasks.append(asyncio.create_task(self._keepalive_loop()))
+
+    async def disconnect(self) -> None:
+        """Close the session; listeners hear ``None``."""
+        await self._shutdown(None)
+
+    # --- requests ------------------------------------------------------------
+
+    async def read(self, keys: Sequence[str] | None = None) -> dict[str, Value]:
+        """Current values (all, or ``keys``)."""
+        fields: dict[str, Any] = {} if keys is None else {"keys": list(keys)}
+        result = await self._request(MessageType.READ, **fields)
+        values = result.get("values")
+        if not isinstance(values, dict):
+            raise LinkError(ErrorCode.MALFORMED, "read result has no values")
+        return values
+
+    async def write(self, values: Mapping[str, Value]) -> None:
+        """Write values, all or nothing; LinkError on rejection."""
+        await self._request(MessageType.WRITE, values=dict(values))
+
+    async def command(self, name: str, args: Mapping[str, int] | None = None) -> None:
+        """Run a command; LinkError on rejection."""
+        await self._request(MessageType.COMMAND, name=name, args=dict(args or {}))
+
+    async def ping(self) -> float:
+        """Round trip in seconds."""
+        started = time.perf_counter()
+        await self._request(MessageType.PING)
+        return time.perf_counter() - started
+
+    async def _request(self, message_type: MessageType, **fields: Any) -> dict[str, Any]:
+        channel = self._channel
+        if channel is None:
+            raise ApplianceUnreachable("not connected")
+        if len(self._pending) >= MAX_PENDING_REQUESTS:
+            raise LinkError(ErrorCode.BUSY, "too many requests in flight")
+        message_id = next(self._ids)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        try:
+            channel.send_message(request_message(message_id, message_type, **fields))
+            await channel.drain()
+            return await asyncio.wait_for(asyncio.shield(future), self.request_timeout)
+        except TimeoutError:
+            raise LinkError(
+                ErrorCode.TIMEOUT, f"no answer to {message_type} in {self.request_timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(message_id, None)
+
+    # --- background ----------------------------------------------------------
+
+    async def _read_loop(self, channel: SecureChannel) -> None:
+        error: Exception
+        try:
+            while True:
+                message = await channel.receive_message(self.keepalive_timeout)
+                self._handle(message)
+        except asyncio.CancelledError:
+            raise
+        except ApplianceUnreachable as err:
+            error = err
+        except LinkError as err:
+            _LOGGER.warning("closing session with %s: %s", self.host, err)
+            error = err
+        except Exception as err:
+            _LOGGER.exception("unexpected error reading from %s", self.host)
+            error = err
+        self._drop(error)
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        message_type = message["type"]
+        if message_type == MessageType.CHANGED:
+            values = message.get("values")
+            seq = message.get("seq")
+            if not isinstance(values, dict) or not isinstance(seq, int):
+                raise LinkError(ErrorCode.MALFORMED, "changed needs seq and values")
+            self.last_seq = seq
+            self.state.update(values)
+            for listener in list(self._state_listeners):
+                try:
+                    listener(values)
+                except Exception:
+                    _LOGGER.exception("state listener failed")
+            return
+        message_id = message.get("id")
+        if message_type not in (MessageType.RESULT, MessageType.ERROR):
+            _LOGGER.debug("ignoring %s message from %s", message_type, self.host)
+            return
+        if message_id is None:
+            _LOGGER.warning("appliance %s reports: %s", self.host, error_from_dict(message))
+            return
+        future = self._pending.get(message_id)
+        if future is None or future.done():
+            _LOGGER.debug("answer to unknown request %s", message_id)
+            return
+        if message_type == MessageType.ERROR:
+            future.set_exception(error_from_dict(message))
+        else:
+            result = message.get("result")
+            if isinstance(result, dict):
+                future.set_result(result)
+            else:
+                future.set_exception(LinkError(ErrorCode.MALFORMED, "result is not an object"))
+
+    async def _keepalive_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive_interval)
+            try:
+                await self.ping()
+            except (LinkError, ApplianceUnreachable) as err:
+                self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
+                return
+
+    def _drop(self, error: Exception) -> None:
+        """End the session from a background task (no await)."""
+        if self._channel is None:
+            return
+        self._closing = asyncio.create_task(self._shutdown(error))
+
+    async def _shutdown(self, error: Exception | None, *, notify: bool = True) -> None:
+        channel, self._channel = self._channel, None
+        if channel is None:
+            return
+        was_connected = self.connected
+        self.connected = False
+        current = asyncio.current_task()
+        tasks = [task for task in self._tasks if task is not current]
+        self._tasks = []
+        for task in tasks:
+            task.cancel()
+        reason = error if error is not None else ApplianceUnreachable("disconnected")
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(
+                    reason
+                    if isinstance(reason, ApplianceUnreachable)
+                    else ApplianceUnreachable(f"session ended: {reason}")
+                )
+                future.exception()  # mark retrieved: nobody may be waiting any more
+        self._pending.clear()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await channel.close()
+        if notify and was_connected:
+            for listener in list(self._disconnect_listeners):
+                try:
+                    listener(error)
+                except Exception:
+                    _LOGGER.exception("disconnect listener failed")
+
+
+def _remove[T](items: list[T], item: T) -> None:
+    with contextlib.suppress(ValueError):
+        items.remove(item)
