@@ -69,7 +69,7 @@ def _link_error_key(err: LinkError) -> tuple[str, dict[str, str]]:
         return "rate_limited", {"retry_after": str(max(1, math.ceil(retry_after)))}
     if err.code is ErrorCode.UNSUPPORTED_VERSION:
         return "unsupported_version", {}
-    if err.code is ErrorCode.AUTH_FAILED:
+    if err.code in (ErrorCode.AUTH_FAILED, ErrorCode.NOT_PAIRED):
         return "key_rejected", {}
     _LOGGER.warning("Unexpected error from the appliance: %s", err)
     return "unknown", {}

@@ -53,6 +53,9 @@ _LOGGER = logging.getLogger(__package__)
 
 type LiuzhouConfigEntry = ConfigEntry[LiuzhouCoordinator]
 
+# The appliance no longer knows our key: re-pairing needs a person with the code.
+_KEY_REJECTED = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.NOT_PAIRED})
+
 # Rejections caused by the value the user asked for, not by the appliance's state.
 _VALUE_ERRORS = frozenset(
     {
@@ -159,7 +162,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         try:
             await self._async_connect()
         except LinkError as err:
-            if err.code is ErrorCode.AUTH_FAILED:
+            if err.code in _KEY_REJECTED:
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
                     translation_key="key_rejected",
@@ -317,7 +320,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 await self._async_connect()
             except LinkError as err:
                 self.stats.last_error = repr(err)
-                if err.code is ErrorCode.AUTH_FAILED:
+                if err.code in _KEY_REJECTED:
                     _LOGGER.info(
                         "%s rejected the stored key; asking to pair again",
                         self.config_entry.title,

@@ -1,0 +1,180 @@
+"""Fixtures: real simulated appliances on 127.0.0.1 and config entries paired with them.
+
+``start_appliance(type)`` starts one simulated appliance (firmware_bridge's
+in-process API: simulator + serial link + network module), pairs with its
+printed code through ``link.client.pair`` and, unless ``setup=False``, sets up
+a config entry for it. ``paired_appliance`` does that for ``appliance_type``
+(room air conditioner unless a test parametrizes ``appliance_type``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.liuzhou_appliances.config_flow import appliance_title, async_get_hub_id
+from custom_components.liuzhou_appliances.const import (
+    CONF_APPLIANCE_ID,
+    CONF_HUB_ID,
+    CONF_KEY,
+    DOMAIN,
+)
+from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
+from custom_components.liuzhou_appliances.link.client import pair
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+
+if TYPE_CHECKING:
+    from firmware_bridge.bridge import SimulatedAppliance
+
+_COUNT_ARGUMENT = {
+    ApplianceType.ROOM_AIR_CONDITIONER: "ac",
+    ApplianceType.REFRIGERATOR: "fridge",
+    ApplianceType.LAUNDRY_WASHER: "washer",
+    ApplianceType.DISHWASHER: "dishwasher",
+}
+
+
+@pytest.fixture(autouse=True)
+def _custom_integration_and_loopback(
+    enable_custom_integrations: None, socket_enabled: None
+) -> None:
+    """Load this repository's integration; allow real TCP (the plugin permits only 127.0.0.1)."""
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer, in tests/integration/snapshots/."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@dataclass
+class PairedAppliance:
+    """A running simulated appliance and the config entry paired with it."""
+
+    appliance: SimulatedAppliance
+    entry: MockConfigEntry
+
+    @property
+    def coordinator(self) -> LiuzhouCoordinator:
+        """The entry's runtime data (set up entries only)."""
+        coordinator: LiuzhouCoordinator = self.entry.runtime_data
+        return coordinator
+
+    @property
+    def simulator(self) -> Any:
+        """The appliance's physics simulator (plays the MCU)."""
+        return self.appliance.simulator
+
+    async def push(self) -> None:
+        """Report the simulator's changes now instead of waiting for the MCU clock."""
+        await self.appliance.mcu.report_changes()
+
+
+class StartAppliance(Protocol):
+    """Signature of the ``start_appliance`` fixture."""
+
+    def __call__(
+        self,
+        appliance_type: ApplianceType | str = ...,
+        *,
+        setup: bool = ...,
+        options: dict[str, Any] | None = ...,
+        index: int = ...,
+    ) -> Awaitable[PairedAppliance]: ...
+
+
+@pytest.fixture
+async def start_simulated(
+    hass: HomeAssistant,
+) -> AsyncIterator[Callable[..., Awaitable[SimulatedAppliance]]]:
+    """Start a simulated appliance (not paired); all are stopped at teardown."""
+    from firmware_bridge.bridge import simulated_appliances
+
+    stack = contextlib.AsyncExitStack()
+
+    async def start(
+        appliance_type: ApplianceType | str = ApplianceType.ROOM_AIR_CONDITIONER,
+        *,
+        index: int = 0,
+    ) -> SimulatedAppliance:
+        kind = ApplianceType(appliance_type)
+        # speed=0: physics stands still, so values change only when a test changes them.
+        # A different seed per index gives a different appliance id and code.
+        fleet = await stack.enter_async_context(
+            simulated_appliances(
+                **{_COUNT_ARGUMENT[kind]: 1}, seed=7 + index, speed=0.0, zeroconf=False
+            )
+        )
+        return fleet[0]
+
+    async with stack:
+        yield start
+
+
+@pytest.fixture
+async def start_appliance(
+    hass: HomeAssistant,
+    start_simulated: Callable[..., Awaitable[SimulatedAppliance]],
+) -> AsyncIterator[StartAppliance]:
+    """Start an appliance, pair with it and (by default) set up its config entry."""
+    entries: list[MockConfigEntry] = []
+
+    async def start(
+        appliance_type: ApplianceType | str = ApplianceType.ROOM_AIR_CONDITIONER,
+        *,
+        setup: bool = True,
+        options: dict[str, Any] | None = None,
+        index: int = 0,
+    ) -> PairedAppliance:
+        appliance = await start_simulated(appliance_type, index=index)
+        hub_id = await async_get_hub_id(hass)
+        result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title=appliance_title(result.hello),
+            unique_id=result.hello.appliance_id,
+            data={
+                CONF_HOST: appliance.host,
+                CONF_PORT: appliance.port,
+                CONF_APPLIANCE_ID: result.hello.appliance_id,
+                CONF_KEY: result.key.hex(),
+                CONF_HUB_ID: hub_id,
+            },
+            options=options or {},
+        )
+        entry.add_to_hass(hass)
+        entries.append(entry)
+        if setup:
+            await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        return PairedAppliance(appliance, entry)
+
+    yield start
+    # Unload before the appliances stop, so no reconnect loop outlives the test.
+    for entry in entries:
+        if entry.state.recoverable:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+@pytest.fixture
+def appliance_type() -> ApplianceType:
+    """The type ``paired_appliance`` starts; parametrize to change it."""
+    return ApplianceType.ROOM_AIR_CONDITIONER
+
+
+@pytest.fixture
+async def paired_appliance(
+    start_appliance: StartAppliance, appliance_type: ApplianceType
+) -> PairedAppliance:
+    """One appliance of ``appliance_type`` with its config entry set up and loaded."""
+    return await start_appliance(appliance_type)

@@ -1,0 +1,282 @@
+"""The packaging rules hassfest and the HACS action would check (neither runs here)."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+from pathlib import Path
+import re
+import string
+import sys
+from typing import Any
+
+from awesomeversion import AwesomeVersion
+from PIL import Image
+import pytest
+import yaml
+
+from custom_components.liuzhou_appliances import const
+from custom_components.liuzhou_appliances.link.discovery import SERVICE_TYPE
+from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "custom_components" / "liuzhou_appliances"
+MANIFEST: dict[str, Any] = json.loads((PACKAGE / "manifest.json").read_text())
+TRANSLATIONS = {
+    name: json.loads((PACKAGE / "translations" / f"{name}.json").read_text(encoding="utf-8"))
+    for name in ("en", "zh-Hans")
+}
+
+HACS_KEYS = {
+    "name",
+    "content_in_root",
+    "country",
+    "filename",
+    "hacs",
+    "hide_default_branch",
+    "homeassistant",
+    "persistent_directory",
+    "render_readme",
+    "zip_release",
+}
+
+QUALITY_RULES = {
+    "bronze": """action-setup appropriate-polling brands common-modules config-flow
+        config-flow-test-coverage dependency-transparency docs-actions docs-conditions
+        docs-high-level-description docs-installation-instructions docs-removal-instructions
+        docs-triggers entity-event-setup entity-unique-id has-entity-name runtime-data
+        test-before-configure test-before-setup unique-config-entry""",
+    "silver": """action-exceptions config-entry-unloading docs-configuration-parameters
+        docs-installation-parameters entity-unavailable integration-owner log-when-unavailable
+        parallel-updates reauthentication-flow test-coverage""",
+    "gold": """devices diagnostics discovery discovery-update-info docs-data-update docs-examples
+        docs-known-limitations docs-supported-devices docs-supported-functions
+        docs-troubleshooting docs-use-cases dynamic-devices entity-category
+        entity-device-class entity-disabled-by-default entity-translations
+        exception-translations icon-translations reconfiguration-flow repair-issues
+        stale-devices""",
+    "platinum": "async-dependency inject-websession strict-typing",
+}
+
+
+# --- manifest.json (hassfest) -------------------------------------------------
+
+
+def test_manifest_key_order_domain_name_then_sorted() -> None:
+    keys = list(MANIFEST)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+
+
+def test_manifest_required_values() -> None:
+    assert MANIFEST["domain"] == PACKAGE.name == const.DOMAIN
+    for key in ("name", "version", "codeowners", "documentation", "issue_tracker"):
+        assert MANIFEST[key], key
+    assert AwesomeVersion(MANIFEST["version"]).valid
+    assert MANIFEST["iot_class"] == "local_push"
+    assert MANIFEST["integration_type"] == "device"
+    assert MANIFEST["config_flow"] is True
+    assert all(re.fullmatch(r"@[\w-]+", owner) for owner in MANIFEST["codeowners"])
+    assert MANIFEST["documentation"].startswith("https://")
+    assert MANIFEST["issue_tracker"] == MANIFEST["documentation"] + "/issues"
+
+
+def test_manifest_zeroconf_matches_the_advertised_service() -> None:
+    assert MANIFEST["zeroconf"] == [SERVICE_TYPE]
+    assert "zeroconf" in MANIFEST["dependencies"]
+
+
+def _requirements_txt() -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for raw_line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = raw_line.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_manifest_requirements_pinned_as_in_requirements_txt() -> None:
+    pins = _requirements_txt()
+    for requirement in MANIFEST["requirements"]:
+        name, _, version = requirement.partition("==")
+        assert version, f"{requirement} is not pinned exactly"
+        assert pins.get(name.lower()) == version, f"{requirement} differs from requirements.txt"
+
+
+def _third_party_imports() -> set[str]:
+    modules: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__"}
+
+
+def test_every_imported_runtime_package_is_a_requirement() -> None:
+    """Packages Home Assistant does not install itself must be in the manifest."""
+    core = {
+        re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in importlib.metadata.requires("homeassistant") or []
+    }
+    declared = {r.partition("==")[0].lower() for r in MANIFEST["requirements"]}
+    by_module = importlib.metadata.packages_distributions()
+    missing = []
+    for module in _third_party_imports() - {"homeassistant", "custom_components"}:
+        dists = {d.lower().replace("_", "-") for d in by_module.get(module, [module])}
+        if not dists & (core | declared) and module not in MANIFEST["dependencies"]:
+            missing.append(f"{module} ({', '.join(sorted(dists))})")
+    assert not missing, f"imported but not in manifest requirements: {missing}"
+
+
+def test_undeclared_dependencies_of_requirements_are_listed_too() -> None:
+    """scikit-fuzzy's wheel declares no dependencies but imports scipy and networkx."""
+    declared = {r.partition("==")[0].lower() for r in MANIFEST["requirements"]}
+    if "scikit-fuzzy" in declared:
+        assert {"scipy", "networkx", "numpy"} <= declared
+
+
+def test_config_schema_defined_because_async_setup_exists() -> None:
+    from custom_components.liuzhou_appliances import hub
+
+    assert callable(hub.async_setup)
+    assert callable(hub.CONFIG_SCHEMA)
+
+
+# --- hacs.json and brand --------------------------------------------------------
+
+
+def test_hacs_json_has_only_accepted_keys() -> None:
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    assert set(hacs) <= HACS_KEYS, set(hacs) - HACS_KEYS
+    assert hacs["name"]
+    assert hacs["homeassistant"] == "2025.4.0"
+    assert "zip_release" not in hacs or "filename" in hacs
+
+
+def test_brand_icon_is_a_256_pixel_png() -> None:
+    icon = PACKAGE / "brand" / "icon.png"
+    with Image.open(icon) as image:
+        assert image.format == "PNG"
+        assert image.size == (256, 256)
+
+
+# --- translations ----------------------------------------------------------------
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, path + "."))
+        else:
+            assert isinstance(value, str), path
+            out[path] = value
+    return out
+
+
+FLAT = {name: _flatten(tree) for name, tree in TRANSLATIONS.items()}
+
+
+def _placeholders(text: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(text) if field}
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert set(FLAT["en"]) == set(FLAT["zh-Hans"])
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans"])
+def test_no_unresolved_references_or_empty_strings(language: str) -> None:
+    for path, text in FLAT[language].items():
+        assert "[%key:" not in text, path
+        assert text.strip(), path
+
+
+def test_placeholders_agree_between_languages() -> None:
+    for path, text in FLAT["en"].items():
+        assert _placeholders(text) == _placeholders(FLAT["zh-Hans"][path]), path
+
+
+def test_chinese_is_chinese() -> None:
+    has_han = re.compile(r"[\u4e00-\u9fff]")
+    for path, text in FLAT["zh-Hans"].items():
+        if path.split(".")[0] not in ("config", "options", "exceptions", "issues"):
+            continue  # the entity section belongs to the entity tests
+        if _placeholders(text) and not re.sub(r"\{\w+\}", "", text).strip(" ：:"):
+            continue  # pure placeholder such as flow_title
+        assert has_han.search(text), path
+
+
+def _source(name: str) -> str:
+    return (PACKAGE / name).read_text(encoding="utf-8")
+
+
+def test_every_translation_key_used_in_code_exists() -> None:
+    en = TRANSLATIONS["en"]
+    used = set()
+    for name in ("coordinator.py", "repairs.py", "config_flow.py", "hub.py"):
+        used |= set(re.findall(r'translation_key="(\w+)"', _source(name)))
+    for key in used:
+        assert key in en["exceptions"] or key in en["issues"], key
+    flow = _source("config_flow.py")
+    flow_keys = (
+        set(re.findall(r'reason="(\w+)"', flow))
+        | set(re.findall(r'PairingFailed\("(\w+)"', flow))
+        | set(re.findall(r'return "(\w+)", ', flow))
+        | set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', flow))
+    )
+    assert flow_keys, "the patterns found nothing: the check would be empty"
+    for key in flow_keys:
+        assert key in en["config"]["error"] or key in en["config"]["abort"], key
+    for step in re.findall(r'step_id="(\w+)"', flow):
+        assert step in en["config"]["step"] or step in en["options"]["step"], step
+
+
+def test_every_fault_code_of_every_type_has_an_issue_text() -> None:
+    issues = TRANSLATIONS["en"]["issues"]
+    for type_spec in APPLIANCE_TYPES.values():
+        for code in type_spec.fault_codes:
+            assert f"fault_{type_spec.type}_{code}" in issues
+    assert {"fault_unknown", "rinse_aid_low", "salt_low", "unreachable"} <= set(issues)
+    assert "fix_flow" in issues["unreachable"]
+
+
+def test_translations_cover_every_platform_file() -> None:
+    for platform in const.PLATFORMS:
+        assert (PACKAGE / f"{platform.value}.py").is_file(), platform
+
+
+# --- quality_scale.yaml ------------------------------------------------------------
+
+
+def test_quality_scale_covers_every_rule() -> None:
+    scale = yaml.safe_load((PACKAGE / "quality_scale.yaml").read_text())["rules"]
+    expected = {rule for rules in QUALITY_RULES.values() for rule in rules.split()}
+    assert set(scale) == expected
+    for rule, value in scale.items():
+        status = value if isinstance(value, str) else value["status"]
+        assert status in {"done", "exempt", "todo"}, rule
+        if status == "exempt":
+            assert isinstance(value, dict), f"{rule}: exempt needs a comment"
+            assert value.get("comment"), f"{rule}: exempt needs a comment"
+
+
+def test_manifest_quality_scale_claim_matches_the_yaml() -> None:
+    """A tier may be claimed only when it and the tiers below have no rule left to do."""
+    scale = yaml.safe_load((PACKAGE / "quality_scale.yaml").read_text())["rules"]
+    achieved = None
+    for tier, rules in QUALITY_RULES.items():
+        statuses = [
+            scale[r] if isinstance(scale[r], str) else scale[r]["status"] for r in rules.split()
+        ]
+        if any(status == "todo" for status in statuses):
+            break
+        achieved = tier
+    claim = MANIFEST.get("quality_scale")
+    order = [None, *QUALITY_RULES]
+    assert order.index(claim) <= order.index(achieved)
