@@ -152,21 +152,40 @@ class SecureChannel:
 
     @classmethod
     async def open(
-        cls, host: str, port: int, key: bytes, *, hub_id: str, io_timeout: float = 10.0
+        cls,
+        host: str,
+        port: int,
+        key: bytes,
+        *,
+        hub_id: str,
+        io_timeout: float = 10.0,
+        on_hello: Callable[[HelloInfo], None] | None = None,
     ) -> SecureChannel:
         """Connect, exchange HELLO and complete the Noise handshake.
 
-        LinkError(NOT_PAIRED) if the appliance has no key, LinkError(AUTH_FAILED)
-        if it rejects ours; ApplianceUnreachable if it cannot be reached.
+        ``on_hello`` hears the appliance's HELLO before the handshake, so a
+        caller knows which appliance rejected its key. LinkError(AUTH_FAILED)
+        if the appliance rejects the key or has none (not paired, e.g. after a
+        factory reset); ApplianceUnreachable if it cannot be reached.
         """
         stream = await _Stream.open(host, port, io_timeout)
         try:
             info, transcript = await stream.hello(hub_id)
+            if on_hello is not None:
+                on_hello(info)
             if not info.paired:
-                raise LinkError(ErrorCode.NOT_PAIRED, f"{info.appliance_id} is not paired")
+                raise LinkError(
+                    ErrorCode.AUTH_FAILED,
+                    f"{info.appliance_id} is not paired (factory reset?); pair it again",
+                )
             initiator = NoiseInitiator(key, transcript)
             await stream.send(FrameType.HANDSHAKE, initiator.first_message())
-            reply = await stream.receive(FrameType.HANDSHAKE)
+            try:
+                reply = await stream.receive(FrameType.HANDSHAKE)
+            except LinkError as err:
+                if err.code is ErrorCode.NOT_PAIRED:
+                    raise LinkError(ErrorCode.AUTH_FAILED, f"not paired: {err.message}") from err
+                raise
             session = initiator.finish(reply.payload)
         except CodecError as err:
             await stream.close()
@@ -271,7 +290,12 @@ class ApplianceClient:
         if self._channel is not None:
             raise RuntimeError("already connected")
         channel = await SecureChannel.open(
-            self.host, self.port, self._key, hub_id=self.hub_id, io_timeout=self.request_timeout
+            self.host,
+            self.port,
+            self._key,
+            hub_id=self.hub_id,
+            io_timeout=self.request_timeout,
+            on_hello=self._set_hello,
         )
         self._channel = channel
         self.hello = channel.hello
@@ -291,6 +315,9 @@ class ApplianceClient:
             raise
         self.connected = True
         self._tasks.append(asyncio.create_task(self._keepalive_loop()))
+
+    def _set_hello(self, hello: HelloInfo) -> None:
+        self.hello = hello
 
     async def disconnect(self) -> None:
         """Close the session; listeners hear ``None``."""

@@ -43,7 +43,7 @@ WRAPPED_KEY_SIZE: Final = NONCE_SIZE + KEY_SIZE + 16
 _TRANSCRIPT_LABEL: Final = b"liuzhou-pair-v1"
 _HKDF_INFO: Final = b"liuzhou-pair-v1 keys"
 _ACK_LABEL: Final = b"liuzhou-pair-v1 stored"
-_CODE_PATTERN: Final = re.compile(r"(\d{4})[- ]?(\d{4})")
+_CODE_PATTERN: Final = re.compile(r"([0-9]{4})[- ]?([0-9]{4})")
 
 type Entropy = Callable[[int], bytes]
 
