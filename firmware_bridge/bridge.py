@@ -1,0 +1,468 @@
+"""The network module: an MCU behind an ApplianceServer, advertised over zeroconf.
+
+``NetworkModule`` is what runs on a real appliance's network module (see
+``python -m firmware_bridge bridge``); ``simulated_appliances`` runs any mix of
+simulated appliances the same way, each simulator playing the MCU on the far
+end of an in-process serial link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+import contextlib
+from dataclasses import dataclass, field
+import ipaddress
+import logging
+import os
+from pathlib import Path
+import socket
+import tempfile
+from typing import Any, Final
+
+from zeroconf import IPVersion, ServiceInfo, get_all_addresses
+from zeroconf.asyncio import AsyncZeroconf
+
+from custom_components.liuzhou_appliances.link.discovery import (
+    DEFAULT_PORT,
+    SERVICE_TYPE,
+    build_txt,
+    service_name,
+)
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.link.server import (
+    ApplianceIdentity,
+    ApplianceServer,
+    FileKeyStore,
+    KeyStore,
+)
+
+from .mcu import McuBackend, SimulatedMcu, memory_link_pair
+from .simulators import ApplianceSimulator, create_simulator
+
+_LOGGER = logging.getLogger(__name__)
+
+LOOPBACK: Final = "127.0.0.1"
+APP_DIR_NAME: Final = "liuzhou-appliances"
+
+
+def default_state_dir() -> Path:
+    """Where ``simulate`` keeps keys and simulator state without --state-dir."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / APP_DIR_NAME / "simulate"
+
+
+def key_path(state_dir: Path, appliance_id: str) -> Path:
+    """The long-term key file of an appliance."""
+    return state_dir / f"{appliance_id}.key"
+
+
+def simulator_state_path(state_dir: Path, appliance_id: str) -> Path:
+    """The saved simulator state (energy counter...) of an appliance."""
+    return state_dir / f"{appliance_id}.state.json"
+
+
+def zeroconf_for(host: str) -> AsyncZeroconf:
+    """A zeroconf instance that advertises where ``host`` is reachable.
+
+    Served on loopback, the advertisement stays on loopback too, so simulated
+    appliances never show up on the real network.
+    """
+    if ipaddress.ip_address(host).is_loopback:
+        return AsyncZeroconf(interfaces=[LOOPBACK], ip_version=IPVersion.V4Only)
+    return AsyncZeroconf(ip_version=IPVersion.V4Only)
+
+
+def build_service_info(
+    identity: ApplianceIdentity,
+    *,
+    host: str,
+    port: int,
+    paired: bool,
+    protocol: tuple[int, int],
+) -> ServiceInfo:
+    """The DNS-SD record of an appliance (TXT schema from link.discovery)."""
+    if ipaddress.ip_address(host).is_unspecified:
+        addresses = [a for a in get_all_addresses() if not ipaddress.ip_address(a).is_loopback]
+    else:
+        addresses = [host]
+    return ServiceInfo(
+        SERVICE_TYPE,
+        service_name(identity.appliance_id),
+        port=port,
+        addresses=[socket.inet_aton(address) for address in addresses],
+        properties=build_txt(
+            appliance_id=identity.appliance_id,
+            appliance_type=identity.type,
+            model=identity.model,
+            firmware=identity.firmware,
+            paired=paired,
+            protocol=protocol,
+        ),
+        server=f"{identity.appliance_id}.local.",
+    )
+
+
+class _WatchedKeyStore:
+    """A KeyStore that says when the key appears or disappears (for the TXT record)."""
+
+    def __init__(self, inner: KeyStore, on_change: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_change = on_change
+
+    def load(self) -> bytes | None:
+        return self._inner.load()
+
+    def save(self, key: bytes) -> None:
+        self._inner.save(key)
+        self._on_change()
+
+    def clear(self) -> None:
+        self._inner.clear()
+        self._on_change()
+
+
+class NetworkModule:
+    """One appliance's network module: MCU backend + ApplianceServer + advertisement.
+
+    ``start`` asks the MCU who it is (INFO), builds the identity from it,
+    serves the hub protocol and advertises the service; the ``paired`` TXT
+    value follows pairing and factory resets. FACTORY_RESET from the MCU
+    clears the key. The key lives in ``state_dir``.
+    """
+
+    def __init__(
+        self,
+        backend: McuBackend,
+        *,
+        appliance_id: str,
+        pairing_code: str,
+        state_dir: Path,
+        host: str = "0.0.0.0",
+        port: int = DEFAULT_PORT,
+        zeroconf: AsyncZeroconf | None = None,
+        server_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.appliance_id = appliance_id
+        self.host = host
+        self._requested_port = port
+        self._pairing_code = pairing_code
+        self._state_dir = state_dir
+        self._zeroconf = zeroconf
+        self._server_options = dict(server_options or {})
+        self._server: ApplianceServer | None = None
+        self._service_info: ServiceInfo | None = None
+        self._advertised_paired: bool | None = None
+        self._advertise_task: asyncio.Task[None] | None = None
+        self._remove_reset_listener: Callable[[], None] | None = None
+        self.identity: ApplianceIdentity | None = None
+
+    @property
+    def server(self) -> ApplianceServer:
+        """The running ApplianceServer."""
+        if self._server is None:
+            raise RuntimeError("the network module is not started")
+        return self._server
+
+    @property
+    def port(self) -> int:
+        """The TCP port served."""
+        return self.server.port
+
+    @property
+    def paired(self) -> bool:
+        """Whether a hub's key is stored."""
+        return self.server.paired
+
+    @property
+    def service_info(self) -> ServiceInfo | None:
+        """The advertised record (None without zeroconf)."""
+        return self._service_info
+
+    async def start(self) -> None:
+        """Talk to the MCU, serve, advertise."""
+        info = await self.backend.start()
+        declaration = self.backend.declaration
+        if info.model != declaration.model:
+            _LOGGER.warning(
+                "the MCU says model %r, the declaration %r", info.model, declaration.model
+            )
+        self.identity = ApplianceIdentity(
+            appliance_id=self.appliance_id,
+            type=info.type,
+            model=declaration.model,
+            firmware=info.firmware,
+        )
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        key_store = _WatchedKeyStore(
+            FileKeyStore(key_path(self._state_dir, self.appliance_id)),
+            self._pairing_changed,
+        )
+        self._server = ApplianceServer(
+            self.backend,
+            self.identity,
+            pairing_code=self._pairing_code,
+            key_store=key_store,
+            **self._server_options,
+        )
+        await self._server.start(self.host, self._requested_port)
+        self._remove_reset_listener = self.backend.add_factory_reset_listener(self.factory_reset)
+        if self._zeroconf is not None:
+            self._service_info = self._build_service_info()
+            await self._zeroconf.async_register_service(self._service_info)
+            self._advertised_paired = self.paired
+        _LOGGER.info(
+            "%s serving on %s:%s (paired: %s)",
+            self.appliance_id,
+            self.host,
+            self.port,
+            self.paired,
+        )
+
+    async def stop(self) -> None:
+        """Withdraw the advertisement, stop serving, close the MCU link."""
+        if self._remove_reset_listener is not None:
+            self._remove_reset_listener()
+            self._remove_reset_listener = None
+        if self._advertise_task is not None:
+            self._advertise_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._advertise_task
+            self._advertise_task = None
+        if self._zeroconf is not None and self._service_info is not None:
+            await self._zeroconf.async_unregister_service(self._service_info)
+            self._service_info = None
+        if self._server is not None:
+            await self._server.stop()
+        await self.backend.close()
+
+    def factory_reset(self) -> None:
+        """Forget the hub's key and close its sessions (the appliance's reset button)."""
+        self.server.factory_reset()
+
+    def _build_service_info(self) -> ServiceInfo:
+        assert self.identity is not None
+        return build_service_info(
+            self.identity,
+            host=self.host,
+            port=self.port,
+            paired=self.paired,
+            protocol=self.server.supported_versions,
+        )
+
+    def _pairing_changed(self) -> None:
+        if self._zeroconf is None or self._service_info is None:
+            return
+        if self._advertise_task is None or self._advertise_task.done():
+            self._advertise_task = asyncio.get_running_loop().create_task(
+                self._update_advertisement(), name=f"{self.appliance_id} TXT update"
+            )
+
+    async def _update_advertisement(self) -> None:
+        # Loop: pairing may flip again while an update is being announced.
+        while self._zeroconf is not None and self._advertised_paired != self.paired:
+            paired = self.paired
+            self._service_info = self._build_service_info()
+            await self._zeroconf.async_update_service(self._service_info)
+            self._advertised_paired = paired
+            _LOGGER.info("%s advertises paired=%s", self.appliance_id, paired)
+
+
+# --- simulated appliances ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SimulatedAppliance:
+    """One simulated appliance as it runs: simulator (MCU), serial link, network module."""
+
+    type: ApplianceType
+    index: int
+    seed: int
+    host: str
+    code: str
+    simulator: ApplianceSimulator
+    mcu: SimulatedMcu
+    module: NetworkModule
+    state_dir: Path
+    speed: float
+    zeroconf: AsyncZeroconf | None = field(default=None, repr=False)
+    port: int = 0
+
+    @property
+    def id(self) -> str:
+        """The appliance id."""
+        return self.simulator.identity.appliance_id
+
+    @property
+    def model(self) -> str:
+        """The model name."""
+        return self.simulator.identity.model
+
+    @property
+    def firmware(self) -> str:
+        """The (simulated) firmware version."""
+        return self.simulator.identity.firmware
+
+    def to_json(self) -> dict[str, Any]:
+        """The record ``simulate --json`` prints."""
+        return {
+            "type": str(self.type),
+            "id": self.id,
+            "host": self.host,
+            "port": self.port,
+            "code": self.code,
+            "model": self.model,
+            "firmware": self.firmware,
+        }
+
+    async def factory_reset(self) -> None:
+        """Press the appliance's reset button (FACTORY_RESET over the serial link)."""
+        await self.mcu.press_factory_reset()
+
+    async def stop(self) -> None:
+        """Power off: stop serving, save the simulator state."""
+        await self.module.stop()
+        await self.mcu.stop()
+
+    async def restart(self) -> None:
+        """Power cycle on the same port: a fresh simulator restored from saved state."""
+        await self.stop()
+        fresh = await _start_appliance(
+            self.type,
+            self.index,
+            seed=self.seed,
+            host=self.host,
+            port=self.port,
+            speed=self.speed,
+            state_dir=self.state_dir,
+            zeroconf=self.zeroconf,
+        )
+        self.simulator, self.mcu, self.module = fresh.simulator, fresh.mcu, fresh.module
+
+
+async def _start_appliance(
+    appliance_type: ApplianceType,
+    index: int,
+    *,
+    seed: int,
+    host: str,
+    port: int,
+    speed: float,
+    state_dir: Path,
+    zeroconf: AsyncZeroconf | None,
+    mcu_options: Mapping[str, Any] | None = None,
+) -> SimulatedAppliance:
+    simulator = create_simulator(appliance_type, seed=seed, index=index)
+    appliance_id = simulator.identity.appliance_id
+    module_end, mcu_end = memory_link_pair()
+    mcu = SimulatedMcu(
+        simulator,
+        mcu_end,
+        speed=speed,
+        state_path=simulator_state_path(state_dir, appliance_id),
+        **(mcu_options or {}),
+    )
+    await mcu.start()
+    module = NetworkModule(
+        McuBackend(module_end, simulator.declaration),
+        appliance_id=appliance_id,
+        pairing_code=simulator.pairing_code,
+        state_dir=state_dir,
+        host=host,
+        port=port,
+        zeroconf=zeroconf,
+    )
+    try:
+        await module.start()
+    except BaseException:
+        await mcu.stop()
+        raise
+    return SimulatedAppliance(
+        type=appliance_type,
+        index=index,
+        seed=seed,
+        host=host,
+        code=simulator.pairing_code,
+        simulator=simulator,
+        mcu=mcu,
+        module=module,
+        state_dir=state_dir,
+        speed=speed,
+        zeroconf=zeroconf,
+        port=module.port,
+    )
+
+
+@contextlib.asynccontextmanager
+async def simulated_appliances(
+    *,
+    ac: int = 0,
+    fridge: int = 0,
+    washer: int = 0,
+    dishwasher: int = 0,
+    seed: int = 0,
+    speed: float = 1.0,
+    host: str = LOOPBACK,
+    state_dir: Path | str | None = None,
+    zeroconf: bool = True,
+    base_port: int = 0,
+    mcu_options: Mapping[str, Any] | None = None,
+) -> AsyncIterator[list[SimulatedAppliance]]:
+    """Run simulated appliances, each on its own port; stop and save them on exit.
+
+    Same seed, same ids and codes. Ports are consecutive from ``base_port``
+    (in the order ac, fridge, washer, dishwasher), or chosen by the system
+    with ``base_port=0``. Without ``state_dir`` keys and simulator state live
+    in a temporary directory removed on exit.
+    """
+    counts = {
+        ApplianceType.ROOM_AIR_CONDITIONER: ac,
+        ApplianceType.REFRIGERATOR: fridge,
+        ApplianceType.LAUNDRY_WASHER: washer,
+        ApplianceType.DISHWASHER: dishwasher,
+    }
+    if any(count < 0 for count in counts.values()):
+        raise ValueError("appliance counts must not be negative")
+    if speed < 0:
+        raise ValueError("speed must not be negative")
+    if not 0 <= base_port <= 65535 - sum(counts.values()):
+        raise ValueError(f"base port {base_port} leaves no room for {sum(counts.values())} ports")
+    async with contextlib.AsyncExitStack() as stack:
+        if state_dir is None:
+            state_path = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        else:
+            state_path = Path(state_dir)
+        state_path.mkdir(parents=True, exist_ok=True)
+        aiozc: AsyncZeroconf | None = None
+        if zeroconf:
+            aiozc = zeroconf_for(host)
+            stack.push_async_callback(aiozc.async_close)
+        fleet: list[SimulatedAppliance] = []
+
+        async def stop_all() -> None:
+            # Each appliance stops even if another fails to; errors are logged.
+            results = await asyncio.gather(
+                *(appliance.stop() for appliance in fleet), return_exceptions=True
+            )
+            for appliance, result in zip(fleet, results, strict=True):
+                if isinstance(result, Exception):
+                    _LOGGER.error("stopping %s failed: %s", appliance.id, result)
+
+        stack.push_async_callback(stop_all)
+        for appliance_type, count in counts.items():
+            for index in range(count):
+                fleet.append(
+                    await _start_appliance(
+                        appliance_type,
+                        index,
+                        seed=seed,
+                        host=host,
+                        port=0,
+                        speed=speed,
+                        state_dir=state_path,
+                        zeroconf=aiozc,
+                        mcu_options=mcu_options,
+                    )
+                )
+        yield fleet

@@ -1,0 +1,315 @@
+"""Command line of the network module: ``python -m firmware_bridge simulate|bridge|conformance``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+import contextlib
+import ipaddress
+import json
+import logging
+import os
+from pathlib import Path
+import signal
+import sys
+from typing import Final
+
+from custom_components.liuzhou_appliances.link.codec import APPLIANCE_ID_PATTERN
+from custom_components.liuzhou_appliances.link.discovery import DEFAULT_PORT
+from custom_components.liuzhou_appliances.link.model import Declaration, DeclarationError
+from custom_components.liuzhou_appliances.link.pairing import (
+    InvalidPairingCode,
+    normalise_pairing_code,
+)
+
+PROG: Final = "python -m firmware_bridge"
+_LOGGER = logging.getLogger(__name__)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 64")
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError(f"speed must be above 0 and at most 100000, got {text}")
+    return value
+
+
+def _host(text: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port {value} is not between 0 and 65535")
+    return value
+
+
+def _baud(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a baud rate") from None
+    if not 300 <= value <= 4_000_000:
+        raise argparse.ArgumentTypeError(f"baud rate {value} is not between 300 and 4000000")
+    return value
+
+
+def _appliance_id(text: str) -> str:
+    if not APPLIANCE_ID_PATTERN.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1-64 of a-z 0-9 -")
+    return text
+
+
+def _code(text: str) -> str:
+    try:
+        return normalise_pairing_code(text)
+    except InvalidPairingCode as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _declaration(text: str) -> Declaration:
+    try:
+        data = json.loads(Path(text).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {error.strerror}") from None
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text} is not valid JSON: {error}") from None
+    try:
+        return Declaration.from_dict(data)
+    except DeclarationError as error:
+        raise argparse.ArgumentTypeError(f"{text}: {error}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="The Liuzhou appliance network module and its simulators."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="run simulated appliances on this machine",
+        description="Run simulated appliances, each on its own port, advertised over zeroconf.",
+    )
+    for flag, what in (
+        ("--ac", "room air conditioners"),
+        ("--fridge", "refrigerators"),
+        ("--washer", "laundry washers"),
+        ("--dishwasher", "dishwashers"),
+    ):
+        simulate.add_argument(flag, type=_count, default=0, metavar="N", help=f"number of {what}")
+    simulate.add_argument("--seed", type=int, default=0, help="same seed, same ids and codes")
+    simulate.add_argument(
+        "--json", action="store_true", help="print one JSON object per appliance and line"
+    )
+    simulate.add_argument(
+        "--speed", type=_speed, default=1.0, metavar="X", help="simulated seconds per real second"
+    )
+    simulate.add_argument("--host", type=_host, default="127.0.0.1", help="address to serve on")
+    simulate.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keys and simulator state (default: under the user's cache directory)",
+    )
+    simulate.add_argument(
+        "--base-port",
+        type=_port,
+        default=0,
+        metavar="P",
+        help="serve on consecutive ports from P (default: ports chosen by the system)",
+    )
+    simulate.add_argument("--no-zeroconf", action="store_true", help="do not advertise")
+
+    bridge = commands.add_parser(
+        "bridge",
+        help="bridge a real appliance's MCU on a serial port",
+        description="Run the network module for an MCU on a serial port (SERIAL.md).",
+    )
+    bridge.add_argument("--serial", required=True, metavar="PORT", help="e.g. /dev/ttyS1")
+    bridge.add_argument("--baud", type=_baud, default=115200, metavar="B")
+    bridge.add_argument(
+        "--declaration",
+        type=_declaration,
+        required=True,
+        metavar="FILE",
+        help="the model's capability declaration (JSON)",
+    )
+    bridge.add_argument("--id", type=_appliance_id, required=True, help="appliance id")
+    bridge.add_argument("--code", type=_code, required=True, help="8-digit pairing code")
+    bridge.add_argument("--port", type=_port, default=DEFAULT_PORT, metavar="P")
+    bridge.add_argument("--host", type=_host, default="0.0.0.0", help="address to serve on")
+    bridge.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the hub's key is kept (default: under the user's state directory)",
+    )
+    bridge.add_argument("--no-zeroconf", action="store_true", help="do not advertise")
+
+    commands.add_parser(
+        "conformance",
+        help="run the conformance kit against an appliance",
+        add_help=False,
+    )
+    return parser
+
+
+def _default_bridge_state_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "liuzhou-appliances" / "bridge"
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def _print_table(records: list[dict[str, object]]) -> None:
+    columns = ("type", "id", "host", "port", "code", "model", "firmware")
+    rows = [[str(record[column]) for column in columns] for record in records]
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        print("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)))
+    print("Serving; press Ctrl-C to stop.", flush=True)
+
+
+async def _simulate(args: argparse.Namespace) -> int:
+    from .bridge import default_state_dir
+
+    state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
+    try:
+        return await _serve_fleet(args, state_dir)
+    except OSError as error:
+        # A taken port or an unwritable state directory: say which, no traceback.
+        print(f"{PROG} simulate: {error}", file=sys.stderr)
+        return 1
+
+
+async def _serve_fleet(args: argparse.Namespace, state_dir: Path) -> int:
+    from .bridge import simulated_appliances
+
+    async with simulated_appliances(
+        ac=args.ac,
+        fridge=args.fridge,
+        washer=args.washer,
+        dishwasher=args.dishwasher,
+        seed=args.seed,
+        speed=args.speed,
+        host=args.host,
+        state_dir=state_dir,
+        zeroconf=not args.no_zeroconf,
+        base_port=args.base_port,
+    ) as fleet:
+        records = [appliance.to_json() for appliance in fleet]
+        if args.json:
+            for record in records:
+                print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            _print_table(records)
+        await _wait_for_signal()
+    return 0
+
+
+async def _bridge(args: argparse.Namespace) -> int:
+    from .bridge import NetworkModule, zeroconf_for
+    from .mcu import McuBackend, open_serial_link
+
+    declaration: Declaration = args.declaration
+    state_dir = args.state_dir if args.state_dir is not None else _default_bridge_state_dir()
+    try:
+        link = await open_serial_link(args.serial, args.baud)
+    except (OSError, ValueError) as error:
+        print(f"{PROG} bridge: cannot open {args.serial}: {error}", file=sys.stderr)
+        return 1
+    async with contextlib.AsyncExitStack() as stack:
+        aiozc = None
+        if not args.no_zeroconf:
+            aiozc = zeroconf_for(args.host)
+            stack.push_async_callback(aiozc.async_close)
+        module = NetworkModule(
+            McuBackend(link, declaration),
+            appliance_id=args.id,
+            pairing_code=args.code,
+            state_dir=state_dir,
+            host=args.host,
+            port=args.port,
+            zeroconf=aiozc,
+        )
+        try:
+            await module.start()
+        except Exception as error:
+            print(f"{PROG} bridge: {error}", file=sys.stderr)
+            await module.stop()
+            return 1
+        stack.push_async_callback(module.stop)
+        print(f"{args.id} serving on {args.host}:{module.port}", flush=True)
+        await _wait_for_signal()
+    return 0
+
+
+def _conformance(argv: list[str]) -> int:
+    try:
+        from . import conformance
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.conformance":
+            raise
+        print(f"{PROG} conformance: the conformance kit is not installed", file=sys.stderr)
+        return 2
+    result: int = conformance.run_cli(argv)
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] == "conformance":
+        # The kit parses its own arguments.
+        return _conformance(arguments[1:])
+    parser = build_parser()
+    args = parser.parse_args(arguments)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "simulate":
+        if not (args.ac or args.fridge or args.washer or args.dishwasher):
+            parser.error("nothing to simulate: give --ac, --fridge, --washer or --dishwasher")
+        return asyncio.run(_simulate(args))
+    if args.command == "bridge":
+        return asyncio.run(_bridge(args))
+    parser.error(f"unknown command {args.command}")
+    return 2
