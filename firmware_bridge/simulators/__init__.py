@@ -1,0 +1,91 @@
+"""Physics simulators of the four appliance types; they play the appliance's MCU.
+
+``create_simulator(type, seed=..., index=...)`` builds one with its reference
+declaration (``firmware_bridge/declarations``), a deterministic id such as
+``lz-ac-3f2a9c01`` and an 8-digit pairing code. Simulators created with the
+same seed share the Liuzhou weather (one simulated home); ``index`` tells
+appliances of a home apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
+from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
+
+from .base import (
+    SIMULATOR_FIRMWARE,
+    ApplianceSimulator,
+    appliance_id_for,
+    load_declaration,
+    pairing_code_for,
+    resolve_start,
+)
+from .climate import LiuzhouClimate, Season
+from .dishwasher import DishwasherSimulator
+from .refrigerator import RefrigeratorSimulator
+from .room_ac import RoomAirConditionerSimulator
+from .washer import WasherSimulator
+
+__all__ = [
+    "ApplianceSimulator",
+    "DishwasherSimulator",
+    "LiuzhouClimate",
+    "RefrigeratorSimulator",
+    "RoomAirConditionerSimulator",
+    "Season",
+    "WasherSimulator",
+    "create_simulator",
+]
+
+
+def create_simulator(
+    appliance_type: ApplianceType | str,
+    *,
+    seed: int = 0,
+    index: int = 0,
+    season: Season | str = Season.SUMMER,
+    start: datetime | None = None,
+    declaration: Declaration | None = None,
+    climate: LiuzhouClimate | None = None,
+    **options: Any,
+) -> ApplianceSimulator:
+    """Build the simulator of ``appliance_type``.
+
+    ``season`` picks a mid-July or mid-January start unless ``start`` (local
+    time) is given. ``declaration`` overrides the reference declaration (e.g.
+    a fridge without freezer). Other ``options`` go to the type's simulator:
+    ``ambient_c``, ``door_alarm_after_s``, ``random_door_openings``,
+    ``parameters`` (refrigerator); ``initial_temperature_c``,
+    ``initial_humidity_pct``, ``room``, ``unit`` (air conditioner);
+    ``inlet_water_c``, ``ambient_c`` (washer, dishwasher); ``rinse_aid_cycles``,
+    ``salt_cycles`` (dishwasher).
+    """
+    try:
+        kind = ApplianceType(appliance_type)
+    except ValueError:
+        raise ValueError(
+            f"unknown appliance type {appliance_type!r}; one of {', '.join(ApplianceType)}"
+        ) from None
+    declaration = declaration or load_declaration(kind)
+    if declaration.type is not kind:
+        raise ValueError(f"the declaration is for {declaration.type}, not {kind}")
+    identity = ApplianceIdentity(
+        appliance_id_for(kind, seed, index), kind, declaration.model, SIMULATOR_FIRMWARE
+    )
+    common: dict[str, Any] = {
+        "climate": climate or LiuzhouClimate(seed=seed),
+        "start": resolve_start(season, start),
+    }
+    code = pairing_code_for(kind, seed, index)
+    if kind is ApplianceType.REFRIGERATOR:
+        return RefrigeratorSimulator(
+            declaration, identity, code, door_seed=f"{seed}:{index}", **common, **options
+        )
+    if kind is ApplianceType.ROOM_AIR_CONDITIONER:
+        return RoomAirConditionerSimulator(declaration, identity, code, **common, **options)
+    if kind is ApplianceType.LAUNDRY_WASHER:
+        return WasherSimulator(declaration, identity, code, **common, **options)
+    return DishwasherSimulator(declaration, identity, code, **common, **options)
