@@ -98,6 +98,7 @@ class _KeySchedule:
     """Keys and confirmations derived from the SPAKE2 secret and transcript."""
 
     def __init__(self, shared: bytes, transcript: bytes) -> None:
+        self.shared = shared
         self.transcript_hash = hashlib.sha256(_TRANSCRIPT_LABEL + transcript).digest()
         okm = HKDF(
             algorithm=hashes.SHA256(), length=96, salt=self.transcript_hash, info=_HKDF_INFO
