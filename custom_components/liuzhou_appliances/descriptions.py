@@ -113,17 +113,16 @@ def _minutes_left(key: str) -> Callable[[Values], StateType]:
 
 
 def seconds_until_finish(values: Values) -> int | None:
-    """Seconds until a run finishes: the start delay plus the remaining time.
+    """Seconds until the run under way is done; None when no run is under way.
 
-    None while no run is under way or waiting for its delayed start.
+    ``remaining_time`` counts down to the end of the run, a delayed start's
+    wait included (Matter's CountdownTime; see the data model), so the start
+    delay is not added again.
     """
     remaining = values.get("remaining_time")
-    delay = values.get("delay_remaining", 0)
-    if not isinstance(remaining, int) or not isinstance(delay, int):
+    if values.get("operational_state") not in _UNDER_WAY or not isinstance(remaining, int):
         return None
-    if values.get("operational_state") not in _UNDER_WAY and delay <= 0:
-        return None
-    return remaining + delay
+    return remaining
 
 
 _POWER: Final = LiuzhouSensorEntityDescription(

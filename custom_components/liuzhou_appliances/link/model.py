@@ -175,6 +175,8 @@ def _operation_attributes(base_id: int, phases: tuple[str, ...]) -> tuple[Attrib
             "OperationalState.CurrentPhase",
             options=phases,
         ),
+        # Time until the run is done, a delayed start's wait included; while
+        # stopped, how long the selected programme would take.
         AttributeSpec(
             "remaining_time",
             base_id + 2,
