@@ -20,7 +20,8 @@ import socket
 import tempfile
 from typing import Any, Final
 
-from zeroconf import IPVersion, ServiceInfo, get_all_addresses
+import ifaddr
+from zeroconf import IPVersion, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
 from custom_components.liuzhou_appliances.link.discovery import (
@@ -73,6 +74,16 @@ def zeroconf_for(host: str) -> AsyncZeroconf:
     return AsyncZeroconf(ip_version=IPVersion.V4Only)
 
 
+def _interface_addresses() -> list[str]:
+    """The IPv4 addresses of this machine's network interfaces, loopback left out."""
+    found: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback:
+                found.append(ip.ip)
+    return sorted(set(found))
+
+
 def build_service_info(
     identity: ApplianceIdentity,
     *,
@@ -82,10 +93,8 @@ def build_service_info(
     protocol: tuple[int, int],
 ) -> ServiceInfo:
     """The DNS-SD record of an appliance (TXT schema from link.discovery)."""
-    if ipaddress.ip_address(host).is_unspecified:
-        addresses = [a for a in get_all_addresses() if not ipaddress.ip_address(a).is_loopback]
-    else:
-        addresses = [host]
+    unspecified = ipaddress.ip_address(host).is_unspecified
+    addresses = _interface_addresses() if unspecified else [host]
     return ServiceInfo(
         SERVICE_TYPE,
         service_name(identity.appliance_id),
@@ -210,7 +219,7 @@ class NetworkModule:
         self._remove_reset_listener = self.backend.add_factory_reset_listener(self.factory_reset)
         if self._zeroconf is not None:
             self._service_info = self._build_service_info()
-            await self._zeroconf.async_register_service(self._service_info)
+            await (await self._zeroconf.async_register_service(self._service_info))
             self._advertised_paired = self.paired
         _LOGGER.info(
             "%s serving on %s:%s (paired: %s)",
@@ -231,7 +240,7 @@ class NetworkModule:
                 await self._advertise_task
             self._advertise_task = None
         if self._zeroconf is not None and self._service_info is not None:
-            await self._zeroconf.async_unregister_service(self._service_info)
+            await (await self._zeroconf.async_unregister_service(self._service_info))
             self._service_info = None
         if self._server is not None:
             await self._server.stop()
@@ -264,7 +273,7 @@ class NetworkModule:
         while self._zeroconf is not None and self._advertised_paired != self.paired:
             paired = self.paired
             self._service_info = self._build_service_info()
-            await self._zeroconf.async_update_service(self._service_info)
+            await (await self._zeroconf.async_update_service(self._service_info))
             self._advertised_paired = paired
             _LOGGER.info("%s advertises paired=%s", self.appliance_id, paired)
 
@@ -376,6 +385,7 @@ async def _start_appliance(
     try:
         await module.start()
     except BaseException:
+        await module.stop()
         await mcu.stop()
         raise
     return SimulatedAppliance(
