@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 import contextlib
-from unittest.mock import patch
+from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, State
@@ -15,9 +15,21 @@ from custom_components.liuzhou_appliances.const import DOMAIN
 
 
 @contextlib.contextmanager
-def only_platform(platform: Platform) -> Iterator[None]:
-    """Set up only ``platform`` (snapshots hold one platform each)."""
-    with patch("custom_components.liuzhou_appliances.hub.PLATFORMS", [platform]):
+def only_platform(platform: Platform, *, enable_all: bool = False) -> Iterator[None]:
+    """Set up only ``platform`` (snapshots hold one platform each).
+
+    ``enable_all`` also registers the entities that are disabled by default.
+    """
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(patch("custom_components.liuzhou_appliances.hub.PLATFORMS", [platform]))
+        if enable_all:
+            stack.enter_context(
+                patch(
+                    "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+                    new_callable=PropertyMock,
+                    return_value=True,
+                )
+            )
         yield
 
 
