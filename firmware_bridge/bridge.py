@@ -460,19 +460,32 @@ async def simulated_appliances(
                     _LOGGER.error("stopping %s failed: %s", appliance.id, result)
 
         stack.push_async_callback(stop_all)
-        for appliance_type, count in counts.items():
-            for index in range(count):
-                fleet.append(
-                    await _start_appliance(
-                        appliance_type,
-                        index,
-                        seed=seed,
-                        host=host,
-                        port=0,
-                        speed=speed,
-                        state_dir=state_path,
-                        zeroconf=aiozc,
-                        mcu_options=mcu_options,
-                    )
+        plan = [
+            (appliance_type, index)
+            for appliance_type, count in counts.items()
+            for index in range(count)
+        ]
+        # Started side by side: each zeroconf registration waits about a second
+        # for its probes and announcements.
+        results = await asyncio.gather(
+            *(
+                _start_appliance(
+                    appliance_type,
+                    index,
+                    seed=seed,
+                    host=host,
+                    port=base_port + position if base_port else 0,
+                    speed=speed,
+                    state_dir=state_path,
+                    zeroconf=aiozc,
+                    mcu_options=mcu_options,
                 )
+                for position, (appliance_type, index) in enumerate(plan)
+            ),
+            return_exceptions=True,
+        )
+        fleet.extend(result for result in results if isinstance(result, SimulatedAppliance))
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result  # the started ones are stopped by the exit stack
         yield fleet

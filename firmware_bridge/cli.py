@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 import contextlib
 import importlib
 import ipaddress
@@ -185,13 +185,16 @@ def _default_bridge_state_dir() -> Path:
     return Path(base) / "liuzhou-appliances" / "bridge"
 
 
-async def _wait_for_signal() -> None:
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM; installed before anything starts, so an
+    early Ctrl-C still shuts down cleanly instead of killing the process."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
@@ -212,14 +215,15 @@ async def _simulate(args: argparse.Namespace) -> int:
 
     state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
     try:
-        return await _serve_fleet(args, state_dir)
+        with _stop_signals() as stop:
+            return await _serve_fleet(args, state_dir, stop)
     except OSError as error:
         # A taken port or an unwritable state directory: say which, no traceback.
         print(f"{PROG} simulate: {error}", file=sys.stderr)
         return 1
 
 
-async def _serve_fleet(args: argparse.Namespace, state_dir: Path) -> int:
+async def _serve_fleet(args: argparse.Namespace, state_dir: Path, stop: asyncio.Event) -> int:
     from .bridge import simulated_appliances
 
     async with simulated_appliances(
@@ -240,7 +244,7 @@ async def _serve_fleet(args: argparse.Namespace, state_dir: Path) -> int:
                 print(json.dumps(record, ensure_ascii=False), flush=True)
         else:
             _print_table(records)
-        await _wait_for_signal()
+        await stop.wait()
     return 0
 
 
@@ -256,6 +260,7 @@ async def _bridge(args: argparse.Namespace) -> int:
         print(f"{PROG} bridge: cannot open {args.serial}: {error}", file=sys.stderr)
         return 1
     async with contextlib.AsyncExitStack() as stack:
+        stop = stack.enter_context(_stop_signals())
         aiozc = None
         if not args.no_zeroconf:
             aiozc = zeroconf_for(args.host)
@@ -277,7 +282,7 @@ async def _bridge(args: argparse.Namespace) -> int:
             return 1
         stack.push_async_callback(module.stop)
         print(f"{args.id} serving on {args.host}:{module.port}", flush=True)
-        await _wait_for_signal()
+        await stop.wait()
     return 0
 
 

@@ -172,7 +172,13 @@ class SimulatedMcu:
         while True:
             await asyncio.sleep(self._tick)
             now = loop.time()
-            self._step((now - last) * self.speed)
+            try:
+                self._step((now - last) * self.speed)
+            except Exception:
+                # A physics bug must not silence the appliance; the values stay as they were.
+                _LOGGER.exception(
+                    "%s: the simulator failed to step", self.simulator.identity.appliance_id
+                )
             last = now
             full = now - last_full >= self._full_report_interval
             if full:

@@ -243,3 +243,44 @@ async def test_real_serial_link_over_a_pty() -> None:
         await backend.close()
         await mcu.stop()
         os.close(slave)
+
+
+async def test_simulated_mcu_answers_bad_requests_with_nack() -> None:
+    """The MCU end of SERIAL.md: unknown types, other versions and bad payloads get NACKs."""
+    from firmware_bridge.mcu import FrameDecoder
+    from firmware_bridge.mcu.values import decode_nack
+
+    simulator = create_simulator(ApplianceType.ROOM_AIR_CONDITIONER, seed=0, index=0)
+    type_spec = simulator.declaration.type_spec
+    module_end, mcu_end = memory_link_pair()
+    mcu = SimulatedMcu(simulator, mcu_end, speed=0)
+    await mcu.start()
+    decoder = FrameDecoder()
+
+    async def ask(frame: Frame) -> Frame:
+        await module_end.send(frame.encode())
+        while True:
+            frames = decoder.feed(await asyncio.wait_for(module_end.receive(), 1))
+            if frames:
+                assert frames[0].seq == frame.seq
+                return frames[0]
+
+    try:
+        cases = [
+            (Frame(0x7F, 1), ErrorCode.UNKNOWN_MESSAGE),
+            (Frame(FrameType.INFO_REQUEST, 2, version=2), ErrorCode.UNSUPPORTED_VERSION),
+            (Frame(FrameType.WRITE, 3, bytes.fromhex("0021 01 09")), ErrorCode.MALFORMED),
+            (Frame(FrameType.WRITE, 4, bytes.fromhex("0021 05")), ErrorCode.MALFORMED),
+            (Frame(FrameType.COMMAND, 5, bytes.fromhex("00 00")), ErrorCode.MALFORMED),
+            (Frame(FrameType.FACTORY_RESET, 6), ErrorCode.UNKNOWN_MESSAGE),
+        ]
+        for request, code in cases:
+            reply = await ask(request)
+            assert reply.type == FrameType.NACK, request
+            assert decode_nack(type_spec, reply.payload).code is code, request
+        info = await ask(Frame(FrameType.INFO_REQUEST, 7))
+        assert info.type == FrameType.INFO
+        assert (await ask(Frame(FrameType.HEARTBEAT, 8))).type == FrameType.ACK
+    finally:
+        await mcu.stop()
+        await module_end.close()
