@@ -154,7 +154,9 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
                 placeholders.update(failed.placeholders)
             else:
                 data = self._entry_data(host, port, result, hub_id)
-                await self.async_set_unique_id(result.hello.appliance_id)
+                # The user paired by hand; a discovery flow for the same appliance
+                # still waiting for its code is superseded, not a reason to abort.
+                await self.async_set_unique_id(result.hello.appliance_id, raise_on_progress=False)
                 # Pairing again replaced the appliance's key: keep the entry's in step.
                 self._abort_if_unique_id_configured(
                     updates={CONF_HOST: host, CONF_PORT: port, CONF_KEY: data[CONF_KEY]}
