@@ -160,7 +160,9 @@ class FridgeModel:
         """Whether the compressor should run during the next ``dt`` seconds."""
         p = self.parameters
         if "temperature_sensor" in self.faults:
-            # Sensorless fallback every appliance maker ships: a fixed 20 min on / 25 off.
+            # Sensorless fallback every appliance maker ships: a fixed 20 min on / 25 off
+            # with the damper open.
+            self.damper_open = self.freezer_calling = True
             return self.clock_s % 2700.0 < 1200.0
         fridge_set = self.fridge_setpoint()
         if self.fridge_air_c > fridge_set + p.fridge_band_k:

@@ -107,8 +107,8 @@ def _approach_time(current: float, threshold: float, equilibrium: float, tau: fl
     if (threshold - equilibrium) * (current - equilibrium) <= 0:
         return math.inf
     ratio = (threshold - equilibrium) / (current - equilibrium)
-    if ratio >= 1.0:
-        return 0.0
+    if ratio > 1.0:
+        return math.inf  # moving away from the threshold
     return -tau * math.log(ratio)
 
 
