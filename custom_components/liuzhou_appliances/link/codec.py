@@ -191,9 +191,7 @@ async def read_frame(reader: asyncio.StreamReader) -> Frame:
 def dump_json(data: Mapping[str, Any]) -> bytes:
     """Compact, key-sorted UTF-8 JSON, the only JSON form on the wire."""
     try:
-        text = json.dumps(
-            data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        text = _ENCODER.encode(data)
     except (TypeError, ValueError) as err:
         raise CodecError(ErrorCode.MALFORMED, f"cannot encode as JSON: {err}") from err
     return text.encode()
@@ -203,10 +201,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_ENCODER: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def load_json_object(data: bytes) -> dict[str, Any]:
     """Parse strict UTF-8 JSON that must be an object; MALFORMED otherwise."""
     try:
-        value = json.loads(bytes(data).decode("utf-8"), parse_constant=_reject_constant)
+        value = _DECODER.decode(bytes(data).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise CodecError(ErrorCode.MALFORMED, f"not valid JSON: {err}") from None
     if not isinstance(value, dict):
