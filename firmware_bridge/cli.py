@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--dishwasher", "dishwashers"),
     ):
         simulate.add_argument(flag, type=_count, default=0, metavar="N", help=f"number of {what}")
+    simulate.set_defaults(subparser=simulate)
     simulate.add_argument("--seed", type=int, default=0, help="same seed, same ids and codes")
     simulate.add_argument(
         "--json", action="store_true", help="print one JSON object per appliance and line"
@@ -204,9 +205,8 @@ def _print_table(records: list[dict[str, object]]) -> None:
     columns = ("type", "id", "host", "port", "code", "model", "firmware")
     rows = [[str(record[column]) for column in columns] for record in records]
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in rows:
-        print("  ".join(value.ljust(w) for value, w in zip(row, widths, strict=True)))
+    for cells in ([c.upper() for c in columns], *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
     print("Serving; press Ctrl-C to stop.", flush=True)
 
 
@@ -314,7 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "simulate":
         if not (args.ac or args.fridge or args.washer or args.dishwasher):
-            parser.error("nothing to simulate: give --ac, --fridge, --washer or --dishwasher")
+            args.subparser.error(
+                "nothing to simulate: give --ac, --fridge, --washer or --dishwasher"
+            )
         return asyncio.run(_simulate(args))
     if args.command == "bridge":
         return asyncio.run(_bridge(args))
