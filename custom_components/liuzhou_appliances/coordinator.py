@@ -127,6 +127,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self._client_unsubs: list[CALLBACK_TYPE] = []
         self._reconnect_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._attempt_waiters: list[asyncio.Future[None]] = []
         self._cancel_offline_timer: CALLBACK_TYPE | None = None
 
     # --- connection ------------------------------------------------------
@@ -290,52 +291,68 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             self._wake.set()
 
     async def async_reconnect_now(self) -> bool:
-        """Try one connection at once (repair flow); True when connected."""
+        """Try to connect at once (repair flow) and wait for that attempt; True if connected."""
         if self._connected:
             return True
+        if self._reconnect_task is None or self._reconnect_task.done():
+            return False  # closing, or waiting for the user to pair again
+        attempt_done: asyncio.Future[None] = self.hass.loop.create_future()
+        self._attempt_waiters.append(attempt_done)
         self.async_wake_reconnect()
-        for _ in range(100):
-            if self._connected or self._reconnect_task is None:
-                break
-            await asyncio.sleep(0.05)
+        await attempt_done
         return self._connected
+
+    def _attempt_finished(self) -> None:
+        waiters, self._attempt_waiters = self._attempt_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _is_closing(self) -> bool:
         # A method, so type checkers do not assume the flag stays as it was across awaits.
         return self._closing
 
     async def _async_reconnect_loop(self) -> None:
-        attempt = 0
-        while not self._closing:
-            try:
-                async with asyncio.timeout(reconnect_delay(attempt)):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
-            if self._is_closing():
-                return
-            attempt += 1
-            try:
-                await self._async_connect()
-            except LinkError as err:
-                self.stats.last_error = repr(err)
-                if err.code in _KEY_REJECTED:
-                    _LOGGER.info(
-                        "%s rejected the stored key; asking to pair again",
-                        self.config_entry.title,
-                    )
-                    self.config_entry.async_start_reauth(self.hass)
+        try:
+            attempt = 0
+            while not self._closing:
+                try:
+                    async with asyncio.timeout(reconnect_delay(attempt)):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+                if self._is_closing():
                     return
-                _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
-                continue
-            except (ApplianceUnreachable, OSError, TimeoutError) as err:
-                self.stats.last_error = repr(err)
-                _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
-                continue
-            _LOGGER.info("Connection to %s restored", self.config_entry.title)
-            self.async_set_updated_data(dict(self.client.state))
-            return
+                attempt += 1
+                connected = await self._async_attempt_reconnect()
+                self._attempt_finished()
+                if connected is not False:
+                    return
+        finally:
+            self._attempt_finished()
+
+    async def _async_attempt_reconnect(self) -> bool | None:
+        """One attempt: True connected, False failed (retry), None give up (reauth)."""
+        try:
+            await self._async_connect()
+        except LinkError as err:
+            self.stats.last_error = repr(err)
+            if err.code in _KEY_REJECTED:
+                _LOGGER.info(
+                    "%s rejected the stored key; asking to pair again", self.config_entry.title
+                )
+                self.config_entry.async_start_reauth(self.hass)
+                return None
+            _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
+            return False
+        except (ApplianceUnreachable, OSError, TimeoutError) as err:
+            self.stats.last_error = repr(err)
+            _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
+            return False
+        _LOGGER.info("Connection to %s restored", self.config_entry.title)
+        self.async_set_updated_data(dict(self.client.state))
+        return True
 
     async def async_close(self) -> None:
         """Stop reconnecting and close the connection; nothing keeps running."""

@@ -9,9 +9,11 @@ a config entry for it. ``paired_appliance`` does that for ``appliance_type``
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass
+import socket
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -45,9 +47,14 @@ _COUNT_ARGUMENT = {
 
 @pytest.fixture(autouse=True)
 def _custom_integration_and_loopback(
-    enable_custom_integrations: None, socket_enabled: None
+    enable_custom_integrations: None, socket_enabled: None, mock_async_zeroconf: Any
 ) -> None:
-    """Load this repository's integration; allow real TCP (the plugin permits only 127.0.0.1)."""
+    """Load this repository's integration; allow real TCP (the plugin permits only 127.0.0.1).
+
+    Home Assistant's zeroconf (our manifest dependency) is replaced by the test
+    plugin's mock, so nothing multicasts; discovery tests hand the flow the
+    bridge's real advertisement instead.
+    """
 
 
 @pytest.fixture
@@ -178,3 +185,21 @@ async def paired_appliance(
 ) -> PairedAppliance:
     """One appliance of ``appliance_type`` with its config entry set up and loaded."""
     return await start_appliance(appliance_type)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def wait_until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
+    """Let real sockets and tasks run until ``condition`` holds (at most ~5 s)."""
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+        await hass.async_block_till_done()
+    raise AssertionError("condition not reached")

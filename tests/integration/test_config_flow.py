@@ -1,0 +1,423 @@
+"""Config flow against real simulated appliances: every path the user can take."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.zeroconf import info_from_service
+from homeassistant.config_entries import SOURCE_USER, SOURCE_ZEROCONF, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.loader import async_get_zeroconf
+import pytest
+
+from custom_components.liuzhou_appliances import coordinator as coordinator_module
+from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
+from custom_components.liuzhou_appliances.const import (
+    CONF_APPLIANCE_ID,
+    CONF_HUB_ID,
+    CONF_KEEPALIVE_INTERVAL,
+    CONF_KEY,
+    CONF_OFFLINE_REPAIR_MINUTES,
+    CONF_PAIRING_CODE,
+    DOMAIN,
+)
+from custom_components.liuzhou_appliances.link.client import pair
+from custom_components.liuzhou_appliances.link.discovery import SERVICE_TYPE
+from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
+
+from .conftest import PairedAppliance, StartAppliance, closed_port, wait_until
+
+if TYPE_CHECKING:
+    from firmware_bridge.bridge import SimulatedAppliance
+
+type StartSimulated = Callable[..., Awaitable[SimulatedAppliance]]
+
+
+def wrong_code(code: str) -> str:
+    """A valid-looking code that is not the appliance's."""
+    return f"{(int(code) + 1) % 10**8:08d}"
+
+
+def discovery(appliance: SimulatedAppliance, **overrides: Any) -> ZeroconfServiceInfo:
+    """What Home Assistant's zeroconf hands the flow for the bridge's real advertisement."""
+    from firmware_bridge.bridge import build_service_info
+
+    identity = appliance.module.identity
+    assert identity is not None
+    options = {"host": appliance.host, "port": appliance.port, "paired": False, "protocol": (1, 1)}
+    options.update(overrides)
+    info = info_from_service(build_service_info(identity, **options))  # type: ignore[arg-type]
+    assert info is not None
+    return info
+
+
+async def start_user_flow(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    return str(result["flow_id"])
+
+
+async def submit(hass: HomeAssistant, flow_id: str, **data: Any) -> Any:
+    return await hass.config_entries.flow.async_configure(flow_id, data)
+
+
+# --- manual entry --------------------------------------------------------------------
+
+
+async def test_manual_entry_pairs_and_stores_the_key_not_the_code(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    appliance = await start_simulated()
+    flow_id = await start_user_flow(hass)
+    result = await submit(
+        hass,
+        flow_id,
+        host=appliance.host,
+        port=appliance.port,
+        pairing_code=f"{appliance.code[:4]}-{appliance.code[4:]}",
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.unique_id == appliance.id
+    assert entry.title.startswith(appliance.model)
+    assert set(entry.data) == {CONF_HOST, CONF_PORT, CONF_APPLIANCE_ID, CONF_KEY, CONF_HUB_ID}
+    assert entry.data[CONF_APPLIANCE_ID] == appliance.id
+    assert len(bytes.fromhex(entry.data[CONF_KEY])) == 32
+    assert appliance.code not in str(entry.as_dict())
+    assert appliance.module.paired
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.connected
+
+
+async def test_wrong_code_then_right_code(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    appliance = await start_simulated()
+    flow_id = await start_user_flow(hass)
+    base = {"host": appliance.host, "port": appliance.port}
+    result = await submit(hass, flow_id, **base, pairing_code=wrong_code(appliance.code))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "wrong_code"}
+    assert not appliance.module.paired
+    result = await submit(hass, flow_id, **base, pairing_code=appliance.code)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+@pytest.mark.parametrize("code", ["1234", "abcd-efgh", "123456789", ""])
+async def test_invalid_code_format_never_reaches_the_appliance(
+    hass: HomeAssistant, start_simulated: StartSimulated, code: str
+) -> None:
+    appliance = await start_simulated()
+    flow_id = await start_user_flow(hass)
+    result = await submit(
+        hass, flow_id, host=appliance.host, port=appliance.port, pairing_code=code
+    )
+    assert result["errors"] == {CONF_PAIRING_CODE: "invalid_code_format"}
+    # No attempt was counted: five right-format wrong codes still precede the lockout.
+    assert appliance.module.server.pairing_limiter.failures == 0
+
+
+async def test_unreachable(hass: HomeAssistant) -> None:
+    flow_id = await start_user_flow(hass)
+    result = await submit(
+        hass, flow_id, host="127.0.0.1", port=closed_port(), pairing_code="1234-5678"
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_rate_limited_shows_the_retry_time(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    appliance = await start_simulated()
+    flow_id = await start_user_flow(hass)
+    base = {
+        "host": appliance.host,
+        "port": appliance.port,
+        "pairing_code": wrong_code(appliance.code),
+    }
+    limiter = appliance.module.server.pairing_limiter
+    errors = []
+    for _ in range(limiter.max_failures + 2):
+        result = await submit(hass, flow_id, **base)
+        errors.append(result["errors"]["base"])
+        if errors[-1] != "wrong_code":
+            break
+    assert errors == ["wrong_code"] * limiter.max_failures + ["rate_limited"]
+    # Even the right code waits until the lockout ends.
+    result = await submit(hass, flow_id, **{**base, "pairing_code": appliance.code})
+    assert result["errors"] == {"base": "rate_limited"}
+    retry_after = int(result["description_placeholders"]["retry_after"])
+    assert 1 <= retry_after <= limiter.max_lockout
+
+
+async def test_unsupported_protocol_version(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    """A newer appliance that speaks only protocol 2 (same appliance backend, real server)."""
+    appliance = await start_simulated()
+    identity = appliance.module.identity
+    assert identity is not None
+    newer = ApplianceServer(
+        appliance.module.backend,
+        identity,
+        pairing_code=appliance.code,
+        key_store=MemoryKeyStore(),
+        supported_versions=(2, 2),
+    )
+    await newer.start("127.0.0.1", 0)
+    try:
+        flow_id = await start_user_flow(hass)
+        result = await submit(
+            hass, flow_id, host="127.0.0.1", port=newer.port, pairing_code=appliance.code
+        )
+        assert result["errors"] == {"base": "unsupported_version"}
+    finally:
+        await newer.stop()
+
+
+async def test_manual_entry_of_a_configured_appliance_updates_it(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """Pairing again replaces the appliance's key: the existing entry keeps working."""
+    paired = await start_appliance()
+    old_key = paired.entry.data[CONF_KEY]
+    flow_id = await start_user_flow(hass)
+    result = await submit(
+        hass,
+        flow_id,
+        host=paired.appliance.host,
+        port=paired.appliance.port,
+        pairing_code=paired.appliance.code,
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    await hass.async_block_till_done()
+    assert paired.entry.data[CONF_KEY] != old_key
+    assert paired.entry.state is ConfigEntryState.LOADED
+    assert paired.coordinator.connected
+
+
+# --- zeroconf --------------------------------------------------------------------------
+
+
+async def test_manifest_matcher_routes_the_service_type_to_us(hass: HomeAssistant) -> None:
+    matchers = await async_get_zeroconf(hass)
+    assert {"domain": DOMAIN} in matchers[SERVICE_TYPE]
+
+
+async def test_discovery_confirm_and_pair(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    appliance = await start_simulated()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(appliance)
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "zeroconf_confirm"
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert appliance.model in flows[0]["context"]["title_placeholders"]["name"]
+    result = await submit(hass, result["flow_id"], pairing_code=wrong_code(appliance.code))
+    assert result["errors"] == {"base": "wrong_code"}
+    result = await submit(hass, result["flow_id"], pairing_code="12")
+    assert result["errors"] == {CONF_PAIRING_CODE: "invalid_code_format"}
+    result = await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == appliance.id
+    assert result["result"].data[CONF_PORT] == appliance.port
+    await hass.async_block_till_done()
+
+
+async def test_discovery_with_a_broken_txt_record_is_ignored(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    info = discovery(await start_simulated())
+    info.properties = {**info.properties, "id": "Not An Id!"}
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "invalid_discovery_info"
+
+
+async def test_discovery_of_an_unsupported_protocol(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    info = discovery(await start_simulated(), protocol=(2, 3))
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=info
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unsupported_version"
+
+
+async def test_discovery_of_a_configured_appliance_aborts(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(paired_appliance.appliance)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_discovery_at_a_new_address_updates_and_reconnects(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """The entry knows an old port (nothing there): setup waits; zeroconf brings the new one."""
+    paired = await start_appliance(setup=False)
+    hass.config_entries.async_update_entry(
+        paired.entry, data={**paired.entry.data, CONF_PORT: closed_port()}
+    )
+    await hass.config_entries.async_setup(paired.entry.entry_id)
+    assert paired.entry.state is ConfigEntryState.SETUP_RETRY
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(paired.appliance)
+    )
+    assert result["reason"] == "already_configured"
+    await hass.async_block_till_done()
+    assert paired.entry.data[CONF_PORT] == paired.appliance.port
+    assert paired.entry.state is ConfigEntryState.LOADED
+
+
+async def test_discovery_wakes_the_reconnect_at_once(
+    hass: HomeAssistant, paired_appliance: PairedAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the backoff would wait an hour, seeing the appliance reconnects immediately."""
+    monkeypatch.setattr(coordinator_module, "reconnect_delay", lambda attempt: 3600.0)
+    coordinator = paired_appliance.coordinator
+    await paired_appliance.appliance.stop()
+    await wait_until(hass, lambda: not coordinator.connected)
+    await paired_appliance.appliance.restart()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(paired_appliance.appliance)
+    )
+    assert result["reason"] == "already_configured"
+    await wait_until(hass, lambda: coordinator.connected)
+    assert coordinator.last_update_success
+
+
+# --- reauthentication ------------------------------------------------------------------
+
+
+async def test_key_rejected_at_runtime_starts_reauth_and_repairing_fixes_it(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    """Another hub pairs the appliance (revoking our key); the user re-pairs with the code."""
+    appliance = paired_appliance.appliance
+    entry = paired_appliance.entry
+    await pair(appliance.host, appliance.port, appliance.code, hub_id="another-hub")
+    await wait_until(hass, lambda: bool(list(entry.async_get_active_flows(hass, {"reauth"}))))
+    flow = next(iter(entry.async_get_active_flows(hass, {"reauth"})))
+    result = await submit(hass, flow["flow_id"], pairing_code=wrong_code(appliance.code))
+    assert result["errors"] == {"base": "wrong_code"}
+    result = await submit(hass, flow["flow_id"], pairing_code=appliance.code)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.connected
+
+
+async def test_factory_reset_appliance_fails_setup_with_reauth(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    paired = await start_appliance(setup=False)
+    await paired.appliance.factory_reset()
+    await hass.config_entries.async_setup(paired.entry.entry_id)
+    await hass.async_block_till_done()
+    assert paired.entry.state is ConfigEntryState.SETUP_ERROR
+    flows = paired.entry.async_get_active_flows(hass, {"reauth"})
+    assert len(list(flows)) == 1
+
+
+async def test_reauth_with_another_appliances_code_aborts(
+    hass: HomeAssistant, start_appliance: StartAppliance, start_simulated: StartSimulated
+) -> None:
+    """The entry's address now leads to another appliance; its code must not re-key us."""
+    paired = await start_appliance(setup=False)
+    other = await start_simulated(index=1)
+    hass.config_entries.async_update_entry(
+        paired.entry, data={**paired.entry.data, CONF_PORT: other.port}
+    )
+    result = await paired.entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_confirm"
+    result = await submit(hass, result["flow_id"], pairing_code=other.code)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "different_appliance"
+
+
+# --- reconfigure -----------------------------------------------------------------------
+
+
+async def test_reconfigure_to_the_new_address(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    paired = await start_appliance(setup=False)
+    right_port = paired.entry.data[CONF_PORT]
+    hass.config_entries.async_update_entry(
+        paired.entry, data={**paired.entry.data, CONF_PORT: closed_port()}
+    )
+    await hass.config_entries.async_setup(paired.entry.entry_id)
+    assert paired.entry.state is ConfigEntryState.SETUP_RETRY
+    result = await paired.entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure"
+    result = await submit(hass, result["flow_id"], host="127.0.0.1", port=closed_port())
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await submit(hass, result["flow_id"], host="127.0.0.1", port=right_port)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert paired.entry.data[CONF_PORT] == right_port
+    assert paired.entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_to_a_different_appliance_is_refused(
+    hass: HomeAssistant, paired_appliance: PairedAppliance, start_simulated: StartSimulated
+) -> None:
+    other = await start_simulated(index=1)
+    entry = paired_appliance.entry
+    result = await entry.start_reconfigure_flow(hass)
+    result = await submit(hass, result["flow_id"], host=other.host, port=other.port)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "different_appliance"}
+    assert result["description_placeholders"]["found"] == other.id
+    assert entry.data[CONF_PORT] == paired_appliance.appliance.port
+
+
+# --- options ---------------------------------------------------------------------------
+
+
+async def test_options_change_keepalive_and_reload(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    entry = paired_appliance.entry
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_KEEPALIVE_INTERVAL: 1, CONF_OFFLINE_REPAIR_MINUTES: 30}
+        )
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_KEEPALIVE_INTERVAL: 20, CONF_OFFLINE_REPAIR_MINUTES: 0}
+        )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_KEEPALIVE_INTERVAL: 45, CONF_OFFLINE_REPAIR_MINUTES: 10}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_KEEPALIVE_INTERVAL: 45, CONF_OFFLINE_REPAIR_MINUTES: 10}
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.client.keepalive_interval == 45
+
+
+async def test_hub_id_is_stable(hass: HomeAssistant) -> None:
+    first = await async_get_hub_id(hass)
+    assert first == await async_get_hub_id(hass)
+    assert first.startswith("ha-")
