@@ -27,6 +27,7 @@ from custom_components.liuzhou_appliances.link.server import (
     MemoryKeyStore,
 )
 
+from .backend import AC_IDENTITY, MemoryBackend
 from .conftest import CODE, HUB_ID, KEY, FakeClock
 from .util import eventually
 
@@ -263,3 +264,32 @@ def test_file_key_store(tmp_path: Path) -> None:
     store.clear()
     with pytest.raises(ValueError, match="32"):
         store.save(b"x")
+
+
+async def test_no_common_version(backend: MemoryBackend, key_store: MemoryKeyStore) -> None:
+    server = ApplianceServer(
+        backend, AC_IDENTITY, pairing_code=CODE, key_store=key_store, supported_versions=(2, 3)
+    )
+    await server.start("127.0.0.1", 0)
+    try:
+        with pytest.raises(LinkError) as caught:
+            await pair("127.0.0.1", server.port, CODE, hub_id=HUB_ID, timeout=2)
+        assert caught.value.code is ErrorCode.UNSUPPORTED_VERSION
+        client = ApplianceClient("127.0.0.1", server.port, KEY, hub_id=HUB_ID, request_timeout=2)
+        with pytest.raises(LinkError) as caught:
+            await client.connect()
+        assert caught.value.code is ErrorCode.UNSUPPORTED_VERSION
+    finally:
+        await server.stop()
+
+
+async def test_connection_limit_is_busy(server: ApplianceServer) -> None:
+    server.max_connections = 1
+    from custom_components.liuzhou_appliances.link.client import _Stream
+
+    holder = await _Stream.open("127.0.0.1", server.port, 2)
+    await holder.hello(HUB_ID)
+    with pytest.raises(LinkError) as caught:
+        await pair("127.0.0.1", server.port, CODE, hub_id=HUB_ID, timeout=2)
+    assert caught.value.code is ErrorCode.BUSY
+    await holder.close()

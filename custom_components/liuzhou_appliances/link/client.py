@@ -90,10 +90,17 @@ class _Stream:
 
     async def hello(self, hub_id: str) -> tuple[HelloInfo, bytes]:
         """Exchange HELLO; return the appliance's answer and the transcript."""
-        client_hello = ClientHello(hub_id).encode()
+        offer = ClientHello(hub_id)
+        client_hello = offer.encode()
         await self.send(FrameType.HELLO, client_hello)
         frame = await self.receive(FrameType.HELLO)
         info = HelloInfo.decode(frame.payload)
+        if not offer.min_version <= info.protocol <= offer.max_version:
+            raise LinkError(
+                ErrorCode.UNSUPPORTED_VERSION,
+                f"appliance chose version {info.protocol}, outside the offered "
+                f"{offer.min_version}-{offer.max_version}",
+            )
         return info, hello_transcript(client_hello, frame.payload)
 
     async def close(self) -> None:

@@ -408,15 +408,18 @@ class _Connection:
             self._log_close(str(closed))
         except LinkError as err:
             self._log_close(f"{err}")
-            await self.send_error(err)
+            if self.session is None:  # inside a session nothing goes out in plaintext
+                await self.send_error(err)
         except TimeoutError:
             self._log_close("timed out waiting for the hub")
-            await self.send_error(LinkError(ErrorCode.TIMEOUT, "timed out"))
+            if self.session is None:
+                await self.send_error(LinkError(ErrorCode.TIMEOUT, "timed out"))
         except (EOFError, ConnectionError) as err:
             self._log_close(f"connection lost ({err})")
         except Exception:
             _LOGGER.exception("unexpected error serving %s", self.peer)
-            await self.send_error(LinkError(ErrorCode.INTERNAL, "internal error"))
+            if self.session is None:
+                await self.send_error(LinkError(ErrorCode.INTERNAL, "internal error"))
 
     def _log_close(self, reason: str) -> None:
         if self.close_reason is None:
