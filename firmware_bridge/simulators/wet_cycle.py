@@ -253,7 +253,6 @@ class CycleRun:
             self.records[self.index] = StepRecord(
                 record.phase, record.seconds + chunk, record.joules + power * chunk
             )
-            self.power_w = power
             left -= chunk
             self.in_step_s += chunk
             if finished:
@@ -262,9 +261,17 @@ class CycleRun:
                 self.index += 1
                 self.in_step_s = 0.0
                 self.heater_on = False
-        if self.done:
-            self.power_w = machine.standby_w
+        self.power_w = self.current_power()
         return joules
+
+    def current_power(self) -> float:
+        """What the machine draws now, in the step it is in."""
+        machine = self.machine
+        if self.done:
+            return machine.standby_w
+        step = self.steps[self.index]
+        heating = step.kind is StepKind.HEAT or (step.kind is StepKind.HOLD and self.heater_on)
+        return (machine.heater_w if heating else 0.0) + step.motor_w + machine.electronics_w
 
     def remaining_s(self, planned: Sequence[float], ambient_c: float) -> float:
         """Estimated seconds left: the current step from the physics, the rest as planned."""
