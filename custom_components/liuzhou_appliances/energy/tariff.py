@@ -1,0 +1,495 @@
+"""Electricity tariffs: Guangxi presets, custom time-of-use tables and sensor price feeds.
+
+Every tariff answers two questions the controllers ask: the price at one
+moment (``price_at``) and a price series on a time grid (``prices``). Tariff
+clock times are local China time (UTC+8, no daylight saving); aware datetimes
+are converted to it, naive ones are taken as local.
+
+Sources and the reasoning behind the presets are in docs/energy.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, timezone
+import math
+from typing import Final, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
+MINUTES_PER_DAY: Final = 1440
+
+type FloatArray = NDArray[np.float64]
+
+
+class TariffError(ValueError):
+    """A tariff definition that cannot be used; the message says what to fix."""
+
+
+class PriceUnavailableError(RuntimeError):
+    """No usable price right now (sensor missing, stale or not a number)."""
+
+
+def to_local(when: datetime) -> datetime:
+    """``when`` as naive local China time (naive input is already local)."""
+    if when.tzinfo is None:
+        return when
+    return when.astimezone(CHINA_TZ).replace(tzinfo=None)
+
+
+@runtime_checkable
+class Tariff(Protocol):
+    """What the controllers need from a tariff."""
+
+    @property
+    def name(self) -> str:
+        """Human-readable name."""
+
+    @property
+    def time_varying(self) -> bool:
+        """False when the price does not depend on the time of day (shifting saves nothing)."""
+
+    def price_at(self, when: datetime) -> float:
+        """Marginal price in CNY/kWh at ``when``; may raise PriceUnavailableError."""
+
+    def prices(self, start: datetime, step_s: int, count: int) -> FloatArray:
+        """Mean price of each of ``count`` slots of ``step_s`` seconds from ``start``."""
+
+
+# --- residential: yearly tiers, flat in time ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TierStep:
+    """Price up to ``up_to_kwh`` of yearly consumption (``None``: no upper bound)."""
+
+    up_to_kwh: float | None
+    price: float
+
+
+@dataclass(slots=True)
+class TieredTariff:
+    """Yearly consumption tiers with one price per kWh at any time of day.
+
+    ``consumed_kwh`` is this year's consumption so far; the marginal price is
+    the price of the tier it falls in. Time does not change the price, so
+    ``time_varying`` is False and moving a run in time saves nothing.
+    """
+
+    tiers: tuple[TierStep, ...]
+    consumed_kwh: float = 0.0
+    name: str = "tiered"
+    time_varying: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if not self.tiers:
+            raise TariffError("a tiered tariff needs at least one tier")
+        previous = 0.0
+        for index, tier in enumerate(self.tiers):
+            _check_price(tier.price, f"tier {index + 1}")
+            last = index == len(self.tiers) - 1
+            if tier.up_to_kwh is None:
+                if not last:
+                    raise TariffError(f"tier {index + 1} is unbounded but is not the last tier")
+                continue
+            if not math.isfinite(tier.up_to_kwh) or tier.up_to_kwh <= previous:
+                raise TariffError(
+                    f"tier {index + 1} ends at {tier.up_to_kwh} kWh, which must be above "
+                    f"the previous tier's end ({previous} kWh)"
+                )
+            previous = tier.up_to_kwh
+        if self.tiers[-1].up_to_kwh is not None:
+            raise TariffError("the last tier must be unbounded (up_to_kwh=None)")
+        if not math.isfinite(self.consumed_kwh) or self.consumed_kwh < 0:
+            raise TariffError(
+                f"consumed_kwh must be a non-negative number, got {self.consumed_kwh}"
+            )
+
+    def marginal_price(self, consumed_kwh: float) -> float:
+        """The price of the next kWh after ``consumed_kwh`` this year."""
+        for tier in self.tiers:
+            if tier.up_to_kwh is None or consumed_kwh < tier.up_to_kwh:
+                return tier.price
+        return self.tiers[-1].price  # unreachable: the last tier is unbounded
+
+    def cost(self, energy_kwh: float, consumed_kwh: float | None = None) -> float:
+        """Cost of ``energy_kwh`` more this year, splitting it across tiers."""
+        used = self.consumed_kwh if consumed_kwh is None else consumed_kwh
+        remaining, total, lower = energy_kwh, 0.0, 0.0
+        for tier in self.tiers:
+            upper = math.inf if tier.up_to_kwh is None else tier.up_to_kwh
+            if used < upper:
+                take = min(remaining, upper - max(used, lower))
+                total += take * tier.price
+                remaining -= take
+                used += take
+            lower = upper
+            if remaining <= 0:
+                break
+        return total
+
+    def price_at(self, when: datetime) -> float:
+        """The marginal price; the same at every time of day."""
+        return self.marginal_price(self.consumed_kwh)
+
+    def prices(self, start: datetime, step_s: int, count: int) -> FloatArray:
+        """A flat series at the marginal price."""
+        _check_grid(step_s, count)
+        return np.full(count, self.marginal_price(self.consumed_kwh))
+
+
+# --- time of use ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TouPeriod:
+    """One period of the day: ``start``-``end`` as "HH:MM"; end may wrap past midnight."""
+
+    start: str
+    end: str
+    level: str
+
+
+def _parse_clock(text: str, where: str) -> int:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise TariffError(f"{where}: {text!r} is not a clock time HH:MM")
+    hours, minutes = int(parts[0]), int(parts[1])
+    if hours == 24 and minutes == 0:
+        return MINUTES_PER_DAY
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise TariffError(f"{where}: {text!r} is not a clock time between 00:00 and 24:00")
+    return hours * 60 + minutes
+
+
+def _check_price(price: object, where: str) -> None:
+    if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price):
+        raise TariffError(f"{where}: price must be a finite number, got {price!r}")
+    if price < 0:
+        raise TariffError(f"{where}: price must not be negative, got {price}")
+
+
+def _check_grid(step_s: int, count: int) -> None:
+    if step_s <= 0 or count < 0:
+        raise TariffError(f"a price series needs step_s > 0 and count >= 0 (got {step_s}, {count})")
+
+
+def _minute_of_day(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+@dataclass(slots=True)
+class TimeOfUseTariff:
+    """Prices by time of day, with an optional critical-peak uplift in some months.
+
+    ``periods`` must cover the whole day exactly once (gaps and overlaps are
+    errors naming the minutes affected). ``level_prices`` gives CNY/kWh per
+    level name. In ``critical_months`` the levels in ``critical_levels``
+    (during ``critical_periods`` if given, otherwise whenever those levels
+    apply) cost ``critical_uplift`` times more.
+    """
+
+    periods: tuple[TouPeriod, ...]
+    level_prices: Mapping[str, float]
+    critical_months: frozenset[int] = frozenset()
+    critical_uplift: float = 1.0
+    critical_levels: frozenset[str] = frozenset({"peak"})
+    critical_periods: tuple[tuple[str, str], ...] = ()
+    name: str = "time-of-use"
+    time_varying: bool = field(default=True, init=False)
+    _normal_minutes: FloatArray = field(init=False, repr=False)
+    _critical_minutes: FloatArray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.level_prices:
+            raise TariffError("level_prices is empty")
+        for level, price in self.level_prices.items():
+            _check_price(price, f"level {level!r}")
+        if not self.periods:
+            raise TariffError("a time-of-use table needs at least one period")
+        owner = np.full(MINUTES_PER_DAY, -1, dtype=np.int64)
+        for index, period in enumerate(self.periods):
+            where = f"period {index + 1} ({period.start}-{period.end} {period.level})"
+            if period.level not in self.level_prices:
+                raise TariffError(
+                    f"{where}: level {period.level!r} has no price "
+                    f"(known: {', '.join(sorted(self.level_prices))})"
+                )
+            minutes = _period_minutes(period.start, period.end, where)
+            taken = minutes[owner[minutes] >= 0]
+            if taken.size:
+                other = self.periods[int(owner[taken[0]])]
+                raise TariffError(
+                    f"{where} overlaps period {other.start}-{other.end} from "
+                    f"{_minute_of_day(int(taken[0]))}"
+                )
+            owner[minutes] = index
+        missing = np.flatnonzero(owner < 0)
+        if missing.size:
+            raise TariffError(
+                f"the periods leave {missing.size} minutes of the day without a price, "
+                f"first at {_minute_of_day(int(missing[0]))}"
+            )
+        if not all(isinstance(m, int) and 1 <= m <= 12 for m in self.critical_months):
+            raise TariffError(f"critical_months must be month numbers 1-12: {self.critical_months}")
+        if not math.isfinite(self.critical_uplift) or self.critical_uplift <= 0:
+            raise TariffError(f"critical_uplift must be positive, got {self.critical_uplift}")
+        unknown = set(self.critical_levels) - set(self.level_prices)
+        if unknown and self.critical_months:
+            raise TariffError(f"critical_levels {sorted(unknown)} are not tariff levels")
+        prices = np.array([self.level_prices[p.level] for p in self.periods])
+        self._normal_minutes = prices[owner]
+        uplift_mask = np.isin(
+            np.array([p.level for p in self.periods])[owner], list(self.critical_levels)
+        )
+        if self.critical_periods:
+            in_window = np.zeros(MINUTES_PER_DAY, dtype=bool)
+            for start, end in self.critical_periods:
+                in_window[_period_minutes(start, end, f"critical period {start}-{end}")] = True
+            uplift_mask &= in_window
+        self._critical_minutes = np.where(
+            uplift_mask, self._normal_minutes * self.critical_uplift, self._normal_minutes
+        )
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """Level names, cheapest first."""
+        return tuple(sorted(self.level_prices, key=lambda level: self.level_prices[level]))
+
+    def _minute_table(self, day: date) -> FloatArray:
+        return self._critical_minutes if day.month in self.critical_months else self._normal_minutes
+
+    def price_at(self, when: datetime) -> float:
+        """The price in force at ``when``."""
+        local = to_local(when)
+        return float(self._minute_table(local.date())[local.hour * 60 + local.minute])
+
+    def prices(self, start: datetime, step_s: int, count: int) -> FloatArray:
+        """Mean price of each slot (exact for slots on whole minutes)."""
+        _check_grid(step_s, count)
+        if count == 0:
+            return np.zeros(0)
+        local = to_local(start)
+        total_s = step_s * count
+        # Per-second sampling would be exact but big; whole minutes are exact for
+        # tariffs (periods start on whole minutes) and for grids on whole minutes.
+        second0 = local.second + local.microsecond / 1e6
+        n_minutes = math.ceil((second0 + total_s) / 60) + 1
+        day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        first_minute = local.hour * 60 + local.minute
+        minute_index = first_minute + np.arange(n_minutes)
+        days = minute_index // MINUTES_PER_DAY
+        per_minute = np.empty(n_minutes)
+        for day_offset in range(int(days[-1]) + 1):
+            mask = days == day_offset
+            table = self._minute_table((day0 + timedelta(days=day_offset)).date())
+            per_minute[mask] = table[minute_index[mask] % MINUTES_PER_DAY]
+        # Integrate the piecewise-constant minute prices over each slot.
+        edges = second0 + step_s * np.arange(count + 1)
+        cumulative = np.concatenate(([0.0], np.cumsum(per_minute) * 60.0))
+        whole = np.floor(edges / 60).astype(np.int64)
+        integral = cumulative[whole] + (edges - whole * 60.0) * per_minute[whole]
+        return np.asarray(np.diff(integral) / step_s, dtype=np.float64)
+
+
+def _period_minutes(start: str, end: str, where: str) -> NDArray[np.int64]:
+    first = _parse_clock(start, where)
+    last = _parse_clock(end, where)
+    if first == last:
+        raise TariffError(f"{where}: start and end are the same time")
+    if first == MINUTES_PER_DAY:
+        raise TariffError(f"{where}: a period cannot start at 24:00")
+    if last > first:
+        return np.arange(first, last, dtype=np.int64)
+    wrapped = np.concatenate((np.arange(first, MINUTES_PER_DAY), np.arange(0, last)))
+    return np.asarray(wrapped, dtype=np.int64)
+
+
+# --- prices from a sensor -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSample:
+    """A price reading and when it was taken."""
+
+    price: float
+    at: datetime
+
+
+@dataclass(slots=True)
+class SensorPriceTariff:
+    """A price read from any source (phase 2 binds it to a Home Assistant sensor).
+
+    ``read`` returns the latest sample or None. Samples older than
+    ``max_age`` or not finite/negative raise PriceUnavailableError, which the
+    controllers turn into a degraded decision. Without ``forecast`` the
+    future price is unknown, so the tariff counts as not time-varying and
+    the planner does not shift runs on price alone.
+    """
+
+    read: Callable[[], PriceSample | None]
+    max_age: timedelta = timedelta(hours=2)
+    forecast: Callable[[datetime, int, int], Sequence[float]] | None = None
+    name: str = "sensor price"
+
+    @property
+    def time_varying(self) -> bool:
+        """Only a forecast makes shifting in time meaningful."""
+        return self.forecast is not None
+
+    def price_at(self, when: datetime) -> float:
+        """The latest sensor price, if fresh enough."""
+        sample = self.read()
+        if sample is None:
+            raise PriceUnavailableError(f"{self.name}: no price reading")
+        if isinstance(sample.price, bool) or not isinstance(sample.price, int | float):
+            raise PriceUnavailableError(f"{self.name}: price {sample.price!r} is not a number")
+        if not math.isfinite(sample.price) or sample.price < 0:
+            raise PriceUnavailableError(f"{self.name}: price {sample.price} is not usable")
+        age = _as_utc(when) - _as_utc(sample.at)
+        if age > self.max_age:
+            raise PriceUnavailableError(
+                f"{self.name}: price reading is {age.total_seconds() / 60:.0f} min old "
+                f"(limit {self.max_age.total_seconds() / 60:.0f} min)"
+            )
+        return float(sample.price)
+
+    def prices(self, start: datetime, step_s: int, count: int) -> FloatArray:
+        """The forecast if there is one, else the current price held flat."""
+        _check_grid(step_s, count)
+        if self.forecast is None:
+            return np.full(count, self.price_at(start))
+        values = np.asarray(self.forecast(start, step_s, count), dtype=np.float64)
+        if values.shape != (count,) or not np.all(np.isfinite(values)) or np.any(values < 0):
+            raise PriceUnavailableError(f"{self.name}: forecast is not {count} usable prices")
+        return values
+
+
+def _as_utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=CHINA_TZ) if when.tzinfo is None else when.astimezone(UTC)
+
+
+# --- presets ---------------------------------------------------------------------
+
+GUANGXI_RESIDENTIAL_TIERS: Final = (
+    TierStep(3120.0, 0.5283),
+    TierStep(4440.0, 0.5783),
+    TierStep(None, 0.8283),
+)
+
+# Illustrative base (flat) price for Guangxi general commercial supply: the real
+# flat price is the monthly grid-agency purchase price plus transmission and
+# fees, which changes every month. See docs/energy.md.
+GUANGXI_COMMERCIAL_FLAT_CNY: Final = 0.65
+
+GUANGXI_COMMERCIAL_PERIODS_2023: Final = (
+    TouPeriod("23:00", "07:00", "valley"),
+    TouPeriod("07:00", "11:00", "flat"),
+    TouPeriod("11:00", "13:00", "peak"),
+    TouPeriod("13:00", "17:00", "flat"),
+    TouPeriod("17:00", "23:00", "peak"),
+)
+
+
+def guangxi_residential(consumed_kwh: float = 0.0) -> TieredTariff:
+    """Guangxi residential tiered pricing (price bureau 〔2021〕16号)."""
+    return TieredTariff(
+        GUANGXI_RESIDENTIAL_TIERS, consumed_kwh=consumed_kwh, name="Guangxi residential (tiered)"
+    )
+
+
+def guangxi_commercial_tou(
+    flat_price: float = GUANGXI_COMMERCIAL_FLAT_CNY,
+    *,
+    peak_ratio: float = 1.5,
+    valley_ratio: float = 0.5,
+    critical_months: Sequence[int] = (7, 8, 9, 12),
+    critical_uplift: float = 1.2,
+    critical_periods: Sequence[tuple[str, str]] = (),
+    periods: Sequence[TouPeriod] = GUANGXI_COMMERCIAL_PERIODS_2023,
+) -> TimeOfUseTariff:
+    """Guangxi commercial time-of-use (〔2023〕609号 schedule, 〔2021〕1029号 critical peak).
+
+    Ratios peak : flat : valley = 1.5 : 1 : 0.5 around ``flat_price``. The
+    critical-peak hours differ between sources, so by default the uplift
+    applies to all peak hours in the critical months; pass
+    ``critical_periods`` to narrow it.
+    """
+    _check_price(flat_price, "flat price")
+    for label, ratio in (("peak_ratio", peak_ratio), ("valley_ratio", valley_ratio)):
+        if not math.isfinite(ratio) or ratio < 0:
+            raise TariffError(f"{label} must be a non-negative number, got {ratio}")
+    return TimeOfUseTariff(
+        periods=tuple(periods),
+        level_prices={
+            "valley": flat_price * valley_ratio,
+            "flat": flat_price,
+            "peak": flat_price * peak_ratio,
+        },
+        critical_months=frozenset(critical_months),
+        critical_uplift=critical_uplift,
+        critical_periods=tuple(critical_periods),
+        name="Guangxi commercial time-of-use",
+    )
+
+
+def custom_time_of_use(
+    table: Sequence[Mapping[str, object]], *, name: str = "custom time-of-use"
+) -> TimeOfUseTariff:
+    """A time-of-use tariff from rows like ``{"start": "07:00", "end": "11:00", "price": 0.6}``."""
+    if not isinstance(table, Sequence) or not table:
+        raise TariffError("a custom time-of-use table is a non-empty list of rows")
+    periods: list[TouPeriod] = []
+    prices: dict[str, float] = {}
+    for index, row in enumerate(table):
+        where = f"row {index + 1}"
+        if not isinstance(row, Mapping):
+            raise TariffError(f"{where} must be a mapping with start, end and price")
+        missing = {"start", "end", "price"} - set(row)
+        if missing:
+            raise TariffError(f"{where} is missing {', '.join(sorted(missing))}")
+        unknown = set(row) - {"start", "end", "price"}
+        if unknown:
+            raise TariffError(f"{where} has unknown keys {', '.join(sorted(unknown))}")
+        price = row["price"]
+        _check_price(price, where)
+        assert isinstance(price, int | float)
+        start, end = row["start"], row["end"]
+        if not isinstance(start, str) or not isinstance(end, str):
+            raise TariffError(f"{where}: start and end must be strings HH:MM")
+        level = f"p{index + 1}"
+        prices[level] = float(price)
+        periods.append(TouPeriod(start, end, level))
+    return TimeOfUseTariff(tuple(periods), prices, name=name)
+
+
+# --- the price signal the AC controller reads -------------------------------------
+
+
+def price_signal(
+    tariff: Tariff, now: datetime, *, lookahead: timedelta = timedelta(hours=2)
+) -> float:
+    """A number in [-1, 1] telling the AC controller what the tariff asks for now.
+
+    Negative: a dearer period starts within ``lookahead`` (pre-cool/pre-heat
+    now, its size is the coming rise as a share of the day's price range).
+    Positive: now is in the upper half of the next 24 hours' price range
+    (relax; 1 at the day's top price). Zero: no reason to act on price,
+    always the case for a tariff that is not time-varying.
+    """
+    if not tariff.time_varying:
+        return 0.0
+    step_s = 300
+    day = tariff.prices(now, step_s, 24 * 3600 // step_s)
+    low, high = float(day.min()), float(day.max())
+    if high - low <= 1e-9 * max(high, 1.0):
+        return 0.0
+    level = (day - low) / (high - low)
+    ahead = max(1, int(lookahead.total_seconds() // step_s))
+    rise = float(level[1 : ahead + 1].max() - level[0]) if ahead < level.size else 0.0
+    if rise > 1e-9:
+        return -min(1.0, rise)
+    return float(max(0.0, 2.0 * level[0] - 1.0))
