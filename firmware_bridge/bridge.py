@@ -263,8 +263,12 @@ class NetworkModule:
     def _pairing_changed(self) -> None:
         if self._zeroconf is None or self._service_info is None:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # key changed outside the event loop: the next change re-announces
         if self._advertise_task is None or self._advertise_task.done():
-            self._advertise_task = asyncio.get_running_loop().create_task(
+            self._advertise_task = loop.create_task(
                 self._update_advertisement(), name=f"{self.appliance_id} TXT update"
             )
 
