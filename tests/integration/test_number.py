@@ -7,7 +7,7 @@ from homeassistant.components.number import (
     DOMAIN as NUMBER_DOMAIN,
     SERVICE_SET_VALUE,
 )
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
@@ -92,3 +92,12 @@ async def test_set_value_rejections(hass: HomeAssistant, fridge: PairedAppliance
     assert error.value.translation_key == "write_rejected"
     assert error.value.translation_placeholders["error"] == "INVALID_STATE"
     assert fridge.simulator.values()["fridge_target_temperature"] == before
+
+
+async def test_unreported_value_reads_unknown(hass: HomeAssistant, fridge: PairedAppliance) -> None:
+    """A setpoint missing from the appliance's state shows unknown, not a stale number."""
+    entity = entity_id(hass, "number", fridge.appliance.id, "freezer_target_temperature")
+    partial = dict(fridge.coordinator.data)
+    del partial["freezer_target_temperature"]
+    fridge.coordinator.async_set_updated_data(partial)
+    await wait_for_state(hass, entity, lambda s: s.state == STATE_UNKNOWN)

@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.liuzhou_appliances.descriptions import SENSORS, seconds_until_finish
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance
@@ -49,13 +50,8 @@ async def test_sensor_entities(
     appliance = await _start(start_appliance, kind, enable_all=True)
     await snapshot_platform(hass, entity_registry, snapshot, appliance.entry.entry_id)
 
-
-@pytest.mark.parametrize("kind", list(ApplianceType))
-async def test_power_and_energy_fit_the_energy_dashboard(
-    hass: HomeAssistant, start_appliance: StartAppliance, kind: ApplianceType
-) -> None:
-    """Power in W (measurement) and energy in kWh (total_increasing) on every appliance."""
-    appliance = await _start(start_appliance, kind)
+    # Power in W (measurement) and energy in kWh (total_increasing), as the
+    # Energy dashboard requires of an individual device's consumption.
     values = appliance.simulator.values()
     power = hass.states.get(_sensor(hass, appliance, "power"))
     energy = hass.states.get(_sensor(hass, appliance, "energy"))
@@ -209,3 +205,16 @@ async def test_sensors_unavailable_while_disconnected(
         await wait_for_state(
             hass, _sensor(hass, fridge, key), lambda s: s.state == STATE_UNAVAILABLE
         )
+
+
+def test_countdowns_without_values() -> None:
+    """Countdowns the appliance has not reported (or reports oddly) read unknown."""
+    washer_sensors = {d.key: d for d in SENSORS[ApplianceType.LAUNDRY_WASHER]}
+    remaining = washer_sensors["remaining_time"].value_fn
+    assert remaining is not None
+    assert remaining({}) is None
+    assert remaining({"remaining_time": True}) is None
+    assert remaining({"remaining_time": 61}) == 2
+    assert seconds_until_finish({"operational_state": "running"}) is None
+    assert seconds_until_finish({"operational_state": "finished", "remaining_time": 0}) is None
+    assert seconds_until_finish({"operational_state": "paused", "remaining_time": 90}) == 90
