@@ -346,6 +346,7 @@ class RefrigeratorSimulator(ApplianceSimulator):
         )
         self.doors = DoorSchedule(door_seed, self.parameters.openings_per_day)
         self._held_open_since: float | None = None  # explicit open_door(), simulator time
+        self._spill_pending = False  # the cold air falls out once per opening
         self._reported = (self.model.fridge_air_c, self.model.freezer_c)
 
     def ambient_c(self, t: float | None = None) -> float:
@@ -365,8 +366,6 @@ class RefrigeratorSimulator(ApplianceSimulator):
     def close_door(self) -> None:
         """The door is closed."""
         self._held_open_since = None
-
-    _spill_pending = False
 
     @property
     def door_open(self) -> bool:
