@@ -972,11 +972,20 @@ PROBES: Final = (
 )
 
 
+class _DeviceGone(Exception):
+    """The device no longer accepts connections at all."""
+
+
 async def _fresh_session_works(context: Context) -> str | None:
-    """None if a new session opens and answers a ping, else why not."""
+    """None if a new session opens and answers a ping, else why not.
+
+    Raises _DeviceGone when the device cannot even be connected to.
+    """
     try:
         channel = await context.open_channel()
-    except (LinkError, ApplianceUnreachable) as err:
+    except ApplianceUnreachable as err:
+        raise _DeviceGone(f"no fresh session ({describe_error(err)})") from None
+    except LinkError as err:
         return f"no fresh session ({describe_error(err)})"
     try:
         _result(await _request(channel, 1, MessageType.PING, context.options.timeout), 1, "ping")
@@ -993,15 +1002,21 @@ async def check_malformed_requests(context: Context) -> str:
     before = await context.settings()
     problems: list[str] = []
     passed: list[str] = []
-    for name, probe in PROBES:
+    for position, (name, probe) in enumerate(PROBES):
         try:
             passed.append(await probe(context))
         except CheckFailed as failed:
             problems.append(str(failed))
         except (LinkError, ApplianceUnreachable, OSError) as err:
             problems.append(f"{name}: {describe_error(err)}")
-        if broken := await _fresh_session_works(context):
-            problems.append(f"after {name}: {broken}")
+        try:
+            if broken := await _fresh_session_works(context):
+                problems.append(f"after {name}: {broken}")
+        except _DeviceGone as gone:
+            problems.append(f"after {name}: {gone}; the device stopped serving")
+            if remaining := [later for later, _ in PROBES[position + 1 :]]:
+                problems.append(f"not run: {', '.join(remaining)}")
+            break
     if not client.connected:
         problems.append("the hub's own session was dropped")
     else:
