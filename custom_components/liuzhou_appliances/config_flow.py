@@ -289,9 +289,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             host = user_input[CONF_HOST].strip()
             port = user_input[CONF_PORT]
             try:
-                hello = await self._async_identify(
-                    host, port, bytes.fromhex(entry.data[CONF_KEY]), entry.data[CONF_HUB_ID]
-                )
+                hello = await self._async_identify(host, port, entry)
             except PairingFailed as failed:
                 errors["base"] = failed.error
                 placeholders.update(failed.placeholders)
@@ -317,16 +315,22 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    async def _async_identify(self, host: str, port: int, key: bytes, hub_id: str) -> HelloInfo:
-        """Connect with the stored key and return who answered."""
-        client = ApplianceClient(host, port, key, hub_id=hub_id)
+    async def _async_identify(self, host: str, port: int, entry: ConfigEntry) -> HelloInfo:
+        """Connect with the entry's key and return who answered.
+
+        Another appliance cannot accept our key; its HELLO still says who it is,
+        which the caller reports as a different appliance.
+        """
+        client = ApplianceClient(
+            host, port, bytes.fromhex(entry.data[CONF_KEY]), hub_id=entry.data[CONF_HUB_ID]
+        )
         try:
             await client.connect()
             assert client.hello is not None  # set by connect()
             return client.hello
         except LinkError as err:
-            if err.code is ErrorCode.AUTH_FAILED and client.hello is not None:
-                return client.hello  # compared with the entry's id by the caller
+            if client.hello is not None and client.hello.appliance_id != entry.unique_id:
+                return client.hello
             error, placeholders = _link_error_key(err)
             raise PairingFailed(error, placeholders) from err
         except (ApplianceUnreachable, OSError, TimeoutError) as err:

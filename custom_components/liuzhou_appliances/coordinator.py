@@ -191,11 +191,19 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         )
         try:
             await client.connect()
+        except LinkError as err:
+            await client.disconnect()
+            if client.hello is not None and client.hello.appliance_id != self.appliance_id:
+                # Another appliance answers at this address (DHCP reshuffle); it cannot
+                # know our key. Not a reason to re-pair: wait for ours to reappear.
+                raise ApplianceUnreachable(
+                    f"{self.host}:{self.port} is now {client.hello.appliance_id}"
+                ) from err
+            raise
         except BaseException:
             await client.disconnect()
             raise
         if client.hello is None or client.hello.appliance_id != self.appliance_id:
-            # Another appliance now answers at this address (DHCP reshuffle).
             found = client.hello.appliance_id if client.hello else "nothing"
             await client.disconnect()
             raise ApplianceUnreachable(
@@ -233,16 +241,15 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
 
     @callback
     def _handle_disconnect(self, error: Exception | None) -> None:
-        """The connection ended; mark everything unavailable and start reconnecting."""
-        if not self._connected:
-            return
+        """The connection ended; mark everything unavailable and start reconnecting.
+
+        Not called for our own disconnect: async_close drops the listeners first.
+        """
         self._connected = False
         self._drop_client_listeners()
         self.stats.disconnects += 1
         self.stats.last_disconnected = dt_util.utcnow().isoformat()
         self.stats.last_error = repr(error) if error else None
-        if self._closing:
-            return
         _LOGGER.info(
             "Lost the connection to %s (%s:%s): %s; reconnecting",
             self.config_entry.title,
@@ -308,10 +315,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             if not waiter.done():
                 waiter.set_result(None)
 
-    def _is_closing(self) -> bool:
-        # A method, so type checkers do not assume the flag stays as it was across awaits.
-        return self._closing
-
     async def _async_reconnect_loop(self) -> None:
         try:
             attempt = 0
@@ -322,8 +325,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 except TimeoutError:
                     pass
                 self._wake.clear()
-                if self._is_closing():
-                    return
                 attempt += 1
                 connected = await self._async_attempt_reconnect()
                 self._attempt_finished()
@@ -336,18 +337,14 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         """One attempt: True connected, False failed (retry), None give up (reauth)."""
         try:
             await self._async_connect()
-        except LinkError as err:
+        except (LinkError, ApplianceUnreachable, OSError, TimeoutError) as err:
             self.stats.last_error = repr(err)
-            if err.code in _KEY_REJECTED:
+            if isinstance(err, LinkError) and err.code in _KEY_REJECTED:
                 _LOGGER.info(
                     "%s rejected the stored key; asking to pair again", self.config_entry.title
                 )
                 self.config_entry.async_start_reauth(self.hass)
                 return None
-            _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
-            return False
-        except (ApplianceUnreachable, OSError, TimeoutError) as err:
-            self.stats.last_error = repr(err)
             _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
             return False
         _LOGGER.info("Connection to %s restored", self.config_entry.title)
@@ -357,7 +354,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
     async def async_close(self) -> None:
         """Stop reconnecting and close the connection; nothing keeps running."""
         self._closing = True
-        self._wake.set()
         if self._cancel_offline_timer is not None:
             self._cancel_offline_timer()
             self._cancel_offline_timer = None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 
 from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 import voluptuous as vol
@@ -117,10 +117,6 @@ def async_clear_all_issues(hass: HomeAssistant, appliance_id: str) -> None:
         ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
-def _is_loaded(entry: ConfigEntry) -> bool:
-    return entry.state is ConfigEntryState.LOADED
-
-
 class UnreachableRepairFlow(RepairsFlow):
     """Lets the user retry the connection now; suggests reconfigure if it still fails."""
 
@@ -154,13 +150,11 @@ class UnreachableRepairFlow(RepairsFlow):
 
     async def _async_retry(self) -> bool:
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
-        if entry is None:
-            return True  # the appliance was removed; nothing left to fix
-        if entry.state is ConfigEntryState.LOADED:
-            coordinator: LiuzhouCoordinator = entry.runtime_data
-            return await coordinator.async_reconnect_now()
-        await self.hass.config_entries.async_reload(entry.entry_id)
-        return _is_loaded(entry)
+        # Unloading deletes the issue; a flow left open meanwhile has nothing to retry.
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return False
+        coordinator: LiuzhouCoordinator = entry.runtime_data
+        return await coordinator.async_reconnect_now()
 
 
 async def async_create_fix_flow(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -421,3 +422,66 @@ async def test_hub_id_is_stable(hass: HomeAssistant) -> None:
     first = await async_get_hub_id(hass)
     assert first == await async_get_hub_id(hass)
     assert first.startswith("ha-")
+
+
+async def test_reconfigure_to_an_appliance_that_forgot_our_key(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    """Same appliance, factory reset: the address is right but re-pairing is needed."""
+    await paired_appliance.appliance.factory_reset()
+    result = await paired_appliance.entry.start_reconfigure_flow(hass)
+    result = await submit(
+        hass,
+        result["flow_id"],
+        host=paired_appliance.appliance.host,
+        port=paired_appliance.appliance.port,
+    )
+    assert result["errors"] == {"base": "key_rejected"}
+
+
+async def test_something_else_listening_is_an_unknown_error(hass: HomeAssistant) -> None:
+    """A web server on the port answers bytes that are no Liuzhou frame."""
+
+    async def http_server(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(http_server, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        flow_id = await start_user_flow(hass)
+        result = await submit(hass, flow_id, host="127.0.0.1", port=port, pairing_code="1234-5678")
+        assert result["errors"] == {"base": "unknown"}
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_discovery_wakes_an_entry_waiting_to_retry_setup(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    paired = await start_appliance(setup=False)
+    await paired.appliance.stop()
+    await hass.config_entries.async_setup(paired.entry.entry_id)
+    assert paired.entry.state is ConfigEntryState.SETUP_RETRY
+    await paired.appliance.restart()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(paired.appliance)
+    )
+    assert result["reason"] == "already_configured"
+    await wait_until(hass, lambda: paired.entry.state is ConfigEntryState.LOADED)
+
+
+async def test_discovered_address_now_leads_to_another_appliance(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    """Between discovery and confirmation the address changed hands."""
+    discovered = await start_simulated()
+    other = await start_simulated(index=1)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(discovered, port=other.port)
+    )
+    result = await submit(hass, result["flow_id"], pairing_code=other.code)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "different_appliance"

@@ -18,6 +18,7 @@ from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.coordinator import reconnect_delay
 from custom_components.liuzhou_appliances.hub import async_remove_config_entry_device
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 
 from .conftest import PairedAppliance, StartAppliance, closed_port, wait_until
 
@@ -224,3 +225,130 @@ async def test_every_appliance_type_sets_up(
     assert paired_appliance.entry.state is ConfigEntryState.LOADED
     assert paired_appliance.coordinator.declaration.type is appliance_type
     assert entity_states(hass, paired_appliance)
+
+
+async def test_refresh_rereads_the_state(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    """homeassistant.update_entity asks the coordinator; it reads everything again."""
+    coordinator = paired_appliance.coordinator
+    paired_appliance.simulator.write("fan_speed", "high")
+    # Reported to the module but not yet read by us: the refresh picks it up.
+    await paired_appliance.push()
+    await coordinator.async_refresh()
+    assert coordinator.last_update_success
+    assert coordinator.data["fan_speed"] == "high"
+    await paired_appliance.appliance.stop()
+    await wait_until(hass, lambda: not coordinator.connected)
+    await coordinator.async_refresh()
+    assert not coordinator.last_update_success
+
+
+async def test_newer_protocol_at_setup_retries(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """After a firmware update to a protocol we do not speak, setup waits (and says why)."""
+    paired = await start_appliance(setup=False)
+    identity = paired.appliance.module.identity
+    assert identity is not None
+    newer = ApplianceServer(
+        paired.appliance.module.backend,
+        identity,
+        pairing_code=paired.appliance.code,
+        key_store=MemoryKeyStore(),
+        supported_versions=(2, 2),
+    )
+    await newer.start("127.0.0.1", 0)
+    try:
+        hass.config_entries.async_update_entry(
+            paired.entry, data={**paired.entry.data, CONF_PORT: newer.port}
+        )
+        await hass.config_entries.async_setup(paired.entry.entry_id)
+        assert paired.entry.state is ConfigEntryState.SETUP_RETRY
+        assert "UNSUPPORTED_VERSION" in (paired.entry.reason or "")
+    finally:
+        await newer.stop()
+
+
+async def test_another_appliance_at_the_address_is_not_a_reason_to_re_pair(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    paired = await start_appliance(setup=False)
+    other = await start_appliance(index=1, setup=False)
+    hass.config_entries.async_update_entry(
+        paired.entry, data={**paired.entry.data, CONF_PORT: other.appliance.port}
+    )
+    await hass.config_entries.async_setup(paired.entry.entry_id)
+    assert paired.entry.state is ConfigEntryState.SETUP_RETRY
+    assert not list(paired.entry.async_get_active_flows(hass, {"reauth"}))
+
+
+async def test_command_rejected_by_the_appliance_state(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """Pausing a washer that is not running: the appliance says INVALID_STATE, translated."""
+    paired = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    with pytest.raises(HomeAssistantError) as rejected:
+        await paired.coordinator.async_command("pause")
+    assert rejected.value.translation_key == "command_rejected"
+    assert rejected.value.translation_placeholders["error"] == "INVALID_STATE"
+    await paired.coordinator.async_command("start")
+    assert paired.simulator.values()["operational_state"] == "running"
+    programmes = paired.coordinator.declaration.capabilities["programme"].options
+    other = next(p for p in programmes if p != paired.simulator.values()["programme"])
+    with pytest.raises(HomeAssistantError) as busy:
+        await paired.coordinator.async_write({"programme": other})
+    assert busy.value.translation_key == "write_rejected"
+    assert busy.value.translation_placeholders["keys"] == "programme"
+    await paired.appliance.stop()
+    await wait_until(hass, lambda: not paired.coordinator.connected)
+    with pytest.raises(HomeAssistantError) as offline:
+        await paired.coordinator.async_command("stop")
+    assert offline.value.translation_key == "appliance_unavailable"
+
+
+async def test_reconnect_now_answers_at_once_when_nothing_to_do(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    coordinator = paired_appliance.coordinator
+    assert await coordinator.async_reconnect_now()
+    await paired_appliance.appliance.factory_reset()
+    # The appliance forgot our key: the loop hands over to reauth and stops.
+    await wait_until(
+        hass, lambda: bool(list(paired_appliance.entry.async_get_active_flows(hass, {"reauth"})))
+    )
+    assert not await coordinator.async_reconnect_now()
+
+
+def test_package_exposes_entry_points_lazily() -> None:
+    """Without Home Assistant loaded first, the entry points come from hub.py on access."""
+    import custom_components.liuzhou_appliances as package
+    from custom_components.liuzhou_appliances import hub
+
+    assert package.__getattr__("async_setup_entry") is hub.async_setup_entry
+    with pytest.raises(AttributeError):
+        package.__getattr__("not_an_entry_point")
+
+
+def test_link_imports_without_home_assistant() -> None:
+    """firmware_bridge's side: the protocol package must not pull in Home Assistant."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import custom_components.liuzhou_appliances.link.client\n"
+        "import custom_components.liuzhou_appliances.link.server\n"
+        "assert 'homeassistant' not in sys.modules, 'homeassistant was imported'\n"
+    )
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
