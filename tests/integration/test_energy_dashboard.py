@@ -23,9 +23,9 @@ from .platform_helpers import entity_id, only_platform
 
 @pytest.fixture(autouse=True)
 def _custom_integration_and_loopback(
-    recorder_mock: Recorder, enable_custom_integrations: None, socket_enabled: None
+    recorder_mock: Recorder, _custom_integration_and_loopback: None
 ) -> None:
-    """As in conftest.py, with Home Assistant's test recorder set up first (it must be)."""
+    """The conftest fixture of this name, after the test recorder (which must come first)."""
 
 
 async def test_energy_dashboard_accepts_the_energy_sensor(
