@@ -345,6 +345,7 @@ async def check_capability_declaration(context: Context) -> str:
     context.client = client
     hello = client.hello
     declaration = client.declaration
+    context.last_declaration = declaration
     assert hello is not None
     assert declaration is not None
     problems: list[str] = []
@@ -837,9 +838,15 @@ async def _plain_probe(
     try:
         await connection.send(data, end=end)
         outcome = await connection.outcome()
+        verdict = outcome.expect_error_or_close(codes, what)
+        if outcome.reaction is Reaction.ERROR:
+            # PROTOCOL.md 3: one ERROR frame, then the appliance closes.
+            after = await connection.outcome()
+            if after.reaction is not Reaction.CLOSED:
+                raise CheckFailed(f"{what}: after its ERROR the device sent {after.describe()}")
     finally:
         await connection.close()
-    return outcome.expect_error_or_close(codes, what)
+    return verdict
 
 
 async def _probe_garbage(context: Context) -> str:
@@ -896,16 +903,39 @@ async def _probe_handshake_first(context: Context) -> str:
 
 
 async def _session_probe(
-    context: Context, send: Callable[[SecureChannel], None], codes: set[ErrorCode], what: str
+    context: Context,
+    send: Callable[[SecureChannel], None],
+    codes: set[ErrorCode],
+    what: str,
+    *,
+    reply_id: int | None = None,
+    continues: bool = False,
 ) -> str:
+    """Send something bad inside a session; expect an error (``reply_id``) or a close.
+
+    With ``continues`` an error reply must leave the session serving
+    (PROTOCOL.md 7.2), checked with a ping on the same session.
+    """
+    wait = context.options.timeout
     channel = await context.open_channel()
     try:
         send(channel)
         await channel.drain()
-        outcome = await session_outcome(channel, context.options.timeout)
+        outcome = await session_outcome(channel, wait)
+        verdict = outcome.expect_error_or_close(codes, what)
+        if outcome.reaction is Reaction.ERROR and outcome.message is not None:
+            if outcome.message.get("id") != reply_id:
+                raise CheckFailed(
+                    f"{what}: error carries id {outcome.message.get('id')!r}, expected {reply_id!r}"
+                )
+            if continues:
+                _result(
+                    await _request(channel, 99, MessageType.PING, wait), 99, what + ", then ping"
+                )
+                verdict += ", session continues"
     finally:
         await channel.close()
-    return outcome.expect_error_or_close(codes, what)
+    return verdict
 
 
 async def _probe_unknown_type(context: Context) -> str:
@@ -914,6 +944,8 @@ async def _probe_unknown_type(context: Context) -> str:
         lambda channel: channel.send_message({"id": 41, "type": "conformance_self_destruct"}),
         {ErrorCode.UNKNOWN_MESSAGE},
         "unknown message type in a session",
+        reply_id=41,
+        continues=True,
     )
 
 
@@ -923,6 +955,7 @@ async def _probe_bad_json(context: Context) -> str:
         lambda channel: channel.send_plaintext(b'{"id": 42, "type": "ping"'),
         {ErrorCode.MALFORMED},
         "malformed JSON in a valid encrypted frame",
+        continues=True,
     )
 
 
@@ -998,7 +1031,6 @@ async def _fresh_session_works(context: Context) -> str | None:
 
 async def check_malformed_requests(context: Context) -> str:
     """Every bad input gets an error or a clean close; the device keeps serving, unchanged."""
-    client = context.require_client()
     before = await context.settings()
     problems: list[str] = []
     passed: list[str] = []
@@ -1017,10 +1049,11 @@ async def check_malformed_requests(context: Context) -> str:
             if remaining := [later for later, _ in PROBES[position + 1 :]]:
                 problems.append(f"not run: {', '.join(remaining)}")
             break
-    if not client.connected:
+    try:
+        after = await context.settings()
+    except (CheckFailed, LinkError, ApplianceUnreachable):
         problems.append("the hub's own session was dropped")
     else:
-        after = await context.settings()
         if changed := settings_differences(context.declaration, before, after):
             problems.append(f"state changed: {', '.join(changed)}")
     _fail_if(problems)
@@ -1033,33 +1066,40 @@ async def check_malformed_requests(context: Context) -> str:
 
 
 async def check_reconnect(context: Context) -> str:
-    """Disconnect, reconnect with the stored key: same appliance, same declaration and settings."""
-    client = context.require_client()
-    declaration = context.declaration
-    hello = client.hello
-    before = await context.settings()
-    await client.disconnect()
+    """Disconnect, reconnect with the stored key: same appliance, declaration and settings."""
+    key = context.require_key()
+    previous = context.client
+    declaration = context.last_declaration
+    if previous is None or declaration is None or previous.hello is None:
+        raise CheckFailed("not run: no hub session to compare with (see capability_declaration)")
+    appliance_id = previous.hello.appliance_id
+    problems: list[str] = []
+    if previous.connected:
+        await context.settings()
+        await previous.disconnect()
+    else:
+        problems.append("the previous hub session had already been dropped")
     context.client = None
+    before = context.last_settings or {}
     started = time.monotonic()
-    fresh = context.new_client(context.require_key())
+    fresh = context.new_client(key)
     try:
         await fresh.connect()
     except (LinkError, ApplianceUnreachable) as err:
-        raise CheckFailed(f"reconnecting with the key failed: {describe_error(err)}") from None
+        problems.append(f"reconnecting with the key failed: {describe_error(err)}")
+        raise CheckFailed("; ".join(problems)) from None
     elapsed = time.monotonic() - started
     context.client = fresh
-    problems: list[str] = []
     assert fresh.hello is not None
     assert fresh.declaration is not None
-    assert hello is not None
-    if fresh.hello.appliance_id != hello.appliance_id:
-        problems.append(f"now HELLO names {fresh.hello.appliance_id}, before {hello.appliance_id}")
+    if fresh.hello.appliance_id != appliance_id:
+        problems.append(f"now HELLO names {fresh.hello.appliance_id}, before {appliance_id}")
     if fresh.declaration.to_dict() != declaration.to_dict():
         problems.append("the declaration changed across the reconnect")
     if missing := sorted(set(declaration.capabilities) - set(fresh.state)):
         problems.append(f"state after reconnect lacks {', '.join(missing)}")
-    after = {key: fresh.state.get(key) for key in before}
-    if changed := settings_differences(declaration, before, after):  # type: ignore[arg-type]
+    after = {key: value for key, value in fresh.state.items() if key in before}
+    if changed := settings_differences(declaration, before, after):
         problems.append(f"settings differ after reconnect: {', '.join(changed)}")
     try:
         await fresh.ping()

@@ -99,6 +99,9 @@ class Context:
     hello: HelloInfo | None = None
     key: bytes | None = None
     client: ApplianceClient | None = None
+    # What the device said last, kept for checks that run after a session is lost.
+    last_declaration: Declaration | None = None
+    last_settings: dict[str, Value] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
     # --- prerequisites -------------------------------------------------------
@@ -111,8 +114,10 @@ class Context:
 
     def require_client(self) -> ApplianceClient:
         """The hub session opened by capability_declaration, or fail."""
-        if self.client is None or not self.client.connected:
+        if self.client is None:
             raise CheckFailed("not run: no hub session (see capability_declaration)")
+        if not self.client.connected:
+            raise CheckFailed("not run: the device dropped the hub session earlier")
         return self.client
 
     @property
@@ -153,7 +158,11 @@ class Context:
         """Current values of every writable capability (what nothing but the hub changes)."""
         declaration = self.declaration
         values = await self.require_client().read()
-        return {key: values[key] for key, cap in declaration.capabilities.items() if cap.writable}
+        settings = {
+            key: values[key] for key, cap in declaration.capabilities.items() if cap.writable
+        }
+        self.last_settings = settings
+        return settings
 
     async def wait_for(
         self, key: str, predicate: Callable[[Value | None], bool], within: float | None = None
