@@ -4,8 +4,10 @@ The controller only ever moves the targets *down* from the food-safe
 targets (colder is always safe), ahead of a dearer tariff period, and goes
 back to the safe targets once the dear period has begun, so the compressor
 can rest while the price is high. The safe targets are derived from the
-food-safety limits and the fridge's own thermostat swing: with a ±0.7 K
-damper band, a 4 °C limit needs a target of at most 3 °C.
+food-safety limits, the fridge's own thermostat swing and the defrost's
+warming: with a ±0.7 K damper band a 4 °C limit needs a fridge target of
+at most 3 °C; with a ±1 K band and ~1.5 K of defrost warming a -18 °C
+limit needs a freezer target of at most -21 °C.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class FridgePrecoolController:
     freezer_limit_c: float = -18.0  # food safety: the freezer never above this
     fridge_swing_k: float = 0.7  # the appliance's thermostat band (half width)
     freezer_swing_k: float = 1.0
+    # A defrost (heater on, compressor off) warms the freezer too: 180 W x 35 % x 20 min
+    # into ~50 kJ/K is ~1.5 K on the simulated BCD-300W; keep that much in reserve.
+    freezer_defrost_rise_k: float = 1.5
     margin_k: float = 0.2
     precool_k: float = 1.0  # how much colder while pre-cooling
     fridge_step: float = 1.0  # target resolution (declaration step)
@@ -61,7 +66,11 @@ class FridgePrecoolController:
     def safe_freezer_target(self) -> float:
         """Highest freezer target that keeps it at or below its limit."""
         return self._floor(
-            self.freezer_limit_c - self.freezer_swing_k - self.margin_k, self.freezer_min
+            self.freezer_limit_c
+            - self.freezer_swing_k
+            - self.freezer_defrost_rise_k
+            - self.margin_k,
+            self.freezer_min,
         )
 
     def _floor(self, value: float, minimum: float) -> float:

@@ -111,7 +111,7 @@ class PlanningContext:
     surplus: SurplusForecast | None = None
     step_s: int = 300
     resolution_s: int = 60
-    cheap_price: float | None = None  # "cheap" = at most this; default: the window's lowest
+    cheap_price: float | None = None  # "cheap" = at most this; default: lowest in the next 24 h
     min_surplus_share: float = 0.9  # "only on solar surplus": this share of the run's energy
 
 
@@ -449,8 +449,9 @@ class RunPlanner:
             in_window = price_max_all[allowed]
             threshold = context.cheap_price
             if threshold is None:
-                lowest = prices[all_offsets[allowed][0] : all_offsets[allowed][-1] + length].min()
-                threshold = float(lowest)
+                # Cheap = the tariff's lowest price over the coming day, not the window's.
+                day = int(86400 // resolution)
+                threshold = float(prices[: day + 1].min())
             cheap = allowed & (price_max_all <= threshold + 1e-9)
             if np.any(cheap):
                 allowed = cheap

@@ -1,0 +1,1 @@
+"""Parts of the energy benchmark (``./scripts/bench energy``)."""

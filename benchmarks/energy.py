@@ -1,0 +1,304 @@
+"""Energy benchmark: tariffs, fuzzy AC control, fridge pre-cooling and the run planner.
+
+``./scripts/bench energy [--quick] [--png PATH]`` simulates a Liuzhou summer
+week and winter week on the firmware_bridge simulators for a home
+(residential tiered tariff, one bedroom) and a hotel floor (commercial
+time-of-use, several rooms), comparing the baseline (fixed thermostat, runs
+start when loaded), our controllers and an oracle with perfect foresight
+(see benchmarks/_energy/ac.py and appliances.py for how each is built).
+It also times one decision of the compiled fuzzy surface against
+scikit-fuzzy's ControlSystemSimulation on the same rule base, side by side.
+Prints a table, writes a PNG and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timedelta
+import json
+from pathlib import Path
+import random
+import time
+from typing import Any
+
+import numpy as np
+
+from custom_components.liuzhou_appliances.energy.ac import ComfortPreset, ac_rule_base, compiled_for
+from custom_components.liuzhou_appliances.energy.fuzzy import (
+    compile_rule_base,
+    reference_outputs,
+    reference_simulation,
+)
+from custom_components.liuzhou_appliances.energy.tariff import (
+    Tariff,
+    guangxi_commercial_tou,
+    guangxi_residential,
+)
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+
+from ._energy.ac import SiteResult, home_schedule, hotel_schedule, run_site
+from ._energy.appliances import Job, oracle_share, run_fridge, run_planner_scenario
+from ._energy.plot import chart
+
+SEED = 7
+
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def _share(baseline: float, ours: float, oracle: float) -> float:
+    if baseline - oracle <= 1e-9:
+        return 100.0 if ours <= baseline + 1e-9 else 0.0
+    return 100.0 * (baseline - ours) / (baseline - oracle)
+
+
+def fuzzy_latency(samples: int) -> dict[str, float]:
+    """Compile time, accuracy and per-decision latency: surface vs scikit-fuzzy."""
+    rule_base = ac_rule_base()
+    started = time.perf_counter()
+    compiled = compile_rule_base(rule_base)
+    compile_s = time.perf_counter() - started
+    _, simulation = reference_simulation(rule_base)
+    rng = random.Random(SEED)
+    points = [
+        {v.name: rng.uniform(v.low, v.high) for v in rule_base.inputs} for _ in range(samples)
+    ]
+    started = time.perf_counter()
+    for point in points:
+        for name, value in point.items():
+            simulation.input[name] = value
+        simulation.compute()
+        _ = simulation.output["offset"], simulation.output["fan"]
+    skfuzzy_s = (time.perf_counter() - started) / samples
+    repeats = 20
+    started = time.perf_counter()
+    for _ in range(repeats):
+        for point in points:
+            compiled.evaluate(point)
+    ours_s = (time.perf_counter() - started) / (samples * repeats)
+    check = 4000
+    generator = np.random.default_rng(SEED)
+    dense = {v.name: generator.uniform(v.low, v.high, check) for v in rule_base.inputs}
+    reference = reference_outputs(rule_base, dense, "offset", dedupe=False)
+    surface = compiled.surfaces["offset"]
+    ours = np.array([surface.evaluate([dense[n][i] for n in surface.inputs]) for i in range(check)])
+    return {
+        "compile_s": compile_s,
+        "grid_points": float(sum(r.points for r in compiled.reports.values())),
+        "skfuzzy_us": skfuzzy_s * 1e6,
+        "ours_us": ours_s * 1e6,
+        "speedup": skfuzzy_s / ours_s,
+        "max_error_k": float(np.nanmax(np.abs(ours - reference))),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="about a minute: 1 day, 2 rooms")
+    parser.add_argument("--png", type=Path, default=Path("benchmarks/energy.png"))
+    args = parser.parse_args()
+    days = 1 if args.quick else 7
+    hotel_rooms = 2 if args.quick else 4
+    wall = time.perf_counter()
+
+    latency = fuzzy_latency(100 if args.quick else 300)
+    compiled_for(ComfortPreset.BALANCED)  # the controllers' compile, outside the timings
+
+    residential = guangxi_residential()
+    commercial = guangxi_commercial_tou()
+    seasons = {
+        "summer": (datetime(2026, 7, 15), "cool", 26.0),
+        "winter": (datetime(2026, 1, 12), "heat", 20.0),
+    }
+    ac: dict[tuple[str, str], dict[str, SiteResult]] = {}
+    for season, (start, mode, setpoint) in seasons.items():
+        sites: dict[str, tuple[Tariff, list[Any]]] = {
+            "home": (residential, [(0, home_schedule(start, days))]),
+            "hotel": (
+                commercial,
+                [(i + 1, hotel_schedule(start, days, i)) for i in range(hotel_rooms)],
+            ),
+        }
+        for site, (tariff, rooms) in sites.items():
+            ac[(season, site)] = run_site(  # type: ignore[assignment]
+                seed=SEED,
+                rooms=rooms,
+                start=start,
+                days=days,
+                mode=mode,  # type: ignore[arg-type]
+                setpoint=setpoint,
+                tariff=tariff,
+            )
+
+    fridge_days = 1 if args.quick else 3
+    fridge = {
+        (site, strategy): run_fridge(
+            strategy, seed=SEED, start=datetime(2026, 7, 15), days=fridge_days, tariff=tariff
+        )
+        for site, tariff in (("home", residential), ("hotel", commercial))
+        for strategy in ("baseline", "ours")
+    }
+
+    evening = datetime(2026, 7, 15, 19, 10)
+    single_home = run_planner_scenario(
+        [
+            Job(
+                ApplianceType.LAUNDRY_WASHER,
+                0,
+                "cotton",
+                datetime(2026, 7, 15, 8, 5),
+                datetime(2026, 7, 15, 18, 0),
+            )
+        ],
+        seed=SEED,
+        tariff=residential,
+        cap=None,
+        solar_peak_w=2500.0,
+    )
+    single_hotel = run_planner_scenario(
+        [Job(ApplianceType.DISHWASHER, 0, "eco", evening, evening + timedelta(hours=12))],
+        seed=SEED,
+        tariff=commercial,
+        cap=None,
+    )
+    laundry = [
+        Job(ApplianceType.LAUNDRY_WASHER, i, p, evening, evening + timedelta(hours=13))
+        for i, p in enumerate(("cotton", "cotton", "eco_40_60"))
+    ]
+    laundry += [
+        Job(ApplianceType.DISHWASHER, i, p, evening, evening + timedelta(hours=13))
+        for i, p in enumerate(("eco", "intensive"))
+    ]
+    multi_hotel = run_planner_scenario(laundry, seed=SEED, tariff=commercial, cap=4500.0)
+
+    # --- report ------------------------------------------------------------------
+    print(
+        f"Energy benchmark ({'quick' if args.quick else 'full'}: {days} day(s) per season, "
+        f"hotel floor of {hotel_rooms} rooms; seed {SEED})"
+    )
+    print()
+    print(
+        f"{'AC':<16}{'strategy':<10}{'cost CNY':>10}{'kWh':>9}{'peak kW':>9}"
+        f"{'viol K·h':>10}{'saving %':>10}{'of oracle %':>13}"
+    )
+    for (season, site), results in ac.items():
+        base = results["baseline"]
+        for strategy, r in results.items():
+            saving = _pct(base.cost - r.cost, base.cost)
+            share = _share(base.cost, r.cost, results["oracle"].cost)
+            print(
+                f"{season + ' ' + site:<16}{strategy:<10}{r.cost:>10.2f}{r.kwh:>9.1f}"
+                f"{r.peak_kw:>9.2f}{r.violation_kh:>10.2f}{saving:>10.1f}"
+                f"{share if strategy == 'ours' else float('nan'):>13.1f}"
+            )
+        model_cost = results["oracle"].model_cost
+        print(f"{'':<16}(oracle LP model cost {model_cost:.2f} CNY)")
+    print()
+    print(
+        f"{'fridge':<16}{'strategy':<10}{'cost CNY':>10}{'kWh':>9}{'food max':>10}"
+        f"{'air max':>9}{'freezer max':>13}"
+    )
+    for (site, strategy), fr in fridge.items():
+        print(
+            f"{site:<16}{strategy:<10}{fr.cost:>10.3f}{fr.kwh:>9.2f}{fr.fridge_food_max_c:>10.2f}"
+            f"{fr.fridge_air_max_c:>9.2f}{fr.freezer_max_c:>13.2f}"
+        )
+    print()
+    print(
+        f"{'planner':<26}{'baseline':>10}{'ours':>10}{'oracle':>10}{'of oracle %':>13}"
+        f"{'peak W ours':>13}"
+    )
+    for name, result in (
+        ("home washer (PV, tiered)", single_home),
+        ("hotel dishwasher (TOU)", single_hotel),
+        ("hotel 5 runs, 4.5 kW cap", multi_hotel),
+    ):
+        print(
+            f"{name:<26}{result.cost['baseline']:>10.3f}{result.cost['ours']:>10.3f}"
+            f"{result.cost['oracle']:>10.3f}{oracle_share(result):>13.1f}"
+            f"{result.peak_w['ours']:>13.0f}"
+        )
+    print()
+    print(
+        f"fuzzy decision: scikit-fuzzy {latency['skfuzzy_us']:.0f} µs, compiled surface "
+        f"{latency['ours_us']:.1f} µs ({latency['speedup']:.0f}x); compile "
+        f"{latency['compile_s']:.1f} s for {latency['grid_points']:.0f} grid points; "
+        f"max |surface - scikit-fuzzy| {latency['max_error_k']:.3f} K on 4000 random points"
+    )
+
+    summer_hotel = ac[("summer", "hotel")]
+    winter_hotel = ac[("winter", "hotel")]
+    hotel_cost = {
+        s: summer_hotel[s].cost + winter_hotel[s].cost for s in ("baseline", "ours", "oracle")
+    }
+    hotel_violation = {
+        s: summer_hotel[s].violation_kh + winter_hotel[s].violation_kh
+        for s in ("baseline", "ours", "oracle")
+    }
+    first_room = {s: summer_hotel[s].rooms[0].temperature for s in ("baseline", "ours", "oracle")}
+    show = min(len(first_room["ours"]), 2 * 288)
+    start = seasons["summer"][0]
+    price = list(commercial.prices(start, 300, show))
+    args.png.parent.mkdir(parents=True, exist_ok=True)
+    chart(
+        args.png,
+        "Summer hotel room 1: room temperature (comfort band shaded), price below",
+        {s: v[:show] for s, v in first_room.items()},
+        price,
+        (24.5, 27.5),
+        hotel_cost,
+        "hotel AC cost, CNY",
+    )
+    print(f"plot: {args.png}; wall time {time.perf_counter() - wall:.0f} s")
+    summary = {
+        "ac_cost_saving_pct": round(
+            _pct(hotel_cost["baseline"] - hotel_cost["ours"], hotel_cost["baseline"]), 2
+        ),
+        "ac_oracle_share_pct": round(
+            _share(hotel_cost["baseline"], hotel_cost["ours"], hotel_cost["oracle"]), 2
+        ),
+        "ac_oracle_saving_pct": round(
+            _pct(hotel_cost["baseline"] - hotel_cost["oracle"], hotel_cost["baseline"]), 2
+        ),
+        "comfort_violation_kh_ours": round(hotel_violation["ours"], 3),
+        "comfort_violation_kh_baseline": round(hotel_violation["baseline"], 3),
+        "comfort_violation_kh_oracle": round(hotel_violation["oracle"], 3),
+        "home_ac_cost_saving_pct": round(
+            _pct(
+                sum(
+                    ac[(s, "home")]["baseline"].cost - ac[(s, "home")]["ours"].cost for s in seasons
+                ),
+                sum(ac[(s, "home")]["baseline"].cost for s in seasons),
+            ),
+            2,
+        ),
+        "fridge_max_c": round(
+            max(r.fridge_food_max_c for (_, s), r in fridge.items() if s == "ours"), 3
+        ),
+        "fridge_air_max_c": round(
+            max(r.fridge_air_max_c for (_, s), r in fridge.items() if s == "ours"), 3
+        ),
+        "freezer_max_c": round(
+            max(r.freezer_max_c for (_, s), r in fridge.items() if s == "ours"), 3
+        ),
+        "fridge_max_c_baseline": round(
+            max(r.fridge_food_max_c for (_, s), r in fridge.items() if s == "baseline"), 3
+        ),
+        "planner_single_oracle_pct": round(
+            min(oracle_share(single_home), oracle_share(single_hotel)), 2
+        ),
+        "planner_multi_oracle_pct": round(oracle_share(multi_hotel), 2),
+        "planner_multi_peak_w": round(multi_hotel.peak_w["ours"], 1),
+        "decision_speedup": round(latency["speedup"], 1),
+        "decision_us_ours": round(latency["ours_us"], 2),
+        "decision_us_skfuzzy": round(latency["skfuzzy_us"], 1),
+        "surface_max_error_k": round(latency["max_error_k"], 4),
+        "compile_s": round(latency["compile_s"], 2),
+        "quick": args.quick,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
