@@ -140,6 +140,7 @@ def run_room(
     prices = tariff.prices(start, CONTROL_STEP_S, steps)
     _write(sim, "mode", mode)
     direction = 1.0 if mode == "cool" else -1.0
+    preconditioning_for: datetime | None = None
     for k in range(steps):
         now = start + timedelta(seconds=k * CONTROL_STEP_S)
         values = sim.values()
@@ -152,7 +153,11 @@ def run_room(
             lead = PRECONDITION_LEAD
             if tariff.time_varying and price_signal(tariff, now) < 0:
                 lead = TARIFF_LEAD  # a dearer period is coming: pre-condition while cheap
-            expected = arrival is not None and arrival - now <= lead
+            expected = arrival is not None and (
+                arrival - now <= lead or arrival == preconditioning_for
+            )
+            # Once pre-conditioning for an arrival has begun, it runs until the arrival.
+            preconditioning_for = arrival if expected and not occupied else None
             on = occupied or expected
             if on:
                 decision = controller.decide(

@@ -24,7 +24,7 @@ DAY = datetime(2026, 7, 15)
 
 def test_safe_targets_follow_limits_and_swing() -> None:
     controller = FridgePrecoolController()
-    assert controller.safe_fridge_target == 3.0
+    assert controller.safe_fridge_target == 2.0
     assert controller.safe_freezer_target == -21.0
 
 
@@ -52,9 +52,9 @@ def test_precools_before_peak_only() -> None:
         Reading(-21.0, DAY.replace(hour=19)),
     )
     assert before.precooling
-    assert before.fridge_target == 2.0
+    assert before.fridge_target == 1.0
     assert not during.precooling
-    assert during.fridge_target == 3.0
+    assert during.fridge_target == 2.0
 
 
 def test_missing_sensor_keeps_safe_targets() -> None:
