@@ -234,6 +234,29 @@ async def test_discovery_confirm_and_pair(
     await hass.async_block_till_done()
 
 
+async def test_manual_pairing_supersedes_a_pending_discovery(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    """Pairing by hand while a discovery flow waits for its code creates the entry.
+
+    The manual flow has already replaced the appliance's key when it learns the
+    unique id; aborting then would leave no entry holding the new key.
+    """
+    appliance = await start_simulated()
+    discovered = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(appliance)
+    )
+    assert discovered["step_id"] == "zeroconf_confirm"
+    flow_id = await start_user_flow(hass)
+    result = await submit(
+        hass, flow_id, host=appliance.host, port=appliance.port, pairing_code=appliance.code
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+
 async def test_discovery_with_a_broken_txt_record_is_ignored(
     hass: HomeAssistant, start_simulated: StartSimulated
 ) -> None:
