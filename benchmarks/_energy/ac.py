@@ -32,7 +32,7 @@ from scipy.sparse import csr_array, hstack, identity, vstack
 
 from custom_components.liuzhou_appliances.energy.ac import AcComfortController, AcInputs
 from custom_components.liuzhou_appliances.energy.inputs import Reading
-from custom_components.liuzhou_appliances.energy.tariff import Tariff, price_signal
+from custom_components.liuzhou_appliances.energy.tariff import Tariff
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.simulators import RoomAirConditionerSimulator, create_simulator
 from firmware_bridge.simulators.climate import LiuzhouClimate
@@ -45,8 +45,10 @@ CONTROL_STEP_S = 300
 ORACLE_STEP_S = 900
 BAND_HALF_K = 1.5  # comfort band: setpoint ± 1.5 K while occupied
 DEADBAND_K = 0.5  # the unit's thermostat swing, kept inside the band by ours and the oracle
+# Pre-conditioning lead before an arrival. A 2-hour lead whenever a dearer period was
+# coming (cooling an empty room across the 17:00 peak start) measured 9.1 % saving
+# against 10.3 % with this plain lead, at the same comfort: not worth it here.
 PRECONDITION_LEAD = timedelta(minutes=30)
-TARIFF_LEAD = timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +152,8 @@ def run_room(
             on = occupied
         elif strategy == "ours":
             arrival = occupancy.next_arrival(now)
-            lead = PRECONDITION_LEAD
-            if tariff.time_varying and price_signal(tariff, now) < 0:
-                lead = TARIFF_LEAD  # a dearer period is coming: pre-condition while cheap
             expected = arrival is not None and (
-                arrival - now <= lead or arrival == preconditioning_for
+                arrival - now <= PRECONDITION_LEAD or arrival == preconditioning_for
             )
             # Once pre-conditioning for an arrival has begun, it runs until the arrival.
             preconditioning_for = arrival if expected and not occupied else None
