@@ -78,10 +78,10 @@ class _Stream:
         """The next frame, which must be ``expected``; an ERROR frame raises its LinkError."""
         try:
             frame = await asyncio.wait_for(read_frame(self.reader), self.timeout)
+        except TimeoutError as err:  # before OSError: TimeoutError is one
+            raise ApplianceUnreachable("the appliance did not answer in time") from err
         except (EOFError, OSError) as err:
             raise ApplianceUnreachable(f"connection lost: {err}") from err
-        except TimeoutError as err:
-            raise ApplianceUnreachable("the appliance did not answer in time") from err
         if frame.type is FrameType.ERROR:
             raise decode_error(frame.payload)
         if frame.type is not expected:
@@ -231,10 +231,10 @@ class SecureChannel:
         """
         try:
             frame = await asyncio.wait_for(read_frame(self._stream.reader), idle_timeout)
+        except TimeoutError as err:  # before OSError: TimeoutError is one
+            raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
         except (EOFError, OSError) as err:
             raise ApplianceUnreachable(f"connection lost: {err}") from err
-        except TimeoutError as err:
-            raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
         if frame.type is not FrameType.ENCRYPTED:
             raise LinkError(ErrorCode.MALFORMED, f"plaintext {frame.type.name} in a session")
         return decode_message(self.session.decrypt(frame.payload))
@@ -317,6 +317,9 @@ class ApplianceClient:
             seq = subscribed.get("seq")
             self.last_seq = seq if isinstance(seq, int) else 0
             self.state = await self.read()
+            if self._channel is not channel:
+                # The read loop dropped the session right behind the last answer.
+                raise ApplianceUnreachable("the session ended while connecting")
         except BaseException as err:
             await self._shutdown(err if isinstance(err, Exception) else None, notify=False)
             raise
@@ -390,7 +393,7 @@ class ApplianceClient:
         except LinkError as err:
             _LOGGER.warning("closing session with %s: %s", self.host, err)
             error = err
-        except Exception as err:
+        except Exception as err:  # pragma: no cover - defensive: a bug must still end the session
             _LOGGER.exception("unexpected error reading from %s", self.host)
             error = err
         self._drop(error)
@@ -441,7 +444,7 @@ class ApplianceClient:
 
     def _drop(self, error: Exception) -> None:
         """End the session from a background task (no await)."""
-        if self._channel is None:
+        if self._channel is None:  # pragma: no cover - tasks are cancelled before they can get here
             return
         self._closing = asyncio.create_task(self._shutdown(error))
 
