@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.liuzhou_appliances.link.client import ApplianceClient, _Stream, pair
+from custom_components.liuzhou_appliances.link.client import (
+    ApplianceClient,
+    SecureChannel,
+    _Stream,
+    pair,
+)
 from custom_components.liuzhou_appliances.link.codec import ClientHello, FrameType
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
@@ -244,3 +249,28 @@ async def test_operation_in_flight_is_cancelled_when_the_hub_leaves(
     await asyncio.sleep(0.05)
     assert backend.writes == []
     assert backend.values["on"] is False
+
+
+async def test_hub_that_sends_but_never_reads_is_dropped_when_writes_stall(
+    server: ApplianceServer, backend: MemoryBackend, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.keepalive_timeout = 0.3
+    server.outbound_queue_size = 10_000  # so the stalled transport, not the queue, decides
+    channel = await SecureChannel.open("127.0.0.1", server.port, KEY, hub_id=HUB_ID)
+    try:
+        channel.send_message({"id": 1, "type": "subscribe"})
+        await channel.drain()
+        await asyncio.sleep(0.05)
+        with caplog.at_level(logging.INFO, LOGGER):
+            for n in range(2000):  # far more than the socket buffers hold
+                backend.change({"swing": f"{n:05d}" + "x" * 8000})
+            for n in range(2, 40):  # keep the session's read side alive
+                channel.send_message({"id": n, "type": "ping"})
+                await asyncio.sleep(0.05)
+                if server.session_count == 0:
+                    break
+        assert server.session_count == 0
+        assert "cannot write to hub (TimeoutError())" in caplog.text
+    finally:
+        channel._stream.writer.transport.abort()
+        await channel.close()
