@@ -20,25 +20,42 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
-from homeassistant.helpers import instance_id
+from homeassistant.helpers import instance_id, selector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
 from .const import (
     CONF_APPLIANCE_ID,
+    CONF_COMMERCIAL_FLAT_PRICE,
+    CONF_CUSTOM_TABLE,
+    CONF_HOME_POWER_ENTITY,
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
     CONF_KEY,
+    CONF_OCCUPANCY_ENTITY,
     CONF_OFFLINE_REPAIR_MINUTES,
+    CONF_OUTDOOR_TEMPERATURE_ENTITY,
     CONF_PAIRING_CODE,
+    CONF_POWER_CAP_KW,
+    CONF_POWER_LIMIT_KW,
+    CONF_PRICE_ENTITY,
+    CONF_SOLAR_SURPLUS_ENTITY,
+    CONF_TARIFF,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_OFFLINE_REPAIR_MINUTES,
     DOMAIN,
+    HOUSEHOLD_UNIQUE_ID,
     MAX_KEEPALIVE_INTERVAL,
     MAX_OFFLINE_REPAIR_MINUTES,
     MIN_KEEPALIVE_INTERVAL,
     MIN_OFFLINE_REPAIR_MINUTES,
+    TARIFF_CUSTOM,
+    TARIFF_KINDS,
+    TARIFF_RESIDENTIAL,
+    TARIFF_SENSOR,
 )
+from .energy.tariff import TariffError
+from .energy_manager import build_tariff
 from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
@@ -99,8 +116,10 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> LiuzhouOptionsFlow:
-        """Keepalive and offline-repair settings."""
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Keepalive and offline-repair settings, or the household energy settings."""
+        if config_entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+            return HouseholdOptionsFlow()
         return LiuzhouOptionsFlow()
 
     # --- helpers -----------------------------------------------------------
@@ -139,6 +158,34 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
     # --- manual entry ------------------------------------------------------
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add an appliance, or set up the household's energy settings."""
+        return self.async_show_menu(step_id="user", menu_options=["appliance", "household_energy"])
+
+    async def async_step_household_energy(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The single household energy entry: tariff, sensors, limits."""
+        if self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, HOUSEHOLD_UNIQUE_ID):
+            return self.async_abort(reason="household_already_configured")
+        await self.async_set_unique_id(HOUSEHOLD_UNIQUE_ID)
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            errors, placeholders = validate_household(user_input)
+            if not errors:
+                return self.async_create_entry(
+                    title="Household energy", data={}, options=user_input
+                )
+        return self.async_show_form(
+            step_id="household_energy",
+            data_schema=household_schema(user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_appliance(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Host, port and pairing code typed by the user."""
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
@@ -172,7 +219,10 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             }
         )
         return self.async_show_form(
-            step_id="user", data_schema=schema, errors=errors, description_placeholders=placeholders
+            step_id="appliance",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     # --- zeroconf ----------------------------------------------------------
@@ -371,3 +421,94 @@ class LiuzhouOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+
+# --- household energy ------------------------------------------------------------
+
+_KW = vol.All(vol.Coerce(float), vol.Range(min=0.1, max=1000))
+_POWER_SENSOR = selector.EntitySelector(
+    selector.EntitySelectorConfig(domain="sensor", device_class="power")
+)
+
+
+def household_schema(current: Mapping[str, Any]) -> vol.Schema:
+    """The household energy form, pre-filled with ``current``."""
+
+    def optional(key: str) -> vol.Optional:
+        value = current.get(key)
+        return vol.Optional(key, description={"suggested_value": value} if value else None)
+
+    return vol.Schema(
+        {
+            vol.Required(CONF_TARIFF, default=current.get(CONF_TARIFF, TARIFF_RESIDENTIAL)): (
+                selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=list(TARIFF_KINDS), translation_key=CONF_TARIFF
+                    )
+                )
+            ),
+            vol.Optional(
+                CONF_COMMERCIAL_FLAT_PRICE,
+                default=current.get(CONF_COMMERCIAL_FLAT_PRICE, 0.65),
+            ): vol.All(vol.Coerce(float), vol.Range(min=0, max=10)),
+            optional(CONF_CUSTOM_TABLE): selector.TextSelector(
+                selector.TextSelectorConfig(multiline=True)
+            ),
+            optional(CONF_PRICE_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain=["sensor", "input_number"])
+            ),
+            optional(CONF_HOME_POWER_ENTITY): _POWER_SENSOR,
+            optional(CONF_POWER_LIMIT_KW): _KW,
+            optional(CONF_SOLAR_SURPLUS_ENTITY): _POWER_SENSOR,
+            optional(CONF_POWER_CAP_KW): _KW,
+            optional(CONF_OCCUPANCY_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(
+                    domain=["binary_sensor", "person", "device_tracker", "input_boolean"]
+                )
+            ),
+            optional(CONF_OUTDOOR_TEMPERATURE_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="sensor", device_class="temperature")
+            ),
+        }
+    )
+
+
+def validate_household(options: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Form errors for settings that do not fit together (the tariff is built to check)."""
+    kind = options.get(CONF_TARIFF)
+    if kind == TARIFF_SENSOR and not options.get(CONF_PRICE_ENTITY):
+        return {CONF_PRICE_ENTITY: "price_entity_required"}, {}
+    if kind == TARIFF_CUSTOM and not str(options.get(CONF_CUSTOM_TABLE, "")).strip():
+        return {CONF_CUSTOM_TABLE: "custom_table_required"}, {}
+    if bool(options.get(CONF_HOME_POWER_ENTITY)) != bool(options.get(CONF_POWER_LIMIT_KW)):
+        return {"base": "shedding_needs_sensor_and_limit"}, {}
+    try:
+        build_tariff(options)
+    except TariffError as err:
+        return {CONF_CUSTOM_TABLE: "custom_table_invalid"}, {"detail": str(err)}
+    return {}, {}
+
+
+class HouseholdOptionsFlow(OptionsFlow):
+    """Change the household energy settings; the entry reloads with them."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Its own step id: the appliance options flow's "init" has other texts."""
+        return await self.async_step_household()
+
+    async def async_step_household(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One form, validated like the set-up step."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            errors, placeholders = validate_household(user_input)
+            if not errors:
+                return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="household",
+            data_schema=household_schema(user_input or self.config_entry.options),
+            errors=errors,
+            description_placeholders=placeholders,
+        )

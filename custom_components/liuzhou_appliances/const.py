@@ -17,6 +17,7 @@ PLATFORMS: Final[list[Platform]] = [
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
+    Platform.SWITCH,
 ]
 
 # Config entry data keys. The pairing code is never stored.
@@ -40,3 +41,25 @@ RECONNECT_BACKOFF_BASE: Final = 1.8
 RECONNECT_BACKOFF_MAX: Final = 60.0
 
 PAIRING_CODE_LENGTH: Final = 8
+
+# Household energy: one single-instance config entry shared by all appliances.
+HOUSEHOLD_UNIQUE_ID: Final = "household_energy"
+CONF_TARIFF: Final = "tariff"
+TARIFF_RESIDENTIAL: Final = "residential_tiered"
+TARIFF_COMMERCIAL: Final = "commercial_tou"
+TARIFF_CUSTOM: Final = "custom_tou"
+TARIFF_SENSOR: Final = "sensor"
+TARIFF_KINDS: Final = (TARIFF_RESIDENTIAL, TARIFF_COMMERCIAL, TARIFF_CUSTOM, TARIFF_SENSOR)
+CONF_COMMERCIAL_FLAT_PRICE: Final = "commercial_flat_price"
+CONF_CUSTOM_TABLE: Final = "custom_table"
+CONF_PRICE_ENTITY: Final = "price_entity"
+CONF_HOME_POWER_ENTITY: Final = "home_power_entity"
+CONF_POWER_LIMIT_KW: Final = "power_limit_kw"
+CONF_SOLAR_SURPLUS_ENTITY: Final = "solar_surplus_entity"
+CONF_POWER_CAP_KW: Final = "power_cap_kw"
+CONF_OCCUPANCY_ENTITY: Final = "occupancy_entity"
+CONF_OUTDOOR_TEMPERATURE_ENTITY: Final = "outdoor_temperature_entity"
+
+# Service actions.
+SERVICE_PLAN_RUN: Final = "plan_run"
+SERVICE_CANCEL_RUN: Final = "cancel_run"

@@ -8,6 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .descriptions import SELECTS, LiuzhouSelectEntityDescription, declared
+from .energy_entities import energy_selects
 from .entity import LiuzhouEntity
 
 # One write at a time per appliance keeps the order the user chose.
@@ -25,6 +26,7 @@ async def async_setup_entry(
         LiuzhouSelect(coordinator, description)
         for description in declared(SELECTS, coordinator.declaration)
     )
+    async_add_entities(energy_selects(hass, coordinator))
 
 
 class LiuzhouSelect(LiuzhouEntity, SelectEntity):

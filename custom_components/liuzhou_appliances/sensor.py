@@ -17,6 +17,7 @@ from .descriptions import (
     LiuzhouSensorEntityDescription,
     declared,
 )
+from .energy_entities import energy_sensors
 from .entity import LiuzhouEntity
 
 # Sensors only read pushed state; nothing here talks to the appliance.
@@ -36,6 +37,7 @@ async def async_setup_entry(
         else LiuzhouSensor(coordinator, description)
         for description in declared(SENSORS, coordinator.declaration)
     )
+    async_add_entities(energy_sensors(hass, coordinator))
 
 
 class LiuzhouSensor(LiuzhouEntity, SensorEntity):

@@ -58,8 +58,13 @@ def discovery(appliance: SimulatedAppliance, **overrides: Any) -> ZeroconfServic
 
 async def start_user_flow(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["appliance", "household_energy"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "appliance"}
+    )
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "appliance"
     return str(result["flow_id"])
 
 

@@ -44,6 +44,10 @@ def model_declaring(kind: ApplianceType, **changes: Any) -> Iterator[None]:
         yield
 
 
+# Every appliance has the energy switch and status (docs/energy.md, "In Home Assistant").
+ENERGY_ENTITIES = ("switch.energy_optimisation", "sensor.energy_status")
+
+
 def _keys(hass: HomeAssistant, entity_registry: er.EntityRegistry, entry_id: str) -> set[str]:
     return {
         f"{entry.domain}.{entry.unique_id.split('_', 1)[1]}"
@@ -65,7 +69,15 @@ async def test_minimal_air_conditioner(
     ):
         ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     keys = _keys(hass, entity_registry, ac.entry.entry_id)
-    assert keys == {"climate.climate", "sensor.power", "sensor.energy", "binary_sensor.faults"}
+    assert keys == {
+        "climate.climate",
+        "sensor.power",
+        "sensor.energy",
+        "binary_sensor.faults",
+        *ENERGY_ENTITIES,
+        "select.energy_preset",
+        "sensor.energy_savings",
+    }
     climate = hass.states.get(
         entity_registry.async_get_entity_id(
             "climate", "liuzhou_appliances", f"{ac.appliance.id}_climate"
@@ -104,6 +116,7 @@ async def test_fridge_without_freezer(
         "binary_sensor.faults",
         "binary_sensor.door_open",
         "binary_sensor.door_alarm",
+        *ENERGY_ENTITIES,
     }
     number = entity_registry.async_get_entity_id(
         "number", "liuzhou_appliances", f"{fridge.appliance.id}_fridge_target_temperature"
@@ -143,5 +156,6 @@ async def test_machine_without_options(
         "button.resume",
         "button.stop",
         "binary_sensor.faults",
+        *ENERGY_ENTITIES,  # no delayed start: no planned-run sensors
         *extra,
     }

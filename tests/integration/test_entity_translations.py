@@ -15,6 +15,7 @@ from custom_components.liuzhou_appliances.descriptions import (
     LiuzhouSensorEntityDescription,
     all_descriptions,
 )
+from custom_components.liuzhou_appliances.energy_entities import all_energy_descriptions
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -43,6 +44,8 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
             states = set(attribute.options)
             assert states, f"{description.key} has no options"
         expected.setdefault((platform, translation_key), set()).update(states)
+    for platform, translation_key, energy_states in all_energy_descriptions():
+        expected.setdefault((platform, translation_key), set()).update(energy_states)
     return expected
 
 

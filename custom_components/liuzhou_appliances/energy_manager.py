@@ -1,0 +1,867 @@
+"""Energy features in Home Assistant: the household runtime and each appliance's controllers.
+
+``EnergyManager`` is the runtime of the single "Household energy" config
+entry: it owns the tariff (or the price feed), reads the household's sensors
+with staleness checks and runs load shedding across every appliance whose
+energy optimisation is on. ``ApplianceEnergy`` lives next to each appliance's
+coordinator: the enable switch, the AC preset, the AC comfort loop, fridge
+pre-cooling, planned washer/dishwasher runs and the savings estimate. Both
+find each other through ``hass.data[DATA_ENERGY]``, so an appliance works as
+before when no household entry exists (its energy entities then read
+"not configured" and nothing acts).
+
+Nothing here raises into the event loop: bad input becomes a status, a log
+line and the appliance's own control (docs/energy.md, "In Home Assistant").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+import logging
+import math
+import re
+import time
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .const import (
+    CONF_COMMERCIAL_FLAT_PRICE,
+    CONF_CUSTOM_TABLE,
+    CONF_HOME_POWER_ENTITY,
+    CONF_OCCUPANCY_ENTITY,
+    CONF_OUTDOOR_TEMPERATURE_ENTITY,
+    CONF_POWER_CAP_KW,
+    CONF_POWER_LIMIT_KW,
+    CONF_PRICE_ENTITY,
+    CONF_SOLAR_SURPLUS_ENTITY,
+    CONF_TARIFF,
+    DOMAIN,
+    TARIFF_COMMERCIAL,
+    TARIFF_CUSTOM,
+    TARIFF_RESIDENTIAL,
+    TARIFF_SENSOR,
+)
+from .coordinator import LiuzhouCoordinator
+from .energy.ac import AcComfortController, AcInputs, ComfortPreset, compiled_for
+from .energy.ac_policy import PreconditionPolicy
+from .energy.fridge import FridgePrecoolController
+from .energy.inputs import DecisionStatus, Reading, usable
+from .energy.planner import (
+    PlanningContext,
+    PlanResult,
+    RunPlan,
+    RunPlanner,
+    RunRequest,
+    SurplusForecast,
+)
+from .energy.shedding import LoadShedder, LoadState, ShedReport, ShedStep
+from .energy.tariff import (
+    PriceSample,
+    PriceUnavailableError,
+    SensorPriceTariff,
+    Tariff,
+    TariffError,
+    custom_time_of_use,
+    guangxi_commercial_tou,
+    guangxi_residential,
+)
+from .link.model import ApplianceType, OperationalState, Programme, Value
+
+_LOGGER = logging.getLogger(__package__)
+
+CONTROL_INTERVAL: Final = timedelta(seconds=60)
+# Units dislike frequent changes (and beep on each): at most one change per period,
+# except handing control back, which is never delayed.
+MIN_WRITE_PERIOD: Final = timedelta(minutes=5)
+SHED_CHECK_INTERVAL: Final = timedelta(seconds=60)
+# Planned runs: a persistence forecast of the present solar surplus for this long.
+SURPLUS_PERSISTENCE: Final = timedelta(hours=1)
+# AC savings estimate: below this outdoor-to-target gap the steady-state ratio is meaningless.
+MIN_SAVINGS_GAP_K: Final = 1.0
+MAX_SAVINGS_STEP: Final = timedelta(minutes=5)
+
+_ON_STATES: Final = frozenset({"on", "home", "true", "occupied", "detected"})
+_OFF_STATES: Final = frozenset({"off", "not_home", "away", "false", "clear"})
+_TABLE_ROW: Final = re.compile(r"^\s*(\S+)\s*-\s*(\S+)\s+(\S+)\s*$")
+
+
+class EnergyStatus(StrEnum):
+    """What the energy features of one appliance are doing."""
+
+    NOT_CONFIGURED = "not_configured"  # no household energy entry
+    OFF = "off"  # the switch is off
+    STARTING = "starting"  # compiling the controller (once, in the executor)
+    IDLE = "idle"  # nothing to control now (AC off, nothing planned)
+    ACTIVE = "active"
+    DEGRADED = "degraded"  # deciding with documented defaults for some inputs
+    FALLBACK = "fallback"  # inputs unusable: the appliance runs on its own control
+    SHED = "shed"  # load shedding holds it
+
+
+@dataclass
+class EnergyData:
+    """Shared between the household entry and every appliance entry."""
+
+    manager: EnergyManager | None = None
+    appliances: dict[str, ApplianceEnergy] = field(default_factory=dict)  # by entry id
+
+
+DATA_ENERGY: HassKey[EnergyData] = HassKey(f"{DOMAIN}_energy")
+
+
+def energy_data(hass: HomeAssistant) -> EnergyData:
+    """The shared energy data (created on first use)."""
+    return hass.data.setdefault(DATA_ENERGY, EnergyData())
+
+
+# --- household settings -----------------------------------------------------------
+
+
+def parse_custom_table(text: str) -> list[dict[str, object]]:
+    """Rows "HH:MM-HH:MM price", one a line; raise TariffError naming the bad line."""
+    rows: list[dict[str, object]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _TABLE_ROW.match(line)
+        if match is None:
+            raise TariffError(f"line {number}: write it as HH:MM-HH:MM price, e.g. 22:00-06:00 0.3")
+        try:
+            price = float(match.group(3))
+        except ValueError:
+            raise TariffError(f"line {number}: {match.group(3)!r} is not a price") from None
+        rows.append({"start": match.group(1), "end": match.group(2), "price": price})
+    return rows
+
+
+def build_tariff(
+    options: Mapping[str, Any], read_price: Callable[[], PriceSample | None] | None = None
+) -> Tariff:
+    """The tariff the household settings describe; TariffError if they do not make one."""
+    kind = options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
+    if kind == TARIFF_COMMERCIAL:
+        return guangxi_commercial_tou(float(options.get(CONF_COMMERCIAL_FLAT_PRICE, 0.65)))
+    if kind == TARIFF_CUSTOM:
+        return custom_time_of_use(parse_custom_table(str(options.get(CONF_CUSTOM_TABLE, ""))))
+    if kind == TARIFF_SENSOR:
+        if not options.get(CONF_PRICE_ENTITY):
+            raise TariffError("a price sensor is needed for the sensor tariff")
+        return SensorPriceTariff(
+            read_price or (lambda: None), name=f"price from {options[CONF_PRICE_ENTITY]}"
+        )
+    # This year's consumption is unknown here: the first tier's price (moving runs
+    # saves nothing under a tiered tariff anyway).
+    return guangxi_residential()
+
+
+def _watts(state_value: float, unit: object) -> float:
+    return state_value * 1000.0 if unit == "kW" else state_value
+
+
+class EnergyManager:
+    """The household's tariff, sensors and load shedding (the household entry's runtime)."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
+        """Build the tariff from the options; TariffError if they are inconsistent."""
+        self.hass = hass
+        self.entry = entry
+        self.options: Mapping[str, Any] = dict(entry.options)
+        self.tariff = build_tariff(self.options, self._read_price)
+        limit_kw = self.options.get(CONF_POWER_LIMIT_KW)
+        cap_kw = self.options.get(CONF_POWER_CAP_KW)
+        self.power_cap_w: float | None = float(cap_kw) * 1000.0 if cap_kw else None
+        self.shedder: LoadShedder | None = (
+            LoadShedder(float(limit_kw) * 1000.0)
+            if limit_kw and self.options.get(CONF_HOME_POWER_ENTITY)
+            else None
+        )
+        self.last_report: ShedReport | None = None
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._shedding = False
+
+    # --- sensors ------------------------------------------------------------------------
+
+    def reading(self, entity_id: str | None, *, power: bool = False) -> Reading | None:
+        """A sensor's value and when it last reported; NaN if it is not a number."""
+        if not entity_id:
+            return None
+        state = self.hass.states.get(entity_id)
+        if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            return None
+        try:
+            value = float(state.state)
+        except ValueError:
+            value = math.nan
+        if power:
+            value = _watts(value, state.attributes.get("unit_of_measurement"))
+        return Reading(value, state.last_reported)
+
+    def _read_price(self) -> PriceSample | None:
+        reading = self.reading(self.options.get(CONF_PRICE_ENTITY))
+        return None if reading is None else PriceSample(reading.value, reading.at)
+
+    def outdoor_temperature(self) -> Reading | None:
+        """The household's outdoor temperature sensor, if one is set."""
+        return self.reading(self.options.get(CONF_OUTDOOR_TEMPERATURE_ENTITY))
+
+    @property
+    def has_outdoor_sensor(self) -> bool:
+        """Whether an outdoor temperature sensor is configured (then it must be fresh)."""
+        return bool(self.options.get(CONF_OUTDOOR_TEMPERATURE_ENTITY))
+
+    def occupancy(self) -> float | None:
+        """1 occupied, 0 empty, None unknown or not configured."""
+        entity_id = self.options.get(CONF_OCCUPANCY_ENTITY)
+        state = self.hass.states.get(entity_id) if entity_id else None
+        if state is None:
+            return None
+        if state.state in _ON_STATES:
+            return 1.0
+        if state.state in _OFF_STATES:
+            return 0.0
+        return None
+
+    def price_now(self, now: datetime) -> float | None:
+        """The price now, or None if the price feed is unavailable."""
+        try:
+            return self.tariff.price_at(now)
+        except PriceUnavailableError:
+            return None
+
+    def planning_context(self, now: datetime, own_power_w: float) -> PlanningContext:
+        """Tariff, cap, present base load and a persistence surplus forecast."""
+        base_load = 0.0
+        home, _ = usable(
+            self.reading(self.options.get(CONF_HOME_POWER_ENTITY), power=True),
+            now,
+            timedelta(minutes=2),
+            "home_power",
+        )
+        if home is not None:
+            base_load = max(0.0, home - own_power_w)
+        surplus: SurplusForecast | None = None
+        value, _ = usable(
+            self.reading(self.options.get(CONF_SOLAR_SURPLUS_ENTITY), power=True),
+            now,
+            timedelta(minutes=15),
+            "solar_surplus",
+        )
+        if value is not None:
+            surplus = SurplusForecast(
+                now, int(SURPLUS_PERSISTENCE.total_seconds()), (max(0.0, value),)
+            )
+        return PlanningContext(
+            now=now,
+            tariff=self.tariff,
+            power_cap_w=self.power_cap_w,
+            base_load_w=base_load,
+            surplus=surplus,
+        )
+
+    # --- load shedding ------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Watch the whole-home power sensor (shedding) if one is configured."""
+        if self.shedder is None:
+            return
+        self._unsubs.append(
+            async_track_state_change_event(
+                self.hass, [self.options[CONF_HOME_POWER_ENTITY]], self._async_power_changed
+            )
+        )
+        # Also on a timer: a sensor that stops reporting must restore the loads.
+        self._unsubs.append(
+            async_track_time_interval(self.hass, self._async_shed_timer, SHED_CHECK_INTERVAL)
+        )
+
+    async def _async_power_changed(self, event: Event[EventStateChangedData]) -> None:
+        await self.async_update_shedding()
+
+    async def _async_shed_timer(self, now: datetime) -> None:
+        await self.async_update_shedding()
+
+    async def async_update_shedding(self) -> ShedReport | None:
+        """Shed or restore once for the present home power; never raises."""
+        if self.shedder is None or self._shedding:
+            return None
+        self._shedding = True
+        try:
+            appliances = {
+                energy.appliance_id: energy
+                for energy in energy_data(self.hass).appliances.values()
+                if energy.enabled
+            }
+            loads = [
+                load for energy in appliances.values() if (load := energy.load_state()) is not None
+            ]
+            report = self.shedder.update(
+                dt_util.utcnow(),
+                self.reading(self.options[CONF_HOME_POWER_ENTITY], power=True),
+                loads,
+            )
+            self.last_report = report
+            for action in report.shed:
+                await appliances[action.appliance_id].async_shed(action.step, action.reason)
+            for action in report.restored:
+                if (energy := self._appliance(action.appliance_id)) is not None:
+                    await energy.async_restore(action.step)
+            return report
+        finally:
+            self._shedding = False
+
+    def _appliance(self, appliance_id: str) -> ApplianceEnergy | None:
+        return next(
+            (
+                energy
+                for energy in energy_data(self.hass).appliances.values()
+                if energy.appliance_id == appliance_id
+            ),
+            None,
+        )
+
+    async def async_stop(self) -> None:
+        """Stop watching and hand every shed load back to its own control."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs = []
+        if self.shedder is not None:
+            for action in reversed(self.shedder.active):
+                if (energy := self._appliance(action.appliance_id)) is not None:
+                    await energy.async_restore(action.step)
+            self.shedder.active.clear()
+
+
+# --- one appliance ----------------------------------------------------------------
+
+
+@dataclass
+class PlannedRun:
+    """A run planned through the plan_run action."""
+
+    programme: str
+    start: datetime
+    delay_s: int
+    cost: float  # CNY at the planned time
+    cost_at_once: float  # CNY if started at the earliest allowed moment
+    started: bool = False
+
+    @property
+    def savings(self) -> float:
+        """Cost at once minus cost as planned (negative if the plan costs more)."""
+        return self.cost_at_once - self.cost
+
+
+class ApplianceEnergy:
+    """The energy features of one appliance; created with its coordinator."""
+
+    def __init__(self, hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> None:
+        """Nothing acts until the switch is turned on (restored by the switch entity)."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self.appliance_id = coordinator.appliance_id
+        self.kind = ApplianceType(coordinator.declaration.type)
+        self.enabled = False
+        self.preset = ComfortPreset.BALANCED
+        self.savings = 0.0
+        self.plan: PlannedRun | None = None
+        self.reason: str | None = None
+        self.last_decision_ms: float | None = None
+        self._status = EnergyStatus.OFF
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._unsubs: list[CALLBACK_TYPE] = []
+        self._ac: AcComfortController | None = None
+        self._policy = PreconditionPolicy()
+        self._fridge = FridgePrecoolController()
+        self._preparing = False
+        # What the user had set before we changed anything (restored when handing back).
+        self.user_settings: dict[str, Value] = {}
+        self._written: dict[str, Value] = {}
+        self._last_write: datetime | None = None
+        self._last_tick: datetime | None = None
+        self._shed_steps: set[ShedStep] = set()
+        self._pre_shed: dict[str, Value] = {}
+
+    # --- state shown by the entities ------------------------------------------------------
+
+    @property
+    def manager(self) -> EnergyManager | None:
+        """The household runtime, if a household energy entry is loaded."""
+        return energy_data(self.hass).manager
+
+    @property
+    def status(self) -> EnergyStatus:
+        """The present status (not configured wins over everything)."""
+        if self.manager is None:
+            return EnergyStatus.NOT_CONFIGURED
+        if not self.enabled:
+            return EnergyStatus.OFF
+        if self._shed_steps:
+            return EnergyStatus.SHED
+        return self._status
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``update`` whenever the status, plan or savings change."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def async_notify(self) -> None:
+        for update in list(self._listeners):
+            update()
+
+    def _set_status(self, status: EnergyStatus, reason: str | None) -> None:
+        if (status, reason) != (self._status, self.reason):
+            if status is EnergyStatus.FALLBACK:
+                _LOGGER.warning(
+                    "%s: %s; leaving it to its own control",
+                    self.coordinator.config_entry.title,
+                    reason,
+                )
+            self._status, self.reason = status, reason
+            self.async_notify()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @callback
+    def async_start(self) -> None:
+        """Run the control loop every minute and follow the appliance's state."""
+        if self.kind in (ApplianceType.ROOM_AIR_CONDITIONER, ApplianceType.REFRIGERATOR):
+            self._unsubs.append(
+                async_track_time_interval(self.hass, self._async_timer, CONTROL_INTERVAL)
+            )
+        self._unsubs.append(self.coordinator.async_add_listener(self._async_state_changed))
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop the loop (the appliance keeps what it has; the entry is going away)."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs = []
+
+    async def async_set_enabled(self, enabled: bool) -> None:
+        """The switch: on starts the controllers, off hands the appliance back."""
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if enabled:
+            self._remember_user_settings()
+            self._status, self.reason = EnergyStatus.IDLE, None
+            self.async_notify()
+            await self.async_tick()
+        else:
+            await self._async_hand_back()
+            self._status, self.reason = EnergyStatus.OFF, None
+            self.async_notify()
+
+    async def async_set_preset(self, preset: ComfortPreset) -> None:
+        """The preset select: a new controller (compiled once per preset, in the executor)."""
+        self.preset = ComfortPreset(preset)
+        self._ac = None
+        self.async_notify()
+        if self.enabled:
+            await self.async_tick()
+
+    def _remember_user_settings(self) -> None:
+        data = self.coordinator.data or {}
+        keys = {
+            ApplianceType.ROOM_AIR_CONDITIONER: ("target_temperature", "fan_speed"),
+            ApplianceType.REFRIGERATOR: (
+                "fridge_target_temperature",
+                "freezer_target_temperature",
+            ),
+        }.get(self.kind, ())
+        self.user_settings = {key: data[key] for key in keys if data.get(key) is not None}
+        self._written = {}
+
+    async def _async_hand_back(self) -> None:
+        """Write back what the user had wherever we changed it."""
+        data = self.coordinator.data or {}
+        restore = {
+            key: value
+            for key, value in self.user_settings.items()
+            if key in self._written and data.get(key) != value
+        }
+        self._written = {}
+        if restore:
+            await self._async_write(restore, force=True)
+
+    async def _async_write(self, values: Mapping[str, Value], *, force: bool = False) -> bool:
+        """Write with the minimum period between changes; False if skipped or rejected."""
+        now = dt_util.utcnow()
+        if not force and self._last_write is not None and now - self._last_write < MIN_WRITE_PERIOD:
+            return False
+        try:
+            await self.coordinator.async_write(values)
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "%s: could not write %s: %s", self.coordinator.config_entry.title, values, err
+            )
+            return False
+        self._last_write = now
+        self._written.update(values)
+        return True
+
+    # --- the control loop -----------------------------------------------------------------
+
+    async def _async_timer(self, now: datetime) -> None:
+        await self.async_tick()
+
+    async def async_tick(self) -> None:
+        """One decision; never raises."""
+        try:
+            if self.kind is ApplianceType.ROOM_AIR_CONDITIONER:
+                await self._async_ac_tick()
+            elif self.kind is ApplianceType.REFRIGERATOR:
+                await self._async_fridge_tick()
+            elif self.enabled and self.manager is not None and self.plan is None:
+                self._set_status(EnergyStatus.IDLE, None)
+        except Exception:  # a controller must never take the hub down
+            _LOGGER.exception("%s: energy control failed", self.coordinator.config_entry.title)
+
+    def _ready(self) -> EnergyManager | None:
+        """The manager if the loop may act now."""
+        manager = self.manager
+        if manager is None or not self.enabled or self._shed_steps:
+            return None
+        if not self.coordinator.connected or not self.coordinator.data:
+            return None
+        return manager
+
+    async def _async_prepare_ac(self) -> None:
+        """Compile the preset's surface in the executor (seconds; never in the event loop)."""
+        preset = self.preset
+        try:
+            await self.hass.async_add_executor_job(compiled_for, preset)
+            if self._ac is None and preset is self.preset:
+                self._ac = AcComfortController(preset=preset)
+        finally:
+            self._preparing = False
+        await self.async_tick()
+
+    async def _async_ac_tick(self) -> None:
+        manager = self._ready()
+        if manager is None:
+            return
+        data = self.coordinator.data
+        mode = data.get("mode")
+        if not data.get("on") or mode not in ("cool", "heat"):
+            self._last_tick = None
+            self._set_status(EnergyStatus.IDLE, "the AC is off or not cooling or heating")
+            return
+        if self._ac is None:
+            self._set_status(EnergyStatus.STARTING, None)
+            if not self._preparing:
+                self._preparing = True
+                self.coordinator.config_entry.async_create_task(
+                    self.hass, self._async_prepare_ac(), f"{DOMAIN} compile {self.preset}"
+                )
+            return
+        self._follow_user_changes(data)
+        setpoint = self.user_settings.get("target_temperature", data.get("target_temperature"))
+        now = dt_util.utcnow()
+        outdoor = manager.outdoor_temperature()
+        if not manager.has_outdoor_sensor and isinstance(data.get("outdoor_temperature"), float):
+            outdoor = Reading(float(data["outdoor_temperature"]), now)  # type: ignore[arg-type]
+        humidity = data.get("humidity")
+        occupancy = manager.occupancy()
+        on = self._policy.should_run(now, occupancy != 0.0, None)
+        self._ac.tariff = manager.tariff
+        started = time.perf_counter()
+        decision = self._ac.decide(
+            AcInputs(
+                now=now,
+                mode=mode,  # type: ignore[arg-type]
+                setpoint=float(setpoint),  # type: ignore[arg-type]
+                room_temperature=_reading(data.get("temperature"), now),
+                outdoor_temperature=outdoor,
+                humidity=_reading(humidity, now),
+                occupancy=None if occupancy is None else (1.0 if on else 0.0),
+            )
+        )
+        self.last_decision_ms = (time.perf_counter() - started) * 1000.0
+        # In Home Assistant a configured outdoor sensor or price feed that fails is a
+        # reason to stop acting, not to guess (the issue's "fall back" rule).
+        blocking = [
+            issue
+            for issue in decision.issues
+            if issue.code == "price_unavailable"
+            or (manager.has_outdoor_sensor and issue.code.startswith("outdoor_temperature"))
+        ]
+        if decision.status is DecisionStatus.FALLBACK or blocking:
+            reason = "; ".join(issue.message for issue in (blocking or list(decision.issues)))
+            self._last_tick = None
+            self._set_status(EnergyStatus.FALLBACK, reason)
+            await self._async_hand_back()
+            return
+        self._accrue_ac_savings(manager, now, data, outdoor, float(setpoint))  # type: ignore[arg-type]
+        wanted: dict[str, Value] = {
+            "target_temperature": decision.target_temperature,
+            "fan_speed": decision.fan_speed,
+        }
+        changes = {key: value for key, value in wanted.items() if data.get(key) != value}
+        if changes:
+            await self._async_write(changes)
+        degraded = [issue for issue in decision.issues if issue.code != "input_clipped"]
+        self._set_status(
+            EnergyStatus.DEGRADED if degraded else EnergyStatus.ACTIVE,
+            "; ".join(issue.message for issue in degraded) or None,
+        )
+
+    def _follow_user_changes(self, data: Mapping[str, Value]) -> None:
+        """A value we did not write is the user's new choice: control around that."""
+        for key in ("target_temperature", "fan_speed"):
+            value = data.get(key)
+            if value is not None and key in self._written and value != self._written[key]:
+                self.user_settings[key] = value
+                del self._written[key]
+            elif value is not None and key not in self._written:
+                self.user_settings[key] = value
+
+    def _accrue_ac_savings(
+        self,
+        manager: EnergyManager,
+        now: datetime,
+        data: Mapping[str, Value],
+        outdoor: Reading | None,
+        setpoint: float,
+    ) -> None:
+        """Steady-state estimate: power scales with the outdoor-to-target gap (docs)."""
+        last, self._last_tick = self._last_tick, now
+        if last is None:
+            return
+        step = min(now - last, MAX_SAVINGS_STEP).total_seconds()
+        outside, _ = usable(outdoor, now, timedelta(hours=2), "outdoor_temperature")
+        power, target = data.get("power"), data.get("target_temperature")
+        price = manager.price_now(now)
+        if outside is None or price is None:
+            return
+        if not isinstance(power, int | float) or not isinstance(target, int | float) or power <= 0:
+            return
+        direction = 1.0 if data.get("mode") == "cool" else -1.0
+        gap_setpoint = direction * (outside - setpoint)
+        gap_target = direction * (outside - float(target))
+        if gap_target < MIN_SAVINGS_GAP_K or gap_setpoint <= 0:
+            return
+        baseline_w = float(power) * gap_setpoint / gap_target
+        delta = (baseline_w - float(power)) * step / 3.6e6 * price
+        if delta:
+            self.savings += delta
+            self.async_notify()
+
+    async def _async_fridge_tick(self) -> None:
+        manager = self._ready()
+        if manager is None:
+            return
+        data = self.coordinator.data
+        now = dt_util.utcnow()
+        has_freezer = "freezer_target_temperature" in self.coordinator.declaration.capabilities
+        self._fridge.tariff = manager.tariff
+        decision = self._fridge.decide(
+            now,
+            _reading(data.get("fridge_temperature"), now),
+            _reading(data.get("freezer_temperature"), now),
+            has_freezer=has_freezer,
+        )
+        wanted: dict[str, Value] = {"fridge_target_temperature": decision.fridge_target}
+        if decision.freezer_target is not None:
+            wanted["freezer_target_temperature"] = decision.freezer_target
+        changes = {key: value for key, value in wanted.items() if data.get(key) != value}
+        colder = all(
+            isinstance(data.get(key), int | float) and float(value) < float(data[key])  # type: ignore[arg-type]
+            for key, value in changes.items()
+        )
+        if changes:
+            # Colder is always food-safe and may be a recovery: not held by the period.
+            await self._async_write(changes, force=colder)
+        self._set_status(
+            EnergyStatus.DEGRADED
+            if decision.status is DecisionStatus.DEGRADED
+            else EnergyStatus.ACTIVE,
+            "; ".join(issue.message for issue in decision.issues) or None,
+        )
+
+    # --- washer / dishwasher runs -----------------------------------------------------------
+
+    @callback
+    def _async_state_changed(self) -> None:
+        """Credit a planned run's savings when it starts; forget it when it is stopped."""
+        if self.plan is None or not self.coordinator.data:
+            return
+        data = self.coordinator.data
+        state = data.get("operational_state")
+        delay = data.get("delay_remaining") or 0
+        if state == OperationalState.RUNNING and not delay and not self.plan.started:
+            self.plan.started = True
+            self.savings += self.plan.savings
+            self.async_notify()
+        elif state in (OperationalState.STOPPED, OperationalState.FINISHED) and not (
+            self.plan.started and state == OperationalState.FINISHED
+        ):
+            if not self.plan.started:
+                _LOGGER.info("%s: planned run cancelled", self.coordinator.config_entry.title)
+            self.plan = None
+            self.async_notify()
+
+    def programme(self, programme_id: str | None) -> Programme:
+        """The declared programme (the selected one by default); KeyError if unknown."""
+        wanted = programme_id or str(self.coordinator.data.get("programme"))
+        return self.coordinator.declaration.programme(wanted)
+
+    def plan_run(
+        self,
+        programme: Programme,
+        earliest_start: datetime,
+        finish_by: datetime,
+        *,
+        only_cheap: bool,
+        only_surplus: bool,
+    ) -> tuple[PlanResult, RunPlan | None]:
+        """The plan and the run as it would be if started at once (for the savings)."""
+        manager = self.manager
+        assert manager is not None
+        now = dt_util.utcnow()
+        power = self.coordinator.data.get("power")
+        context = manager.planning_context(
+            now, float(power) if isinstance(power, int | float) else 0.0
+        )
+        max_delay = self.coordinator.declaration.max_delay_s
+        request = RunRequest(
+            self.appliance_id,
+            programme,
+            earliest_start,
+            finish_by,
+            only_cheap=only_cheap,
+            only_surplus=only_surplus,
+            max_delay_s=max_delay,
+        )
+        result = RunPlanner(context).plan([request])
+        earliest = max(now, earliest_start)
+        at_once = RunPlanner(context).plan(
+            [
+                RunRequest(
+                    self.appliance_id,
+                    programme,
+                    earliest,
+                    earliest + timedelta(seconds=programme.duration_s + context.step_s),
+                    max_delay_s=max_delay,
+                )
+            ]
+        )
+        return result, at_once.plan_for(self.appliance_id) if at_once.feasible else None
+
+    def record_plan(self, programme: str, plan: RunPlan, at_once: RunPlan | None) -> None:
+        """Remember the executed plan for the sensors."""
+        cost = plan.cost if math.isfinite(plan.cost) else 0.0
+        cost_at_once = at_once.cost if at_once is not None else cost
+        self.plan = PlannedRun(programme, plan.start, plan.delay_s, cost, cost_at_once)
+        self._set_status(EnergyStatus.ACTIVE, None)
+        self.async_notify()
+
+    def forget_plan(self) -> None:
+        """The run was cancelled."""
+        self.plan = None
+        self.async_notify()
+
+    # --- load shedding ----------------------------------------------------------------------
+
+    def load_state(self) -> LoadState | None:
+        """How the shedder sees this appliance (fridges are never shed: None)."""
+        data = self.coordinator.data or {}
+        if not self.coordinator.connected:
+            return None
+        power = data.get("power")
+        watts = float(power) if isinstance(power, int | float) else 0.0
+        if self.kind is ApplianceType.ROOM_AIR_CONDITIONER:
+            manager = self.manager
+            occupancy = manager.occupancy() if manager is not None else None
+            return LoadState(self.appliance_id, "ac", watts, occupied=occupancy != 0.0)
+        if self.kind in (ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER):
+            state = data.get("operational_state")
+            delay = data.get("delay_remaining") or 0
+            shed_paused = ShedStep.PAUSE_RUN in self._shed_steps
+            running = (state == OperationalState.RUNNING or shed_paused) and not delay
+            pending = state in (OperationalState.RUNNING, OperationalState.PAUSED) and bool(delay)
+            expected = 0.0
+            with contextlib.suppress(KeyError):
+                expected = max(w for _, w in self.programme(None).profile)
+            return LoadState(
+                self.appliance_id,
+                str(self.kind),  # type: ignore[arg-type]
+                watts,
+                running=running,
+                pending_start=pending,
+                expected_w=expected,
+            )
+        return None
+
+    async def async_shed(self, step: ShedStep, reason: str) -> None:
+        """Apply one shedding step (logged by the shedder)."""
+        data = self.coordinator.data or {}
+        if not self._shed_steps:
+            self._pre_shed = {
+                key: data[key] for key in ("on", "mode", "target_temperature") if key in data
+            }
+        self._shed_steps.add(step)
+        self.reason = reason
+        await self._async_apply_shedding(step, restoring=False)
+        self.async_notify()
+
+    async def async_restore(self, step: ShedStep) -> None:
+        """Undo one shedding step."""
+        if step not in self._shed_steps:
+            return
+        self._shed_steps.discard(step)
+        await self._async_apply_shedding(step, restoring=True)
+        if not self._shed_steps:
+            self.reason = None
+        self.async_notify()
+
+    async def _async_apply_shedding(self, step: ShedStep, *, restoring: bool) -> None:
+        try:
+            if step in (ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN):
+                await self.coordinator.async_command("resume" if restoring else "pause")
+                return
+            before = self._pre_shed
+            values: dict[str, Value] = {}
+            if step is ShedStep.AC_VACANT_OFF:
+                values["on"] = before.get("on", True) if restoring else False
+            elif step is ShedStep.AC_FAN_ONLY:
+                values["mode"] = before.get("mode", "cool") if restoring else "fan_only"
+            else:
+                target = before.get("target_temperature")
+                if isinstance(target, int | float):
+                    direction = 1.0 if before.get("mode") != "heat" else -1.0
+                    kelvin = sum(
+                        1.0
+                        for relax in (ShedStep.AC_RELAX_1K, ShedStep.AC_RELAX_2K)
+                        if relax in self._shed_steps
+                    )
+                    values["target_temperature"] = float(target) + direction * kelvin
+            if values:
+                await self.coordinator.async_write(values)
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "%s: load shedding step %s failed: %s",
+                self.coordinator.config_entry.title,
+                step.name.lower(),
+                err,
+            )
+
+
+def _reading(value: Value | None, now: datetime) -> Reading | None:
+    """A pushed appliance value: current while the appliance is connected."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return Reading(float(value), now)

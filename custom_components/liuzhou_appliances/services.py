@@ -1,0 +1,174 @@
+"""Service actions: plan a washer/dishwasher run under the household tariff, or cancel it.
+
+Registered once in ``async_setup`` (quality-scale rule action-setup); every
+failure is a translated ServiceValidationError (the caller's input) or
+HomeAssistantError (the appliance refused).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+import logging
+import math
+import time
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import DOMAIN, SERVICE_CANCEL_RUN, SERVICE_PLAN_RUN
+from .energy.planner import PlanResult
+from .energy_manager import ApplianceEnergy, energy_data
+from .link.model import ApplianceType
+
+_LOGGER = logging.getLogger(__package__)
+
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_PROGRAMME: Final = "programme"
+ATTR_EARLIEST_START: Final = "earliest_start"
+ATTR_FINISH_BY: Final = "finish_by"
+ATTR_ONLY_WHEN_CHEAP: Final = "only_when_cheap"
+ATTR_ONLY_ON_SOLAR_SURPLUS: Final = "only_on_solar_surplus"
+
+_RUN_APPLIANCES: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
+
+PLAN_RUN_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_PROGRAMME): cv.string,
+        vol.Optional(ATTR_EARLIEST_START): cv.datetime,
+        vol.Required(ATTR_FINISH_BY): cv.datetime,
+        vol.Optional(ATTR_ONLY_WHEN_CHEAP, default=False): cv.boolean,
+        vol.Optional(ATTR_ONLY_ON_SOLAR_SURPLUS, default=False): cv.boolean,
+    }
+)
+CANCEL_RUN_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register plan_run and cancel_run."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_PLAN_RUN,
+        _async_plan_run,
+        schema=PLAN_RUN_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_CANCEL_RUN, _async_cancel_run, schema=CANCEL_RUN_SCHEMA
+    )
+
+
+def _error(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _run_appliance(hass: HomeAssistant, device_id: str) -> ApplianceEnergy:
+    """The loaded washer or dishwasher of a device; ServiceValidationError otherwise."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None:
+        raise _error("unknown_device", device_id=device_id)
+    energies = energy_data(hass).appliances
+    for entry_id in device.config_entries:
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            continue
+        if entry.state is not ConfigEntryState.LOADED or entry_id not in energies:
+            raise _error("device_not_loaded", device=device.name or device_id)
+        energy = energies[entry_id]
+        if energy.kind not in _RUN_APPLIANCES:
+            raise _error("not_a_run_appliance", device=device.name or device_id)
+        return energy
+    raise _error("unknown_device", device_id=device_id)
+
+
+def _local(when: datetime) -> datetime:
+    return dt_util.as_local(dt_util.as_utc(when))
+
+
+async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
+    """Plan the run, write the programme and send ``start`` with the planned delay."""
+    hass = call.hass
+    started = time.perf_counter()
+    energy = _run_appliance(hass, call.data[ATTR_DEVICE_ID])
+    if energy.manager is None:
+        raise _error("household_not_configured")
+    try:
+        programme = energy.programme(call.data.get(ATTR_PROGRAMME))
+    except KeyError:
+        declared = ", ".join(p.id for p in energy.coordinator.declaration.programmes)
+        raise _error(
+            "unknown_programme",
+            programme=str(call.data.get(ATTR_PROGRAMME)),
+            programmes=declared,
+        ) from None
+    now = dt_util.utcnow()
+    earliest = dt_util.as_utc(call.data.get(ATTR_EARLIEST_START, now))
+    finish_by = dt_util.as_utc(call.data[ATTR_FINISH_BY])
+    result, at_once = energy.plan_run(
+        programme,
+        earliest,
+        finish_by,
+        only_cheap=call.data[ATTR_ONLY_WHEN_CHEAP],
+        only_surplus=call.data[ATTR_ONLY_ON_SOLAR_SURPLUS],
+    )
+    if not result.feasible:
+        reason = "; ".join(issue.message for issue in result.issues)
+        nearest = _describe_nearest(result)
+        _LOGGER.info("plan_run for %s not executed: %s", energy.appliance_id, reason)
+        raise _error(
+            "plan_infeasible",
+            reason=reason,
+            code=", ".join(str(issue.code) for issue in result.issues),
+            nearest=nearest,
+        )
+    plan = result.plans[0]
+    if energy.coordinator.data.get("programme") != programme.id:
+        await energy.coordinator.async_write({"programme": programme.id})
+    await energy.coordinator.async_command("start", plan.command_args)
+    energy.record_plan(programme.id, plan, at_once)
+    assert energy.plan is not None
+    _LOGGER.debug(
+        "plan_run for %s: start %s (delay %s s) in %.1f ms",
+        energy.appliance_id,
+        plan.start,
+        plan.delay_s,
+        (time.perf_counter() - started) * 1000,
+    )
+    response: dict[str, Any] = {
+        "programme": programme.id,
+        "start": _local(plan.start).isoformat(),
+        "end": _local(plan.end).isoformat(),
+        "delay_s": plan.delay_s,
+        "expected_cost": round(energy.plan.cost, 4),
+        "savings": round(energy.plan.savings, 4),
+        "energy_kwh": round(plan.energy_kwh, 3),
+    }
+    return response
+
+
+def _describe_nearest(result: PlanResult) -> str:
+    """The nearest feasible plan in words (not executed), or that there is none."""
+    if not result.plans:
+        return "none"
+    plan = result.plans[0]
+    cost = f", about {plan.cost:.2f} CNY" if math.isfinite(plan.cost) else ""
+    relaxed = f" ({'; '.join(result.relaxed)})" if result.relaxed else ""
+    start, end = _local(plan.start), _local(plan.end)
+    return f"start {start:%Y-%m-%d %H:%M}, done {end:%H:%M}{cost}{relaxed}"
+
+
+async def _async_cancel_run(call: ServiceCall) -> None:
+    """Stop a delayed start that has not begun (a running programme is left alone)."""
+    energy = _run_appliance(call.hass, call.data[ATTR_DEVICE_ID])
+    data = energy.coordinator.data or {}
+    if not data.get("delay_remaining"):
+        raise _error("nothing_to_cancel", device=energy.coordinator.config_entry.title)
+    await energy.coordinator.async_command("stop")
+    energy.forget_plan()
