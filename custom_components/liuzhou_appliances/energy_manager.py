@@ -67,6 +67,7 @@ from .energy.planner import (
 )
 from .energy.shedding import LoadShedder, LoadState, ShedReport, ShedStep
 from .energy.tariff import (
+    CHINA_TZ,
     PriceSample,
     PriceUnavailableError,
     SensorPriceTariff,
@@ -76,6 +77,7 @@ from .energy.tariff import (
     guangxi_commercial_tou,
     guangxi_residential,
 )
+from .link.errors import LinkError
 from .link.model import ApplianceType, OperationalState, Programme, Value
 
 _LOGGER = logging.getLogger(__package__)
@@ -715,7 +717,7 @@ class ApplianceEnergy:
             self.async_notify()
 
     def programme(self, programme_id: str | None) -> Programme:
-        """The declared programme (the selected one by default); KeyError if unknown."""
+        """The declared programme (the selected one by default); LinkError if unknown."""
         wanted = programme_id or str(self.coordinator.data.get("programme"))
         return self.coordinator.declaration.programme(wanted)
 
@@ -765,7 +767,7 @@ class ApplianceEnergy:
         """Remember the executed plan for the sensors."""
         cost = plan.cost if math.isfinite(plan.cost) else 0.0
         cost_at_once = at_once.cost if at_once is not None else cost
-        self.plan = PlannedRun(programme, plan.start, plan.delay_s, cost, cost_at_once)
+        self.plan = PlannedRun(programme, china_aware(plan.start), plan.delay_s, cost, cost_at_once)
         self._set_status(EnergyStatus.ACTIVE, None)
         self.async_notify()
 
@@ -794,11 +796,11 @@ class ApplianceEnergy:
             running = (state == OperationalState.RUNNING or shed_paused) and not delay
             pending = state in (OperationalState.RUNNING, OperationalState.PAUSED) and bool(delay)
             expected = 0.0
-            with contextlib.suppress(KeyError):
+            with contextlib.suppress(LinkError):
                 expected = max(w for _, w in self.programme(None).profile)
             return LoadState(
                 self.appliance_id,
-                str(self.kind),  # type: ignore[arg-type]
+                "washer" if self.kind is ApplianceType.LAUNDRY_WASHER else "dishwasher",
                 watts,
                 running=running,
                 pending_start=pending,
@@ -858,6 +860,11 @@ class ApplianceEnergy:
                 step.name.lower(),
                 err,
             )
+
+
+def china_aware(when: datetime) -> datetime:
+    """The planner works in naive China Standard Time; Home Assistant needs aware times."""
+    return when.replace(tzinfo=CHINA_TZ) if when.tzinfo is None else when
 
 
 def _reading(value: Value | None, now: datetime) -> Reading | None:

@@ -22,7 +22,8 @@ import voluptuous as vol
 
 from .const import DOMAIN, SERVICE_CANCEL_RUN, SERVICE_PLAN_RUN
 from .energy.planner import PlanResult
-from .energy_manager import ApplianceEnergy, energy_data
+from .energy_manager import ApplianceEnergy, china_aware, energy_data
+from .link.errors import LinkError
 from .link.model import ApplianceType
 
 _LOGGER = logging.getLogger(__package__)
@@ -89,7 +90,7 @@ def _run_appliance(hass: HomeAssistant, device_id: str) -> ApplianceEnergy:
 
 
 def _local(when: datetime) -> datetime:
-    return dt_util.as_local(dt_util.as_utc(when))
+    return dt_util.as_local(china_aware(when))
 
 
 async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
@@ -101,7 +102,7 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         raise _error("household_not_configured")
     try:
         programme = energy.programme(call.data.get(ATTR_PROGRAMME))
-    except KeyError:
+    except LinkError:
         declared = ", ".join(p.id for p in energy.coordinator.declaration.programmes)
         raise _error(
             "unknown_programme",
@@ -109,8 +110,9 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
             programmes=declared,
         ) from None
     now = dt_util.utcnow()
-    earliest = dt_util.as_utc(call.data.get(ATTR_EARLIEST_START, now))
-    finish_by = dt_util.as_utc(call.data[ATTR_FINISH_BY])
+    # Local times, so the planner's reasons show the user's clock.
+    earliest = dt_util.as_local(dt_util.as_utc(call.data.get(ATTR_EARLIEST_START, now)))
+    finish_by = dt_util.as_local(dt_util.as_utc(call.data[ATTR_FINISH_BY]))
     result, at_once = energy.plan_run(
         programme,
         earliest,

@@ -1,0 +1,205 @@
+"""The AC comfort loop, fallbacks, restored switch/preset and load shedding, on real appliances."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.core import HomeAssistant, State
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    async_fire_time_changed,
+    mock_restore_cache,
+)
+
+from custom_components.liuzhou_appliances.energy_manager import energy_data
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+
+from .conftest import PairedAppliance, StartAppliance, wait_until
+from .energy_helpers import add_household, entity_id, wait_long
+
+
+async def _cooling(ac: PairedAppliance) -> None:
+    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
+    await ac.push()
+
+
+def _status(hass: HomeAssistant, ac: PairedAppliance) -> State:
+    state = hass.states.get(entity_id(hass, "sensor", ac.appliance.id, "energy_status"))
+    assert state is not None
+    return state
+
+
+async def _switch(hass: HomeAssistant, ac: PairedAppliance, on: bool) -> None:
+    await hass.services.async_call(
+        "switch",
+        "turn_on" if on else "turn_off",
+        {"entity_id": entity_id(hass, "switch", ac.appliance.id, "energy_optimisation")},
+        blocking=True,
+    )
+
+
+async def test_without_household_nothing_acts(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    await _switch(hass, ac, True)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert _status(hass, ac).state == "not_configured"
+    assert ac.simulator.values()["fan_speed"] == "auto"
+    savings = hass.states.get(entity_id(hass, "sensor", ac.appliance.id, "energy_savings"))
+    assert savings is not None
+    assert savings.state == "unknown"
+
+
+async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    await add_household(hass, tariff="commercial_tou")
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    # Off: a minute passes, nothing is written.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert _status(hass, ac).state == "off"
+    assert ac.simulator.values()["fan_speed"] == "auto"
+    await _switch(hass, ac, True)
+    # The surface compiles in the executor, then the first decision writes the fan.
+    await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 60)
+    assert _status(hass, ac).state in ("active", "degraded")
+    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    assert energy.last_decision_ms is not None
+    await ac.push()
+    await _switch(hass, ac, False)
+    values = ac.simulator.values()
+    assert values["fan_speed"] == "auto"
+    assert values["target_temperature"] == 26.0
+    assert _status(hass, ac).state == "off"
+
+
+async def test_stale_outdoor_sensor_falls_back_without_writing(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set(
+        "sensor.outdoor",
+        "33.0",
+        {"unit_of_measurement": "°C"},
+        timestamp=(dt_util.utcnow() - timedelta(hours=3)).timestamp(),
+    )
+    await add_household(hass, tariff="commercial_tou", outdoor_temperature_entity="sensor.outdoor")
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    await _switch(hass, ac, True)
+    await wait_long(hass, lambda: _status(hass, ac).state == "fallback", 60)
+    assert "outdoor temperature is 180 min old" in _status(hass, ac).attributes["reason"]
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    values = ac.simulator.values()
+    assert values["fan_speed"] == "auto"
+    assert values["target_temperature"] == 26.0
+    # A fresh reading: the controller acts again.
+    hass.states.async_set("sensor.outdoor", "33.0", {"unit_of_measurement": "°C"})
+    # (a minute at a time: a bigger jump would also fire the link's keepalive timeout)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 10)
+
+
+async def test_switch_and_preset_are_restored(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER, setup=False)
+    appliance_id = ac.appliance.id
+    suffix = appliance_id.replace("-", "_")
+    mock_restore_cache(
+        hass,
+        [
+            State(f"switch.restored_{suffix}", "on"),
+            State(f"select.restored_{suffix}", "eco"),
+        ],
+    )
+    from homeassistant.helpers import entity_registry as er
+
+    registry = er.async_get(hass)
+    for platform, key in (("switch", "energy_optimisation"), ("select", "energy_preset")):
+        registry.async_get_or_create(
+            platform,
+            "liuzhou_appliances",
+            f"{appliance_id}_{key}",
+            suggested_object_id=f"restored_{suffix}",
+            config_entry=ac.entry,
+        )
+    await hass.config_entries.async_setup(ac.entry.entry_id)
+    await hass.async_block_till_done()
+    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    assert energy.enabled
+    assert str(energy.preset) == "eco"
+    assert hass.states.get(f"switch.restored_{suffix}").state == "on"  # type: ignore[union-attr]
+    assert hass.states.get(f"select.restored_{suffix}").state == "eco"  # type: ignore[union-attr]
+
+
+async def test_load_shedding_sheds_in_order_and_restores_in_reverse(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("sensor.home_power", "1000", {"unit_of_measurement": "W"})
+    hass.states.async_set("binary_sensor.presence", "off")
+    await add_household(
+        hass,
+        home_power_entity="sensor.home_power",
+        power_limit_kw=3.0,
+        occupancy_entity="binary_sensor.presence",
+    )
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    await _cooling(ac)
+    await ac.appliance.mcu.advance(120)  # the compressor runs: the AC draws power
+    await washer.coordinator.async_command("start", {"delay_s": 0})
+    await washer.appliance.mcu.advance(300)  # filled, heating
+    await wait_until(hass, lambda: (ac.coordinator.data.get("power") or 0) > 0)
+    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 500)
+    manager = energy_data(hass).manager
+    assert manager is not None
+    for machine in (ac, washer):
+        await _switch(hass, machine, True)
+    ac_power = float(ac.coordinator.data["power"])  # type: ignore[arg-type]
+    # Just above the limit by less than the vacant AC's draw: only the AC goes off.
+    hass.states.async_set(
+        "sensor.home_power", str(3000 + ac_power / 2), {"unit_of_measurement": "W"}
+    )
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["on"] is False
+    assert washer.simulator.values()["operational_state"] == "running"
+    assert _status(hass, ac).state == "shed"
+    # Far above: the running washer is paused as well.
+    hass.states.async_set("sensor.home_power", "9000", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "paused"
+    assert manager.last_report is not None
+    assert [a.action for a in manager.last_report.active] == ["ac_vacant_off", "pause_run"]
+    # Back under the limit: restored one per update, last shed first.
+    hass.states.async_set("sensor.home_power", "500", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "running"
+    assert ac.simulator.values()["on"] is False
+    hass.states.async_set("sensor.home_power", "400", {"unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["on"] is True
+    assert _status(hass, ac).state != "shed"
+
+
+async def test_missing_power_reading_restores_everything(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("sensor.home_power", "1000", {"unit_of_measurement": "kW"})
+    await add_household(hass, home_power_entity="sensor.home_power", power_limit_kw=3.0)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    await washer.coordinator.async_command("start", {"delay_s": 0})
+    await washer.appliance.mcu.advance(300)
+    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 500)
+    await _switch(hass, washer, True)
+    hass.states.async_set("sensor.home_power", "9", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "paused"
+    hass.states.async_set("sensor.home_power", "unavailable")
+    await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "running"

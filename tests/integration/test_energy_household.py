@@ -1,0 +1,96 @@
+"""The household energy entry: menu, form validation, options, single instance, bad data."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
+from custom_components.liuzhou_appliances.energy.tariff import TimeOfUseTariff
+from custom_components.liuzhou_appliances.energy_manager import EnergyManager, energy_data
+
+from .energy_helpers import add_household
+
+OVERLAPPING = "00:00-12:00 0.3\n11:00-24:00 0.6"
+
+
+async def _household_form(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "household_energy"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "household_energy"
+    return str(result["flow_id"])
+
+
+async def test_household_entry_validates_then_is_created_once(hass: HomeAssistant) -> None:
+    flow_id = await _household_form(hass)
+    configure = hass.config_entries.flow.async_configure
+    result = await configure(flow_id, {"tariff": "sensor"})
+    assert result["errors"] == {"price_entity": "price_entity_required"}
+    result = await configure(flow_id, {"tariff": "custom_tou"})
+    assert result["errors"] == {"custom_table": "custom_table_required"}
+    result = await configure(flow_id, {"tariff": "custom_tou", "custom_table": OVERLAPPING})
+    assert result["errors"] == {"custom_table": "custom_table_invalid"}
+    assert "overlap" in result["description_placeholders"]["detail"]
+    result = await configure(flow_id, {"tariff": "custom_tou", "custom_table": "22:00 0.3"})
+    assert "HH:MM-HH:MM" in result["description_placeholders"]["detail"]
+    result = await configure(
+        flow_id, {"tariff": "residential_tiered", "home_power_entity": "sensor.home_power"}
+    )
+    assert result["errors"] == {"base": "shedding_needs_sensor_and_limit"}
+    table = "22:00-06:00 0.3\n06:00-22:00 0.6"
+    result = await configure(flow_id, {"tariff": "custom_tou", "custom_table": table})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.unique_id == HOUSEHOLD_UNIQUE_ID
+    assert entry.options["custom_table"] == table
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    manager = energy_data(hass).manager
+    assert isinstance(manager, EnergyManager)
+    assert isinstance(manager.tariff, TimeOfUseTariff)
+    # Single instance.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await configure(result["flow_id"], {"next_step_id": "household_energy"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "household_already_configured"
+
+
+async def test_options_flow_changes_the_tariff_and_reloads(hass: HomeAssistant) -> None:
+    entry = await add_household(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "household"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tariff": "custom_tou", "custom_table": OVERLAPPING}
+    )
+    assert result["errors"] == {"custom_table": "custom_table_invalid"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tariff": "commercial_tou", "commercial_flat_price": 0.8}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    manager = energy_data(hass).manager
+    assert manager is not None
+    assert manager.tariff.name == "Guangxi commercial time-of-use"
+    assert manager.entry.options["commercial_flat_price"] == 0.8
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert energy_data(hass).manager is None
+
+
+async def test_stored_options_that_make_no_tariff_fail_setup_clearly(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=HOUSEHOLD_UNIQUE_ID,
+        data={},
+        options={"tariff": "custom_tou", "custom_table": OVERLAPPING},
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert energy_data(hass).manager is None
