@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from homeassistant.core import HomeAssistant, State
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     mock_restore_cache,
@@ -203,3 +204,53 @@ async def test_missing_power_reading_restores_everything(
     hass.states.async_set("sensor.home_power", "unavailable")
     await hass.async_block_till_done()
     assert washer.simulator.values()["operational_state"] == "running"
+
+
+async def test_fridge_goes_to_food_safe_targets_and_back(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    await add_household(hass, tariff="commercial_tou")
+    fridge = await start_appliance(ApplianceType.REFRIGERATOR)
+    before = fridge.simulator.values()
+    await _switch(hass, fridge, True)
+    values = fridge.simulator.values()
+    # Never above the food-safe targets (2 / -21 °C); colder ahead of a dearer period
+    # or to pull a compartment measured near its limit down at once.
+    assert values["fridge_target_temperature"] <= 2.0
+    assert values["freezer_target_temperature"] <= -21.0
+    assert values["fridge_target_temperature"] != before["fridge_target_temperature"]
+    assert _status(hass, fridge).state == "active"
+    await fridge.push()
+    await _switch(hass, fridge, False)
+    values = fridge.simulator.values()
+    assert values["fridge_target_temperature"] == before["fridge_target_temperature"]
+    assert values["freezer_target_temperature"] == before["freezer_target_temperature"]
+
+
+async def test_ac_savings_follow_the_documented_estimate(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("sensor.outdoor", "34.0", {"unit_of_measurement": "°C"})
+    await add_household(hass, tariff="commercial_tou", outdoor_temperature_entity="sensor.outdoor")
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    await ac.appliance.mcu.advance(120)
+    await _switch(hass, ac, True)
+    await wait_long(hass, lambda: _status(hass, ac).state in ("active", "degraded"), 60)
+    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    # The user's setpoint stays 26 °C; pretend the controller relaxed the unit to 27 °C.
+    await ac.coordinator.async_write({"target_temperature": 27.0})
+    energy._written["target_temperature"] = 27.0  # noqa: SLF001 - as if the loop wrote it
+    await ac.push()
+    await wait_until(hass, lambda: ac.coordinator.data.get("target_temperature") == 27.0)
+    power = float(ac.coordinator.data["power"])  # type: ignore[arg-type]
+    energy._last_tick = dt_util.utcnow() - timedelta(minutes=5)  # noqa: SLF001 - one loop period
+    manager = energy_data(hass).manager
+    assert manager is not None
+    price = manager.price_now(dt_util.utcnow())
+    assert price is not None
+    await energy.async_tick()
+    # Power scales with the outdoor-to-target gap: 8 K at the setpoint vs 7 K now.
+    expected = power * (8 / 7 - 1) * 300 / 3.6e6 * price
+    assert power > 0
+    assert energy.savings == pytest.approx(expected, rel=0.02)
