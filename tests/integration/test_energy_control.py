@@ -240,11 +240,11 @@ async def test_ac_savings_follow_the_documented_estimate(
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     # The user's setpoint stays 26 °C; pretend the controller relaxed the unit to 27 °C.
     await ac.coordinator.async_write({"target_temperature": 27.0})
-    energy._written["target_temperature"] = 27.0  # noqa: SLF001 - as if the loop wrote it
+    energy._written["target_temperature"] = 27.0  # as if the loop wrote it
     await ac.push()
     await wait_until(hass, lambda: ac.coordinator.data.get("target_temperature") == 27.0)
     power = float(ac.coordinator.data["power"])  # type: ignore[arg-type]
-    energy._last_tick = dt_util.utcnow() - timedelta(minutes=5)  # noqa: SLF001 - one loop period
+    energy._last_tick = dt_util.utcnow() - timedelta(minutes=5)  # one loop period
     manager = energy_data(hass).manager
     assert manager is not None
     price = manager.price_now(dt_util.utcnow())
