@@ -10,6 +10,7 @@ clock and fires the timers that came due.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -28,6 +29,10 @@ BLUEPRINT_SOURCE = (
 )
 BLUEPRINT_FILES = sorted(BLUEPRINT_SOURCE.glob("*.yaml"))
 
+# Loop iterations that let a state change or a fired timer run through the
+# triggers and scripts it wakes (all call_soon chains; no I/O involved).
+_SETTLE_ITERATIONS = 50
+
 type SetupBlueprint = Callable[[str, dict[str, Any]], Awaitable[None]]
 type Advance = Callable[[timedelta], Awaitable[None]]
 
@@ -42,9 +47,7 @@ async def blueprint_config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def setup_blueprint_automation(
-    hass: HomeAssistant, blueprint_config_dir: Path
-) -> SetupBlueprint:
+def setup_blueprint_automation(hass: HomeAssistant, blueprint_config_dir: Path) -> SetupBlueprint:
     """Set up one automation from ``<name>.yaml`` with the given inputs; it must load."""
 
     async def setup(name: str, inputs: dict[str, Any]) -> None:
@@ -69,13 +72,52 @@ def setup_blueprint_automation(
     return setup
 
 
+async def settle(hass: HomeAssistant) -> None:
+    """Let the event loop run what is ready (state events, triggers, woken scripts).
+
+    Not ``hass.async_block_till_done()``: that waits for every automation run to
+    end, and these automations wait minutes for a door or a timeout.
+    """
+    for _ in range(_SETTLE_ITERATIONS):
+        await asyncio.sleep(0)
+
+
+async def set_state(
+    hass: HomeAssistant, entity_id: str, state: str, attributes: dict[str, Any] | None = None
+) -> None:
+    """Set a fake state and let the automations react."""
+    hass.states.async_set(entity_id, state, attributes)
+    await settle(hass)
+
+
 @pytest.fixture
-def advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Advance:
-    """Move the clock on by ``delta`` and run whatever came due."""
+def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, monkeypatch: pytest.MonkeyPatch
+) -> Advance:
+    """Move the clock on by ``delta`` and run whatever came due.
+
+    The wall clock is frozen (``freezer``), so ``now()`` in templates and the
+    time triggers follow it. The event loop's clock, which schedules the script
+    waits' timeouts, is moved by the same amount, so both agree whether or not
+    the freezer already moves the loop's clock.
+    """
+    loop = hass.loop
+    loop_clock = loop.time
+    # What the loop clock lags behind the frozen wall clock by.
+    offset_s = 0.0
+
+    def loop_time() -> float:
+        return loop_clock() + offset_s
+
+    monkeypatch.setattr(loop, "time", loop_time)
 
     async def move(delta: timedelta) -> None:
+        nonlocal offset_s
+        before = loop_clock()
         freezer.tick(delta)
+        # Depending on who calls it, the freezer may already move the loop clock.
+        offset_s += max(0.0, delta.total_seconds() - (loop_clock() - before))
         async_fire_time_changed(hass)
-        await hass.async_block_till_done()
+        await settle(hass)
 
     return move

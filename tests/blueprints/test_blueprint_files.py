@@ -168,7 +168,8 @@ def test_texts_are_bilingual(path: Path) -> None:
         assert re.search(r"[A-Za-z]{4,}", text), text
     assert _LATIN_WORDS.search(metadata["description"]), "no English sentence"
     for key, spec in _blueprint(path).inputs.items():
-        assert spec and _CJK.search(spec["name"]) and re.search("[A-Za-z]", spec["name"]), key
+        assert _CJK.search(spec["name"]), key
+        assert re.search("[A-Za-z]", spec["name"]), key
         assert "selector" in spec, key
 
 
@@ -240,7 +241,8 @@ async def test_inputs_substitute_into_a_valid_automation(
     validated = await _validated(hass, name, inputs[name])
     assert validated is not None
     assert validated.validation_status is ValidationStatus.OK, validated.validation_error
-    assert validated["triggers"] and validated["actions"]
+    assert validated["triggers"]
+    assert validated["actions"]
     # The substituted config no longer contains any input reference.
     assert not list(_inputs_left(dict(validated)))
 
