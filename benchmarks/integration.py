@@ -23,6 +23,7 @@ import logging
 import math
 from pathlib import Path
 import statistics
+import tempfile
 import time
 from typing import Any
 
@@ -83,7 +84,13 @@ async def _wait_for(condition: Callable[[], bool]) -> None:
 
 async def run(rounds: int) -> dict[str, Any]:
     """Measure everything; return the results."""
-    async with async_test_home_assistant(config_dir=str(ROOT)) as hass:
+    # Home Assistant writes .storage/ into its config dir: keep that out of the checkout.
+    with tempfile.TemporaryDirectory(prefix="liuzhou-bench-") as config_dir:
+        return await _run_in(config_dir, rounds)
+
+
+async def _run_in(config_dir: str, rounds: int) -> dict[str, Any]:
+    async with async_test_home_assistant(config_dir=config_dir) as hass:
         # Load custom integrations from this repository (the test harness blocks them).
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS)
         # No multicast here: discovery is not measured.
