@@ -21,7 +21,6 @@ from collections.abc import Callable
 import json
 import logging
 import math
-from pathlib import Path
 import statistics
 import tempfile
 import time
@@ -45,8 +44,6 @@ from custom_components.liuzhou_appliances.const import (
 )
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, pair
 from firmware_bridge.bridge import SimulatedAppliance, simulated_appliances
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
