@@ -11,7 +11,7 @@ clock and fires the timers that came due.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 import shutil
@@ -19,10 +19,13 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.automation import DOMAIN as AUTOMATION_DOMAIN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    async_fire_time_changed,
+    async_mock_service,
+)
 
 BLUEPRINT_SOURCE = (
     Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "liuzhou_appliances"
@@ -47,8 +50,14 @@ async def blueprint_config_dir(hass: HomeAssistant, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def setup_blueprint_automation(hass: HomeAssistant, blueprint_config_dir: Path) -> SetupBlueprint:
-    """Set up one automation from ``<name>.yaml`` with the given inputs; it must load."""
+async def setup_blueprint_automation(
+    hass: HomeAssistant, blueprint_config_dir: Path
+) -> AsyncIterator[SetupBlueprint]:
+    """Set up one automation from ``<name>.yaml`` with the given inputs; it must load.
+
+    Afterwards the automations are turned off, which detaches their triggers (a
+    time trigger keeps a timer for the next day otherwise).
+    """
 
     async def setup(name: str, inputs: dict[str, Any]) -> None:
         config = {
@@ -69,7 +78,13 @@ def setup_blueprint_automation(hass: HomeAssistant, blueprint_config_dir: Path) 
         assert state is not None, f"{entity_id} was not created"
         assert state.state == "on", f"{entity_id} is {state.state}: {state.attributes}"
 
-    return setup
+    yield setup
+    await hass.services.async_call(
+        AUTOMATION_DOMAIN,
+        "turn_off",
+        {"entity_id": "all", "stop_actions": True},
+        blocking=True,
+    )
 
 
 async def settle(hass: HomeAssistant) -> None:
@@ -121,3 +136,18 @@ def advance(
         await settle(hass)
 
     return move
+
+
+@pytest.fixture
+def phone(hass: HomeAssistant) -> list[ServiceCall]:
+    """Home Assistant's notify action, captured."""
+    return async_mock_service(hass, "notify", "phone")
+
+
+@pytest.fixture
+def panel(hass: HomeAssistant) -> dict[str, list[ServiceCall]]:
+    """Home Assistant's notification panel, captured."""
+    return {
+        service: async_mock_service(hass, "persistent_notification", service)
+        for service in ("create", "dismiss")
+    }

@@ -5,28 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.core import HomeAssistant, ServiceCall
-import pytest
-from pytest_homeassistant_custom_component.common import async_mock_service
 
 from .conftest import Advance, SetupBlueprint, set_state
 
 STATUS = "sensor.washer_status"
 DOOR = "binary_sensor.washer_door"
-
-
-@pytest.fixture
-def phone(hass: HomeAssistant) -> list[ServiceCall]:
-    """Home Assistant's notify action, captured."""
-    return async_mock_service(hass, "notify", "phone")
-
-
-@pytest.fixture
-def panel(hass: HomeAssistant) -> dict[str, list[ServiceCall]]:
-    """Home Assistant's notification panel, captured."""
-    return {
-        service: async_mock_service(hass, "persistent_notification", service)
-        for service in ("create", "dismiss")
-    }
 
 
 async def _washer_finishes(hass: HomeAssistant) -> None:
