@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+from numpy.typing import NDArray
 import pytest
 from skfuzzy import control as fuzzy_control
 
 from custom_components.liuzhou_appliances.energy.ac import (
     AcComfortController,
+    AcDecision,
     AcInputs,
     ComfortPreset,
+    comfort_price_signal,
     compiled_for,
 )
 from custom_components.liuzhou_appliances.energy.fuzzy import (
@@ -85,6 +88,27 @@ def test_out_of_universe_inputs_are_clipped_and_reported(compiled) -> None:  # t
     inside, none_clipped = compiled.evaluate({**inputs, "error": 6.0, "outdoor_load": -10.0})
     assert none_clipped == {}
     assert outputs == inside
+
+
+def test_evaluating_one_output_reads_only_its_inputs(compiled) -> None:  # type: ignore[no-untyped-def]
+    point = {
+        "error": 1.2,
+        "trend": 0.4,
+        "outdoor_load": 7.0,
+        "humidity": 66.0,
+        "price": 0.3,
+        "occupancy": 1.0,
+    }
+    both, _ = compiled.evaluate(point)
+    fan_inputs = {name: point[name] for name in ("error", "trend", "humidity")}
+    fan, _ = compiled.evaluate({**fan_inputs, "error": 9.0}, ("fan",))
+    assert set(fan) == {"fan"}
+    assert fan["fan"] == compiled.evaluate({**point, "error": 6.0})[0]["fan"]
+    assert compiled.evaluate(point, ("offset",))[0] == {"offset": both["offset"]}
+    assert compiled.evaluate(fan_inputs, ("fan",))[1] == {}
+    assert compiled.evaluate({**fan_inputs, "error": 9.0}, ("fan",))[1] == {"error": (9.0, 6.0)}
+    with pytest.raises(KeyError):
+        compiled.evaluate(fan_inputs, ("offset",))  # the offset reads the price, not given
 
 
 def _incomplete_rule_base() -> RuleBase:
@@ -228,6 +252,88 @@ def test_controller_precools_before_peak_and_holds_on_flat_tariff() -> None:
         assert result.fuzzy_inputs["price"] == 0.0
 
 
+def test_comfort_price_signal_is_the_level_unless_a_rise_is_coming() -> None:
+    tou = guangxi_commercial_tou()  # July: valley 0.5, flat 1.0, peak 1.5 x 1.2 (x 0.65 CNY)
+    day = datetime(2026, 7, 15)
+    flat_level = (1.0 - 0.5) / (1.8 - 0.5)
+    valley = comfort_price_signal(tou, day.replace(hour=2))  # no rise within 2 h
+    assert valley == pytest.approx(0.0, abs=1e-9)
+    assert comfort_price_signal(tou, day.replace(hour=7, minute=30)) == pytest.approx(flat_level)
+    assert comfort_price_signal(tou, day.replace(hour=19)) == pytest.approx(1.0)
+    # A rise within the look-ahead wins: valley -> flat at 07:00, flat -> peak at 17:00.
+    assert comfort_price_signal(tou, day.replace(hour=6)) == pytest.approx(-flat_level)
+    assert comfort_price_signal(tou, day.replace(hour=16)) == pytest.approx(-(1 - flat_level))
+    hour = timedelta(hours=1)
+    assert comfort_price_signal(tou, day.replace(hour=15, minute=30), lookahead=hour) > 0
+    assert comfort_price_signal(guangxi_residential(), day.replace(hour=19)) == 0.0
+
+
+def test_controller_relaxes_in_flat_hours_and_holds_in_the_cheapest() -> None:
+    controller = AcComfortController(tariff=guangxi_commercial_tou())
+    for hour, expected in ((8, 27.0), (14, 27.0), (19, 27.0), (1, 26.0), (23, 26.0)):
+        when = NOW.replace(hour=hour, minute=30)
+        decision = controller.decide(
+            _inputs(
+                now=when,
+                room_temperature=Reading(26.3, when),
+                outdoor_temperature=Reading(31.0, when),
+                humidity=Reading(60.0, when),
+            )
+        )
+        assert decision.target_temperature == expected, hour
+
+
+def test_controller_relaxes_in_peak_even_while_pulling_down() -> None:
+    # Arriving guest, room far too warm in the evening peak: the unit runs flat out either
+    # way; aiming at the band's edge stops the pull-down there instead of overshooting.
+    controller = AcComfortController(tariff=guangxi_commercial_tou())
+    decision = controller.decide(_inputs(room_temperature=Reading(31.0, NOW)))
+    assert decision.target_temperature == 27.0
+    assert decision.fan_speed == "high"
+
+
+def _drift_to(
+    controller: AcComfortController, mode: str, setpoint: float, rooms: tuple[float, float]
+) -> AcDecision:
+    """Two decisions 10 min apart in the evening peak: the room drifts from rooms[0] to rooms[1]."""
+    first = datetime(2026, 1, 14, 19, 0) if mode == "heat" else NOW
+    outdoor = 9.0 if mode == "heat" else 31.0
+    decision = None
+    for when, room in zip((first, first + timedelta(minutes=10)), rooms, strict=True):
+        decision = controller.decide(
+            _inputs(
+                now=when,
+                mode=mode,
+                setpoint=setpoint,
+                room_temperature=Reading(room, when),
+                outdoor_temperature=Reading(outdoor, when),
+                humidity=Reading(50.0, when),
+            )
+        )
+    assert decision is not None
+    return decision
+
+
+def test_fan_in_heating_follows_the_target_cooling_the_setpoint() -> None:
+    # Evening peak, room drifting 0.3 K onto the relaxed target (1 K off the user's setpoint).
+    heating = _drift_to(
+        AcComfortController(tariff=guangxi_commercial_tou()), "heat", 20.0, (19.3, 19.0)
+    )
+    assert heating.target_temperature == 19.0
+    assert heating.fuzzy_inputs["trend"] > 1.0  # worsening
+    # At the target and drifting: medium, not the "off the setpoint and worsening" high.
+    assert heating.fan_speed == "medium"
+    cooling = _drift_to(
+        AcComfortController(tariff=guangxi_commercial_tou()), "cool", 26.0, (26.7, 27.0)
+    )
+    assert cooling.target_temperature == 27.0
+    # Warmer than the user asked and getting warmer: more air (it feels cooler).
+    assert cooling.fan_speed == "high"
+    recovering = AcComfortController(tariff=guangxi_commercial_tou())
+    colder = _drift_to(recovering, "heat", 20.0, (16.0, 16.0))
+    assert colder.fan_speed == "high"  # three kelvin below the target: recover
+
+
 def test_stale_or_missing_room_temperature_hands_back_control(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -265,5 +371,5 @@ class _BrokenTariff:
 
         raise PriceUnavailableError("sensor offline")
 
-    def prices(self, start: datetime, step_s: int, count: int) -> np.ndarray:
+    def prices(self, start: datetime, step_s: int, count: int) -> NDArray[np.float64]:
         return np.full(count, self.price_at(start))

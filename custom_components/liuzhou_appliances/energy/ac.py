@@ -36,6 +36,28 @@ NEUTRAL_OFFSET_K: Final = 0.0
 NEUTRAL_FAN_PCT: Final = 50.0
 
 
+def comfort_price_signal(
+    tariff: Tariff, now: datetime, *, lookahead: timedelta = timedelta(hours=2)
+) -> float:
+    """The AC's price input in [-1, 1]: prepare (< 0) before a rise, else the price level.
+
+    Negative exactly as ``price_signal``: a dearer period starts within
+    ``lookahead`` (its size is the rise as a share of the next 24 hours'
+    price range). Otherwise the current price's position in that range: 0 at
+    the day's lowest price (cheap hours: hold the user's setpoint), 1 at the
+    top price. Unlike ``price_signal``, mid-priced (flat) hours count too:
+    every kWh above the cheapest price is worth saving inside the band.
+    """
+    signal = price_signal(tariff, now, lookahead=lookahead)
+    if signal < 0.0 or not tariff.time_varying:
+        return signal
+    day = tariff.prices(now, 300, 24 * 3600 // 300)
+    low, high = float(day.min()), float(day.max())
+    if high - low <= 1e-9 * max(high, 1.0):
+        return 0.0
+    return float(min(1.0, max(0.0, (day[0] - low) / (high - low))))
+
+
 def _c(variable: str, term: str, negated: bool = False) -> Condition:
     return Condition(variable, term, negated)
 
@@ -106,11 +128,11 @@ def ac_rule_base() -> RuleBase:
         1.0,
         resolution=0.01,
         grid_step=0.0625,
-        meaning="tariff signal: -1 dearer hours coming, +1 dearest hours now",
+        meaning="tariff: -1 dearer hours coming; else price level, 0 cheapest to 1 dearest",
         terms=(
             Term("prepare", "trap", (-1.0, -1.0, -0.5, 0.0), "a dearer period is coming"),
-            Term("neutral", "tri", (-0.5, 0.0, 0.5), "no reason to act on price"),
-            Term("expensive", "trap", (0.0, 0.5, 1.0, 1.0), "among the day's dearest hours"),
+            Term("neutral", "tri", (-0.5, 0.0, 0.5), "the day's cheapest hours"),
+            Term("expensive", "trap", (0.0, 0.5, 1.0, 1.0), "dearer than the cheapest hours"),
         ),
     )
     occupancy = Variable(
@@ -162,21 +184,21 @@ def ac_rule_base() -> RuleBase:
             "offset",
             "hold",
             group="hold",
-            text="Someone is in and the price gives no reason to act: keep the setpoint.",
+            text="Someone is in and it is the cheapest time of day: keep the setpoint.",
         ),
         Rule(
-            (occupied, _c("price", "expensive"), _c("error", "far", True)),
+            (occupied, _c("price", "expensive")),
             "offset",
             "relax",
             group="relax",
-            text="Dearest hours: let the room drift towards the edge of the comfort band.",
+            text="Dearer hours (flat or peak): let the room drift to the edge of the comfort band.",
         ),
         Rule(
             (occupied, _c("price", "expensive"), _c("outdoor_load", "hot")),
             "offset",
             "relax_small",
             group="relax",
-            text="Dearest hours on a very hot (or cold) day: drift only half as far, "
+            text="Dearer hours on a very hot (or cold) day: drift only half as far, "
             "the room would run away.",
         ),
         Rule(
@@ -184,14 +206,7 @@ def ac_rule_base() -> RuleBase:
             "offset",
             "relax_small",
             group="relax",
-            text="Dearest hours but humid air (feels warmer): drift only half as far.",
-        ),
-        Rule(
-            (occupied, _c("price", "expensive"), _c("error", "far")),
-            "offset",
-            "hold",
-            group="hold",
-            text="Dearest hours but the room is already well off the setpoint: stop relaxing.",
+            text="Dearer hours but humid air (feels warmer): drift only half as far.",
         ),
         Rule(
             (occupied, _c("price", "prepare")),
@@ -243,8 +258,8 @@ def ac_rule_base() -> RuleBase:
         Rule(
             (_c("error", "near"), _c("trend", "worsening", True)),
             "fan",
-            "low",
-            text="At the setpoint and steady: fan low (quiet, efficient).",
+            "medium",
+            text="At the setpoint and steady: fan medium (more air, gentler compressor).",
         ),
         Rule((_c("error", "below"),), "fan", "low", text="Already past the setpoint: fan low."),
         Rule(
@@ -424,7 +439,7 @@ class AcComfortController:
             "price": signal,
             "occupancy": occupancy,
         }
-        outputs, clipped = self.compiled.evaluate(fuzzy_inputs)
+        outputs, clipped = self.compiled.evaluate(fuzzy_inputs, ("offset",))
         for name, (raw, used) in clipped.items():
             issues.append(
                 Issue("input_clipped", f"{name} {raw:.2f} outside its range, used {used}")
@@ -433,7 +448,14 @@ class AcComfortController:
         limit = max(0.0, self.band_half_k - self.deadband_k)
         applied = min(limit, max(-limit, offset))
         target = self._round(inputs.setpoint + direction * applied, toward=inputs.setpoint)
-        fan_pct = outputs["fan"]
+        fan_inputs = fuzzy_inputs
+        if inputs.mode == "heat":
+            # Heating: moving air feels like a draught, so the fan follows the distance to
+            # the target the unit is given, not to the user's setpoint (a room resting at
+            # a lowered target is "at the setpoint" for the fan rules). Cooling keeps the
+            # user's setpoint: more air makes a relaxed, warmer room feel cooler.
+            fan_inputs = {**fuzzy_inputs, "error": direction * (room - target)}
+        fan_pct = self.compiled.evaluate(fan_inputs, ("fan",))[0]["fan"]
         fan = "low" if fan_pct < 40 else ("medium" if fan_pct < 70 else "high")
         real_issues = [i for i in issues if i.code != "input_clipped"]
         status = DecisionStatus.DEGRADED if real_issues else DecisionStatus.OK
@@ -446,7 +468,7 @@ class AcComfortController:
         assert self.tariff is not None
         slot = int(now.timestamp() // 300)
         if isinstance(self.tariff, SensorPriceTariff) or self._signal_cache[0] != slot:
-            value = price_signal(self.tariff, now, lookahead=self.price_lookahead)
+            value = comfort_price_signal(self.tariff, now, lookahead=self.price_lookahead)
             self._signal_cache = (slot, value)
         return self._signal_cache[1]
 

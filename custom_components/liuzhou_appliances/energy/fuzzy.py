@@ -505,26 +505,33 @@ class CompiledRuleBase:
         return sum(report.seconds for report in self.reports.values())
 
     def evaluate(
-        self, inputs: Mapping[str, float]
+        self, inputs: Mapping[str, float], outputs: Iterable[str] | None = None
     ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-        """All outputs at ``inputs``, and the inputs that had to be clipped (raw, used).
+        """The outputs at ``inputs``, and the inputs that had to be clipped (raw, used).
 
-        Every input of the rule base must be given and finite (callers
+        ``outputs`` picks some outputs (default: all); only the inputs those
+        read must then be given. Every input read must be finite (callers
         substitute documented defaults for missing sensors before this).
         """
+        if outputs is None:
+            surfaces, bounds = self.surfaces, self._bounds
+        else:
+            surfaces = {name: self.surfaces[name] for name in outputs}
+            read = {i for surface in surfaces.values() for i in surface.inputs}
+            bounds = {name: limits for name, limits in self._bounds.items() if name in read}
         clipped: dict[str, tuple[float, float]] = {}
         values: dict[str, float] = {}
-        for name, (low, high) in self._bounds.items():
+        for name, (low, high) in bounds.items():
             raw = inputs[name]
             used = low if raw < low else (high if raw > high else raw)
             if used != raw:
                 clipped[name] = (raw, used)
             values[name] = used
-        outputs = {
+        results = {
             name: surface.evaluate([values[i] for i in surface.inputs])
-            for name, surface in self.surfaces.items()
+            for name, surface in surfaces.items()
         }
-        return outputs, clipped
+        return results, clipped
 
 
 def compile_rule_base(rule_base: RuleBase) -> CompiledRuleBase:
