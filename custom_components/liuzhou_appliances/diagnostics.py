@@ -8,8 +8,15 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_APPLIANCE_ID, CONF_HUB_ID, CONF_KEY, CONF_PAIRING_CODE
+from .const import (
+    CONF_APPLIANCE_ID,
+    CONF_HUB_ID,
+    CONF_KEY,
+    CONF_PAIRING_CODE,
+    HOUSEHOLD_UNIQUE_ID,
+)
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .energy_manager import energy_data
 
 # Keys, codes, addresses and ids: nothing that pairs with or locates the appliance.
 TO_REDACT = {
@@ -29,6 +36,15 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: LiuzhouConfigEntry
 ) -> dict[str, Any]:
     """Everything needed to debug an appliance, nothing that identifies or unlocks it."""
+    if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+        # The household energy entry: its settings (entity ids and prices, no secrets)
+        # and what load shedding holds now.
+        report = energy_data(hass).manager
+        shed = report.last_report if report is not None else None
+        return {
+            "options": dict(entry.options),
+            "shed": [(a.action, a.appliance_id) for a in shed.active] if shed else [],
+        }
     coordinator = entry.runtime_data
     hello = coordinator.hello
     return {

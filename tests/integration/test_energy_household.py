@@ -94,3 +94,45 @@ async def test_stored_options_that_make_no_tariff_fail_setup_clearly(hass: HomeA
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert energy_data(hass).manager is None
+
+
+async def test_household_diagnostics_show_the_settings(hass: HomeAssistant) -> None:
+    from custom_components.liuzhou_appliances.diagnostics import (
+        async_get_config_entry_diagnostics,
+    )
+
+    entry = await add_household(hass, tariff="commercial_tou")
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics == {"options": {"tariff": "commercial_tou"}, "shed": []}
+
+
+def test_new_texts_exist_in_both_languages() -> None:
+    """Services, exceptions, selector and flow texts: the same keys, Chinese not copied."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN / "translations"
+    english = json.loads((folder / "en.json").read_text(encoding="utf-8"))
+    chinese = json.loads((folder / "zh-Hans.json").read_text(encoding="utf-8"))
+
+    def shape(node: object) -> object:
+        return {k: shape(v) for k, v in node.items()} if isinstance(node, dict) else None
+
+    for section in ("config", "options", "exceptions", "selector", "services"):
+        assert shape(english[section]) == shape(chinese[section]), section
+    for key in (
+        "tariff_invalid",
+        "unknown_device",
+        "device_not_loaded",
+        "not_a_run_appliance",
+        "household_not_configured",
+        "unknown_programme",
+        "plan_infeasible",
+        "nothing_to_cancel",
+    ):
+        assert english["exceptions"][key]["message"] != chinese["exceptions"][key]["message"]
+    assert set(english["services"]) == {"plan_run", "cancel_run"}
+    services_yaml = (folder.parent / "services.yaml").read_text(encoding="utf-8")
+    for service, texts in english["services"].items():
+        for field in texts["fields"]:
+            assert f"    {field}:" in services_yaml, (service, field)
