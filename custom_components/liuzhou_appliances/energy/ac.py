@@ -349,7 +349,7 @@ class AcComfortController:
     min_target: float = 16.0
     max_target: float = 30.0
     stale_after: timedelta = timedelta(minutes=15)
-    price_lookahead: timedelta = timedelta(hours=2)
+    price_lookahead: timedelta = timedelta(hours=1)
     compiled: CompiledRuleBase = field(init=False)
     _last_error: tuple[datetime, float] | None = field(default=None, init=False)
     _trend: float = field(default=0.0, init=False)
