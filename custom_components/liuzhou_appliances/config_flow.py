@@ -28,6 +28,8 @@ from .const import (
     CONF_APPLIANCE_ID,
     CONF_COMMERCIAL_FLAT_PRICE,
     CONF_CUSTOM_TABLE,
+    CONF_GRID_EVENT_ENTITY,
+    CONF_GRID_EVENT_LEVEL,
     CONF_HOME_POWER_ENTITY,
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
@@ -41,6 +43,7 @@ from .const import (
     CONF_PRICE_ENTITY,
     CONF_SOLAR_SURPLUS_ENTITY,
     CONF_TARIFF,
+    DEFAULT_DEMAND_RESPONSE_LEVEL,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_OFFLINE_REPAIR_MINUTES,
     DOMAIN,
@@ -54,6 +57,7 @@ from .const import (
     TARIFF_RESIDENTIAL,
     TARIFF_SENSOR,
 )
+from .energy.shedding import DEMAND_RESPONSE_LEVELS
 from .energy.tariff import TariffError
 from .energy_manager import build_tariff
 from .link.client import ApplianceClient, PairingResult, pair
@@ -468,6 +472,17 @@ def household_schema(current: Mapping[str, Any]) -> vol.Schema:
             ),
             optional(CONF_OUTDOOR_TEMPERATURE_ENTITY): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain="sensor", device_class="temperature")
+            ),
+            optional(CONF_GRID_EVENT_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain=["binary_sensor", "input_boolean"])
+            ),
+            vol.Optional(
+                CONF_GRID_EVENT_LEVEL,
+                default=current.get(CONF_GRID_EVENT_LEVEL, DEFAULT_DEMAND_RESPONSE_LEVEL),
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(DEMAND_RESPONSE_LEVELS), translation_key="demand_response_level"
+                )
             ),
         }
     )

@@ -59,7 +59,14 @@ CONF_SOLAR_SURPLUS_ENTITY: Final = "solar_surplus_entity"
 CONF_POWER_CAP_KW: Final = "power_cap_kw"
 CONF_OCCUPANCY_ENTITY: Final = "occupancy_entity"
 CONF_OUTDOOR_TEMPERATURE_ENTITY: Final = "outdoor_temperature_entity"
+CONF_GRID_EVENT_ENTITY: Final = "grid_event_entity"
+CONF_GRID_EVENT_LEVEL: Final = "grid_event_level"
+DEFAULT_DEMAND_RESPONSE_LEVEL: Final = "moderate"
 
 # Service actions.
 SERVICE_PLAN_RUN: Final = "plan_run"
 SERVICE_CANCEL_RUN: Final = "cancel_run"
+SERVICE_DEMAND_RESPONSE: Final = "demand_response"
+
+# Fired on the bus whenever load shedding sheds or restores something (docs/energy.md).
+EVENT_LOAD_SHED: Final = f"{DOMAIN}_load_shed"

@@ -31,13 +31,19 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_state_change_event,
+    async_track_time_interval,
+)
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .const import (
     CONF_COMMERCIAL_FLAT_PRICE,
     CONF_CUSTOM_TABLE,
+    CONF_GRID_EVENT_ENTITY,
+    CONF_GRID_EVENT_LEVEL,
     CONF_HOME_POWER_ENTITY,
     CONF_OCCUPANCY_ENTITY,
     CONF_OUTDOOR_TEMPERATURE_ENTITY,
@@ -46,7 +52,9 @@ from .const import (
     CONF_PRICE_ENTITY,
     CONF_SOLAR_SURPLUS_ENTITY,
     CONF_TARIFF,
+    DEFAULT_DEMAND_RESPONSE_LEVEL,
     DOMAIN,
+    EVENT_LOAD_SHED,
     TARIFF_COMMERCIAL,
     TARIFF_CUSTOM,
     TARIFF_RESIDENTIAL,
@@ -65,7 +73,15 @@ from .energy.planner import (
     RunRequest,
     SurplusForecast,
 )
-from .energy.shedding import LoadShedder, LoadState, ShedReport, ShedStep
+from .energy.shedding import (
+    DEMAND_RESPONSE_LEVELS,
+    GridEvent,
+    LoadShedder,
+    LoadState,
+    ShedAction,
+    ShedReport,
+    ShedStep,
+)
 from .energy.tariff import (
     CHINA_TZ,
     PriceSample,
@@ -183,13 +199,16 @@ class EnergyManager:
         limit_kw = self.options.get(CONF_POWER_LIMIT_KW)
         cap_kw = self.options.get(CONF_POWER_CAP_KW)
         self.power_cap_w: float | None = float(cap_kw) * 1000.0 if cap_kw else None
-        self.shedder: LoadShedder | None = (
-            LoadShedder(float(limit_kw) * 1000.0)
-            if limit_kw and self.options.get(CONF_HOME_POWER_ENTITY)
-            else None
+        self.power_shedding = bool(limit_kw and self.options.get(CONF_HOME_POWER_ENTITY))
+        # Always there: a demand-response event may come without any power limit.
+        self.shedder = LoadShedder(
+            float(limit_kw) * 1000.0 if limit_kw and self.power_shedding else math.inf
         )
         self.last_report: ShedReport | None = None
+        self.demand_response: DemandResponse | None = None  # started by the action
         self._unsubs: list[CALLBACK_TYPE] = []
+        self._unsub_response_end: CALLBACK_TYPE | None = None
+        self._grid_entity_unusable = False
         self._shedding = False
 
     # --- sensors ------------------------------------------------------------------------
@@ -271,32 +290,116 @@ class EnergyManager:
             surplus=surplus,
         )
 
-    # --- load shedding ------------------------------------------------------------------
+    # --- load shedding and demand response -----------------------------------------------
 
     async def async_start(self) -> None:
-        """Watch the whole-home power sensor (shedding) if one is configured."""
-        if self.shedder is None:
-            return
-        self._unsubs.append(
-            async_track_state_change_event(
-                self.hass, [self.options[CONF_HOME_POWER_ENTITY]], self._async_power_changed
+        """Watch the whole-home power sensor and the grid-event entity, if configured."""
+        watched = [
+            self.options[key]
+            for key in (CONF_HOME_POWER_ENTITY, CONF_GRID_EVENT_ENTITY)
+            if self.options.get(key) and (key != CONF_HOME_POWER_ENTITY or self.power_shedding)
+        ]
+        if watched:
+            self._unsubs.append(
+                async_track_state_change_event(self.hass, watched, self._async_input_changed)
             )
-        )
         # Also on a timer: a sensor that stops reporting must restore the loads.
         self._unsubs.append(
             async_track_time_interval(self.hass, self._async_shed_timer, SHED_CHECK_INTERVAL)
         )
+        if self.options.get(CONF_GRID_EVENT_ENTITY):
+            await self.async_update_shedding()
 
-    async def _async_power_changed(self, event: Event[EventStateChangedData]) -> None:
+    async def _async_input_changed(self, event: Event[EventStateChangedData]) -> None:
         await self.async_update_shedding()
 
     async def _async_shed_timer(self, now: datetime) -> None:
         await self.async_update_shedding()
 
-    async def async_update_shedding(self) -> ShedReport | None:
-        """Shed or restore once for the present home power; never raises."""
-        if self.shedder is None or self._shedding:
+    def grid_event_from_entity(self) -> GridEvent | None:
+        """The grid-event entity's event while on; unavailable counts as none (logged once)."""
+        entity_id = self.options.get(CONF_GRID_EVENT_ENTITY)
+        if not entity_id:
             return None
+        state = self.hass.states.get(entity_id)
+        if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            if not self._grid_entity_unusable:
+                self._grid_entity_unusable = True
+                _LOGGER.warning(
+                    "Demand response: %s is %s; treated as no grid event until it reports again",
+                    entity_id,
+                    "missing" if state is None else state.state,
+                )
+            return None
+        self._grid_entity_unusable = False
+        if state.state not in _ON_STATES:
+            return None
+        level = str(self.options.get(CONF_GRID_EVENT_LEVEL, DEFAULT_DEMAND_RESPONSE_LEVEL))
+        return _grid_event(
+            state.last_changed, None, level, f"grid event from {entity_id} ({level})"
+        )
+
+    def grid_event(self, now: datetime) -> GridEvent | None:
+        """The deepest active event: the grid-event entity's or the action's."""
+        events = [self.grid_event_from_entity()]
+        if self.demand_response is not None:
+            response = self.demand_response
+            until = f", until {dt_util.as_local(response.end):%H:%M}" if response.end else ""
+            events.append(
+                _grid_event(
+                    response.start,
+                    response.end,
+                    response.level,
+                    f"demand response action ({response.level}{until})",
+                )
+            )
+        active = [e for e in events if e is not None and e.start <= now < e.end]
+        return max(active, key=lambda e: e.depth or 0) if active else None
+
+    async def async_start_demand_response(self, level: str, duration: timedelta | None) -> None:
+        """Start (or replace) the action's event; it ends after ``duration`` if one is given."""
+        now = dt_util.utcnow()
+        self._cancel_response_end()
+        end = now + duration if duration is not None else None
+        self.demand_response = DemandResponse(now, end, level)
+        if end is not None:
+            self._unsub_response_end = async_track_point_in_utc_time(
+                self.hass, self._async_demand_response_over, end
+            )
+        _LOGGER.info(
+            "Demand response started by the action: level %s%s",
+            level,
+            f" for {duration}" if duration is not None else "",
+        )
+        await self.async_update_shedding()
+
+    async def async_stop_demand_response(self) -> None:
+        """End the action's event (an event from the grid-event entity goes on while it is on)."""
+        self._cancel_response_end()
+        if self.demand_response is not None:
+            self.demand_response = None
+            _LOGGER.info("Demand response stopped by the action")
+        await self.async_update_shedding()
+
+    async def _async_demand_response_over(self, now: datetime) -> None:
+        self._unsub_response_end = None
+        self.demand_response = None
+        _LOGGER.info("Demand response: the action's duration is over")
+        await self.async_update_shedding()
+
+    def _cancel_response_end(self) -> None:
+        if self._unsub_response_end is not None:
+            self._unsub_response_end()
+            self._unsub_response_end = None
+
+    async def async_update_shedding(self) -> ShedReport | None:
+        """Shed or restore once for the present home power and grid event; never raises."""
+        if self._shedding:
+            return None
+        now = dt_util.utcnow()
+        event = self.grid_event(now)
+        if not self.power_shedding and event is None and not self.shedder.active:
+            return None  # nothing asks for shedding and nothing is shed
         self._shedding = True
         try:
             appliances = {
@@ -307,20 +410,67 @@ class EnergyManager:
             loads = [
                 load for energy in appliances.values() if (load := energy.load_state()) is not None
             ]
-            report = self.shedder.update(
-                dt_util.utcnow(),
-                self.reading(self.options[CONF_HOME_POWER_ENTITY], power=True),
-                loads,
-            )
+            if self.power_shedding:
+                power = self.reading(self.options[CONF_HOME_POWER_ENTITY], power=True)
+                report = self.shedder.update(now, power, loads, event)
+            elif event is not None:
+                report = self.shedder.update(now, None, loads, event)
+            else:
+                # No power limit and the event is over: everything back, last shed first.
+                restored = tuple(reversed(self.shedder.active))
+                self.shedder.active = []
+                report = ShedReport(math.inf, None, (), restored, ())
             self.last_report = report
             for action in report.shed:
                 await appliances[action.appliance_id].async_shed(action.step, action.reason)
             for action in report.restored:
                 if (energy := self._appliance(action.appliance_id)) is not None:
                     await energy.async_restore(action.step)
+            if report.shed or report.restored:
+                self._report(report, event)
             return report
         finally:
             self._shedding = False
+
+    def _report(self, report: ShedReport, event: GridEvent | None) -> None:
+        """One log line and one bus event listing what was shed and restored, and why."""
+
+        def described(actions: tuple[ShedAction, ...]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "appliance_id": action.appliance_id,
+                    "name": self._title(action.appliance_id),
+                    "action": action.action,
+                    "relief_w": round(action.relief_w),
+                    "reason": action.reason,
+                }
+                for action in actions
+            ]
+
+        shed, restored = described(report.shed), described(report.restored)
+        _LOGGER.info(
+            "Load shedding: shed [%s], restored [%s]; %s",
+            ", ".join(f"{item['action']} on {item['name']}" for item in shed),
+            ", ".join(f"{item['action']} on {item['name']}" for item in restored),
+            "; ".join(sorted({str(item["reason"]) for item in shed}))
+            or "back under the limit or the event is over",
+        )
+        self.hass.bus.async_fire(
+            EVENT_LOAD_SHED,
+            {
+                "trigger": "grid_event" if event is not None else "power_limit",
+                "grid_event": event.reason if event is not None else None,
+                "limit_w": round(report.limit_w) if math.isfinite(report.limit_w) else None,
+                "power_w": None if report.power_w is None else round(report.power_w),
+                "shed": shed,
+                "restored": restored,
+                "active": described(report.active),
+            },
+        )
+
+    def _title(self, appliance_id: str) -> str:
+        energy = self._appliance(appliance_id)
+        return energy.coordinator.config_entry.title if energy is not None else appliance_id
 
     def _appliance(self, appliance_id: str) -> ApplianceEnergy | None:
         return next(
@@ -337,11 +487,34 @@ class EnergyManager:
         for unsub in self._unsubs:
             unsub()
         self._unsubs = []
-        if self.shedder is not None:
-            for action in reversed(self.shedder.active):
-                if (energy := self._appliance(action.appliance_id)) is not None:
-                    await energy.async_restore(action.step)
-            self.shedder.active.clear()
+        self._cancel_response_end()
+        self.demand_response = None
+        for action in reversed(self.shedder.active):
+            if (energy := self._appliance(action.appliance_id)) is not None:
+                await energy.async_restore(action.step)
+        self.shedder.active.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class DemandResponse:
+    """A demand-response event started by the action (``end`` None: until stopped)."""
+
+    start: datetime
+    end: datetime | None
+    level: str
+
+
+def _grid_event(start: datetime, end: datetime | None, level: str, reason: str) -> GridEvent:
+    """A demand-response event at ``level`` (no power limit of its own)."""
+    return GridEvent(
+        start=start,
+        end=end or datetime.max.replace(tzinfo=dt_util.UTC),
+        limit_w=math.inf,
+        reason=reason,
+        depth=DEMAND_RESPONSE_LEVELS.get(
+            level, DEMAND_RESPONSE_LEVELS[DEFAULT_DEMAND_RESPONSE_LEVEL]
+        ),
+    )
 
 
 # --- one appliance ----------------------------------------------------------------

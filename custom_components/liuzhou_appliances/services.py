@@ -1,4 +1,4 @@
-"""Service actions: plan a washer/dishwasher run under the household tariff, or cancel it.
+"""Service actions: plan or cancel a washer/dishwasher run; start or stop demand response.
 
 Registered once in ``async_setup`` (quality-scale rule action-setup); every
 failure is a translated ServiceValidationError (the caller's input) or
@@ -7,7 +7,7 @@ HomeAssistantError (the appliance refused).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 import math
 import time
@@ -20,8 +20,15 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .const import DOMAIN, SERVICE_CANCEL_RUN, SERVICE_PLAN_RUN
+from .const import (
+    DEFAULT_DEMAND_RESPONSE_LEVEL,
+    DOMAIN,
+    SERVICE_CANCEL_RUN,
+    SERVICE_DEMAND_RESPONSE,
+    SERVICE_PLAN_RUN,
+)
 from .energy.planner import PlanResult
+from .energy.shedding import DEMAND_RESPONSE_LEVELS
 from .energy_manager import ApplianceEnergy, china_aware, energy_data
 from .link.errors import LinkError
 from .link.model import ApplianceType
@@ -34,6 +41,10 @@ ATTR_EARLIEST_START: Final = "earliest_start"
 ATTR_FINISH_BY: Final = "finish_by"
 ATTR_ONLY_WHEN_CHEAP: Final = "only_when_cheap"
 ATTR_ONLY_ON_SOLAR_SURPLUS: Final = "only_on_solar_surplus"
+ATTR_ACTION: Final = "action"
+ATTR_DURATION: Final = "duration"
+ATTR_LEVEL: Final = "level"
+DEMAND_RESPONSE_ACTIONS: Final = ("start", "stop")
 
 _RUN_APPLIANCES: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
 
@@ -48,10 +59,19 @@ PLAN_RUN_SCHEMA: Final = vol.Schema(
     }
 )
 CANCEL_RUN_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+# Action, level and the sign of the duration are checked by the handler, so a wrong
+# value gets this integration's translated error rather than a bare schema message.
+DEMAND_RESPONSE_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_ACTION): cv.string,
+        vol.Optional(ATTR_DURATION): cv.time_period,
+        vol.Optional(ATTR_LEVEL, default=DEFAULT_DEMAND_RESPONSE_LEVEL): cv.string,
+    }
+)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register plan_run and cancel_run."""
+    """Register plan_run, cancel_run and demand_response."""
     hass.services.async_register(
         DOMAIN,
         SERVICE_PLAN_RUN,
@@ -61,6 +81,13 @@ def async_setup_services(hass: HomeAssistant) -> None:
     )
     hass.services.async_register(
         DOMAIN, SERVICE_CANCEL_RUN, _async_cancel_run, schema=CANCEL_RUN_SCHEMA
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_DEMAND_RESPONSE,
+        _async_demand_response,
+        schema=DEMAND_RESPONSE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )
 
 
@@ -174,3 +201,32 @@ async def _async_cancel_run(call: ServiceCall) -> None:
         raise _error("nothing_to_cancel", device=energy.coordinator.config_entry.title)
     await energy.coordinator.async_command("stop")
     energy.forget_plan()
+
+
+async def _async_demand_response(call: ServiceCall) -> ServiceResponse:
+    """Start or stop a demand-response event; return what load shedding holds now."""
+    manager = energy_data(call.hass).manager
+    if manager is None:
+        raise _error("household_not_configured")
+    action = call.data[ATTR_ACTION]
+    if action not in DEMAND_RESPONSE_ACTIONS:
+        raise _error("unknown_demand_response_action", action=action)
+    level = call.data[ATTR_LEVEL]
+    if level not in DEMAND_RESPONSE_LEVELS:
+        raise _error(
+            "unknown_demand_response_level", level=level, levels=", ".join(DEMAND_RESPONSE_LEVELS)
+        )
+    duration: timedelta | None = call.data.get(ATTR_DURATION)
+    if duration is not None and duration <= timedelta(0):
+        raise _error("invalid_demand_response_duration", duration=str(duration))
+    if action == "start":
+        await manager.async_start_demand_response(level, duration)
+    else:
+        await manager.async_stop_demand_response()
+    report = manager.last_report
+    return {
+        "shed": [
+            {"appliance_id": a.appliance_id, "action": a.action, "reason": a.reason}
+            for a in (report.active if report is not None else ())
+        ]
+    }

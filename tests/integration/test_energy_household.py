@@ -8,6 +8,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
+from custom_components.liuzhou_appliances.energy.shedding import DEMAND_RESPONSE_LEVELS
 from custom_components.liuzhou_appliances.energy.tariff import TimeOfUseTariff
 from custom_components.liuzhou_appliances.energy_manager import EnergyManager, energy_data
 
@@ -129,10 +130,21 @@ def test_new_texts_exist_in_both_languages() -> None:
         "unknown_programme",
         "plan_infeasible",
         "nothing_to_cancel",
+        "unknown_demand_response_action",
+        "unknown_demand_response_level",
+        "invalid_demand_response_duration",
     ):
         assert english["exceptions"][key]["message"] != chinese["exceptions"][key]["message"]
-    assert set(english["services"]) == {"plan_run", "cancel_run"}
+    assert set(english["services"]) == {"plan_run", "cancel_run", "demand_response"}
     services_yaml = (folder.parent / "services.yaml").read_text(encoding="utf-8")
     for service, texts in english["services"].items():
         for field in texts["fields"]:
             assert f"    {field}:" in services_yaml, (service, field)
+    # Every select option in services.yaml and the household form has its label.
+    for key, options in (
+        ("demand_response_action", {"start", "stop"}),
+        ("demand_response_level", set(DEMAND_RESPONSE_LEVELS)),
+    ):
+        assert f"translation_key: {key}" in services_yaml
+        assert set(english["selector"][key]["options"]) == options
+        assert english["selector"][key] != chinese["selector"][key]

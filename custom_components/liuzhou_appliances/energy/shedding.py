@@ -15,6 +15,11 @@ Fridges and freezers are never shed (food safety). Within a step the loads
 giving the most relief go first. Restoring runs in the reverse order, one
 action per update, and only when the load it brings back fits under the
 limit minus a margin, so shedding does not oscillate.
+
+A grid event with a ``depth`` (demand response) sheds every step up to that
+one whatever the power, holds them while it lasts and, with a power reading,
+keeps the limit for the steps after it; ``DEMAND_RESPONSE_LEVELS`` names the
+depths.
 """
 
 from __future__ import annotations
@@ -67,14 +72,27 @@ class LoadState:
     expected_w: float = 0.0  # runs: the power the pending run will draw
 
 
+# Demand-response levels: how far down the order an event sheds, whatever the power.
+# Moderate never interrupts a running programme nor stops an occupied room's compressor.
+DEMAND_RESPONSE_LEVELS: dict[str, ShedStep] = {
+    "moderate": ShedStep.DEFER_RUN,
+    "critical": ShedStep.AC_FAN_ONLY,
+}
+
+
 @dataclass(frozen=True, slots=True)
 class GridEvent:
-    """A demand-response request: keep the home under ``limit_w`` from ``start`` to ``end``."""
+    """A demand-response request from ``start`` to ``end``.
+
+    It keeps the home under ``limit_w`` and, with a ``depth``, sheds every step
+    up to that one regardless of power (held until the event ends).
+    """
 
     start: datetime
     end: datetime
     limit_w: float
     reason: str = "grid demand response"
+    depth: ShedStep | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +143,16 @@ class LoadShedder:
         loads: Sequence[LoadState],
         event: GridEvent | None = None,
     ) -> ShedReport:
-        """Shed or restore for the present power reading."""
+        """Shed or restore for the present power reading (and grid event)."""
         limit = self.limit_w
         reason = f"home power above the {limit:.0f} W limit"
-        if event is not None and event.start <= now < event.end and event.limit_w < limit:
-            limit, reason = event.limit_w, f"{event.reason}: limit {event.limit_w:.0f} W"
+        active_event = event if event is not None and event.start <= now < event.end else None
+        if active_event is not None and active_event.limit_w < limit:
+            limit = active_event.limit_w
+            reason = f"{active_event.reason}: limit {active_event.limit_w:.0f} W"
+        depth = active_event.depth if active_event is not None else None
         value, issue = usable(power, now, self.stale_after, "home_power")
-        if value is None:
+        if value is None and depth is None:
             # Without a power reading nothing can be judged: hand everything back.
             assert issue is not None
             handed_back = tuple(reversed(self.active))
@@ -143,8 +164,22 @@ class LoadShedder:
         self.active = [a for a in self.active if a.appliance_id in present]
         shed: list[ShedAction] = []
         restored: list[ShedAction] = []
-        excess = value - limit
-        if excess > 0:
+        if active_event is not None and depth is not None:
+            for action in self._candidates(loads):
+                if action.step <= depth:
+                    shed.append(
+                        ShedAction(
+                            action.step, action.appliance_id, action.relief_w, active_event.reason
+                        )
+                    )
+            self.active.extend(shed)
+        # Steps the event holds are not the power limit's to restore.
+        releasable = [a for a in self.active if depth is None or a.step > depth]
+        if value is None:
+            # An event without a power reading: hold its steps, hand back the others.
+            restored = list(reversed(releasable))
+            self.active = [a for a in self.active if a not in releasable]
+        elif (excess := value - limit - sum(a.relief_w for a in shed)) > 0:
             for action in self._candidates(loads):
                 if excess <= 0:
                     break
@@ -156,9 +191,9 @@ class LoadShedder:
                     "load shedding: %.0f W still above the limit with everything sheddable shed",
                     excess,
                 )
-        elif self.active:
+        elif releasable and not shed:
             headroom = limit - self.restore_margin_w - value
-            last = max(self.active, key=lambda a: (a.step, self.active.index(a)))
+            last = max(releasable, key=lambda a: (a.step, self.active.index(a)))
             if last.relief_w <= headroom:
                 self.active.remove(last)
                 restored.append(last)
@@ -172,7 +207,8 @@ class LoadShedder:
             )
         for action in restored:
             _LOGGER.info("load shedding: restored %s %s", action.action, action.appliance_id)
-        return ShedReport(limit, value, tuple(shed), tuple(restored), tuple(self.active))
+        issues = (issue,) if issue is not None and value is None else ()
+        return ShedReport(limit, value, tuple(shed), tuple(restored), tuple(self.active), issues)
 
     def _candidates(self, loads: Sequence[LoadState]) -> list[ShedAction]:
         """Further actions in priority order (each load at most once per step)."""
