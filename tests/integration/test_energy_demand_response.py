@@ -1,0 +1,312 @@
+"""Demand response on real simulated appliances: the grid-event entity and the action."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.liuzhou_appliances.const import DOMAIN, EVENT_LOAD_SHED
+from custom_components.liuzhou_appliances.energy_manager import EnergyManager, energy_data
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+
+from .conftest import PairedAppliance, StartAppliance, wait_until
+from .energy_helpers import add_household, entity_id
+
+GRID = "binary_sensor.grid_event"
+
+
+async def _switch_on(hass: HomeAssistant, machine: PairedAppliance) -> None:
+    await hass.services.async_call(
+        "switch",
+        "turn_on",
+        {"entity_id": entity_id(hass, "switch", machine.appliance.id, "energy_optimisation")},
+        blocking=True,
+    )
+
+
+def _status(hass: HomeAssistant, machine: PairedAppliance) -> tuple[str, str | None]:
+    state = hass.states.get(entity_id(hass, "sensor", machine.appliance.id, "energy_status"))
+    assert state is not None
+    return state.state, state.attributes.get("reason")
+
+
+def _manager(hass: HomeAssistant) -> EnergyManager:
+    manager = energy_data(hass).manager
+    assert manager is not None
+    return manager
+
+
+def _active(hass: HomeAssistant) -> list[str]:
+    return [action.action for action in _manager(hass).shedder.active]
+
+
+def _actions(event: Event, key: str) -> list[tuple[str, str]]:
+    return [(item["action"], item["appliance_id"]) for item in event.data[key]]
+
+
+async def _home(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> tuple[PairedAppliance, PairedAppliance, PairedAppliance]:
+    """An occupied room's AC cooling, a washer waiting to start, a dishwasher running."""
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    dishwasher = await start_appliance(ApplianceType.DISHWASHER)
+    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
+    await ac.appliance.mcu.advance(120)  # the compressor runs: the AC draws power
+    await washer.coordinator.async_command("start", {"delay_s": 3600})
+    await dishwasher.coordinator.async_command("start", {"delay_s": 0})
+    await dishwasher.appliance.mcu.advance(300)  # filled, heating
+    for machine in (ac, washer, dishwasher):
+        await machine.push()
+    await wait_until(hass, lambda: (ac.coordinator.data.get("power") or 0) > 0)
+    await wait_until(hass, lambda: (dishwasher.coordinator.data.get("power") or 0) > 0)
+    await wait_until(hass, lambda: bool(washer.coordinator.data.get("delay_remaining")))
+    for machine in (ac, washer, dishwasher):
+        await _switch_on(hass, machine)
+    await ac.push()
+    await wait_until(
+        hass,
+        lambda: ac.coordinator.data.get("target_temperature")
+        == ac.simulator.values()["target_temperature"],
+    )
+    return ac, washer, dishwasher
+
+
+async def test_grid_event_entity_sheds_to_moderate_and_restores_in_reverse(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("binary_sensor.presence", "on")
+    hass.states.async_set(GRID, "off")
+    await add_household(hass, occupancy_entity="binary_sensor.presence", grid_event_entity=GRID)
+    ac, washer, dishwasher = await _home(hass, start_appliance)
+    shed_events = async_capture_events(hass, EVENT_LOAD_SHED)
+    target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
+    # No power sensor at all: the event alone sheds, down to defer_run (moderate).
+    hass.states.async_set(GRID, "on")
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["target_temperature"] == target + 2.0
+    assert ac.simulator.values()["mode"] == "cool"  # fan only is critical's
+    assert washer.simulator.values()["operational_state"] == "paused"  # held
+    assert dishwasher.simulator.values()["operational_state"] == "running"  # not paused
+    status, reason = _status(hass, ac)
+    assert status == "shed"
+    assert reason == f"grid event from {GRID} (moderate)"
+    assert len(shed_events) == 1
+    assert shed_events[0].data["trigger"] == "grid_event"
+    assert _actions(shed_events[0], "shed") == [
+        ("ac_relax_1k", ac.appliance.id),
+        ("ac_relax_2k", ac.appliance.id),
+        ("defer_run", washer.appliance.id),
+    ]
+    assert shed_events[0].data["shed"][0]["name"] == ac.entry.title
+    assert shed_events[0].data["shed"][0]["reason"] == reason
+    # A timer tick during the event changes nothing.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert len(shed_events) == 1
+    # The event ends: everything back, last shed first.
+    hass.states.async_set(GRID, "off")
+    await hass.async_block_till_done()
+    assert _actions(shed_events[1], "restored") == [
+        ("defer_run", washer.appliance.id),
+        ("ac_relax_2k", ac.appliance.id),
+        ("ac_relax_1k", ac.appliance.id),
+    ]
+    assert shed_events[1].data["active"] == []
+    values = washer.simulator.values()
+    assert values["operational_state"] == "running"
+    assert values["delay_remaining"] > 0  # still waiting for its start
+    assert ac.simulator.values()["target_temperature"] == target
+    assert _status(hass, ac)[0] != "shed"
+    assert _status(hass, ac)[1] is None
+
+
+async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_time(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("sensor.home_power", "800", {"unit_of_measurement": "W"})
+    hass.states.async_set("binary_sensor.presence", "on")
+    await add_household(
+        hass,
+        home_power_entity="sensor.home_power",
+        power_limit_kw=6.0,
+        occupancy_entity="binary_sensor.presence",
+    )
+    ac, washer, dishwasher = await _home(hass, start_appliance)
+    shed_events = async_capture_events(hass, EVENT_LOAD_SHED)
+    # Far under the power limit: only the event sheds, all six steps (critical).
+    response = await hass.services.async_call(
+        DOMAIN,
+        "demand_response",
+        {"action": "start", "level": "critical", "duration": {"seconds": 50}},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert [(item["action"], item["appliance_id"]) for item in response["shed"]] == [  # type: ignore[union-attr,index]
+        ("ac_relax_1k", ac.appliance.id),
+        ("ac_relax_2k", ac.appliance.id),
+        ("defer_run", washer.appliance.id),
+        ("pause_run", dishwasher.appliance.id),
+        ("ac_fan_only", ac.appliance.id),
+    ]
+    assert ac.simulator.values()["mode"] == "fan_only"
+    assert washer.simulator.values()["operational_state"] == "paused"
+    assert dishwasher.simulator.values()["operational_state"] == "paused"
+    reason = _status(hass, dishwasher)[1]
+    assert reason is not None
+    assert reason.startswith("demand response action (critical, until ")
+    # The duration runs out: with a power reading, restoring goes one step per update.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=51))
+    await hass.async_block_till_done()
+    assert _manager(hass).demand_response is None
+    assert _actions(shed_events[-1], "restored") == [("ac_fan_only", ac.appliance.id)]
+    assert ac.simulator.values()["mode"] == "cool"
+    assert dishwasher.simulator.values()["operational_state"] == "paused"
+    expected = [
+        ("pause_run", dishwasher.appliance.id),
+        ("defer_run", washer.appliance.id),
+        ("ac_relax_2k", ac.appliance.id),
+        ("ac_relax_1k", ac.appliance.id),
+    ]
+    for step, power in zip(expected, ("700", "600", "500", "400"), strict=True):
+        hass.states.async_set("sensor.home_power", power, {"unit_of_measurement": "W"})
+        await hass.async_block_till_done()
+        assert _actions(shed_events[-1], "restored") == [step]
+        assert shed_events[-1].data["trigger"] == "power_limit"
+    assert dishwasher.simulator.values()["operational_state"] == "running"
+    assert _active(hass) == []
+    assert _status(hass, ac)[0] != "shed"
+
+
+async def test_power_limit_still_applies_beyond_the_event_depth(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("sensor.home_power", "800", {"unit_of_measurement": "kW"})
+    hass.states.async_set("binary_sensor.presence", "on")
+    await add_household(
+        hass,
+        home_power_entity="sensor.home_power",
+        power_limit_kw=3.0,
+        occupancy_entity="binary_sensor.presence",
+    )
+    ac, washer, dishwasher = await _home(hass, start_appliance)
+    hass.states.async_set("sensor.home_power", "0.8", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        DOMAIN, "demand_response", {"action": "start"}, blocking=True
+    )  # moderate, until stopped
+    assert dishwasher.simulator.values()["operational_state"] == "running"
+    # 9 kW (read in kW): the limit sheds further, past the event's depth.
+    hass.states.async_set("sensor.home_power", "9", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert dishwasher.simulator.values()["operational_state"] == "paused"
+    assert ac.simulator.values()["mode"] == "fan_only"
+    assert _status(hass, dishwasher)[1] == "home power above the 3000 W limit"
+    event_steps = ["ac_relax_1k", "ac_relax_2k", "defer_run"]
+    assert _active(hass) == [*event_steps, "pause_run", "ac_fan_only"]
+    # A missing power reading during the event hands back only what the limit shed.
+    hass.states.async_set("sensor.home_power", "unavailable")
+    await hass.async_block_till_done()
+    assert dishwasher.simulator.values()["operational_state"] == "running"
+    assert ac.simulator.values()["mode"] == "cool"
+    assert washer.simulator.values()["operational_state"] == "paused"
+    # Far under the limit: the event's steps stay while it lasts.
+    hass.states.async_set("sensor.home_power", "0.4", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert _active(hass) == event_steps
+    # Stopped by the action: restored one step per update, last shed first.
+    await hass.services.async_call(DOMAIN, "demand_response", {"action": "stop"}, blocking=True)
+    assert washer.simulator.values()["operational_state"] == "running"
+    assert _active(hass) == event_steps[:2]
+    # A second stop is no error (it is just another update).
+    await hass.services.async_call(DOMAIN, "demand_response", {"action": "stop"}, blocking=True)
+    assert _active(hass) == event_steps[:1]
+
+
+async def test_unavailable_grid_entity_is_no_event_and_logged_once(
+    hass: HomeAssistant, start_appliance: StartAppliance, caplog: pytest.LogCaptureFixture
+) -> None:
+    hass.states.async_set(GRID, "unavailable")
+    await add_household(hass, grid_event_entity=GRID, grid_event_level="critical")
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    await washer.coordinator.async_command("start", {"delay_s": 0})
+    await washer.appliance.mcu.advance(300)
+    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 0)
+    await _switch_on(hass, washer)
+    with caplog.at_level(logging.WARNING):
+        hass.states.async_set(GRID, "unknown")
+        await hass.async_block_till_done()
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+        await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "running"
+    assert caplog.text.count(f"Demand response: {GRID} is") == 1
+    # Back and on: critical pauses the running washer.
+    hass.states.async_set(GRID, "on")
+    await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "paused"
+    # Unavailable mid-event counts as the event's end.
+    hass.states.async_set(GRID, "unavailable")
+    await hass.async_block_till_done()
+    assert washer.simulator.values()["operational_state"] == "running"
+    assert caplog.text.count(f"Demand response: {GRID} is") == 2
+
+
+async def test_unloading_the_household_hands_back_what_the_event_shed(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    entry = await add_household(hass)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    await washer.coordinator.async_command("start", {"delay_s": 0})
+    await washer.appliance.mcu.advance(300)
+    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 0)
+    await _switch_on(hass, washer)
+    await hass.services.async_call(
+        DOMAIN,
+        "demand_response",
+        {"action": "start", "level": "critical", "duration": "01:00:00"},
+        blocking=True,
+    )
+    assert washer.simulator.values()["operational_state"] == "paused"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert washer.simulator.values()["operational_state"] == "running"
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "placeholder"),
+    [
+        ({"action": "begin"}, "unknown_demand_response_action", "begin"),
+        ({"action": "start", "level": "severe"}, "unknown_demand_response_level", "severe"),
+        ({"action": "start", "duration": "-00:10:00"}, "invalid_demand_response_duration", "-"),
+        ({"action": "start", "duration": 0}, "invalid_demand_response_duration", "0:00:00"),
+    ],
+)
+async def test_bad_demand_response_input_is_a_translated_error(
+    hass: HomeAssistant, data: dict[str, object], key: str, placeholder: str
+) -> None:
+    await add_household(hass)
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(DOMAIN, "demand_response", data, blocking=True)
+    assert caught.value.translation_key == key
+    assert any(placeholder in value for value in caught.value.translation_placeholders.values())
+    assert _manager(hass).demand_response is None
+
+
+async def test_demand_response_needs_the_household_entry(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    await start_appliance(ApplianceType.LAUNDRY_WASHER)  # loads the integration's actions
+    with pytest.raises(ServiceValidationError) as caught:
+        await hass.services.async_call(
+            DOMAIN, "demand_response", {"action": "start"}, blocking=True
+        )
+    assert caught.value.translation_key == "household_not_configured"
