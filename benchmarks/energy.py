@@ -180,7 +180,7 @@ def main() -> None:
     print()
     print(
         f"{'AC':<16}{'strategy':<10}{'cost CNY':>10}{'kWh':>9}{'peak kW':>9}"
-        f"{'viol K·h':>10}{'saving %':>10}{'of oracle %':>13}"
+        f"{'viol K·h':>10}{'RH %':>6}{'saving %':>10}{'of oracle %':>13}"
     )
     for (season, site), results in ac.items():
         base = results["baseline"]
@@ -189,7 +189,8 @@ def main() -> None:
             share = _share(base.cost, r.cost, results["oracle"].cost)
             print(
                 f"{season + ' ' + site:<16}{strategy:<10}{r.cost:>10.2f}{r.kwh:>9.1f}"
-                f"{r.peak_kw:>9.2f}{r.violation_kh:>10.2f}{saving:>10.1f}"
+                f"{r.peak_kw:>9.2f}{r.violation_kh:>10.2f}{r.occupied_humidity_pct:>6.1f}"
+                f"{saving:>10.1f}"
                 f"{share if strategy == 'ours' else float('nan'):>13.1f}"
             )
         model_cost = results["oracle"].model_cost
@@ -264,6 +265,8 @@ def main() -> None:
         "comfort_violation_kh_ours": round(hotel_violation["ours"], 3),
         "comfort_violation_kh_baseline": round(hotel_violation["baseline"], 3),
         "comfort_violation_kh_oracle": round(hotel_violation["oracle"], 3),
+        "summer_hotel_rh_pct_ours": round(summer_hotel["ours"].occupied_humidity_pct, 1),
+        "summer_hotel_rh_pct_baseline": round(summer_hotel["baseline"].occupied_humidity_pct, 1),
         "home_ac_cost_saving_pct": round(
             _pct(
                 sum(

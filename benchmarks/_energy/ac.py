@@ -96,6 +96,8 @@ class RoomResult:
     power_w: list[float] = field(default_factory=list)  # per control step
     temperature: list[float] = field(default_factory=list)
     model_cost: float = math.nan  # oracle only: what the LP predicted
+    occupied_steps: int = 0
+    occupied_humidity_sum: float = 0.0  # % per occupied step (the fan trades dryness for kWh)
 
 
 def _new_room(
@@ -182,6 +184,8 @@ def run_room(
             low, high = setpoint - BAND_HALF_K, setpoint + BAND_HALF_K
             outside = max(0.0, low - air, air - high)
             result.violation_kh += outside * CONTROL_STEP_S / 3600
+            result.occupied_steps += 1
+            result.occupied_humidity_sum += sim.room.humidity_pct
     del direction
     return result
 
@@ -356,6 +360,12 @@ class SiteResult:
     power_w: FloatArray = field(default_factory=lambda: np.zeros(0))
     model_cost: float = 0.0
     rooms: list[RoomResult] = field(default_factory=list)
+
+    @property
+    def occupied_humidity_pct(self) -> float:
+        """Mean indoor relative humidity while occupied."""
+        steps = sum(r.occupied_steps for r in self.rooms)
+        return sum(r.occupied_humidity_sum for r in self.rooms) / steps if steps else math.nan
 
     @property
     def peak_kw(self) -> float:
