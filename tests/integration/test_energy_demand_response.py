@@ -45,6 +45,11 @@ def _manager(hass: HomeAssistant) -> EnergyManager:
     return manager
 
 
+def _power(machine: PairedAppliance) -> float:
+    power = machine.coordinator.data.get("power")
+    return float(power) if isinstance(power, int | float) else 0.0
+
+
 def _active(hass: HomeAssistant) -> list[str]:
     return [action.action for action in _manager(hass).shedder.active]
 
@@ -67,8 +72,8 @@ async def _home(
     await dishwasher.appliance.mcu.advance(300)  # filled, heating
     for machine in (ac, washer, dishwasher):
         await machine.push()
-    await wait_until(hass, lambda: (ac.coordinator.data.get("power") or 0) > 0)
-    await wait_until(hass, lambda: (dishwasher.coordinator.data.get("power") or 0) > 0)
+    await wait_until(hass, lambda: _power(ac) > 0)
+    await wait_until(hass, lambda: _power(dishwasher) > 0)
     await wait_until(hass, lambda: bool(washer.coordinator.data.get("delay_remaining")))
     for machine in (ac, washer, dishwasher):
         await _switch_on(hass, machine)
@@ -151,8 +156,10 @@ async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_t
         blocking=True,
         return_response=True,
     )
-    assert response is not None
-    assert [(item["action"], item["appliance_id"]) for item in response["shed"]] == [  # type: ignore[union-attr,index]
+    assert isinstance(response, dict)
+    shed = response["shed"]
+    assert isinstance(shed, list)
+    assert [(item["action"], item["appliance_id"]) for item in shed] == [  # type: ignore[index,call-overload]
         ("ac_relax_1k", ac.appliance.id),
         ("ac_relax_2k", ac.appliance.id),
         ("defer_run", washer.appliance.id),
@@ -241,7 +248,7 @@ async def test_unavailable_grid_entity_is_no_event_and_logged_once(
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     await washer.coordinator.async_command("start", {"delay_s": 0})
     await washer.appliance.mcu.advance(300)
-    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 0)
+    await wait_until(hass, lambda: _power(washer) > 0)
     await _switch_on(hass, washer)
     with caplog.at_level(logging.WARNING):
         hass.states.async_set(GRID, "unknown")
@@ -268,7 +275,7 @@ async def test_unloading_the_household_hands_back_what_the_event_shed(
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     await washer.coordinator.async_command("start", {"delay_s": 0})
     await washer.appliance.mcu.advance(300)
-    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 0)
+    await wait_until(hass, lambda: _power(washer) > 0)
     await _switch_on(hass, washer)
     await hass.services.async_call(
         DOMAIN,
@@ -297,7 +304,8 @@ async def test_bad_demand_response_input_is_a_translated_error(
     with pytest.raises(ServiceValidationError) as caught:
         await hass.services.async_call(DOMAIN, "demand_response", data, blocking=True)
     assert caught.value.translation_key == key
-    assert any(placeholder in value for value in caught.value.translation_placeholders.values())
+    placeholders = caught.value.translation_placeholders or {}
+    assert any(placeholder in value for value in placeholders.values())
     assert _manager(hass).demand_response is None
 
 
