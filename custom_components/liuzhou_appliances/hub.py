@@ -65,6 +65,7 @@ async def _async_setup_household(hass: HomeAssistant, entry: ConfigEntry[EnergyM
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await manager.async_start()
     for energy in energy_data(hass).appliances.values():
+        energy.async_notify()  # their entities leave "not configured" now, not at the next change
         await energy.async_tick()
     return True
 
