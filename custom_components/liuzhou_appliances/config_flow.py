@@ -46,6 +46,7 @@ from .const import (
     DEFAULT_DEMAND_RESPONSE_LEVEL,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_OFFLINE_REPAIR_MINUTES,
+    DEMAND_RESPONSE_LEVEL_SELECTOR,
     DOMAIN,
     HOUSEHOLD_UNIQUE_ID,
     MAX_KEEPALIVE_INTERVAL,
@@ -481,7 +482,8 @@ def household_schema(current: Mapping[str, Any]) -> vol.Schema:
                 default=current.get(CONF_GRID_EVENT_LEVEL, DEFAULT_DEMAND_RESPONSE_LEVEL),
             ): selector.SelectSelector(
                 selector.SelectSelectorConfig(
-                    options=list(DEMAND_RESPONSE_LEVELS), translation_key="demand_response_level"
+                    options=list(DEMAND_RESPONSE_LEVELS),
+                    translation_key=DEMAND_RESPONSE_LEVEL_SELECTOR,
                 )
             ),
         }

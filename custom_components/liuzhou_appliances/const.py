@@ -62,6 +62,8 @@ CONF_OUTDOOR_TEMPERATURE_ENTITY: Final = "outdoor_temperature_entity"
 CONF_GRID_EVENT_ENTITY: Final = "grid_event_entity"
 CONF_GRID_EVENT_LEVEL: Final = "grid_event_level"
 DEFAULT_DEMAND_RESPONSE_LEVEL: Final = "moderate"
+# Selector labels shared by the household form and the demand_response action.
+DEMAND_RESPONSE_LEVEL_SELECTOR: Final = "demand_response_level"
 
 # Service actions.
 SERVICE_PLAN_RUN: Final = "plan_run"
