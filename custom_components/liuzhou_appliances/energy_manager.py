@@ -210,6 +210,9 @@ class EnergyManager:
         self._unsub_response_end: CALLBACK_TYPE | None = None
         self._grid_entity_unusable = False
         self._shedding = False
+        # What is shed on appliances that went off the network (the shedder only sees
+        # connected ones): held again or restored through the shedder when they return.
+        self._away: dict[str, list[ShedAction]] = {}
 
     # --- sensors ------------------------------------------------------------------------
 
@@ -398,7 +401,7 @@ class EnergyManager:
             return None
         now = dt_util.utcnow()
         event = self.grid_event(now)
-        if not self.power_shedding and event is None and not self.shedder.active:
+        if not (self.power_shedding or event or self.shedder.active or self._away):
             return None  # nothing asks for shedding and nothing is shed
         self._shedding = True
         try:
@@ -410,6 +413,7 @@ class EnergyManager:
             loads = [
                 load for energy in appliances.values() if (load := energy.load_state()) is not None
             ]
+            returned = self._track_away(appliances, {load.appliance_id for load in loads})
             if self.power_shedding:
                 power = self.reading(self.options[CONF_HOME_POWER_ENTITY], power=True)
                 report = self.shedder.update(now, power, loads, event)
@@ -426,11 +430,35 @@ class EnergyManager:
             for action in report.restored:
                 if (energy := self._appliance(action.appliance_id)) is not None:
                     await energy.async_restore(action.step)
+            for action in returned:
+                # Still held: write it again (a power-cycled unit may have reset it).
+                if action in report.active:
+                    await appliances[action.appliance_id].async_shed(action.step, action.reason)
             if report.shed or report.restored:
                 self._report(report, event)
             return report
         finally:
             self._shedding = False
+
+    def _track_away(
+        self, appliances: Mapping[str, ApplianceEnergy], present: set[str]
+    ) -> list[ShedAction]:
+        """Park the shed actions of appliances gone away; hand back those of returned ones."""
+        for action in list(self.shedder.active):
+            if action.appliance_id in appliances and action.appliance_id not in present:
+                self.shedder.active.remove(action)
+                self._away.setdefault(action.appliance_id, []).append(action)
+        returned = [
+            action
+            for appliance_id in present & self._away.keys()
+            for action in self._away.pop(appliance_id)
+        ]
+        self.shedder.active.extend(returned)
+        return returned
+
+    def awaits(self, appliance_id: str) -> bool:
+        """Whether shed actions wait for this appliance to come back."""
+        return appliance_id in self._away
 
     def _report(self, report: ShedReport, event: GridEvent | None) -> None:
         """One log line and one bus event listing what was shed and restored, and why."""
@@ -489,7 +517,9 @@ class EnergyManager:
         self._unsubs = []
         self._cancel_response_end()
         self.demand_response = None
-        for action in reversed(self.shedder.active):
+        away = [action for actions in self._away.values() for action in actions]
+        self._away.clear()
+        for action in reversed([*away, *self.shedder.active]):
             if (energy := self._appliance(action.appliance_id)) is not None:
                 await energy.async_restore(action.step)
         self.shedder.active.clear()
@@ -872,6 +902,12 @@ class ApplianceEnergy:
     @callback
     def _async_state_changed(self) -> None:
         """Credit a planned run's savings when it starts; forget it when it is stopped."""
+        manager = self.manager
+        if self.coordinator.connected and manager is not None and manager.awaits(self.appliance_id):
+            # Back on the network while shed: hold it again or restore it now.
+            self.coordinator.config_entry.async_create_task(
+                self.hass, manager.async_update_shedding(), f"{DOMAIN} shed {self.appliance_id}"
+            )
         if self.plan is None or not self.coordinator.data:
             return
         data = self.coordinator.data
@@ -1006,7 +1042,9 @@ class ApplianceEnergy:
     async def _async_apply_shedding(self, step: ShedStep, *, restoring: bool) -> None:
         try:
             if step in (ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN):
-                await self.coordinator.async_command("resume" if restoring else "pause")
+                paused = (self.coordinator.data or {}).get("operational_state")
+                if restoring or paused != OperationalState.PAUSED:  # held again on return
+                    await self.coordinator.async_command("resume" if restoring else "pause")
                 return
             before = self._pre_shed
             values: dict[str, Value] = {}

@@ -318,3 +318,78 @@ async def test_demand_response_needs_the_household_entry(
             DOMAIN, "demand_response", {"action": "start"}, blocking=True
         )
     assert caught.value.translation_key == "household_not_configured"
+
+
+async def _shed_ac_then_disconnect(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> tuple[PairedAppliance, float]:
+    """An occupied room's AC shed 2 K by the grid-event entity, then off the network."""
+    hass.states.async_set("binary_sensor.presence", "on")
+    hass.states.async_set(GRID, "off")
+    await add_household(hass, occupancy_entity="binary_sensor.presence", grid_event_entity=GRID)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
+    await ac.appliance.mcu.advance(120)
+    await ac.push()
+    await wait_until(hass, lambda: _power(ac) > 0)
+    await _switch_on(hass, ac)
+    await ac.push()
+    await wait_until(
+        hass,
+        lambda: ac.coordinator.data.get("target_temperature")
+        == ac.simulator.values()["target_temperature"],
+    )
+    target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
+    hass.states.async_set(GRID, "on")
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["target_temperature"] == target + 2.0
+    await ac.appliance.stop()
+    await wait_until(hass, lambda: not ac.coordinator.connected)
+    # The shedder's timer runs while it is away (it used to forget the AC here).
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    return ac, target
+
+
+async def _reconnect(hass: HomeAssistant, ac: PairedAppliance) -> None:
+    await ac.appliance.restart()
+    ac.coordinator.async_wake_reconnect()
+    await wait_until(hass, lambda: ac.coordinator.connected)
+    await hass.async_block_till_done()
+
+
+async def test_appliance_shed_then_away_is_restored_when_it_returns_after_the_event(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    ac, target = await _shed_ac_then_disconnect(hass, start_appliance)
+    shed_events = async_capture_events(hass, EVENT_LOAD_SHED)
+    hass.states.async_set(GRID, "off")  # the event ends while the AC is away
+    await hass.async_block_till_done()
+    await _reconnect(hass, ac)
+    # Still relaxed on the unit after its power cycle until the hub writes it back.
+    await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] == target)
+    assert _status(hass, ac)[0] != "shed"
+    assert _status(hass, ac)[1] is None
+    assert _active(hass) == []
+    assert [action for action, _ in _actions(shed_events[-1], "restored")] == [
+        "ac_relax_2k",
+        "ac_relax_1k",
+    ]
+    # The AC loop acts again (it holds nothing back for a shed that is over).
+    ac_energy = next(iter(energy_data(hass).appliances.values()))
+    assert ac_energy.status.value != "shed"
+
+
+async def test_appliance_shed_then_away_stays_shed_when_it_returns_during_the_event(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    ac, target = await _shed_ac_then_disconnect(hass, start_appliance)
+    await _reconnect(hass, ac)
+    assert ac.simulator.values()["target_temperature"] == target + 2.0
+    assert _status(hass, ac)[0] == "shed"
+    assert _active(hass) == ["ac_relax_1k", "ac_relax_2k"]
+    # The event ends with the AC connected: written back as usual.
+    hass.states.async_set(GRID, "off")
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["target_temperature"] == target
+    assert _status(hass, ac)[0] != "shed"
