@@ -393,3 +393,49 @@ async def test_appliance_shed_then_away_stays_shed_when_it_returns_during_the_ev
     await hass.async_block_till_done()
     assert ac.simulator.values()["target_temperature"] == target
     assert _status(hass, ac)[0] != "shed"
+
+
+async def test_appliance_shed_by_the_power_limit_then_away_is_restored_step_by_step(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("sensor.home_power", "0.5", {"unit_of_measurement": "kW"})
+    hass.states.async_set("binary_sensor.presence", "on")
+    await add_household(
+        hass,
+        home_power_entity="sensor.home_power",
+        power_limit_kw=3.0,
+        occupancy_entity="binary_sensor.presence",
+    )
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
+    await ac.appliance.mcu.advance(120)
+    await ac.push()
+    await wait_until(hass, lambda: _power(ac) > 0)
+    await _switch_on(hass, ac)
+    await ac.push()
+    await wait_until(
+        hass,
+        lambda: ac.coordinator.data.get("target_temperature")
+        == ac.simulator.values()["target_temperature"],
+    )
+    target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
+    hass.states.async_set("sensor.home_power", "9", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["mode"] == "fan_only"
+    shed = _active(hass)
+    await ac.appliance.stop()
+    await wait_until(hass, lambda: not ac.coordinator.connected)
+    hass.states.async_set("sensor.home_power", "0.4", {"unit_of_measurement": "kW"})
+    await hass.async_block_till_done()
+    assert _active(hass) == []  # parked while away, not forgotten
+    assert _status(hass, ac)[0] != "off"
+    await _reconnect(hass, ac)
+    # Back under the limit: restored one step per update, last shed first.
+    for remaining in range(len(shed) - 1, 0, -1):
+        await wait_until(hass, lambda remaining=remaining: len(_active(hass)) == remaining)
+        hass.states.async_set("sensor.home_power", f"0.{remaining}", {"unit_of_measurement": "kW"})
+        await hass.async_block_till_done()
+    await wait_until(hass, lambda: _active(hass) == [])
+    values = ac.simulator.values()
+    assert (values["mode"], values["target_temperature"]) == ("cool", target)
+    assert _status(hass, ac)[0] != "shed"
