@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import contextlib
 import json
 import os
@@ -299,31 +299,56 @@ def _fill(schema: list[dict[str, Any]], appliance: Mapping[str, Any]) -> dict[st
     return answers
 
 
-async def _pair(
-    session: aiohttp.ClientSession, base: str, token: str, appliance: Mapping[str, Any]
-) -> str:
+async def _run_flow(
+    session: aiohttp.ClientSession,
+    base: str,
+    token: str,
+    menu_choice: str,
+    answer: Callable[[list[dict[str, Any]]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Drive one config flow of the integration through Home Assistant's REST API."""
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{base}/api/config/config_entries/flow"
     async with session.post(url, json={"handler": DOMAIN}, headers=headers) as response:
-        result = await response.json()
+        result: dict[str, Any] = await response.json()
     for _ in range(6):
         kind = result.get("type")
-        if kind == "create_entry":
-            return "paired"
-        if kind == "abort" and result.get("reason") == "already_configured":
-            return "already paired"
-        if kind == "abort":
-            return f"skipped ({result.get('reason')})"
-        if kind != "form":
+        if kind in ("create_entry", "abort"):
+            return result
+        if kind == "menu":
+            body = {"next_step_id": menu_choice}
+        elif kind == "form":
+            if result.get("errors"):
+                raise DemoError(f"{menu_choice}: {result['errors']}")
+            body = answer(result.get("data_schema", []))
+        else:
             raise DemoError(f"unexpected config flow answer: {result}")
-        if result.get("errors"):
-            raise DemoError(f"pairing {appliance['id']} failed: {result['errors']}")
-        answers = _fill(result.get("data_schema", []), appliance)
         async with session.post(
-            f"{url}/{result['flow_id']}", json=answers, headers=headers
+            f"{url}/{result['flow_id']}", json=body, headers=headers
         ) as response:
             result = await response.json()
-    raise DemoError(f"pairing {appliance['id']} did not finish")
+    raise DemoError(f"the {menu_choice} flow did not finish")
+
+
+async def _pair(
+    session: aiohttp.ClientSession, base: str, token: str, appliance: Mapping[str, Any]
+) -> str:
+    result = await _run_flow(
+        session, base, token, "appliance", lambda schema: _fill(schema, appliance)
+    )
+    if result["type"] == "create_entry":
+        return "paired"
+    if result.get("reason") == "already_configured":
+        return "already paired"
+    return f"skipped ({result.get('reason')})"
+
+
+async def _set_up_household_energy(session: aiohttp.ClientSession, base: str, token: str) -> str:
+    """The household energy entry with the default tariff (Guangxi residential)."""
+    result = await _run_flow(session, base, token, "household_energy", lambda schema: {})
+    if result["type"] == "create_entry":
+        return "set up (Guangxi residential tariff; change it with Configure)"
+    return "already set up"
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -367,13 +392,16 @@ async def run(args: argparse.Namespace) -> int:
             # aborts as already configured and keeps the entry's key in step.
             for appliance in appliances:
                 _log(f"  {appliance['id']}: {await _pair(session, base, token, appliance)}")
-            states = await _wait_until_loaded(session, base, token, len(appliances))
+            energy = await _set_up_household_energy(session, base, token)
+            _log(f"  household energy: {energy}")
+            states = await _wait_until_loaded(session, base, token, len(appliances) + 1)
             _log(f"  Home Assistant entries: {states}")
         credentials = json.loads((demo_dir / "credentials.json").read_text())
         _log("")
         _log(f"Home Assistant is ready: open {base}")
         _log(f"  user: {credentials['username']}   password: {credentials['password']}")
-        _log("  Settings -> Devices & services -> Liuzhou Appliances shows the appliances.")
+        _log("  Settings -> Devices & services -> Liuzhou Appliances shows the appliances;")
+        _log("  each has an 'Energy optimisation' switch, off until you turn it on.")
         _log("  Logs: .demo/home-assistant.log.  Press Ctrl-C to stop everything.")
         waiters = [
             asyncio.ensure_future(stop.wait()),
