@@ -586,7 +586,7 @@ class ApplianceEnergy:
         self._listeners: list[CALLBACK_TYPE] = []
         self._unsubs: list[CALLBACK_TYPE] = []
         self._ac: AcComfortController | None = None
-        self._policy = PreconditionPolicy()
+        self._policy = PreconditionPolicy.for_preset(self.preset)
         self._fridge = FridgePrecoolController()
         self._preparing = False
         # What the user had set before we changed anything (restored when handing back).
@@ -751,6 +751,8 @@ class ApplianceEnergy:
             await self.hass.async_add_executor_job(compiled_for, preset)
             if self._ac is None and preset is self.preset:
                 self._ac = AcComfortController(preset=preset)
+                # The lead is the preset's too (it matters once arrival times are known).
+                self._policy = PreconditionPolicy.for_preset(preset)
         finally:
             self._preparing = False
         await self.async_tick()

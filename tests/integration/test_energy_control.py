@@ -12,6 +12,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache,
 )
 
+from custom_components.liuzhou_appliances.energy.ac_policy import BALANCED_LEAD, ECO_LEAD
 from custom_components.liuzhou_appliances.energy_manager import energy_data
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
@@ -71,6 +72,13 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     assert _status(hass, ac).state in ("active", "degraded")
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     assert energy.last_decision_ms is not None
+    # The on/off policy's pre-conditioning lead is the preset's, and follows the select.
+    assert energy._policy.lead == BALANCED_LEAD
+    select = entity_id(hass, "select", ac.appliance.id, "energy_preset")
+    await hass.services.async_call(
+        "select", "select_option", {"entity_id": select, "option": "eco"}, blocking=True
+    )
+    await wait_long(hass, lambda: energy._policy.lead == ECO_LEAD, 60)
     await ac.push()
     await _switch(hass, ac, False)
     values = ac.simulator.values()

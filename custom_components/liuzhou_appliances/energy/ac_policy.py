@@ -1,4 +1,4 @@
-"""When the AC should run at all: occupied, or someone arrives within the lead time.
+"""When the AC should run at all: occupied, or someone arrives within the preset's lead.
 
 The fuzzy controller (``ac.py``) only moves the target inside the comfort
 band; this policy decides whether the unit runs. It is shared by the energy
@@ -9,14 +9,36 @@ reduces to "occupied").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
-# Pre-conditioning lead before an arrival. A 2-hour lead whenever a dearer period was
-# coming (cooling an empty room across the 17:00 peak start) measured 9.1 % saving
-# against 10.3 % with this plain lead, at the same comfort: not worth it (docs/energy.md).
-PRECONDITION_LEAD: Final = timedelta(minutes=30)
+from .ac import ComfortPreset
+
+# Pre-conditioning lead before an arrival, per preset: the comfort/cost knob. A longer
+# lead reaches the band before the guest does (less violation) and costs more
+# (docs/energy.md, "The pre-conditioning lead per preset"). A 2-hour lead whenever a
+# dearer period was coming measured less saving at the same comfort, so none is used.
+COMFORT_LEAD: Final = timedelta(minutes=30)
+BALANCED_LEAD: Final = timedelta(minutes=15)
+ECO_LEAD: Final = timedelta(minutes=5)
+PRECONDITION_LEADS: Final[Mapping[ComfortPreset, timedelta]] = {
+    ComfortPreset.COMFORT: COMFORT_LEAD,
+    ComfortPreset.BALANCED: BALANCED_LEAD,
+    ComfortPreset.ECO: ECO_LEAD,
+}
+# The default preset's lead (what ``PreconditionPolicy()`` uses).
+PRECONDITION_LEAD: Final = PRECONDITION_LEADS[ComfortPreset.BALANCED]
+
+
+def precondition_lead(preset: ComfortPreset | str) -> timedelta:
+    """The pre-conditioning lead of ``preset`` (ValueError naming it if unknown)."""
+    try:
+        return PRECONDITION_LEADS[ComfortPreset(preset)]
+    except ValueError:
+        known = ", ".join(str(p) for p in ComfortPreset)
+        raise ValueError(f"unknown comfort preset {preset!r} (known: {known})") from None
 
 
 @dataclass(slots=True)
@@ -25,6 +47,15 @@ class PreconditionPolicy:
 
     lead: timedelta = PRECONDITION_LEAD
     _preconditioning_for: datetime | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.lead < timedelta(0):
+            raise ValueError(f"pre-conditioning lead must not be negative, got {self.lead}")
+
+    @classmethod
+    def for_preset(cls, preset: ComfortPreset | str) -> PreconditionPolicy:
+        """The policy with ``preset``'s lead (comfort 30, balanced 15, eco 5 min)."""
+        return cls(lead=precondition_lead(preset))
 
     def should_run(self, now: datetime, occupied: bool, next_arrival: datetime | None) -> bool:
         """Whether the AC runs now."""
