@@ -18,7 +18,7 @@ setpoint steps, the thermostat's swing kept inside the comfort band).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import math
@@ -30,7 +30,11 @@ from scipy.linalg import expm
 from scipy.optimize import linprog
 from scipy.sparse import csr_array, hstack, identity, vstack
 
-from custom_components.liuzhou_appliances.energy.ac import AcComfortController, AcInputs
+from custom_components.liuzhou_appliances.energy.ac import (
+    AcComfortController,
+    AcInputs,
+    ComfortPreset,
+)
 from custom_components.liuzhou_appliances.energy.ac_policy import PreconditionPolicy
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
@@ -131,17 +135,18 @@ def run_room(
     occupancy: Occupancy,
     tariff: Tariff,
     oracle_plan: Callable[[datetime], tuple[bool, float]] | None = None,
+    preset: ComfortPreset = ComfortPreset.BALANCED,
 ) -> RoomResult:
-    """Drive one simulated room for ``days`` with one strategy."""
+    """Drive one simulated room for ``days`` with one strategy (``preset``: ours only)."""
     climate = LiuzhouClimate(seed=seed)
     sim = _new_room(seed, index, start, climate)
-    controller = AcComfortController(tariff=tariff, deadband_k=DEADBAND_K)
+    controller = AcComfortController(tariff=tariff, deadband_k=DEADBAND_K, preset=preset)
     result = RoomResult()
     steps = days * 86400 // CONTROL_STEP_S
     prices = tariff.prices(start, CONTROL_STEP_S, steps)
     _write(sim, "mode", mode)
     direction = 1.0 if mode == "cool" else -1.0
-    policy = PreconditionPolicy()  # on when occupied or arriving within 30 min
+    policy = PreconditionPolicy.for_preset(preset)  # occupied or arriving within the lead
     for k in range(steps):
         now = start + timedelta(seconds=k * CONTROL_STEP_S)
         values = sim.values()
@@ -381,10 +386,15 @@ def run_site(
     mode: Literal["cool", "heat"],
     setpoint: float,
     tariff: Tariff,
-) -> dict[Strategy, SiteResult]:
-    """Baseline, ours and oracle for every room of a site."""
-    strategies: tuple[Strategy, ...] = ("baseline", "ours", "oracle")
-    out: dict[Strategy, SiteResult] = {s: SiteResult() for s in strategies}
+    presets: Sequence[ComfortPreset] = (ComfortPreset.BALANCED,),
+) -> dict[str, SiteResult]:
+    """Baseline, ours with each of ``presets`` and oracle for every room of a site.
+
+    Keys: "baseline", each preset's name (ours with that preset), "oracle". Baseline
+    and oracle run once per room whatever the number of presets.
+    """
+    labels = ["baseline", *(str(p) for p in presets), "oracle"]
+    out: dict[str, SiteResult] = {label: SiteResult() for label in labels}
     direction = 1.0 if mode == "cool" else -1.0
     steps = days * 86400 // ORACLE_STEP_S
     prices = tariff.prices(start, ORACLE_STEP_S, steps)
@@ -400,7 +410,10 @@ def run_site(
             "tariff": tariff,
         }
         baseline = run_room("baseline", **common)  # type: ignore[arg-type]
-        ours = run_room("ours", **common)  # type: ignore[arg-type]
+        ours = {
+            str(preset): run_room("ours", preset=preset, **common)  # type: ignore[arg-type]
+            for preset in presets
+        }
         probe = _new_room(seed, index, start, LiuzhouClimate(seed=seed))
         model = oracle_model(probe, start, steps, mode, setpoint)
         initial = np.array([probe.room.air_c, probe.room.structure_c])
@@ -421,8 +434,8 @@ def run_site(
         plan = oracle_plan_function(start, heat, air, setpoint, direction)
         oracle = run_room("oracle", oracle_plan=plan, **common)  # type: ignore[arg-type]
         oracle.model_cost = model_cost
-        for strategy, room in (("baseline", baseline), ("ours", ours), ("oracle", oracle)):
-            site = out[strategy]  # type: ignore[index]
+        for strategy, room in (("baseline", baseline), *ours.items(), ("oracle", oracle)):
+            site = out[strategy]
             site.cost += room.cost
             site.kwh += room.kwh
             site.violation_kh += room.violation_kh
