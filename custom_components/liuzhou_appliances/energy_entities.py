@@ -118,6 +118,11 @@ class EnergySwitch(_EnergyEntity, SwitchEntity, RestoreEntity):
             await self.energy.async_set_enabled(True)
 
     @property
+    def available(self) -> bool:
+        """Always: a hub setting, so it can be turned off (and shedding released) while away."""
+        return True
+
+    @property
     def is_on(self) -> bool:
         """Whether the hub may act on this appliance."""
         return self.energy.enabled

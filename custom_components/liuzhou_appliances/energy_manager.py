@@ -456,6 +456,11 @@ class EnergyManager:
         self.shedder.active.extend(returned)
         return returned
 
+    def release(self, appliance_id: str) -> None:
+        """Forget what is shed on one appliance (its switch is off; it writes its own back)."""
+        self.shedder.active = [a for a in self.shedder.active if a.appliance_id != appliance_id]
+        self._away.pop(appliance_id, None)
+
     def awaits(self, appliance_id: str) -> bool:
         """Whether shed actions wait for this appliance to come back."""
         return appliance_id in self._away
@@ -596,6 +601,9 @@ class ApplianceEnergy:
         self._last_tick: datetime | None = None
         self._shed_steps: set[ShedStep] = set()
         self._pre_shed: dict[str, Value] = {}
+        # Released from shedding while off the network: written when it is back.
+        self._pending_release: dict[str, Value] = {}
+        self._pending_resume = False
 
     # --- state shown by the entities ------------------------------------------------------
 
@@ -665,10 +673,55 @@ class ApplianceEnergy:
             self._status, self.reason = EnergyStatus.IDLE, None
             self.async_notify()
             await self.async_tick()
+            if (manager := self.manager) is not None:
+                await manager.async_update_shedding()  # shedding considers it afresh
         else:
+            await self._async_release_shedding()
             await self._async_hand_back()
             self._status, self.reason = EnergyStatus.OFF, None
             self.async_notify()
+
+    async def _async_release_shedding(self) -> None:
+        """Switched off while shed: out of the shedder, and the user's settings back."""
+        if (manager := self.manager) is not None:
+            manager.release(self.appliance_id)
+        steps, self._shed_steps = self._shed_steps, set()
+        if not steps:
+            return
+        before = self._pre_shed
+        values: dict[str, Value] = {}
+        if ShedStep.AC_VACANT_OFF in steps:
+            values["on"] = before.get("on", True)
+        if ShedStep.AC_FAN_ONLY in steps:
+            values["mode"] = before.get("mode", "cool")
+        if steps & {ShedStep.AC_RELAX_1K, ShedStep.AC_RELAX_2K}:
+            target = self.user_settings.get("target_temperature", before.get("target_temperature"))
+            if isinstance(target, int | float):
+                values["target_temperature"] = target
+        resume = bool(steps & {ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN})
+        if not self.coordinator.connected:
+            self._pending_release.update(values)
+            self._pending_resume = self._pending_resume or resume
+            return
+        await self._async_write_release(values, resume=resume)
+
+    async def _async_write_release(self, values: Mapping[str, Value], *, resume: bool) -> None:
+        try:
+            if values:
+                await self.coordinator.async_write(values)
+            if resume:
+                await self.coordinator.async_command("resume")
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "%s: could not hand back from load shedding: %s",
+                self.coordinator.config_entry.title,
+                err,
+            )
+
+    async def _async_write_pending_release(self) -> None:
+        values, self._pending_release = self._pending_release, {}
+        resume, self._pending_resume = self._pending_resume, False
+        await self._async_write_release(values, resume=resume)
 
     async def async_set_preset(self, preset: ComfortPreset) -> None:
         """The preset select: a new controller (compiled once per preset, in the executor)."""
@@ -905,6 +958,11 @@ class ApplianceEnergy:
     def _async_state_changed(self) -> None:
         """Credit a planned run's savings when it starts; forget it when it is stopped."""
         manager = self.manager
+        if self.coordinator.connected and (self._pending_release or self._pending_resume):
+            self.coordinator.config_entry.async_create_task(
+                self.hass, self._async_write_pending_release(), f"{DOMAIN} hand back"
+            )
+            self._pending_release, self._pending_resume = {}, False
         if self.coordinator.connected and manager is not None and manager.awaits(self.appliance_id):
             # Back on the network while shed: hold it again or restore it now.
             self.coordinator.config_entry.async_create_task(

@@ -439,3 +439,69 @@ async def test_appliance_shed_by_the_power_limit_then_away_is_restored_step_by_s
     values = ac.simulator.values()
     assert (values["mode"], values["target_temperature"]) == ("cool", target)
     assert _status(hass, ac)[0] != "shed"
+
+
+async def _switch_off(hass: HomeAssistant, machine: PairedAppliance) -> None:
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {"entity_id": entity_id(hass, "switch", machine.appliance.id, "energy_optimisation")},
+        blocking=True,
+    )
+
+
+async def test_switching_off_a_shed_appliance_releases_it_and_on_again_sheds_it_afresh(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    hass.states.async_set("binary_sensor.presence", "on")
+    hass.states.async_set(GRID, "off")
+    await add_household(hass, occupancy_entity="binary_sensor.presence", grid_event_entity=GRID)
+    ac, washer, _ = await _home(hass, start_appliance)
+    target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
+    hass.states.async_set(GRID, "on")
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["target_temperature"] == target + 2.0
+    assert washer.simulator.values()["operational_state"] == "paused"
+    await _switch_off(hass, ac)
+    await _switch_off(hass, washer)
+    # Released: the user's own settings are back and nothing of them is shed any more.
+    assert ac.simulator.values()["target_temperature"] == target
+    assert washer.simulator.values()["operational_state"] == "running"
+    assert _active(hass) == []
+    assert _status(hass, ac) == ("off", None)
+    assert _status(hass, washer) == ("off", None)
+    # The user changes the target; the event's end must not write a stale one over it.
+    await ac.coordinator.async_write({"target_temperature": target - 1.0})
+    hass.states.async_set(GRID, "off")
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["target_temperature"] == target - 1.0
+    assert _status(hass, ac) == ("off", None)
+    # On again during a new event: shedding considers it afresh.
+    hass.states.async_set(GRID, "on")
+    await hass.async_block_till_done()
+    await _switch_on(hass, ac)
+    await hass.async_block_till_done()
+    assert _active(hass) == ["ac_relax_1k", "ac_relax_2k"]
+    assert ac.simulator.values()["target_temperature"] == target + 1.0
+    assert _status(hass, ac)[0] == "shed"
+
+
+async def test_switching_off_an_away_shed_appliance_drops_its_held_steps(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    ac, target = await _shed_ac_then_disconnect(hass, start_appliance)
+    assert _manager(hass).awaits(ac.appliance.id)
+    await _switch_off(hass, ac)
+    assert not _manager(hass).awaits(ac.appliance.id)
+    assert energy_data(hass).appliances[ac.entry.entry_id].status.value == "off"
+    await _reconnect(hass, ac)
+    # The unit kept the relaxed target through its power cycle: the user's is written back.
+    await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] == target)
+    assert _active(hass) == []  # the event is still on, but the switch is off
+    assert _status(hass, ac) == ("off", None)
+    hass.states.async_set(GRID, "off")
+    await hass.async_block_till_done()
+    assert ac.simulator.values()["target_temperature"] == target
+    assert _status(hass, ac) == ("off", None)
