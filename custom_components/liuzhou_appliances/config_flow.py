@@ -34,6 +34,7 @@ from .const import (
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
     CONF_KEY,
+    CONF_NEXT_ARRIVAL_ENTITY,
     CONF_OCCUPANCY_ENTITY,
     CONF_OFFLINE_REPAIR_MINUTES,
     CONF_OUTDOOR_TEMPERATURE_ENTITY,
@@ -469,6 +470,16 @@ def household_schema(current: Mapping[str, Any]) -> vol.Schema:
             optional(CONF_OCCUPANCY_ENTITY): selector.EntitySelector(
                 selector.EntitySelectorConfig(
                     domain=["binary_sensor", "person", "device_tracker", "input_boolean"]
+                )
+            ),
+            optional(CONF_NEXT_ARRIVAL_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(
+                    filter=[
+                        selector.EntityFilterSelectorConfig(domain="input_datetime"),
+                        selector.EntityFilterSelectorConfig(
+                            domain="sensor", device_class="timestamp"
+                        ),
+                    ]
                 )
             ),
             optional(CONF_OUTDOOR_TEMPERATURE_ENTITY): selector.EntitySelector(

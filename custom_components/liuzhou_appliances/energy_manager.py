@@ -45,6 +45,7 @@ from .const import (
     CONF_GRID_EVENT_ENTITY,
     CONF_GRID_EVENT_LEVEL,
     CONF_HOME_POWER_ENTITY,
+    CONF_NEXT_ARRIVAL_ENTITY,
     CONF_OCCUPANCY_ENTITY,
     CONF_OUTDOOR_TEMPERATURE_ENTITY,
     CONF_POWER_CAP_KW,
@@ -209,6 +210,7 @@ class EnergyManager:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._unsub_response_end: CALLBACK_TYPE | None = None
         self._grid_entity_unusable = False
+        self._arrival_problem: str | None = None
         self._shedding = False
         # What is shed on appliances that went off the network (the shedder only sees
         # connected ones): held again or restored through the shedder when they return.
@@ -255,6 +257,34 @@ class EnergyManager:
         if state.state in _OFF_STATES:
             return 0.0
         return None
+
+    def next_arrival(self, now: datetime) -> tuple[datetime | None, str | None]:
+        """The upcoming arrival from the next-arrival entity, or None and why it is unusable.
+
+        Unavailable, unparseable or past values count as no arrival (logged once).
+        """
+        entity_id = self.options.get(CONF_NEXT_ARRIVAL_ENTITY)
+        if not entity_id:
+            return None, None
+        state = self.hass.states.get(entity_id)
+        arrival: datetime | None = None
+        problem: str | None
+        if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+            problem = "missing" if state is None else state.state
+        elif (arrival := dt_util.parse_datetime(state.state)) is None:
+            problem = f"{state.state!r}, not a date and time"
+        else:
+            if arrival.tzinfo is None:  # input_datetime: local time
+                arrival = arrival.replace(tzinfo=dt_util.get_default_time_zone())
+            problem = f"in the past ({state.state})" if arrival < now else None
+        if problem is None:
+            self._arrival_problem = None
+            return arrival, None
+        reason = f"next arrival from {entity_id} is {problem}: no arrival assumed"
+        if problem != self._arrival_problem:
+            self._arrival_problem = problem
+            _LOGGER.warning("Energy: %s", reason)
+        return None, reason
 
     def price_now(self, now: datetime) -> float | None:
         """The price now, or None if the price feed is unavailable."""
@@ -836,7 +866,8 @@ class ApplianceEnergy:
             outdoor = Reading(float(data["outdoor_temperature"]), now)  # type: ignore[arg-type]
         humidity = data.get("humidity")
         occupancy = manager.occupancy()
-        on = self._policy.should_run(now, occupancy != 0.0, None)
+        arrival, arrival_problem = manager.next_arrival(now)
+        on = self._policy.should_run(now, occupancy != 0.0, arrival)
         self._ac.tariff = manager.tariff
         started = time.perf_counter()
         decision = self._ac.decide(
@@ -873,10 +904,12 @@ class ApplianceEnergy:
         changes = {key: value for key, value in wanted.items() if data.get(key) != value}
         if changes:
             await self._async_write(changes)
-        degraded = [issue for issue in decision.issues if issue.code != "input_clipped"]
+        degraded = [issue.message for issue in decision.issues if issue.code != "input_clipped"]
+        if arrival_problem is not None:
+            degraded.append(arrival_problem)
         self._set_status(
             EnergyStatus.DEGRADED if degraded else EnergyStatus.ACTIVE,
-            "; ".join(issue.message for issue in degraded) or None,
+            "; ".join(degraded) or None,
         )
 
     def _follow_user_changes(self, data: Mapping[str, Value]) -> None:

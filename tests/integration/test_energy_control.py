@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from homeassistant.core import HomeAssistant, State
@@ -262,3 +263,93 @@ async def test_ac_savings_follow_the_documented_estimate(
     expected = power * (8 / 7 - 1) * 300 / 3.6e6 * price
     assert power > 0
     assert energy.savings == pytest.approx(expected, rel=0.02)
+
+
+class _Clock:
+    """Home Assistant's clock moved forward a minute at a time (the sockets stay real)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = timedelta(0)
+        real = dt_util.utcnow
+        monkeypatch.setattr(dt_util, "utcnow", lambda: real() + self.offset)
+        self._real = real
+
+    async def minute_passes(self, hass: HomeAssistant) -> None:
+        # (a minute at a time: a bigger jump would also fire the link's keepalive timeout)
+        self.offset += timedelta(seconds=61)
+        async_fire_time_changed(hass, self._real() + timedelta(seconds=61))
+        for _ in range(20):  # real time for the keepalive ping's answer
+            await asyncio.sleep(0.01)
+            await hass.async_block_till_done()
+
+
+async def test_next_arrival_entity_starts_conditioning_the_presets_lead_before_it(
+    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hass.states.async_set("binary_sensor.presence", "off")  # the room is vacant
+    arrival = (dt_util.now() + timedelta(minutes=20)).replace(microsecond=0)
+    hass.states.async_set("input_datetime.check_in", arrival.strftime("%Y-%m-%d %H:%M:%S"))
+    await add_household(
+        hass,
+        tariff="commercial_tou",
+        occupancy_entity="binary_sensor.presence",
+        next_arrival_entity="input_datetime.check_in",
+    )
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    clock = _Clock(monkeypatch)
+    await _switch(hass, ac, True)  # balanced: a 15-minute lead
+    await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 60)
+    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    vacant = dict(ac.simulator.values())
+    assert vacant["target_temperature"] > 26.0  # set back: nobody is coming yet
+    for _ in range(4):  # up to 4 min 4 s: the arrival is still more than 15 minutes away
+        await clock.minute_passes(hass)
+        await ac.push()
+        assert energy._policy._preconditioning_for is None
+        assert ac.simulator.values()["target_temperature"] == vacant["target_temperature"]
+    await clock.minute_passes(hass)  # 5 min 5 s: within the lead
+    assert energy._policy._preconditioning_for == arrival
+    await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] <= 26.0)
+    assert ac.simulator.values()["on"] is True
+    assert "arrival" not in str(_status(hass, ac).attributes["reason"])
+
+
+@pytest.mark.parametrize(
+    ("state", "problem"),
+    [
+        ("unavailable", "is unavailable"),
+        ("tomorrow evening", "not a date and time"),
+        ("2020-01-01 12:00:00", "in the past"),
+    ],
+)
+async def test_unusable_next_arrival_is_no_arrival_logged_once_and_in_the_reason(
+    hass: HomeAssistant,
+    start_appliance: StartAppliance,
+    caplog: pytest.LogCaptureFixture,
+    state: str,
+    problem: str,
+) -> None:
+    hass.states.async_set("binary_sensor.presence", "off")
+    hass.states.async_set("sensor.check_in", state, {"device_class": "timestamp"})
+    await add_household(
+        hass,
+        tariff="commercial_tou",
+        occupancy_entity="binary_sensor.presence",
+        next_arrival_entity="sensor.check_in",
+    )
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    await _switch(hass, ac, True)
+    await wait_long(hass, lambda: _status(hass, ac).state == "degraded", 60)
+    assert problem in _status(hass, ac).attributes["reason"]
+    assert ac.simulator.values()["target_temperature"] > 26.0  # vacant, nobody expected
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert caplog.text.count("next arrival from sensor.check_in") == 1
+    # A usable arrival within the lead: conditioning for it, and the reason clears.
+    soon = (dt_util.utcnow() + timedelta(minutes=10)).isoformat()
+    hass.states.async_set("sensor.check_in", soon, {"device_class": "timestamp"})
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=122))
+    await hass.async_block_till_done()
+    assert "arrival" not in str(_status(hass, ac).attributes["reason"])

@@ -3,8 +3,8 @@
 The fuzzy controller (``ac.py``) only moves the target inside the comfort
 band; this policy decides whether the unit runs. It is shared by the energy
 benchmark (which knows the arrival schedule) and the Home Assistant loop
-(which knows presence only, so there ``next_arrival`` is None and the policy
-reduces to "occupied").
+(presence, plus the household's optional next-arrival entity; without it
+``next_arrival`` is None and the policy reduces to "occupied").
 """
 
 from __future__ import annotations
