@@ -270,13 +270,17 @@ def build_control_system(rule_base: RuleBase, outputs: Iterable[str] | None = No
             for term in variable.terms:
                 antecedent[term.name] = term.membership(variable.universe)
             antecedents[variable.name] = antecedent
+    # Only terms some rule concludes: scikit-fuzzy's array path fails with a
+    # TypeError on a term no rule sets; leaving it out does not change the answer.
+    concluded = {(r.output, r.term) for r in rules}
     consequents: dict[str, Any] = {}
     for variable in rule_base.outputs:
         if variable.name in wanted:
             consequent = fuzzy_control.Consequent(variable.universe, variable.name)
             consequent.accumulation_method = _accumulate_function(rule_base.accumulation)
             for term in variable.terms:
-                consequent[term.name] = term.membership(variable.universe)
+                if (variable.name, term.name) in concluded:
+                    consequent[term.name] = term.membership(variable.universe)
             consequents[variable.name] = consequent
     and_func = np.multiply if rule_base.and_method == "product" else np.fmin
     sk_rules = []
