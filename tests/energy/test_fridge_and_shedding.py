@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -13,6 +14,7 @@ from custom_components.liuzhou_appliances.energy.shedding import (
     GridEvent,
     LoadShedder,
     LoadState,
+    ShedAction,
     ShedStep,
 )
 from custom_components.liuzhou_appliances.energy.tariff import guangxi_commercial_tou
@@ -81,8 +83,8 @@ def test_simulated_fridge_stays_food_safe_through_a_peak() -> None:
         values = sim.values()
         decision = controller.decide(
             now,
-            Reading(float(values["fridge_temperature"]), now),
-            Reading(float(values["freezer_temperature"]), now),
+            Reading(float(cast(float, values["fridge_temperature"])), now),
+            Reading(float(cast(float, values["freezer_temperature"])), now),
         )
         if values["fridge_target_temperature"] != decision.fridge_target:
             sim.write("fridge_target_temperature", decision.fridge_target)
@@ -133,7 +135,7 @@ def test_restore_in_reverse_order_with_margin() -> None:
     shedder.update(NOW, Reading(8000.0, NOW), _loads())
     shed = list(shedder.active)
     assert shedder.update(NOW, Reading(4900.0, NOW), _loads()).restored == ()  # inside margin
-    restored = []
+    restored: list[ShedAction] = []
     for _ in range(len(shed)):
         report = shedder.update(NOW, Reading(1000.0, NOW), _loads())
         restored.extend(report.restored)

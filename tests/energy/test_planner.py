@@ -8,11 +8,13 @@ import math
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 import numpy as np
+from numpy.typing import NDArray
 import pytest
 
 from custom_components.liuzhou_appliances.energy.planner import (
     PlanIssue,
     PlanningContext,
+    PlanResult,
     RunPlanner,
     RunRequest,
     SurplusForecast,
@@ -186,37 +188,37 @@ def _peak(requests: list[RunRequest], starts: tuple[datetime, ...] | list[dateti
 WASH = _programme([(900, 2100), (3300, 130), (600, 400)], "cotton")
 
 
-def _plan(*requests: RunRequest, **context: object) -> object:
+def _plan(*requests: RunRequest, **context: object) -> PlanResult:
     return RunPlanner(PlanningContext(NOW, guangxi_commercial_tou(), **context)).plan(requests)  # type: ignore[arg-type]
 
 
 def test_deadline_in_the_past_gives_reason_and_nearest_plan() -> None:
     result = _plan(RunRequest("w", WASH, NOW - timedelta(hours=3), NOW - timedelta(hours=1)))
-    assert not result.feasible  # type: ignore[attr-defined]
-    assert result.issues[0].code is PlanIssue.DEADLINE_PASSED  # type: ignore[attr-defined]
-    plan = result.plans[0]  # type: ignore[attr-defined]
+    assert not result.feasible
+    assert result.issues[0].code is PlanIssue.DEADLINE_PASSED
+    plan = result.plans[0]
     assert plan.delay_s < 300
     assert result.relaxed
 
 
 def test_window_shorter_than_programme() -> None:
     result = _plan(RunRequest("w", WASH, NOW, NOW + timedelta(minutes=30)))
-    assert result.issues[0].code is PlanIssue.WINDOW_TOO_SHORT  # type: ignore[attr-defined]
-    assert "80 min" in result.issues[0].message  # type: ignore[attr-defined]
-    assert len(result.plans) == 1  # type: ignore[attr-defined]
+    assert result.issues[0].code is PlanIssue.WINDOW_TOO_SHORT
+    assert "80 min" in result.issues[0].message
+    assert len(result.plans) == 1
 
 
 def test_cap_below_a_single_appliance() -> None:
     result = _plan(RunRequest("w", WASH, NOW, NOW + timedelta(hours=12)), power_cap_w=1500)
-    issue = result.issues[0]  # type: ignore[attr-defined]
+    issue = result.issues[0]
     assert issue.code is PlanIssue.CAP_BELOW_APPLIANCE
     assert "2100 W" in issue.message
-    assert result.plans[0].start.hour >= 23  # type: ignore[attr-defined]  # still cheapest
+    assert result.plans[0].start.hour >= 23  # still cheapest
 
 
 def test_no_cheap_slot_then_cheapest_in_window() -> None:
     result = _plan(RunRequest("w", WASH, NOW, NOW + timedelta(hours=4), only_cheap=True))
-    assert result.issues[0].code is PlanIssue.NO_CHEAP_SLOT  # type: ignore[attr-defined]
+    assert result.issues[0].code is PlanIssue.NO_CHEAP_SLOT
     cheap = _plan(RunRequest("w", WASH, NOW, NOW + timedelta(hours=12), only_cheap=True))
     assert cheap.feasible
     assert cheap.plans[0].start.hour == 23
@@ -242,17 +244,17 @@ def test_delay_beyond_the_appliance_limit() -> None:
     result = _plan(
         RunRequest("w", WASH, NOW + timedelta(hours=5), NOW + timedelta(hours=9), max_delay_s=3600)
     )
-    assert result.issues[0].code is PlanIssue.DELAY_TOO_LONG  # type: ignore[attr-defined]
-    assert result.plans[0].delay_s <= 3600  # type: ignore[attr-defined]
+    assert result.issues[0].code is PlanIssue.DELAY_TOO_LONG
+    assert result.plans[0].delay_s <= 3600
 
 
 def test_runs_that_cannot_fit_together_get_later_deadlines() -> None:
     requests = [RunRequest(f"w{n}", WASH, NOW, NOW + timedelta(minutes=90)) for n in range(2)]
     result = _plan(*requests, power_cap_w=3000)
-    assert any(i.code is PlanIssue.CAP_TOO_LOW_TOGETHER for i in result.issues)  # type: ignore[attr-defined]
+    assert any(i.code is PlanIssue.CAP_TOO_LOW_TOGETHER for i in result.issues)
     assert len(result.plans) == 2
     assert result.relaxed
-    assert _peak(requests, [p.start for p in result.plans]) <= 3000  # type: ignore[attr-defined]
+    assert _peak(requests, [p.start for p in result.plans]) <= 3000
 
 
 def test_price_failure_falls_back_to_starting_at_once() -> None:
@@ -264,7 +266,7 @@ def test_price_failure_falls_back_to_starting_at_once() -> None:
 
             raise PriceUnavailableError("no price")
 
-        def prices(self, start: datetime, step_s: int, count: int) -> np.ndarray:
+        def prices(self, start: datetime, step_s: int, count: int) -> NDArray[np.float64]:
             return np.full(count, self.price_at(start))
 
     result = RunPlanner(PlanningContext(NOW, Offline())).plan(
