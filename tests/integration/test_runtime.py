@@ -96,7 +96,15 @@ async def test_lost_connection_unavailable_logged_once_then_recovers(
     await appliance.stop()
     await wait_until(hass, lambda: not coordinator.connected)
     assert not coordinator.last_update_success
-    assert set(entity_states(hass, paired_appliance).values()) == {STATE_UNAVAILABLE}
+    states = entity_states(hass, paired_appliance)
+    # The energy optimisation switch is a hub-side setting: it stays usable so the
+    # user can turn it off (and release any load shedding) while the appliance is away.
+    hub_settings = {entity_id for entity_id in states if entity_id.endswith("_energy_optimisation")}
+    assert len(hub_settings) == 1
+    assert {states[entity_id] for entity_id in hub_settings} == {"off"}
+    assert {state for entity_id, state in states.items() if entity_id not in hub_settings} == {
+        STATE_UNAVAILABLE
+    }
     # Several failed attempts while it is off (woken early instead of waiting the backoff).
     for _ in range(3):
         attempts = coordinator.stats.connect_attempts
