@@ -28,14 +28,24 @@ PROG: Final = "python -m firmware_bridge"
 _LOGGER = logging.getLogger(__name__)
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 64")
-    return value
+def _whole_number(noun: str, low: int, high: int, label: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` with a clear error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{label}{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+_count = _whole_number("a whole number", 0, 64)
+_port = _whole_number("a port number", 0, 65535, "port ")
+_baud = _whole_number("a baud rate", 300, 4_000_000, "baud rate ")
 
 
 def _speed(text: str) -> float:
@@ -53,26 +63,6 @@ def _host(text: str) -> str:
         return str(ipaddress.IPv4Address(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an IPv4 address") from None
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port {value} is not between 0 and 65535")
-    return value
-
-
-def _baud(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a baud rate") from None
-    if not 300 <= value <= 4_000_000:
-        raise argparse.ArgumentTypeError(f"baud rate {value} is not between 300 and 4000000")
-    return value
 
 
 def _appliance_id(text: str) -> str:
