@@ -18,7 +18,18 @@ from custom_components.liuzhou_appliances.energy_manager import energy_data
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
-from .energy_helpers import add_household, entity_id, wait_long
+from .energy_helpers import (
+    PRESENCE,
+    add_household,
+    add_household_with_power_limit,
+    appliance_power,
+    energy_status,
+    entity_id,
+    let_a_minute_pass,
+    set_energy_optimisation,
+    set_home_power,
+    wait_long,
+)
 
 
 async def _cooling(ac: PairedAppliance) -> None:
@@ -26,30 +37,14 @@ async def _cooling(ac: PairedAppliance) -> None:
     await ac.push()
 
 
-def _status(hass: HomeAssistant, ac: PairedAppliance) -> State:
-    state = hass.states.get(entity_id(hass, "sensor", ac.appliance.id, "energy_status"))
-    assert state is not None
-    return state
-
-
-async def _switch(hass: HomeAssistant, ac: PairedAppliance, on: bool) -> None:
-    await hass.services.async_call(
-        "switch",
-        "turn_on" if on else "turn_off",
-        {"entity_id": entity_id(hass, "switch", ac.appliance.id, "energy_optimisation")},
-        blocking=True,
-    )
-
-
 async def test_without_household_nothing_acts(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     await _cooling(ac)
-    await _switch(hass, ac, True)
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
-    assert _status(hass, ac).state == "not_configured"
+    await set_energy_optimisation(hass, ac, True)
+    await let_a_minute_pass(hass)
+    assert energy_status(hass, ac).state == "not_configured"
     assert ac.simulator.values()["fan_speed"] == "auto"
     savings = hass.states.get(entity_id(hass, "sensor", ac.appliance.id, "energy_savings"))
     assert savings is not None
@@ -63,14 +58,13 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     await _cooling(ac)
     # Off: a minute passes, nothing is written.
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
-    assert _status(hass, ac).state == "off"
+    await let_a_minute_pass(hass)
+    assert energy_status(hass, ac).state == "off"
     assert ac.simulator.values()["fan_speed"] == "auto"
-    await _switch(hass, ac, True)
+    await set_energy_optimisation(hass, ac, True)
     # The surface compiles in the executor, then the first decision writes the fan.
     await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 60)
-    assert _status(hass, ac).state in ("active", "degraded")
+    assert energy_status(hass, ac).state in ("active", "degraded")
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     assert energy.last_decision_ms is not None
     # The on/off policy's pre-conditioning lead is the preset's, and follows the select.
@@ -81,11 +75,11 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     )
     await wait_long(hass, lambda: energy._policy.lead == ECO_LEAD, 60)
     await ac.push()
-    await _switch(hass, ac, False)
+    await set_energy_optimisation(hass, ac, False)
     values = ac.simulator.values()
     assert values["fan_speed"] == "auto"
     assert values["target_temperature"] == 26.0
-    assert _status(hass, ac).state == "off"
+    assert energy_status(hass, ac).state == "off"
 
 
 async def test_stale_outdoor_sensor_falls_back_without_writing(
@@ -100,11 +94,10 @@ async def test_stale_outdoor_sensor_falls_back_without_writing(
     await add_household(hass, tariff="commercial_tou", outdoor_temperature_entity="sensor.outdoor")
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     await _cooling(ac)
-    await _switch(hass, ac, True)
-    await wait_long(hass, lambda: _status(hass, ac).state == "fallback", 60)
-    assert "outdoor temperature is 180 min old" in _status(hass, ac).attributes["reason"]
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
+    await set_energy_optimisation(hass, ac, True)
+    await wait_long(hass, lambda: energy_status(hass, ac).state == "fallback", 60)
+    assert "outdoor temperature is 180 min old" in energy_status(hass, ac).attributes["reason"]
+    await let_a_minute_pass(hass)
     values = ac.simulator.values()
     assert values["fan_speed"] == "auto"
     assert values["target_temperature"] == 26.0
@@ -151,50 +144,37 @@ async def test_switch_and_preset_are_restored(
 async def test_load_shedding_sheds_in_order_and_restores_in_reverse(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
-    hass.states.async_set("sensor.home_power", "1000", {"unit_of_measurement": "W"})
-    hass.states.async_set("binary_sensor.presence", "off")
-    await add_household(
-        hass,
-        home_power_entity="sensor.home_power",
-        power_limit_kw=3.0,
-        occupancy_entity="binary_sensor.presence",
-    )
+    await add_household_with_power_limit(hass, power="1000", unit="W", limit_kw=3.0, presence="off")
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     await _cooling(ac)
     await ac.appliance.mcu.advance(120)  # the compressor runs: the AC draws power
     await washer.coordinator.async_command("start", {"delay_s": 0})
     await washer.appliance.mcu.advance(300)  # filled, heating
-    await wait_until(hass, lambda: (ac.coordinator.data.get("power") or 0) > 0)
-    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 500)
+    await wait_until(hass, lambda: appliance_power(ac) > 0)
+    await wait_until(hass, lambda: appliance_power(washer) > 500)
     manager = energy_data(hass).manager
     assert manager is not None
     for machine in (ac, washer):
-        await _switch(hass, machine, True)
+        await set_energy_optimisation(hass, machine, True)
     ac_power = float(ac.coordinator.data["power"])  # type: ignore[arg-type]
     # Just above the limit by less than the vacant AC's draw: only the AC goes off.
-    hass.states.async_set(
-        "sensor.home_power", str(3000 + ac_power / 2), {"unit_of_measurement": "W"}
-    )
-    await hass.async_block_till_done()
+    await set_home_power(hass, str(3000 + ac_power / 2), "W")
     assert ac.simulator.values()["on"] is False
     assert washer.simulator.values()["operational_state"] == "running"
-    assert _status(hass, ac).state == "shed"
+    assert energy_status(hass, ac).state == "shed"
     # Far above: the running washer is paused as well.
-    hass.states.async_set("sensor.home_power", "9000", {"unit_of_measurement": "W"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "9000", "W")
     assert washer.simulator.values()["operational_state"] == "paused"
     assert manager.last_report is not None
     assert [a.action for a in manager.last_report.active] == ["ac_vacant_off", "pause_run"]
     # Back under the limit: restored one per update, last shed first.
-    hass.states.async_set("sensor.home_power", "500", {"unit_of_measurement": "W"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "500", "W")
     assert washer.simulator.values()["operational_state"] == "running"
     assert ac.simulator.values()["on"] is False
-    hass.states.async_set("sensor.home_power", "400", {"unit_of_measurement": "W"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "400", "W")
     assert ac.simulator.values()["on"] is True
-    assert _status(hass, ac).state != "shed"
+    assert energy_status(hass, ac).state != "shed"
 
 
 async def test_missing_power_reading_restores_everything(
@@ -205,13 +185,11 @@ async def test_missing_power_reading_restores_everything(
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     await washer.coordinator.async_command("start", {"delay_s": 0})
     await washer.appliance.mcu.advance(300)
-    await wait_until(hass, lambda: (washer.coordinator.data.get("power") or 0) > 500)
-    await _switch(hass, washer, True)
-    hass.states.async_set("sensor.home_power", "9", {"unit_of_measurement": "kW"})
-    await hass.async_block_till_done()
+    await wait_until(hass, lambda: appliance_power(washer) > 500)
+    await set_energy_optimisation(hass, washer, True)
+    await set_home_power(hass, "9", "kW")
     assert washer.simulator.values()["operational_state"] == "paused"
-    hass.states.async_set("sensor.home_power", "unavailable")
-    await hass.async_block_till_done()
+    await set_home_power(hass, "unavailable")
     assert washer.simulator.values()["operational_state"] == "running"
 
 
@@ -221,16 +199,16 @@ async def test_fridge_goes_to_food_safe_targets_and_back(
     await add_household(hass, tariff="commercial_tou")
     fridge = await start_appliance(ApplianceType.REFRIGERATOR)
     before = fridge.simulator.values()
-    await _switch(hass, fridge, True)
+    await set_energy_optimisation(hass, fridge, True)
     values = fridge.simulator.values()
     # Never above the food-safe targets (2 / -21 °C); colder ahead of a dearer period
     # or to pull a compartment measured near its limit down at once.
     assert values["fridge_target_temperature"] <= 2.0
     assert values["freezer_target_temperature"] <= -21.0
     assert values["fridge_target_temperature"] != before["fridge_target_temperature"]
-    assert _status(hass, fridge).state == "active"
+    assert energy_status(hass, fridge).state == "active"
     await fridge.push()
-    await _switch(hass, fridge, False)
+    await set_energy_optimisation(hass, fridge, False)
     values = fridge.simulator.values()
     assert values["fridge_target_temperature"] == before["fridge_target_temperature"]
     assert values["freezer_target_temperature"] == before["freezer_target_temperature"]
@@ -244,8 +222,8 @@ async def test_ac_savings_follow_the_documented_estimate(
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     await _cooling(ac)
     await ac.appliance.mcu.advance(120)
-    await _switch(hass, ac, True)
-    await wait_long(hass, lambda: _status(hass, ac).state in ("active", "degraded"), 60)
+    await set_energy_optimisation(hass, ac, True)
+    await wait_long(hass, lambda: energy_status(hass, ac).state in ("active", "degraded"), 60)
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     # The user's setpoint stays 26 °C; pretend the controller relaxed the unit to 27 °C.
     await ac.coordinator.async_write({"target_temperature": 27.0})
@@ -283,22 +261,31 @@ class _Clock:
             await hass.async_block_till_done()
 
 
-async def test_next_arrival_entity_starts_conditioning_the_presets_lead_before_it(
-    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    hass.states.async_set("binary_sensor.presence", "off")  # the room is vacant
-    arrival = (dt_util.now() + timedelta(minutes=20)).replace(microsecond=0)
-    hass.states.async_set("input_datetime.check_in", arrival.strftime("%Y-%m-%d %H:%M:%S"))
+async def _cooling_ac_in_a_vacant_room(
+    hass: HomeAssistant, start_appliance: StartAppliance, next_arrival_entity: str
+) -> PairedAppliance:
+    """A cooling AC (optimisation still off) in a vacant room whose household expects the
+    next arrival from ``next_arrival_entity``."""
+    hass.states.async_set(PRESENCE, "off")
     await add_household(
         hass,
         tariff="commercial_tou",
-        occupancy_entity="binary_sensor.presence",
-        next_arrival_entity="input_datetime.check_in",
+        occupancy_entity=PRESENCE,
+        next_arrival_entity=next_arrival_entity,
     )
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     await _cooling(ac)
+    return ac
+
+
+async def test_next_arrival_entity_starts_conditioning_the_presets_lead_before_it(
+    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arrival = (dt_util.now() + timedelta(minutes=20)).replace(microsecond=0)
+    hass.states.async_set("input_datetime.check_in", arrival.strftime("%Y-%m-%d %H:%M:%S"))
+    ac = await _cooling_ac_in_a_vacant_room(hass, start_appliance, "input_datetime.check_in")
     clock = _Clock(monkeypatch)
-    await _switch(hass, ac, True)  # balanced: a 15-minute lead
+    await set_energy_optimisation(hass, ac, True)  # balanced: a 15-minute lead
     await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 60)
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     vacant = dict(ac.simulator.values())
@@ -312,7 +299,7 @@ async def test_next_arrival_entity_starts_conditioning_the_presets_lead_before_i
     assert energy._policy._preconditioning_for == arrival
     await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] <= 26.0)
     assert ac.simulator.values()["on"] is True
-    assert "arrival" not in str(_status(hass, ac).attributes["reason"])
+    assert "arrival" not in str(energy_status(hass, ac).attributes["reason"])
 
 
 @pytest.mark.parametrize(
@@ -330,26 +317,17 @@ async def test_unusable_next_arrival_is_no_arrival_logged_once_and_in_the_reason
     state: str,
     problem: str,
 ) -> None:
-    hass.states.async_set("binary_sensor.presence", "off")
     hass.states.async_set("sensor.check_in", state, {"device_class": "timestamp"})
-    await add_household(
-        hass,
-        tariff="commercial_tou",
-        occupancy_entity="binary_sensor.presence",
-        next_arrival_entity="sensor.check_in",
-    )
-    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
-    await _cooling(ac)
-    await _switch(hass, ac, True)
-    await wait_long(hass, lambda: _status(hass, ac).state == "degraded", 60)
-    assert problem in _status(hass, ac).attributes["reason"]
+    ac = await _cooling_ac_in_a_vacant_room(hass, start_appliance, "sensor.check_in")
+    await set_energy_optimisation(hass, ac, True)
+    await wait_long(hass, lambda: energy_status(hass, ac).state == "degraded", 60)
+    assert problem in energy_status(hass, ac).attributes["reason"]
     assert ac.simulator.values()["target_temperature"] > 26.0  # vacant, nobody expected
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
+    await let_a_minute_pass(hass)
     assert caplog.text.count("next arrival from sensor.check_in") == 1
     # A usable arrival within the lead: conditioning for it, and the reason clears.
     soon = (dt_util.utcnow() + timedelta(minutes=10)).isoformat()
     hass.states.async_set("sensor.check_in", soon, {"device_class": "timestamp"})
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=122))
     await hass.async_block_till_done()
-    assert "arrival" not in str(_status(hass, ac).attributes["reason"])
+    assert "arrival" not in str(energy_status(hass, ac).attributes["reason"])

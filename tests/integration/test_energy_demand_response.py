@@ -19,23 +19,24 @@ from custom_components.liuzhou_appliances.energy_manager import EnergyManager, e
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
-from .energy_helpers import add_household, entity_id
+from .energy_helpers import (
+    PRESENCE,
+    add_household,
+    add_household_with_power_limit,
+    appliance_power,
+    energy_status,
+    let_a_minute_pass,
+    push_and_wait_for_target,
+    set_energy_optimisation,
+    set_home_power,
+    start_optimised_cooling_ac,
+)
 
 GRID = "binary_sensor.grid_event"
 
 
-async def _switch_on(hass: HomeAssistant, machine: PairedAppliance) -> None:
-    await hass.services.async_call(
-        "switch",
-        "turn_on",
-        {"entity_id": entity_id(hass, "switch", machine.appliance.id, "energy_optimisation")},
-        blocking=True,
-    )
-
-
 def _status(hass: HomeAssistant, machine: PairedAppliance) -> tuple[str, str | None]:
-    state = hass.states.get(entity_id(hass, "sensor", machine.appliance.id, "energy_status"))
-    assert state is not None
+    state = energy_status(hass, machine)
     return state.state, state.attributes.get("reason")
 
 
@@ -45,17 +46,19 @@ def _manager(hass: HomeAssistant) -> EnergyManager:
     return manager
 
 
-def _power(machine: PairedAppliance) -> float:
-    power = machine.coordinator.data.get("power")
-    return float(power) if isinstance(power, int | float) else 0.0
-
-
 def _active(hass: HomeAssistant) -> list[str]:
     return [action.action for action in _manager(hass).shedder.active]
 
 
 def _actions(event: Event, key: str) -> list[tuple[str, str]]:
     return [(item["action"], item["appliance_id"]) for item in event.data[key]]
+
+
+async def _add_household_watching_the_grid(hass: HomeAssistant) -> None:
+    """The household entry with the grid-event entity (no event yet), the room occupied."""
+    hass.states.async_set(PRESENCE, "on")
+    hass.states.async_set(GRID, "off")
+    await add_household(hass, occupancy_entity=PRESENCE, grid_event_entity=GRID)
 
 
 async def _home(
@@ -72,26 +75,19 @@ async def _home(
     await dishwasher.appliance.mcu.advance(300)  # filled, heating
     for machine in (ac, washer, dishwasher):
         await machine.push()
-    await wait_until(hass, lambda: _power(ac) > 0)
-    await wait_until(hass, lambda: _power(dishwasher) > 0)
+    await wait_until(hass, lambda: appliance_power(ac) > 0)
+    await wait_until(hass, lambda: appliance_power(dishwasher) > 0)
     await wait_until(hass, lambda: bool(washer.coordinator.data.get("delay_remaining")))
     for machine in (ac, washer, dishwasher):
-        await _switch_on(hass, machine)
-    await ac.push()
-    await wait_until(
-        hass,
-        lambda: ac.coordinator.data.get("target_temperature")
-        == ac.simulator.values()["target_temperature"],
-    )
+        await set_energy_optimisation(hass, machine, True)
+    await push_and_wait_for_target(hass, ac)
     return ac, washer, dishwasher
 
 
 async def test_grid_event_entity_sheds_to_moderate_and_restores_in_reverse(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
-    hass.states.async_set("binary_sensor.presence", "on")
-    hass.states.async_set(GRID, "off")
-    await add_household(hass, occupancy_entity="binary_sensor.presence", grid_event_entity=GRID)
+    await _add_household_watching_the_grid(hass)
     ac, washer, dishwasher = await _home(hass, start_appliance)
     shed_events = async_capture_events(hass, EVENT_LOAD_SHED)
     target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
@@ -115,8 +111,7 @@ async def test_grid_event_entity_sheds_to_moderate_and_restores_in_reverse(
     assert shed_events[0].data["shed"][0]["name"] == ac.entry.title
     assert shed_events[0].data["shed"][0]["reason"] == reason
     # A timer tick during the event changes nothing.
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
+    await let_a_minute_pass(hass)
     assert len(shed_events) == 1
     # The event ends: everything back, last shed first.
     hass.states.async_set(GRID, "off")
@@ -138,14 +133,7 @@ async def test_grid_event_entity_sheds_to_moderate_and_restores_in_reverse(
 async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_time(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
-    hass.states.async_set("sensor.home_power", "800", {"unit_of_measurement": "W"})
-    hass.states.async_set("binary_sensor.presence", "on")
-    await add_household(
-        hass,
-        home_power_entity="sensor.home_power",
-        power_limit_kw=6.0,
-        occupancy_entity="binary_sensor.presence",
-    )
+    await add_household_with_power_limit(hass, power="800", unit="W", limit_kw=6.0, presence="on")
     ac, washer, dishwasher = await _home(hass, start_appliance)
     shed_events = async_capture_events(hass, EVENT_LOAD_SHED)
     # Far under the power limit: only the event sheds, all six steps (critical).
@@ -186,8 +174,7 @@ async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_t
         ("ac_relax_1k", ac.appliance.id),
     ]
     for step, power in zip(expected, ("700", "600", "500", "400"), strict=True):
-        hass.states.async_set("sensor.home_power", power, {"unit_of_measurement": "W"})
-        await hass.async_block_till_done()
+        await set_home_power(hass, power, "W")
         assert _actions(shed_events[-1], "restored") == [step]
         assert shed_events[-1].data["trigger"] == "power_limit"
     assert dishwasher.simulator.values()["operational_state"] == "running"
@@ -198,38 +185,27 @@ async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_t
 async def test_power_limit_still_applies_beyond_the_event_depth(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
-    hass.states.async_set("sensor.home_power", "800", {"unit_of_measurement": "kW"})
-    hass.states.async_set("binary_sensor.presence", "on")
-    await add_household(
-        hass,
-        home_power_entity="sensor.home_power",
-        power_limit_kw=3.0,
-        occupancy_entity="binary_sensor.presence",
-    )
+    await add_household_with_power_limit(hass, power="800", unit="kW", limit_kw=3.0, presence="on")
     ac, washer, dishwasher = await _home(hass, start_appliance)
-    hass.states.async_set("sensor.home_power", "0.8", {"unit_of_measurement": "kW"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "0.8", "kW")
     await hass.services.async_call(
         DOMAIN, "demand_response", {"action": "start"}, blocking=True
     )  # moderate, until stopped
     assert dishwasher.simulator.values()["operational_state"] == "running"
     # 9 kW (read in kW): the limit sheds further, past the event's depth.
-    hass.states.async_set("sensor.home_power", "9", {"unit_of_measurement": "kW"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "9", "kW")
     assert dishwasher.simulator.values()["operational_state"] == "paused"
     assert ac.simulator.values()["mode"] == "fan_only"
     assert _status(hass, dishwasher)[1] == "home power above the 3000 W limit"
     event_steps = ["ac_relax_1k", "ac_relax_2k", "defer_run"]
     assert _active(hass) == [*event_steps, "pause_run", "ac_fan_only"]
     # A missing power reading during the event hands back only what the limit shed.
-    hass.states.async_set("sensor.home_power", "unavailable")
-    await hass.async_block_till_done()
+    await set_home_power(hass, "unavailable")
     assert dishwasher.simulator.values()["operational_state"] == "running"
     assert ac.simulator.values()["mode"] == "cool"
     assert washer.simulator.values()["operational_state"] == "paused"
     # Far under the limit: the event's steps stay while it lasts.
-    hass.states.async_set("sensor.home_power", "0.4", {"unit_of_measurement": "kW"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "0.4", "kW")
     assert _active(hass) == event_steps
     # Stopped by the action: restored one step per update, last shed first.
     await hass.services.async_call(DOMAIN, "demand_response", {"action": "stop"}, blocking=True)
@@ -248,8 +224,8 @@ async def test_unavailable_grid_entity_is_no_event_and_logged_once(
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     await washer.coordinator.async_command("start", {"delay_s": 0})
     await washer.appliance.mcu.advance(300)
-    await wait_until(hass, lambda: _power(washer) > 0)
-    await _switch_on(hass, washer)
+    await wait_until(hass, lambda: appliance_power(washer) > 0)
+    await set_energy_optimisation(hass, washer, True)
     with caplog.at_level(logging.WARNING):
         hass.states.async_set(GRID, "unknown")
         await hass.async_block_till_done()
@@ -275,8 +251,8 @@ async def test_unloading_the_household_hands_back_what_the_event_shed(
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     await washer.coordinator.async_command("start", {"delay_s": 0})
     await washer.appliance.mcu.advance(300)
-    await wait_until(hass, lambda: _power(washer) > 0)
-    await _switch_on(hass, washer)
+    await wait_until(hass, lambda: appliance_power(washer) > 0)
+    await set_energy_optimisation(hass, washer, True)
     await hass.services.async_call(
         DOMAIN,
         "demand_response",
@@ -324,30 +300,15 @@ async def _shed_ac_then_disconnect(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> tuple[PairedAppliance, float]:
     """An occupied room's AC shed 2 K by the grid-event entity, then off the network."""
-    hass.states.async_set("binary_sensor.presence", "on")
-    hass.states.async_set(GRID, "off")
-    await add_household(hass, occupancy_entity="binary_sensor.presence", grid_event_entity=GRID)
-    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
-    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
-    await ac.appliance.mcu.advance(120)
-    await ac.push()
-    await wait_until(hass, lambda: _power(ac) > 0)
-    await _switch_on(hass, ac)
-    await ac.push()
-    await wait_until(
-        hass,
-        lambda: ac.coordinator.data.get("target_temperature")
-        == ac.simulator.values()["target_temperature"],
-    )
-    target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
+    await _add_household_watching_the_grid(hass)
+    ac, target = await start_optimised_cooling_ac(hass, start_appliance)
     hass.states.async_set(GRID, "on")
     await hass.async_block_till_done()
     assert ac.simulator.values()["target_temperature"] == target + 2.0
     await ac.appliance.stop()
     await wait_until(hass, lambda: not ac.coordinator.connected)
     # The shedder's timer runs while it is away (it used to forget the AC here).
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
+    await let_a_minute_pass(hass)
     return ac, target
 
 
@@ -398,72 +359,39 @@ async def test_appliance_shed_then_away_stays_shed_when_it_returns_during_the_ev
 async def test_appliance_shed_by_the_power_limit_then_away_is_restored_step_by_step(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
-    hass.states.async_set("sensor.home_power", "0.5", {"unit_of_measurement": "kW"})
-    hass.states.async_set("binary_sensor.presence", "on")
-    await add_household(
-        hass,
-        home_power_entity="sensor.home_power",
-        power_limit_kw=3.0,
-        occupancy_entity="binary_sensor.presence",
-    )
-    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
-    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
-    await ac.appliance.mcu.advance(120)
-    await ac.push()
-    await wait_until(hass, lambda: _power(ac) > 0)
-    await _switch_on(hass, ac)
-    await ac.push()
-    await wait_until(
-        hass,
-        lambda: ac.coordinator.data.get("target_temperature")
-        == ac.simulator.values()["target_temperature"],
-    )
-    target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
-    hass.states.async_set("sensor.home_power", "9", {"unit_of_measurement": "kW"})
-    await hass.async_block_till_done()
+    await add_household_with_power_limit(hass, power="0.5", unit="kW", limit_kw=3.0, presence="on")
+    ac, target = await start_optimised_cooling_ac(hass, start_appliance)
+    await set_home_power(hass, "9", "kW")
     assert ac.simulator.values()["mode"] == "fan_only"
     shed = _active(hass)
     await ac.appliance.stop()
     await wait_until(hass, lambda: not ac.coordinator.connected)
-    hass.states.async_set("sensor.home_power", "0.4", {"unit_of_measurement": "kW"})
-    await hass.async_block_till_done()
+    await set_home_power(hass, "0.4", "kW")
     assert _active(hass) == []  # parked while away, not forgotten
     assert _status(hass, ac)[0] != "off"
     await _reconnect(hass, ac)
     # Back under the limit: restored one step per update, last shed first.
     for remaining in range(len(shed) - 1, 0, -1):
         await wait_until(hass, lambda remaining=remaining: len(_active(hass)) == remaining)
-        hass.states.async_set("sensor.home_power", f"0.{remaining}", {"unit_of_measurement": "kW"})
-        await hass.async_block_till_done()
+        await set_home_power(hass, f"0.{remaining}", "kW")
     await wait_until(hass, lambda: _active(hass) == [])
     values = ac.simulator.values()
     assert (values["mode"], values["target_temperature"]) == ("cool", target)
     assert _status(hass, ac)[0] != "shed"
 
 
-async def _switch_off(hass: HomeAssistant, machine: PairedAppliance) -> None:
-    await hass.services.async_call(
-        "switch",
-        "turn_off",
-        {"entity_id": entity_id(hass, "switch", machine.appliance.id, "energy_optimisation")},
-        blocking=True,
-    )
-
-
 async def test_switching_off_a_shed_appliance_releases_it_and_on_again_sheds_it_afresh(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
-    hass.states.async_set("binary_sensor.presence", "on")
-    hass.states.async_set(GRID, "off")
-    await add_household(hass, occupancy_entity="binary_sensor.presence", grid_event_entity=GRID)
+    await _add_household_watching_the_grid(hass)
     ac, washer, _ = await _home(hass, start_appliance)
     target = float(ac.coordinator.data["target_temperature"])  # type: ignore[arg-type]
     hass.states.async_set(GRID, "on")
     await hass.async_block_till_done()
     assert ac.simulator.values()["target_temperature"] == target + 2.0
     assert washer.simulator.values()["operational_state"] == "paused"
-    await _switch_off(hass, ac)
-    await _switch_off(hass, washer)
+    await set_energy_optimisation(hass, ac, False)
+    await set_energy_optimisation(hass, washer, False)
     # Released: the user's own settings are back and nothing of them is shed any more.
     assert ac.simulator.values()["target_temperature"] == target
     assert washer.simulator.values()["operational_state"] == "running"
@@ -474,14 +402,13 @@ async def test_switching_off_a_shed_appliance_releases_it_and_on_again_sheds_it_
     await ac.coordinator.async_write({"target_temperature": target - 1.0})
     hass.states.async_set(GRID, "off")
     await hass.async_block_till_done()
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await hass.async_block_till_done()
+    await let_a_minute_pass(hass)
     assert ac.simulator.values()["target_temperature"] == target - 1.0
     assert _status(hass, ac) == ("off", None)
     # On again during a new event: shedding considers it afresh.
     hass.states.async_set(GRID, "on")
     await hass.async_block_till_done()
-    await _switch_on(hass, ac)
+    await set_energy_optimisation(hass, ac, True)
     await hass.async_block_till_done()
     assert _active(hass) == ["ac_relax_1k", "ac_relax_2k"]
     assert ac.simulator.values()["target_temperature"] == target + 1.0
@@ -493,7 +420,7 @@ async def test_switching_off_an_away_shed_appliance_drops_its_held_steps(
 ) -> None:
     ac, target = await _shed_ac_then_disconnect(hass, start_appliance)
     assert _manager(hass).awaits(ac.appliance.id)
-    await _switch_off(hass, ac)
+    await set_energy_optimisation(hass, ac, False)
     assert not _manager(hass).awaits(ac.appliance.id)
     assert energy_data(hass).appliances[ac.entry.entry_id].status.value == "off"
     await _reconnect(hass, ac)
