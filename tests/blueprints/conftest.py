@@ -5,13 +5,15 @@ folder holding ``blueprints/automation/liuzhou_appliances/*.yaml`` copied from
 this repository, so Home Assistant's own blueprint loader reads the files
 exactly as a user's installation would. ``setup_blueprint_automation`` sets up
 one automation from a blueprint and its inputs; ``advance`` moves the frozen
-clock and fires the timers that came due.
+clock and fires the timers that came due; ``blueprint`` bundles the setup with
+the captured notifications (``phone``, ``panel``) most tests look at.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 import shutil
@@ -31,6 +33,9 @@ BLUEPRINT_SOURCE = (
     Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "liuzhou_appliances"
 )
 BLUEPRINT_FILES = sorted(BLUEPRINT_SOURCE.glob("*.yaml"))
+
+# The notify action the ``phone`` fixture captures.
+PHONE = "notify.phone"
 
 # Loop iterations that let a state change or a fired timer run through the
 # triggers and scripts it wakes (all call_soon chains; no I/O involved).
@@ -151,3 +156,22 @@ def panel(hass: HomeAssistant) -> dict[str, list[ServiceCall]]:
         service: async_mock_service(hass, "persistent_notification", service)
         for service in ("create", "dismiss")
     }
+
+
+@dataclass(frozen=True)
+class BlueprintHarness:
+    """Set up a blueprint's automation; what it sent to the phone and the panel."""
+
+    setup: SetupBlueprint
+    phone: list[ServiceCall]
+    panel: dict[str, list[ServiceCall]]
+
+
+@pytest.fixture
+def blueprint(
+    setup_blueprint_automation: SetupBlueprint,
+    phone: list[ServiceCall],
+    panel: dict[str, list[ServiceCall]],
+) -> BlueprintHarness:
+    """The automation setup with the phone and panel notifications captured."""
+    return BlueprintHarness(setup_blueprint_automation, phone, panel)
