@@ -144,6 +144,8 @@ def _write_ha_config(config_dir: Path, host: str, port: int) -> None:
 
 
 async def _wait_for_http(session: aiohttp.ClientSession, base: str, hass: Any) -> None:
+    # /auth/providers answers without a login, before and after onboarding
+    # (/api/onboarding disappears once onboarding is done).
     async with asyncio.timeout(300):
         while True:
             if hass.returncode is not None:
@@ -151,7 +153,7 @@ async def _wait_for_http(session: aiohttp.ClientSession, base: str, hass: Any) -
                     "Home Assistant exited during start-up; see .demo/home-assistant.log"
                 )
             with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{base}/api/onboarding") as response:
+                async with session.get(f"{base}/auth/providers") as response:
                     if response.status == 200:
                         return
             await asyncio.sleep(1)
@@ -171,7 +173,12 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
     """Return an access token, onboarding Home Assistant first if needed."""
     client_id = f"{base}{CLIENT_ID_PATH}"
     async with session.get(f"{base}/api/onboarding") as response:
-        steps = {step["step"]: step["done"] for step in await response.json()}
+        # 404: onboarding is finished and its API is gone.
+        steps = (
+            {step["step"]: step["done"] for step in await response.json()}
+            if response.status == 200
+            else {}
+        )
     if not steps.get("user", True):
         password = secrets.token_urlsafe(12)
         user = {
@@ -217,7 +224,6 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
                 if response.status not in (200, 403):  # 403: step already done
                     raise DemoError(f"onboarding step {step} failed: {await response.text()}")
         access: str = tokens["access_token"]
-        await _remove_online_only_entries(session, base, access)
         return access
     if not credentials_file.exists():
         raise DemoError(
@@ -351,6 +357,30 @@ async def _set_up_household_energy(session: aiohttp.ClientSession, base: str, to
     return "already set up"
 
 
+async def _bring_up(base: str, demo_dir: Path, hass: Any, appliances: list[dict[str, Any]]) -> None:
+    """Onboard Home Assistant, pair every appliance, set up household energy."""
+    async with aiohttp.ClientSession() as session:
+        await _wait_for_http(session, base, hass)
+        token = await _onboard(session, base, demo_dir / "credentials.json")
+        # Pairing again is harmless: for a configured appliance the flow
+        # aborts as already configured and keeps the entry's key in step.
+        for appliance in appliances:
+            _log(f"  {appliance['id']}: {await _pair(session, base, token, appliance)}")
+        # Onboarding starts these in the background; by now they exist.
+        await _remove_online_only_entries(session, base, token)
+        energy = await _set_up_household_energy(session, base, token)
+        _log(f"  household energy: {energy}")
+        states = await _wait_until_loaded(session, base, token, len(appliances) + 1)
+        _log(f"  Home Assistant entries: {states}")
+    credentials = json.loads((demo_dir / "credentials.json").read_text())
+    _log("")
+    _log(f"Home Assistant is ready: open {base}")
+    _log(f"  user: {credentials['username']}   password: {credentials['password']}")
+    _log("  Settings -> Devices & services -> Liuzhou Appliances shows the appliances;")
+    _log("  each has an 'Energy optimisation' switch, off until you turn it on.")
+    _log("  Logs: .demo/home-assistant.log.  Press Ctrl-C to stop everything.")
+
+
 async def run(args: argparse.Namespace) -> int:
     demo_dir = ROOT / ".demo"
     config_dir = demo_dir / "config"
@@ -385,30 +415,21 @@ async def run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     exit_code = 0
     try:
-        async with aiohttp.ClientSession() as session:
-            await _wait_for_http(session, base, hass)
-            token = await _onboard(session, base, demo_dir / "credentials.json")
-            # Pairing again is harmless: for a configured appliance the flow
-            # aborts as already configured and keeps the entry's key in step.
-            for appliance in appliances:
-                _log(f"  {appliance['id']}: {await _pair(session, base, token, appliance)}")
-            energy = await _set_up_household_energy(session, base, token)
-            _log(f"  household energy: {energy}")
-            states = await _wait_until_loaded(session, base, token, len(appliances) + 1)
-            _log(f"  Home Assistant entries: {states}")
-        credentials = json.loads((demo_dir / "credentials.json").read_text())
-        _log("")
-        _log(f"Home Assistant is ready: open {base}")
-        _log(f"  user: {credentials['username']}   password: {credentials['password']}")
-        _log("  Settings -> Devices & services -> Liuzhou Appliances shows the appliances;")
-        _log("  each has an 'Energy optimisation' switch, off until you turn it on.")
-        _log("  Logs: .demo/home-assistant.log.  Press Ctrl-C to stop everything.")
+        bring_up = asyncio.ensure_future(_bring_up(base, demo_dir, hass, appliances))
         waiters = [
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(hass.wait()),
             asyncio.ensure_future(simulators.wait()),
         ]
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        # Ctrl-C works at any moment, also while Home Assistant is still starting.
+        await asyncio.wait([bring_up, *waiters], return_when=asyncio.FIRST_COMPLETED)
+        if bring_up.done():
+            bring_up.result()  # raises DemoError if setting up failed
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        else:
+            bring_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await bring_up
         for waiter in waiters:
             waiter.cancel()
         if not stop.is_set():
