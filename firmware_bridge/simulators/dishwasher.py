@@ -150,12 +150,10 @@ class DishwasherSimulator(WetApplianceSimulator):
             climate=climate,
             start=start,
             machine=DISHWASHER_MACHINE,
+            recipe_ids=PROGRAMMES_BY_ID.keys(),
             inlet_water_c=inlet_water_c,
             ambient_c=ambient_c,
         )
-        unknown = [p.id for p in declaration.programmes if p.id not in PROGRAMMES_BY_ID]
-        if unknown:
-            raise ValueError(f"no recipe for programmes {unknown}")
         if rinse_aid_cycles < 1 or salt_cycles < 1:
             raise ValueError("consumables must last at least one cycle")
         self.rinse_aid_cycles = rinse_aid_cycles

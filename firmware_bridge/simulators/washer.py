@@ -181,12 +181,10 @@ class WasherSimulator(WetApplianceSimulator):
             climate=climate,
             start=start,
             machine=WASHER_MACHINE,
+            recipe_ids=PROGRAMMES_BY_ID.keys(),
             inlet_water_c=inlet_water_c,
             ambient_c=ambient_c,
         )
-        unknown = [p.id for p in declaration.programmes if p.id not in PROGRAMMES_BY_ID]
-        if unknown:
-            raise ValueError(f"no recipe for programmes {unknown}")
         self._select(self.programme)
 
     def _select(self, programme_id: str) -> None:

@@ -32,7 +32,7 @@ started (INVALID_STATE), as on the appliances: stop first.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -348,10 +348,14 @@ class WetApplianceSimulator(ApplianceSimulator):
         climate: LiuzhouClimate,
         start: datetime,
         machine: MachineParameters,
+        recipe_ids: Collection[str],
         inlet_water_c: float | None = None,
         ambient_c: float | None = None,
     ) -> None:
         super().__init__(declaration, identity, pairing_code, climate=climate, start=start)
+        unknown = [p.id for p in declaration.programmes if p.id not in recipe_ids]
+        if unknown:
+            raise ValueError(f"no recipe for programmes {unknown}")
         self.machine = machine
         self.fixed_inlet_c = inlet_water_c
         self.fixed_ambient_c = ambient_c
