@@ -9,9 +9,12 @@ from pathlib import Path
 import re
 import string
 import sys
+import tomllib
 from typing import Any
 
 from awesomeversion import AwesomeVersion
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from PIL import Image
 import pytest
 import yaml
@@ -93,16 +96,56 @@ def _requirements_txt() -> dict[str, str]:
         line = raw_line.split("#", 1)[0].strip()
         if line:
             name, version = line.split("==")
-            pins[name.lower()] = version
+            pins[canonicalize_name(name)] = version
     return pins
 
 
-def test_manifest_requirements_pinned_as_in_requirements_txt() -> None:
-    pins = _requirements_txt()
-    for requirement in MANIFEST["requirements"]:
-        name, _, version = requirement.partition("==")
-        assert version, f"{requirement} is not pinned exactly"
-        assert pins.get(name.lower()) == version, f"{requirement} differs from requirements.txt"
+REQUIREMENTS = [Requirement(r) for r in MANIFEST["requirements"]]
+DECLARED = {canonicalize_name(r.name) for r in REQUIREMENTS}
+
+
+@pytest.mark.parametrize("requirement", REQUIREMENTS, ids=str)
+def test_manifest_requirement_is_a_range_that_admits_the_tested_version(
+    requirement: Requirement,
+) -> None:
+    """Ranges, not pins: Home Assistant installs us under its own constraints.
+
+    An exact pin conflicts as soon as a release constrains the package to another
+    version (what made every release since 2025.6 refuse us). The range must hold
+    the version the suite runs (requirements.txt) and what is installed here;
+    tests/compat resolves it under each supported release's constraints.
+    """
+    operators = {spec.operator for spec in requirement.specifier}
+    assert ">=" in operators, f"{requirement}: no lower bound"
+    assert "<" in operators, f"{requirement}: no upper bound (the next breaking release)"
+    assert "==" not in operators, f"{requirement}: an exact pin"
+    name = canonicalize_name(requirement.name)
+    tested = _requirements_txt().get(name)
+    assert tested is not None, f"{name} is not in requirements.txt"
+    assert requirement.specifier.contains(tested), f"{requirement} excludes the tested {tested}"
+    installed = importlib.metadata.version(requirement.name)
+    assert requirement.specifier.contains(installed), f"{requirement} excludes {installed}"
+
+
+def _home_assistant_requires() -> dict[str, Requirement]:
+    requires = (Requirement(r) for r in importlib.metadata.requires("homeassistant") or [])
+    return {canonicalize_name(r.name): r for r in requires}
+
+
+def test_home_assistants_own_pins_fall_inside_our_ranges() -> None:
+    """Where Home Assistant itself requires a package we declare, its pin is in our range."""
+    core = _home_assistant_requires()
+    for requirement in REQUIREMENTS:
+        pinned = core.get(canonicalize_name(requirement.name))
+        for spec in pinned.specifier if pinned else ():
+            if spec.operator == "==":
+                assert requirement.specifier.contains(spec.version), (requirement, pinned)
+
+
+def test_manifest_leaves_cryptography_to_home_assistant() -> None:
+    """Every release requires its own cryptography; declaring it can only conflict."""
+    assert "cryptography" in _home_assistant_requires()
+    assert "cryptography" not in DECLARED
 
 
 def _third_party_imports() -> set[str]:
@@ -118,25 +161,20 @@ def _third_party_imports() -> set[str]:
 
 def test_every_imported_runtime_package_is_a_requirement() -> None:
     """Packages Home Assistant does not install itself must be in the manifest."""
-    core = {
-        re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
-        for requirement in importlib.metadata.requires("homeassistant") or []
-    }
-    declared = {r.partition("==")[0].lower() for r in MANIFEST["requirements"]}
+    core = set(_home_assistant_requires())
     by_module = importlib.metadata.packages_distributions()
     missing = []
     for module in _third_party_imports() - {"homeassistant", "custom_components"}:
-        dists = {d.lower().replace("_", "-") for d in by_module.get(module, [module])}
-        if not dists & (core | declared) and module not in MANIFEST["dependencies"]:
+        dists = {canonicalize_name(d) for d in by_module.get(module, [module])}
+        if not dists & (core | DECLARED) and module not in MANIFEST["dependencies"]:
             missing.append(f"{module} ({', '.join(sorted(dists))})")
     assert not missing, f"imported but not in manifest requirements: {missing}"
 
 
 def test_undeclared_dependencies_of_requirements_are_listed_too() -> None:
     """scikit-fuzzy's wheel declares no dependencies but imports scipy and networkx."""
-    declared = {r.partition("==")[0].lower() for r in MANIFEST["requirements"]}
-    if "scikit-fuzzy" in declared:
-        assert {"scipy", "networkx", "numpy"} <= declared
+    if "scikit-fuzzy" in DECLARED:
+        assert {"scipy", "networkx", "numpy"} <= DECLARED
 
 
 def test_config_schema_defined_because_async_setup_exists() -> None:
@@ -146,6 +184,11 @@ def test_config_schema_defined_because_async_setup_exists() -> None:
     assert callable(hub.CONFIG_SCHEMA)
 
 
+def _installable_releases() -> list[str]:
+    table = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(table["tool"]["liuzhou"]["home-assistant"]["installable"])
+
+
 # --- hacs.json and brand --------------------------------------------------------
 
 
@@ -153,7 +196,13 @@ def test_hacs_json_has_only_accepted_keys() -> None:
     hacs = json.loads((ROOT / "hacs.json").read_text())
     assert set(hacs) <= HACS_KEYS, set(hacs) - HACS_KEYS
     assert hacs["name"]
-    assert hacs["homeassistant"] == "2025.4.0"
+    # The minimum is the month of the oldest release the suite runs and checks.
+    oldest = AwesomeVersion(_installable_releases()[0])
+    assert hacs["homeassistant"] == f"{oldest.major}.{oldest.minor}.0"
+    test_env = (ROOT / "requirements_test.txt").read_text()
+    tested = re.search(r"^homeassistant==(\S+)$", test_env, re.M)
+    assert tested is not None
+    assert tested.group(1) == str(oldest)
     assert "zip_release" not in hacs or "filename" in hacs
 
 
