@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from homeassistant.components.climate import ClimateEntity
 from homeassistant.components.climate.const import (
     ATTR_HVAC_MODE,
     PRESET_ECO,
@@ -19,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .compat import NativeTemperatureClimateEntity
 from .const import DOMAIN
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .entity import LiuzhouEntity
@@ -54,12 +54,12 @@ async def async_setup_entry(
         async_add_entities([LiuzhouClimate(coordinator)])
 
 
-class LiuzhouClimate(LiuzhouEntity, ClimateEntity):
+class LiuzhouClimate(LiuzhouEntity, NativeTemperatureClimateEntity):
     """The air conditioner: on/off, mode, setpoint, fan, swing and presets as declared."""
 
     # The appliance's main feature: it takes the device's name.
     _attr_name = None
-    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    _attr_native_temperature_unit = UnitOfTemperature.CELSIUS
 
     def __init__(self, coordinator: LiuzhouCoordinator) -> None:
         """Build the entity from what the air conditioner declares."""
@@ -114,7 +114,7 @@ class LiuzhouClimate(LiuzhouEntity, ClimateEntity):
         return _HVAC_MODES.get(mode) if on is True and mode is not None else None
 
     @property
-    def current_temperature(self) -> float | None:
+    def native_current_temperature(self) -> float | None:
         """The indoor temperature the unit measures."""
         return self._number("temperature")
 
@@ -124,7 +124,7 @@ class LiuzhouClimate(LiuzhouEntity, ClimateEntity):
         return self._number("humidity")
 
     @property
-    def target_temperature(self) -> float | None:
+    def native_target_temperature(self) -> float | None:
         """The setpoint."""
         return self._number("target_temperature")
 

@@ -24,6 +24,7 @@ from homeassistant.helpers import instance_id, selector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
+from .compat import OptionsFlowWithReload
 from .const import (
     CONF_APPLIANCE_ID,
     CONF_COMMERCIAL_FLAT_PRICE,
@@ -398,7 +399,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             await client.disconnect()
 
 
-class LiuzhouOptionsFlow(OptionsFlow):
+class LiuzhouOptionsFlow(OptionsFlowWithReload):
     """Keepalive interval and when an offline appliance becomes a repair issue."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -517,7 +518,7 @@ def validate_household(options: Mapping[str, Any]) -> tuple[dict[str, str], dict
     return {}, {}
 
 
-class HouseholdOptionsFlow(OptionsFlow):
+class HouseholdOptionsFlow(OptionsFlowWithReload):
     """Change the household energy settings; the entry reloads with them."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:

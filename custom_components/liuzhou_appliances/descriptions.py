@@ -170,6 +170,8 @@ def _operation_sensors(kind: str) -> tuple[LiuzhouSensorEntityDescription, ...]:
             translation_key="remaining_time",
             device_class=SensorDeviceClass.DURATION,
             native_unit_of_measurement=UnitOfTime.MINUTES,
+            # Whole minutes: without it Home Assistant >= 2025.6 shows "12.00 min".
+            suggested_display_precision=0,
             value_fn=_minutes_left("remaining_time"),
         ),
         LiuzhouSensorEntityDescription(
@@ -184,6 +186,8 @@ def _operation_sensors(kind: str) -> tuple[LiuzhouSensorEntityDescription, ...]:
             translation_key="delay_remaining",
             device_class=SensorDeviceClass.DURATION,
             native_unit_of_measurement=UnitOfTime.MINUTES,
+            # Whole minutes: without it Home Assistant >= 2025.6 shows "12.00 min".
+            suggested_display_precision=0,
             value_fn=_minutes_left("delay_remaining"),
             entity_registry_enabled_default=False,
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
@@ -44,7 +44,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> b
     entry.runtime_data = coordinator
     energy = ApplianceEnergy(hass, coordinator)
     energy_data(hass).appliances[entry.entry_id] = energy
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()
     return True
@@ -62,17 +61,11 @@ async def _async_setup_household(hass: HomeAssistant, entry: ConfigEntry[EnergyM
         ) from err
     entry.runtime_data = manager
     energy_data(hass).manager = manager
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     await manager.async_start()
     for energy in energy_data(hass).appliances.values():
         energy.async_notify()  # their entities leave "not configured" now, not at the next change
         await energy.async_tick()
     return True
-
-
-async def _async_options_updated(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-    """Options change the keepalive and the offline time (or the household settings)."""
-    await hass.config_entries.async_reload(entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> bool:

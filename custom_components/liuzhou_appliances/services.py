@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
+    CONF_APPLIANCE_ID,
     DEFAULT_DEMAND_RESPONSE_LEVEL,
     DOMAIN,
     SERVICE_CANCEL_RUN,
@@ -103,10 +104,13 @@ def _run_appliance(hass: HomeAssistant, device_id: str) -> ApplianceEnergy:
     if device is None:
         raise _error("unknown_device", device_id=device_id)
     energies = energy_data(hass).appliances
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
+    # Matched by the device's identifier, not DeviceEntry.config_entries (deprecated
+    # from Home Assistant 2026.10, gone in 2027.10): the same on every release.
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        appliance_id = entry.data.get(CONF_APPLIANCE_ID)
+        if appliance_id is None or (DOMAIN, appliance_id) not in device.identifiers:
             continue
+        entry_id = entry.entry_id
         if entry.state is not ConfigEntryState.LOADED or entry_id not in energies:
             raise _error("device_not_loaded", device=device.name or device_id)
         energy = energies[entry_id]

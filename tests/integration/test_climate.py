@@ -22,7 +22,14 @@ from homeassistant.components.climate import (
     SERVICE_TURN_ON,
     HVACMode,
 )
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, STATE_UNAVAILABLE, Platform
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_TEMPERATURE,
+    MAJOR_VERSION,
+    MINOR_VERSION,
+    STATE_UNAVAILABLE,
+    Platform,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
@@ -30,6 +37,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance
@@ -192,11 +200,17 @@ async def test_rejections(hass: HomeAssistant, ac: PairedAppliance) -> None:
     with pytest.raises(ServiceValidationError) as error:
         await _call(hass, SERVICE_SET_TEMPERATURE, climate, **{ATTR_TEMPERATURE: 35})
     assert error.value.translation_key == "temp_out_of_range"
-    # Home Assistant's "auto" is a schedule; the unit has no such mode.
+    # Home Assistant's "auto" is a schedule; the unit has no such mode. From 2025.7
+    # Home Assistant rejects a mode the entity does not list before calling it.
     with pytest.raises(ServiceValidationError) as error:
         await _call(hass, SERVICE_SET_HVAC_MODE, climate, **{ATTR_HVAC_MODE: HVACMode.AUTO})
-    assert error.value.translation_key == "value_out_of_range"
-    assert error.value.translation_placeholders["key"] == "hvac_mode"
+    if (MAJOR_VERSION, MINOR_VERSION) >= (2025, 7):
+        assert error.value.translation_domain == "climate"
+        assert error.value.translation_key == "not_valid_hvac_mode"
+    else:
+        assert error.value.translation_domain == DOMAIN
+        assert error.value.translation_key == "value_out_of_range"
+        assert error.value.translation_placeholders["key"] == "hvac_mode"
     with pytest.raises(ServiceValidationError) as error:
         await _call(hass, SERVICE_SET_FAN_MODE, climate, **{ATTR_FAN_MODE: "turbo"})
     assert error.value.translation_key == "not_valid_fan_mode"

@@ -426,6 +426,7 @@ async def test_options_change_keepalive_and_reload(
     hass: HomeAssistant, paired_appliance: PairedAppliance
 ) -> None:
     entry = paired_appliance.entry
+    before = entry.runtime_data
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     with pytest.raises(InvalidData):
@@ -444,6 +445,30 @@ async def test_options_change_keepalive_and_reload(
     assert entry.options == {CONF_KEEPALIVE_INTERVAL: 45, CONF_OFFLINE_REPAIR_MINUTES: 10}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.client.keepalive_interval == 45
+    assert entry.runtime_data is not before  # reloaded
+
+
+async def test_options_reload_without_an_update_listener(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    """The flows reload the entry themselves; Home Assistant 2026.12 refuses a listener too."""
+    entry = paired_appliance.entry
+    assert not entry.update_listeners
+    options = {CONF_KEEPALIVE_INTERVAL: 30, CONF_OFFLINE_REPAIR_MINUTES: 15}
+    for _ in range(2):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        await hass.config_entries.options.async_configure(result["flow_id"], options)
+        await hass.async_block_till_done()
+    loaded = entry.runtime_data
+    assert entry.options == options
+    # The same options again: nothing changed, so nothing is reloaded.
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data is loaded
+    assert entry.state is ConfigEntryState.LOADED
+    assert not entry.update_listeners
 
 
 async def test_hub_id_is_stable(hass: HomeAssistant) -> None:
