@@ -20,6 +20,7 @@ from homeassistant.components.climate import (
     SERVICE_SET_TEMPERATURE,
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
+    ClimateEntity,
     HVACMode,
 )
 from homeassistant.const import (
@@ -233,3 +234,16 @@ async def test_unavailable_while_disconnected(hass: HomeAssistant, ac: PairedApp
     await ac.appliance.restart()
     ac.coordinator.async_wake_reconnect()
     await wait_for_state(hass, climate, lambda s: s.state != STATE_UNAVAILABLE)
+
+
+def test_only_the_compatibility_shim_uses_the_pre_2026_11_temperature_names() -> None:
+    """Home Assistant 2026.11 warns about (and 2027.11 breaks) subclasses defining them."""
+    from custom_components.liuzhou_appliances import compat
+    from custom_components.liuzhou_appliances.climate import LiuzhouClimate
+
+    members = {"temperature_unit", "current_temperature", "target_temperature"}
+    assert not (members | {f"_attr_{name}" for name in members}) & set(vars(LiuzhouClimate))
+    native = hasattr(ClimateEntity, "native_current_temperature")
+    assert compat.NATIVE_CLIMATE_TEMPERATURES is native
+    shimmed = members & set(vars(compat.NativeTemperatureClimateEntity))
+    assert shimmed == (set() if native else members)
