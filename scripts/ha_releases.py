@@ -39,7 +39,8 @@ PYPROJECT = ROOT / "pyproject.toml"
 INDEX_JSON = "https://pypi.org/pypi/homeassistant/json"
 
 # uv's names for where Home Assistant runs: Core installs on glibc, OS and
-# Container on Alpine (musl); 64-bit only since Home Assistant 2025.12.
+# Container on Alpine (musl). 64-bit only: Home Assistant dropped 32-bit systems
+# in 2025.12, and numpy and scipy publish no 32-bit ARM wheels.
 PLATFORMS = (
     "x86_64-manylinux_2_28",
     "aarch64-manylinux_2_28",
