@@ -2,12 +2,15 @@
 
 Run through ``./scripts/demo`` (which sets up .venv first). It starts
 simulated appliances of all four types (``python -m firmware_bridge
-simulate``), a Home Assistant instance whose config lives in ``.demo/`` with
-this repository's integration linked in, completes onboarding through Home
-Assistant's HTTP API (printing the credentials it created), and pairs every
-appliance through the integration's own config flow, exactly as a user
-would. Ctrl-C stops everything cleanly. Re-running reuses the same
-Home Assistant user, appliances and entries.
+simulate``), a Home Assistant instance whose config lives in the state
+directory (``.demo/``) with this repository's integration linked in, completes
+onboarding through Home Assistant's HTTP API (printing the credentials it
+created), and pairs every appliance through the integration's own config flow,
+exactly as a user would. Ctrl-C stops everything cleanly. Re-running reuses the
+same Home Assistant user, appliances and entries.
+
+Every wait has a deadline; when one runs out the demo says in one line what did
+not come up and which log to read, stops what it started and exits 1.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping
 import contextlib
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -24,13 +28,22 @@ import secrets
 import shutil
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "liuzhou_appliances"
 CLIENT_ID_PATH = "/"
+READY = "Home Assistant is ready: open"  # the line tests and scripts wait for
+
+# Deadlines (seconds). Home Assistant's first start on a fresh state directory
+# takes 20-40 s on a 2-core machine; these leave room for a slow one.
+SIMULATORS_DEADLINE = 60
+HTTP_DEADLINE = 240
+LOADED_DEADLINE = 90
+STOP_DEADLINE = 30
 
 CONFIGURATION_YAML = """\
 # Written by scripts/demo. default_config is not used: some of its parts need
@@ -81,7 +94,7 @@ class DemoError(RuntimeError):
 
 
 async def _start_simulators(
-    args: argparse.Namespace, state_dir: Path
+    args: argparse.Namespace, state_dir: Path, log: Any
 ) -> tuple[asyncio.subprocess.Process, list[dict[str, Any]]]:
     command = [
         sys.executable,
@@ -105,24 +118,52 @@ async def _start_simulators(
         "--base-port",
         str(args.base_port),
         "--json",
+        "--no-zeroconf",  # paired by address below; nothing to announce on the LAN
     ]
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE, start_new_session=True
+        *command,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=log,
+        start_new_session=True,
     )
     assert process.stdout is not None
     wanted = args.ac + args.fridge + args.washer + args.dishwasher
     appliances: list[dict[str, Any]] = []
+    log_name = _shown(Path(log.name))
     try:
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(SIMULATORS_DEADLINE):
             while len(appliances) < wanted:
                 line = await process.stdout.readline()
                 if not line:
-                    raise DemoError("the simulators exited before they were ready")
+                    raise DemoError(f"the simulated appliances exited at start; see {log_name}")
                 appliances.append(json.loads(line))
     except TimeoutError:
         process.terminate()
-        raise DemoError("the simulators did not start within 60 s") from None
+        raise DemoError(
+            f"the simulated appliances did not start within {SIMULATORS_DEADLINE} s; see {log_name}"
+        ) from None
     return process, appliances
+
+
+def _home_assistant_command(config_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "homeassistant", "-c", str(config_dir)]
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said: relative to the checkout when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _label_code(code: str) -> str:
+    """The pairing code as printed on the appliance's label: 1234-5678."""
+    digits = code.replace("-", "")
+    return f"{digits[:4]}-{digits[4:]}" if len(digits) == 8 else code
+
+
+def _storage(key: str, version: int, data: Mapping[str, Any]) -> str:
+    """A Home Assistant ``.storage`` file's text (its Store format)."""
+    return json.dumps({"version": version, "minor_version": 1, "key": key, "data": data})
 
 
 def _write_ha_config(config_dir: Path, host: str, port: int) -> None:
@@ -130,6 +171,20 @@ def _write_ha_config(config_dir: Path, host: str, port: int) -> None:
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION_YAML.format(host=host, port=port, domain=DOMAIN)
     )
+    storage = config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    onboarding = storage / "onboarding"
+    if not onboarding.exists():
+        # Location and analytics are answered here, not through the API: the
+        # location is in configuration.yaml, nothing is sent anywhere, and the
+        # API's location step would add weather, radio and text-to-speech
+        # entries that need the internet.
+        onboarding.write_text(_storage("onboarding", 4, {"done": ["core_config", "analytics"]}))
+    network = storage / "core.network"
+    if ipaddress.ip_address(host).is_loopback and not network.exists():
+        # Served on loopback only: Home Assistant announces and browses mDNS on
+        # loopback too, never on the LAN the machine happens to be on.
+        network.write_text(_storage("core.network", 1, {"configured_adapters": ["lo"]}))
     custom = config_dir / "custom_components"
     custom.mkdir(exist_ok=True)
     link = custom / DOMAIN
@@ -143,20 +198,33 @@ def _write_ha_config(config_dir: Path, host: str, port: int) -> None:
         link.symlink_to(ROOT / "custom_components" / DOMAIN, target_is_directory=True)
 
 
-async def _wait_for_http(session: aiohttp.ClientSession, base: str, hass: Any) -> None:
-    # /auth/providers answers without a login, before and after onboarding
-    # (/api/onboarding disappears once onboarding is done).
-    async with asyncio.timeout(300):
-        while True:
-            if hass.returncode is not None:
-                raise DemoError(
-                    "Home Assistant exited during start-up; see .demo/home-assistant.log"
-                )
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{base}/auth/providers") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(1)
+async def _wait_for_http(
+    session: aiohttp.ClientSession, base: str, hass: Any, log_name: str
+) -> None:
+    """Wait until Home Assistant's HTTP API answers, before or after onboarding.
+
+    ``/auth/providers`` needs no login: 200 once onboarded, and before that 400
+    with ``onboarding_required`` (which is just as good: the server is up).
+    """
+    import aiohttp
+
+    try:
+        async with asyncio.timeout(HTTP_DEADLINE):
+            while True:
+                if hass.returncode is not None:
+                    raise DemoError(f"Home Assistant exited during start-up; see {log_name}")
+                with contextlib.suppress(aiohttp.ClientError, ValueError):
+                    async with session.get(f"{base}/auth/providers") as response:
+                        if response.status == 200:
+                            return
+                        body = await response.json(content_type=None)
+                        if isinstance(body, dict) and body.get("code") == "onboarding_required":
+                            return
+                await asyncio.sleep(1)
+    except TimeoutError:
+        raise DemoError(
+            f"Home Assistant did not answer on {base} within {HTTP_DEADLINE} s; see {log_name}"
+        ) from None
 
 
 async def _token(
@@ -214,8 +282,6 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
         credentials_file.chmod(0o600)
         headers = {"Authorization": f"Bearer {tokens['access_token']}"}
         for step, body in (
-            ("core_config", {}),
-            ("analytics", {}),
             ("integration", {"client_id": client_id, "redirect_uri": f"{base}/?auth_callback=1"}),
         ):
             async with session.post(
@@ -227,8 +293,8 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
         return access
     if not credentials_file.exists():
         raise DemoError(
-            "Home Assistant in .demo/ is onboarded but .demo/credentials.json is missing; "
-            "delete .demo/ to start over"
+            f"Home Assistant in {_shown(credentials_file.parent)} is onboarded but "
+            f"{_shown(credentials_file)} is missing; delete the folder to start over"
         )
     saved = json.loads(credentials_file.read_text())
     tokens = await _token(
@@ -244,8 +310,8 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
     return access
 
 
-# Onboarding adds these; they need the internet or ffmpeg, which the demo lacks,
-# and would only fill the log with errors.
+# Onboarding's location step added these to state directories made before the
+# demo answered that step itself; they need the internet and only fill the log.
 ONLINE_ONLY_DOMAINS = frozenset({"met", "radio_browser", "google_translate"})
 
 
@@ -277,10 +343,10 @@ async def _remove_online_only_entries(
 async def _wait_until_loaded(
     session: aiohttp.ClientSession, base: str, token: str, expected: int
 ) -> str:
-    """Wait (up to 60 s) until the appliances' entries are loaded; describe their states."""
+    """Wait until the integration's entries are loaded; describe their states."""
     counts: Counter[str] = Counter()
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(60):
+        async with asyncio.timeout(LOADED_DEADLINE):
             while True:
                 counts = Counter(
                     entry["state"] for entry in await _entries(session, base, token, DOMAIN)
@@ -357,10 +423,15 @@ async def _set_up_household_energy(session: aiohttp.ClientSession, base: str, to
     return "already set up"
 
 
-async def _bring_up(base: str, demo_dir: Path, hass: Any, appliances: list[dict[str, Any]]) -> None:
+async def _bring_up(
+    base: str, demo_dir: Path, hass: Any, appliances: list[dict[str, Any]], logs: str
+) -> None:
     """Onboard Home Assistant, pair every appliance, set up household energy."""
+    import aiohttp
+
+    log_name = _shown(demo_dir / "home-assistant.log")
     async with aiohttp.ClientSession() as session:
-        await _wait_for_http(session, base, hass)
+        await _wait_for_http(session, base, hass, log_name)
         token = await _onboard(session, base, demo_dir / "credentials.json")
         # Pairing again is harmless: for a configured appliance the flow
         # aborts as already configured and keeps the entry's key in step.
@@ -370,108 +441,208 @@ async def _bring_up(base: str, demo_dir: Path, hass: Any, appliances: list[dict[
         await _remove_online_only_entries(session, base, token)
         energy = await _set_up_household_energy(session, base, token)
         _log(f"  household energy: {energy}")
-        states = await _wait_until_loaded(session, base, token, len(appliances) + 1)
-        _log(f"  Home Assistant entries: {states}")
+        expected = len(appliances) + 1
+        states = await _wait_until_loaded(session, base, token, expected)
+        loaded = sum(e["state"] == "loaded" for e in await _entries(session, base, token, DOMAIN))
+        if loaded < expected:
+            raise DemoError(
+                f"only {loaded} of {expected} Liuzhou entries loaded within "
+                f"{LOADED_DEADLINE} s ({states}); see {log_name}"
+            )
     credentials = json.loads((demo_dir / "credentials.json").read_text())
-    _log("")
-    _log(f"Home Assistant is ready: open {base}")
+    rule = "-" * 64
+    print(flush=True)
+    _log(rule)
+    _log(f"{READY} {base}")
     _log(f"  user: {credentials['username']}   password: {credentials['password']}")
     _log("  Settings -> Devices & services -> Liuzhou Appliances shows the appliances;")
     _log("  each has an 'Energy optimisation' switch, off until you turn it on.")
-    _log("  Logs: .demo/home-assistant.log.  Press Ctrl-C to stop everything.")
+    _log(f"  Logs: {logs}")
+    _log("  Press Ctrl-C to stop everything.")
+    _log(rule)
+    print(flush=True)
 
 
 async def run(args: argparse.Namespace) -> int:
-    demo_dir = ROOT / ".demo"
-    config_dir = demo_dir / "config"
-    demo_dir.mkdir(exist_ok=True)
-    _write_ha_config(config_dir, args.host, args.port)
-    base = f"http://{args.host}:{args.port}"
+    """Start everything, wait for Ctrl-C (or a failure), stop everything.
 
-    _log("starting simulated appliances ...")
-    simulators, appliances = await _start_simulators(args, demo_dir / "appliances")
-    for appliance in appliances:
-        _log(
-            f"  {appliance['type']:<22} {appliance['id']}  {appliance['host']}:"
-            f"{appliance['port']}  pairing code {appliance['code']}"
-        )
-
-    _log(f"starting Home Assistant (config in {config_dir.relative_to(ROOT)}) ...")
-    log_file = (demo_dir / "home-assistant.log").open("w")
-    hass = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "homeassistant",
-        "-c",
-        str(config_dir),
-        cwd=ROOT,
-        stdout=log_file,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    Returns the exit code: 0 after Ctrl-C or SIGTERM, 1 when something did not
+    come up or exited by itself (the message says what, and which log to read).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop.set)  # Ctrl-C works at any moment
+
+    demo_dir: Path = args.state_dir.resolve()
+    config_dir = demo_dir / "config"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    _write_ha_config(config_dir, args.host, args.port)
+    base = f"http://{args.host}:{args.port}"
+    hass_log_path = demo_dir / "home-assistant.log"
+    appliance_log_path = demo_dir / "appliances.log"
+    logs = f"{_shown(hass_log_path)} (Home Assistant), {_shown(appliance_log_path)} (appliances)"
+    processes: list[asyncio.subprocess.Process] = []
     exit_code = 0
+    with appliance_log_path.open("w") as appliance_log, hass_log_path.open("w") as hass_log:
+        try:
+            _log("starting simulated appliances ...")
+            start = asyncio.ensure_future(
+                _start_simulators(args, demo_dir / "appliances", appliance_log)
+            )
+            await asyncio.wait(
+                [start, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            if not start.done():
+                start.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await start
+                return 0
+            simulators, appliances = start.result()
+            processes.append(simulators)
+            for appliance in appliances:
+                _log(
+                    f"  {appliance['type']:<22} {appliance['id']}  {appliance['host']}:"
+                    f"{appliance['port']}  pairing code {_label_code(appliance['code'])}"
+                )
+
+            _log(f"starting Home Assistant (config in {_shown(config_dir)}) ...")
+            hass = await asyncio.create_subprocess_exec(
+                *_home_assistant_command(config_dir),
+                cwd=ROOT,
+                stdout=hass_log,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+            processes.append(hass)
+            exit_code = await _serve(stop, hass, simulators, appliances, base, demo_dir, logs)
+        except DemoError as err:
+            _log(f"error: {err}")
+            exit_code = 1
+        except Exception as err:  # one line, never a traceback, for a newcomer
+            _log(f"error: {type(err).__name__}: {err}; see {logs}")
+            exit_code = 1
+        finally:
+            await _stop(processes)
+    return exit_code
+
+
+async def _serve(
+    stop: asyncio.Event,
+    hass: asyncio.subprocess.Process,
+    simulators: asyncio.subprocess.Process,
+    appliances: list[dict[str, Any]],
+    base: str,
+    demo_dir: Path,
+    logs: str,
+) -> int:
+    """Bring Home Assistant up, then run until Ctrl-C (0) or until a part exits (1)."""
+    bring_up = asyncio.ensure_future(_bring_up(base, demo_dir, hass, appliances, logs))
+    waiters = [
+        asyncio.ensure_future(stop.wait()),
+        asyncio.ensure_future(hass.wait()),
+        asyncio.ensure_future(simulators.wait()),
+    ]
     try:
-        bring_up = asyncio.ensure_future(_bring_up(base, demo_dir, hass, appliances))
-        waiters = [
-            asyncio.ensure_future(stop.wait()),
-            asyncio.ensure_future(hass.wait()),
-            asyncio.ensure_future(simulators.wait()),
-        ]
-        # Ctrl-C works at any moment, also while Home Assistant is still starting.
         await asyncio.wait([bring_up, *waiters], return_when=asyncio.FIRST_COMPLETED)
         if bring_up.done():
             bring_up.result()  # raises DemoError if setting up failed
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        else:
-            bring_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await bring_up
-        for waiter in waiters:
-            waiter.cancel()
-        if not stop.is_set():
-            _log("a component exited unexpectedly; see .demo/home-assistant.log")
-            exit_code = 1
-    except DemoError as err:
-        _log(f"error: {err}")
-        exit_code = 1
     finally:
-        _log("stopping ...")
-        for process in (hass, simulators):
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
-        for process in (hass, simulators):
-            try:
-                async with asyncio.timeout(30):
-                    await process.wait()
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-        log_file.close()
-        _log("stopped")
-    return exit_code
+        for task in (bring_up, *waiters):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await bring_up
+    if stop.is_set():
+        return 0
+    for name, process, log in (
+        ("Home Assistant", hass, "home-assistant.log"),
+        ("the simulated appliances", simulators, "appliances.log"),
+    ):
+        if process.returncode is not None:
+            _log(
+                f"error: {name} exited by itself (exit code {process.returncode}); "
+                f"see {_shown(demo_dir / log)}"
+            )
+    return 1
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1", help="address Home Assistant listens on")
-    parser.add_argument("--port", type=int, default=8123, help="Home Assistant's web port")
-    parser.add_argument(
-        "--base-port", type=int, default=16780, help="first TCP port of the simulated appliances"
+async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+    """SIGTERM each process group; SIGKILL what is still there after the deadline."""
+    _log("stopping ...")
+    for process in processes:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            async with asyncio.timeout(STOP_DEADLINE):
+                await process.wait()
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    _log("stopped")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="./scripts/demo",
+        description=(
+            "Home Assistant with the Liuzhou integration and simulated appliances of all four "
+            "types, onboarded and paired. Ctrl-C stops everything."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--ac", type=int, default=1)
-    parser.add_argument("--fridge", type=int, default=1)
-    parser.add_argument("--washer", type=int, default=1)
-    parser.add_argument("--dishwasher", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--speed", type=float, default=10.0, help="simulated seconds per real second"
+        "--host", metavar="ADDRESS", default="127.0.0.1", help="address Home Assistant listens on"
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--port", metavar="PORT", type=int, default=8123, help="Home Assistant's web port"
+    )
+    parser.add_argument(
+        "--base-port",
+        metavar="PORT",
+        type=int,
+        default=6780,
+        help="TCP port of the first simulated appliance; the others follow it",
+    )
+    parser.add_argument(
+        "--ac", metavar="N", type=int, default=1, help="number of room air conditioners"
+    )
+    parser.add_argument(
+        "--fridge", metavar="N", type=int, default=1, help="number of refrigerators"
+    )
+    parser.add_argument(
+        "--washer", metavar="N", type=int, default=1, help="number of washing machines"
+    )
+    parser.add_argument(
+        "--dishwasher", metavar="N", type=int, default=1, help="number of dishwashers"
+    )
+    parser.add_argument(
+        "--seed",
+        metavar="SEED",
+        type=int,
+        default=1,
+        help="same seed, same appliance ids and pairing codes",
+    )
+    parser.add_argument(
+        "--speed", metavar="X", type=float, default=10.0, help="simulated seconds per real second"
+    )
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        type=Path,
+        default=ROOT / ".demo",
+        help="where Home Assistant's config, the appliances' keys, the logs and the "
+        "login are kept; delete it to start over",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options (before anything is imported or started), then run."""
+    args = _parser().parse_args(argv)
     return asyncio.run(run(args))
 
 

@@ -1,0 +1,291 @@
+"""The README's main command, run as a newcomer runs it: ``./scripts/demo``.
+
+The real script, from an empty state directory, on free ports: its ready line,
+then Home Assistant's HTTP API says every appliance entry and the household
+entry are loaded with available entities, and a command set in Home Assistant
+comes back from the simulated air conditioner. Ctrl-C ends it with exit 0 and
+nothing left listening. A second run over the same state does it all again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+import os
+from pathlib import Path
+import queue
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+from typing import Any
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from scripts import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+APPLIANCES = 4  # one of each type, the demo's default
+READY_WITHIN = 240.0  # seconds; Home Assistant starts in 20-40 s here
+STOP_WITHIN = 60.0
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def _free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive ports nobody listens on."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = int(probe.getsockname()[1])
+        if first + count > 65535:
+            continue
+        if all(not _listening(port) for port in range(first, first + count)):
+            return first
+    raise RuntimeError("no block of free ports")
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class DemoRun:
+    """``./scripts/demo`` as a child process, its output read line by line."""
+
+    def __init__(self, state_dir: Path, port: int, base_port: int) -> None:
+        self.port = port
+        self.base_port = base_port
+        self.output: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.process = subprocess.Popen(
+            [
+                "./scripts/demo",
+                "--state-dir",
+                str(state_dir),
+                "--port",
+                str(port),
+                "--base-port",
+                str(base_port),
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def wait_for(self, pattern: str, within: float) -> re.Match[str]:
+        """The first output line matching ``pattern``; fails with the output so far."""
+        deadline = time.monotonic() + within
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                pytest.fail("the demo exited before " + pattern + ":\n" + "\n".join(self.output))
+            self.output.append(line)
+            if match := re.search(pattern, line):
+                return match
+        pytest.fail(f"no {pattern!r} within {within} s:\n" + "\n".join(self.output))
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a terminal sends it; the exit code."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            code = self.process.wait(timeout=STOP_WITHIN)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            pytest.fail(f"the demo did not stop within {STOP_WITHIN} s after Ctrl-C")
+        while (line := self._lines.get(timeout=10)) is not None:
+            self.output.append(line)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+class HomeAssistantApi:
+    """Home Assistant's REST API with the login the demo created."""
+
+    def __init__(self, base: str, credentials: dict[str, Any]) -> None:
+        self.base = base
+        tokens = self._request(
+            "POST",
+            "/auth/token",
+            form={
+                "grant_type": "refresh_token",
+                "refresh_token": credentials["refresh_token"],
+                "client_id": credentials["client_id"],
+            },
+        )
+        self.token = tokens["access_token"]
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        form: dict[str, str] | None = None,
+    ) -> Any:
+        headers = {}
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if getattr(self, "token", None):
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(self.base + path, data, headers, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read().decode()
+        return json.loads(text) if text.strip()[:1] in ("{", "[") else text
+
+    def get(self, path: str) -> Any:
+        return self._request("GET", path)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self._request("POST", path, body)
+
+    def entries(self) -> list[dict[str, Any]]:
+        entries = self.get("/api/config/config_entries/entry?domain=liuzhou_appliances")
+        return [e for e in entries if e["domain"] == "liuzhou_appliances"]
+
+    def integration_states(self) -> dict[str, dict[str, Any]]:
+        template = "{{ integration_entities('liuzhou_appliances') | list | tojson }}"
+        ids = self.post("/api/template", {"template": template})  # JSON text, decoded
+        return {entity_id: self.get(f"/api/states/{entity_id}") for entity_id in ids}
+
+
+def _check_home_assistant(run: DemoRun, state_dir: Path) -> None:
+    credentials = json.loads((state_dir / "credentials.json").read_text())
+    api = HomeAssistantApi(f"http://127.0.0.1:{run.port}", credentials)
+    entries = api.entries()
+    assert len(entries) == APPLIANCES + 1, entries  # the appliances and the household
+    assert {entry["state"] for entry in entries} == {"loaded"}, entries
+    states = api.integration_states()
+    assert states, "the integration created no entities"
+    unavailable = sorted(e for e, s in states.items() if s["state"] == "unavailable")
+    assert not unavailable, unavailable
+    # A command travels to the simulated air conditioner; the value comes back from it.
+    climate = next(e for e in states if e.startswith("climate."))
+    wanted = 21.5 if states[climate]["attributes"].get("temperature") != 21.5 else 22.5
+    api.post("/api/services/climate/set_temperature", {"entity_id": climate, "temperature": wanted})
+    deadline = time.monotonic() + 20
+    while api.get(f"/api/states/{climate}")["attributes"].get("temperature") != wanted:
+        assert time.monotonic() < deadline, "the air conditioner never reported the new setpoint"
+        time.sleep(0.5)
+
+
+def _check_stopped(run: DemoRun) -> None:
+    code = run.interrupt()
+    assert code == 0, "\n".join(run.output)
+    assert run.output[-1].endswith("stopped")
+    ports = [run.port, *range(run.base_port, run.base_port + APPLIANCES)]
+    assert not [port for port in ports if _listening(port)], "still listening after Ctrl-C"
+    with pytest.raises(ProcessLookupError):
+        os.killpg(run.process.pid, 0)  # nothing of its process group is left
+
+
+@pytest.fixture
+def runs() -> Iterator[list[DemoRun]]:
+    started: list[DemoRun] = []
+    yield started
+    for run in started:
+        run.kill()
+
+
+def test_demo_from_an_empty_state_then_again(tmp_path: Path, runs: list[DemoRun]) -> None:
+    state_dir = tmp_path / "demo"
+    port = _free_port_block(1)
+    base_port = _free_port_block(APPLIANCES)
+
+    first = DemoRun(state_dir, port, base_port)
+    runs.append(first)
+    first.wait_for(r"^\[demo\] starting simulated appliances", READY_WITHIN)
+    codes = [first.wait_for(r"pairing code (\d{4}-\d{4})$", 60).group(1) for _ in range(APPLIANCES)]
+    assert len(set(codes)) == APPLIANCES
+    first.wait_for(rf"{re.escape(demo.READY)} http://127\.0\.0\.1:{port}$", READY_WITHIN)
+    assert sum(": paired" in line for line in first.output) == APPLIANCES
+    assert not any("Traceback" in line for line in first.output)
+    _check_home_assistant(first, state_dir)
+    _check_stopped(first)
+
+    second = DemoRun(state_dir, port, base_port)
+    runs.append(second)
+    second.wait_for(rf"{re.escape(demo.READY)} http://127\.0\.0\.1:{port}$", READY_WITHIN)
+    assert sum(": already paired" in line for line in second.output) == APPLIANCES
+    assert any("household energy: already set up" in line for line in second.output)
+    _check_home_assistant(second, state_dir)
+    _check_stopped(second)
+
+
+def test_help_answers_at_once_and_describes_every_option() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        ["./scripts/demo", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert time.monotonic() - started < 10  # no set-up, no Home Assistant import
+    assert "scripts/setup" not in done.stdout + done.stderr
+    options = re.findall(r"^  (--[\w-]+)", done.stdout, re.M)
+    assert set(options) >= {
+        "--host",
+        "--port",
+        "--base-port",
+        "--ac",
+        "--fridge",
+        "--washer",
+        "--dishwasher",
+        "--seed",
+        "--speed",
+        "--state-dir",
+    }
+    for option in options:
+        described = re.search(rf"^  {option}(?: \S+)?\s+(\S.*)$", done.stdout, re.M)
+        follows = re.search(rf"^  {option}(?: \S+)?\n\s{{10,}}(\S.*)$", done.stdout, re.M)
+        assert described or follows, f"{option} has no description"
+
+
+def test_a_missed_deadline_is_one_line_naming_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Home Assistant that never answers: one line, what and where to look, exit 1."""
+    monkeypatch.setattr(demo, "HTTP_DEADLINE", 2)
+    busy = socket.socket()  # something that accepts connections and never answers
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = int(busy.getsockname()[1])
+    # "Home Assistant" that starts and then hangs.
+    monkeypatch.setattr(demo, "_home_assistant_command", lambda _config: ["sleep", "600"])
+    one_ac = ["--ac", "1", "--fridge", "0", "--washer", "0", "--dishwasher", "0"]
+    where = ["--state-dir", str(tmp_path), "--port", str(port)]
+    try:
+        code = demo.main([*where, "--base-port", str(_free_port_block(1)), *one_ac])
+    finally:
+        busy.close()
+    out = capsys.readouterr().out
+    assert code == 1
+    errors = [line for line in out.splitlines() if "error:" in line]
+    assert errors == [
+        f"[demo] error: Home Assistant did not answer on http://127.0.0.1:{port} within 2 s; "
+        f"see {tmp_path / 'home-assistant.log'}"
+    ]
+    assert "Traceback" not in out
