@@ -52,7 +52,8 @@ class SimulatedMcu:
     the physics at ``speed`` times real time, REPORTs changed values (as the
     wire resolution shows them) and a full report every
     ``full_report_interval`` real seconds. With ``state_path`` its energy
-    counter and other state survive restarts.
+    counter and other state survive restarts. The simulator is told the speed
+    (``time_scale``) so that durations on the wire are wall-clock seconds.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class SimulatedMcu:
         self.declaration = simulator.declaration
         self._type_spec = self.declaration.type_spec
         self.speed = speed
+        simulator.time_scale = speed if speed > 0 else 1.0  # 0: a frozen clock
         self._tick = tick
         self._full_report_interval = full_report_interval
         self._state_path = state_path

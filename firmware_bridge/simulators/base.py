@@ -171,6 +171,10 @@ class ApplianceSimulator(ABC):
         self._energy = EnergyMeter()
         self._faults: list[str] = []
         self._caps = declaration.capabilities
+        # Simulated seconds per wall-clock second (the MCU's speed). Durations the
+        # appliance reports or takes in commands are wall-clock seconds, as a real
+        # appliance's are; the physics runs on simulated seconds.
+        self.time_scale = 1.0
 
     # --- clock ------------------------------------------------------------------
 

@@ -473,13 +473,14 @@ class WetApplianceSimulator(ApplianceSimulator):
             raise LinkError(ErrorCode.UNSUPPORTED_COMMAND, f"no command {name!r}")
 
     def _start(self, args: Mapping[str, int]) -> None:
-        duration = self.estimated_duration_s()
+        """``delay_s`` and ``finish_in_s`` are wall-clock seconds (see ``time_scale``)."""
+        duration = self._wall_s(self.estimated_duration_s())
         if "finish_in_s" in args:
-            delay = args["finish_in_s"] - math.ceil(duration)
+            delay = args["finish_in_s"] - duration
             if delay < 0:
                 raise LinkError(
                     ErrorCode.OUT_OF_RANGE,
-                    f"{self.programme} takes {math.ceil(duration)} s; it cannot be done in "
+                    f"{self.programme} takes {duration} s; it cannot be done in "
                     f"{args['finish_in_s']} s",
                 )
         else:
@@ -495,7 +496,7 @@ class WetApplianceSimulator(ApplianceSimulator):
         )
         self._planned = [record.seconds for record in records]
         self._run = CycleRun(steps, self.machine, load, start_temperature_c=self.ambient_c())
-        self._delay_s = float(delay)
+        self._delay_s = float(delay) * self.time_scale
         self._state = OperationalState.RUNNING
 
     def _faults_changed(self) -> None:
@@ -553,9 +554,13 @@ class WetApplianceSimulator(ApplianceSimulator):
             "programme": self.programme,
             "operational_state": str(self._state),
             "phase": phase,
-            "remaining_time": remaining,
-            "delay_remaining": self._delay_s,
+            "remaining_time": self._wall_s(remaining),
+            "delay_remaining": self._wall_s(self._delay_s),
         }
+
+    def _wall_s(self, simulated_s: float) -> int:
+        """Simulated seconds as whole wall-clock seconds at ``time_scale``, never early."""
+        return math.ceil(simulated_s / self.time_scale - 1e-9)
 
     # --- persistence ---------------------------------------------------------------
     # A reboot aborts a running programme (no power-failure memory); the settings,

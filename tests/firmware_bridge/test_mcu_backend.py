@@ -284,3 +284,12 @@ async def test_simulated_mcu_answers_bad_requests_with_nack() -> None:
     finally:
         await mcu.stop()
         await module_end.close()
+
+
+@pytest.mark.parametrize(("speed", "scale"), [(10.0, 10.0), (1.0, 1.0), (0.0, 1.0)])
+def test_the_mcu_tells_the_simulator_its_speed(speed: float, scale: float) -> None:
+    """Durations on the wire are wall-clock seconds at the MCU's speed (0: a frozen clock)."""
+    simulator = create_simulator(ApplianceType.DISHWASHER, seed=3, index=0)
+    _, mcu_end = memory_link_pair()
+    SimulatedMcu(simulator, mcu_end, speed=speed)
+    assert simulator.time_scale == scale

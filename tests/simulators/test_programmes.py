@@ -394,3 +394,35 @@ def test_dishwasher_consumables_run_low_and_refill() -> None:
     rebooted.restore_state(dishwasher.export_state())
     assert rebooted.salt_used == 1
     assert rebooted.rinse_aid_used == 1
+
+
+@pytest.mark.parametrize("make", [_washer, _dishwasher])
+def test_durations_are_wall_clock_seconds_at_any_speed(make: Any) -> None:
+    """At 10x, a run reports a tenth of its simulated length, and delays are real seconds."""
+    simulator: WetApplianceSimulator = make()
+    simulated = simulator.estimated_duration_s()
+    assert simulator.values()["remaining_time"] == pytest.approx(simulated, abs=1)
+    simulator.time_scale = 10.0
+    assert simulator.values()["remaining_time"] == -(-simulated // 10)
+    simulator.command("start", {"delay_s": 600})  # ten wall-clock minutes
+    assert simulator.values()["delay_remaining"] == 600
+    simulator.step(5990.0)  # 599 wall-clock seconds
+    assert simulator.values()["delay_remaining"] == 1
+    assert simulator.values()["phase"] == "idle"
+    simulator.step(20.0)
+    assert simulator.values()["delay_remaining"] == 0
+    assert simulator.values()["phase"] != "idle"
+
+
+def test_finish_in_is_wall_clock_seconds_at_any_speed() -> None:
+    simulator = _washer()
+    simulator.time_scale = 10.0
+    wall_run = simulator.values()["remaining_time"]
+    assert isinstance(wall_run, int)
+    with pytest.raises(LinkError) as error:
+        simulator.command("start", {"finish_in_s": wall_run - 1})
+    assert error.value.code is ErrorCode.OUT_OF_RANGE
+    assert f"takes {wall_run} s" in error.value.message
+    simulator.command("start", {"finish_in_s": wall_run + 300})
+    assert simulator.values()["delay_remaining"] == 300
+    assert simulator.values()["remaining_time"] == pytest.approx(wall_run + 300, abs=1)
