@@ -60,6 +60,7 @@ class DemoRun:
     """``./scripts/demo`` as a child process, its output read line by line."""
 
     def __init__(self, state_dir: Path, port: int, base_port: int) -> None:
+        self.state_dir = state_dir
         self.port = port
         self.base_port = base_port
         self.output: list[str] = []
@@ -116,10 +117,22 @@ class DemoRun:
             self.output.append(line)
         return code
 
-    def kill(self) -> None:
-        if self.process.poll() is None:
+    def end(self) -> None:
+        """After a failed check: Ctrl-C, so the demo stops its own children, then SIGKILL.
+
+        Home Assistant and the simulators run in sessions of their own (a
+        terminal's Ctrl-C reaches only the demo, which stops them in order), so
+        killing the demo outright would leave them running.
+        """
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=STOP_WITHIN)
+        except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+            subprocess.run(["pkill", "-KILL", "-f", str(self.state_dir)], check=False)
 
 
 class HomeAssistantApi:
@@ -210,7 +223,7 @@ def runs() -> Iterator[list[DemoRun]]:
     started: list[DemoRun] = []
     yield started
     for run in started:
-        run.kill()
+        run.end()
 
 
 def test_demo_from_an_empty_state_then_again(tmp_path: Path, runs: list[DemoRun]) -> None:
