@@ -13,3 +13,40 @@ find_python() {
   echo "scripts/$(basename "$0"): Python 3.13 not found (install it with pyenv: pyenv install 3.13)" >&2
   return 1
 }
+
+# pip install into the venv whose python is $1, quietly; a failing pip fails the caller
+# (its messages are shown, only the noise about this machine's extra package folders is not).
+pip_into() {
+  local python=$1
+  shift
+  "$python" -m pip install --quiet --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v "^WARNING: Location" || true; }
+}
+
+# Fail unless every "name==version" line of the given requirement files is installed at that
+# version in the venv whose python is $1: a silent resolver change or a half-finished install
+# must not reach the tests.
+check_pins() {
+  local python=$1
+  shift
+  "$python" - "$@" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+wrong = []
+for path in sys.argv[1:]:
+    for line in open(path, encoding="utf-8"):
+        line = line.split("#", 1)[0].strip()
+        if "==" not in line or line.startswith("-"):
+            continue
+        name, pinned = (part.strip() for part in line.split("==", 1))
+        try:
+            have = version(name)
+        except PackageNotFoundError:
+            have = "missing"
+        if have != pinned:
+            wrong.append(f"{name} {have} (wanted {pinned}, {path})")
+if wrong:
+    sys.exit("not installed as pinned: " + "; ".join(wrong))
+PY
+}
