@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
+from custom_components.liuzhou_appliances.energy.tariff import CHINA_TZ
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
 
 HOME_POWER = "sensor.home_power"
 PRESENCE = "binary_sensor.presence"
+
+# 02:00 China time on a summer night (18:00 UTC, 11:00 in the harness's US/Pacific, no
+# daylight-saving change near): the Guangxi commercial time-of-use valley, the day's
+# cheapest price, with the next dearer period five hours away. The AC controller then
+# holds an occupied room at the setpoint and sets a vacant one back; an hour before a
+# dearer period it would pre-cool instead, in flat or peak hours it relaxes the setpoint.
+VALLEY_NIGHT = datetime(2026, 7, 15, 2, 0, tzinfo=CHINA_TZ)
+# Home Assistant's clock (wall, monotonic, event loop) starts at VALLEY_NIGHT and then runs
+# on in real time, so real sockets, timeouts and executor jobs behave as unfrozen.
+at_valley_night = pytest.mark.freeze_time(VALLEY_NIGHT, tick=True)
 
 
 async def add_household(hass: HomeAssistant, **options: Any) -> MockConfigEntry:

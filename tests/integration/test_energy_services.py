@@ -15,7 +15,10 @@ from custom_components.liuzhou_appliances.energy.tariff import CHINA_TZ
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
-from .energy_helpers import add_household, entity_id
+from .energy_helpers import add_household, at_valley_night, entity_id
+
+# The plans depend on the tariff hours ahead of "now": every test starts at the same instant.
+pytestmark = at_valley_night
 
 
 def _device_id(hass: HomeAssistant, machine: PairedAppliance) -> str:
