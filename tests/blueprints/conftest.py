@@ -4,9 +4,10 @@
 folder holding ``blueprints/automation/liuzhou_appliances/*.yaml`` copied from
 this repository, so Home Assistant's own blueprint loader reads the files
 exactly as a user's installation would. ``setup_blueprint_automation`` sets up
-one automation from a blueprint and its inputs; ``advance`` moves the frozen
-clock and fires the timers that came due; ``blueprint`` bundles the setup with
-the captured notifications (``phone``, ``panel``) most tests look at.
+one automation from a blueprint and its inputs. The clock is frozen at
+``START``; ``advance`` moves it on and fires the timers that came due.
+``blueprint`` bundles the setup with the captured notifications (``phone``,
+``panel``) most tests look at.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 import shutil
 from typing import Any
@@ -37,12 +38,24 @@ BLUEPRINT_FILES = sorted(BLUEPRINT_SOURCE.glob("*.yaml"))
 # The notify action the ``phone`` fixture captures.
 PHONE = "notify.phone"
 
+# The instant every test here starts at: 09:00 on a summer weekday in the time zone the
+# test harness gives Home Assistant (US/Pacific; no daylight-saving change near), before
+# any time trigger of the blueprints under test. Tests that need another time of day move
+# the clock on that day themselves.
+START = datetime.fromisoformat("2026-07-15T09:00:00-07:00")
+
 # Loop iterations that let a state change or a fired timer run through the
 # triggers and scripts it wakes (all call_soon chains; no I/O involved).
 _SETTLE_ITERATIONS = 50
 
 type SetupBlueprint = Callable[[str, dict[str, Any]], Awaitable[None]]
 type Advance = Callable[[timedelta], Awaitable[None]]
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_start(freezer: FrozenDateTimeFactory) -> None:
+    """The wall clock frozen at ``START`` (not the machine's date and time of day)."""
+    freezer.move_to(START)
 
 
 @pytest.fixture
