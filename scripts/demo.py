@@ -643,7 +643,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse the options (before anything is imported or started), then run."""
     args = _parser().parse_args(argv)
-    return asyncio.run(run(args))
+    # A loop of its own: the calling thread's current event loop is left as it was.
+    return asyncio.run(run(args), loop_factory=asyncio.new_event_loop)
 
 
 if __name__ == "__main__":
