@@ -35,7 +35,7 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
     async_test_home_assistant,
 )
 
-from custom_components.liuzhou_appliances.config_flow import appliance_title, async_get_hub_id
+from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
 from custom_components.liuzhou_appliances.const import (
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
@@ -59,7 +59,7 @@ async def _entry_for(hass: HomeAssistant, appliance: SimulatedAppliance) -> Mock
     result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title=appliance_title(result.hello),
+        title=f"{result.hello.model} {result.hello.appliance_id}",
         unique_id=result.hello.appliance_id,
         data={
             CONF_HOST: appliance.host,

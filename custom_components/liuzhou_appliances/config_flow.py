@@ -18,7 +18,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlow,
 )
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers import instance_id, selector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
@@ -27,6 +27,7 @@ import voluptuous as vol
 from .compat import OptionsFlowWithReload
 from .const import (
     CONF_APPLIANCE_ID,
+    CONF_AREA_ID,
     CONF_COMMERCIAL_FLAT_PRICE,
     CONF_CUSTOM_TABLE,
     CONF_GRID_EVENT_ENTITY,
@@ -68,6 +69,7 @@ from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
 from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
 from .link.pairing import InvalidPairingCode, normalise_pairing_code
+from .naming import async_default_name, async_household_title, async_type_name
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -99,11 +101,6 @@ def _link_error_key(err: LinkError) -> tuple[str, dict[str, str]]:
     return "unknown", {}
 
 
-def appliance_title(hello: HelloInfo) -> str:
-    """Entry title: the model plus the end of the id, to tell twins apart."""
-    return f"{hello.model} {hello.appliance_id.rsplit('-', 1)[-1]}"
-
-
 async def async_get_hub_id(hass: Any) -> str:
     """This Home Assistant's identity towards appliances (stable per installation)."""
     return f"ha-{(await instance_id.async_get(hass))[:16]}"
@@ -120,6 +117,8 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         self._host: str | None = None
         self._port: int = DEFAULT_PORT
         self._name: str = ""
+        # Paired, waiting for the user's name and area: host, port, result, hub id.
+        self._paired: tuple[str, int, PairingResult, str] | None = None
 
     @staticmethod
     @callback
@@ -181,7 +180,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             errors, placeholders = validate_household(user_input)
             if not errors:
                 return self.async_create_entry(
-                    title="Household energy", data={}, options=user_input
+                    title=await async_household_title(self.hass), data={}, options=user_input
                 )
         return self.async_show_form(
             step_id="household_energy",
@@ -207,15 +206,15 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
                 placeholders.update(failed.placeholders)
             else:
-                data = self._entry_data(host, port, result, hub_id)
                 # The user paired by hand; a discovery flow for the same appliance
                 # still waiting for its code is superseded, not a reason to abort.
                 await self.async_set_unique_id(result.hello.appliance_id, raise_on_progress=False)
                 # Pairing again replaced the appliance's key: keep the entry's in step.
                 self._abort_if_unique_id_configured(
-                    updates={CONF_HOST: host, CONF_PORT: port, CONF_KEY: data[CONF_KEY]}
+                    updates={CONF_HOST: host, CONF_PORT: port, CONF_KEY: result.key.hex()}
                 )
-                return self.async_create_entry(title=appliance_title(result.hello), data=data)
+                self._paired = (host, port, result, hub_id)
+                return await self.async_step_name()
         schema = vol.Schema(
             {
                 vol.Required(CONF_HOST, default=(user_input or {}).get(CONF_HOST, "")): str,
@@ -251,7 +250,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         self._async_wake_known_appliance(txt.appliance_id, host, port)
         self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
         self._host, self._port = host, port
-        self._name = f"{txt.model} ({host})"
+        self._name = f"{await async_type_name(self.hass, txt.type)} {txt.model} ({host})"
         self.context["title_placeholders"] = {"name": self._name}
         return await self.async_step_zeroconf_confirm()
 
@@ -286,15 +285,43 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 if result.hello.appliance_id != self.unique_id:
                     return self.async_abort(reason="different_appliance")
-                return self.async_create_entry(
-                    title=appliance_title(result.hello),
-                    data=self._entry_data(self._host, self._port, result, hub_id),
-                )
+                self._paired = (self._host, self._port, result, hub_id)
+                return await self.async_step_name()
         return self.async_show_form(
             step_id="zeroconf_confirm",
             data_schema=_CODE_SCHEMA,
             errors=errors,
             description_placeholders=placeholders,
+        )
+
+    # --- name and area, once paired -------------------------------------------
+
+    async def async_step_name(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Name the paired appliance (its type by default) and choose its area."""
+        assert self._paired is not None
+        host, port, result, hub_id = self._paired
+        hello = result.hello
+        default = await async_default_name(self.hass, hello.type)
+        if user_input is not None:
+            data = self._entry_data(host, port, result, hub_id)
+            if area_id := user_input.get(CONF_AREA_ID):
+                data[CONF_AREA_ID] = area_id
+            name = str(user_input.get(CONF_NAME, "")).strip() or default
+            return self.async_create_entry(title=name, data=data)
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME, default=default): str,
+                vol.Optional(CONF_AREA_ID): selector.AreaSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="name",
+            data_schema=schema,
+            description_placeholders={
+                "type": await async_type_name(self.hass, hello.type),
+                "model": hello.model,
+                "appliance_id": hello.appliance_id,
+            },
         )
 
     # --- reauthentication --------------------------------------------------

@@ -25,6 +25,8 @@ CONF_APPLIANCE_ID: Final = "appliance_id"
 CONF_KEY: Final = "key"
 CONF_PAIRING_CODE: Final = "pairing_code"
 CONF_HUB_ID: Final = "hub_id"
+# The area chosen when pairing; applied to the new device at its first set-up, then dropped.
+CONF_AREA_ID: Final = "area_id"
 
 # Options.
 CONF_KEEPALIVE_INTERVAL: Final = "keepalive_interval"

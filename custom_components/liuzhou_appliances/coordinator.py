@@ -122,6 +122,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             CONF_OFFLINE_REPAIR_MINUTES, DEFAULT_OFFLINE_REPAIR_MINUTES
         )
         self.stats = ConnectionStats()
+        # The type in the server's language, shown as the device's model (set by set-up).
+        self.type_name: str | None = None
         self._connected = False
         self._closing = False
         self._client_unsubs: list[CALLBACK_TYPE] = []
@@ -139,12 +141,18 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
 
     @property
     def device_info(self) -> DeviceInfo:
-        """The device registry entry of this appliance."""
+        """The device registry entry of this appliance.
+
+        Home Assistant shows "model (model id)": the translated type with the
+        model code, e.g. "Air conditioner (SIM-KFR-35GW)"; the appliance id is
+        the serial number. The name is the entry's title, chosen when pairing.
+        """
         return DeviceInfo(
             identifiers={(DOMAIN, self.appliance_id)},
             manufacturer=self.declaration.manufacturer or MANUFACTURER,
-            model=self.hello.model,
-            model_id=str(self.hello.type),
+            model=self.type_name or self.hello.model,
+            model_id=self.hello.model,
+            serial_number=self.appliance_id,
             name=self.config_entry.title,
             sw_version=self.hello.firmware,
         )

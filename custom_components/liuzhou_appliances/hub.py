@@ -7,14 +7,19 @@ from typing import cast
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import (
+    area_registry as ar,
+    config_validation as cv,
+    device_registry as dr,
+)
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_APPLIANCE_ID, DOMAIN, HOUSEHOLD_UNIQUE_ID, PLATFORMS
+from .const import CONF_APPLIANCE_ID, CONF_AREA_ID, DOMAIN, HOUSEHOLD_UNIQUE_ID, PLATFORMS
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .energy.tariff import TariffError
 from .energy_manager import ApplianceEnergy, EnergyManager, energy_data
+from .naming import async_type_name
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -42,11 +47,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> b
         await coordinator.async_close()
         raise
     entry.runtime_data = coordinator
+    coordinator.type_name = await async_type_name(hass, coordinator.hello.type)
+    _async_apply_chosen_area(hass, coordinator)
     energy = ApplianceEnergy(hass, coordinator)
     energy_data(hass).appliances[entry.entry_id] = energy
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()
     return True
+
+
+def _async_apply_chosen_area(hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> None:
+    """Put a newly paired appliance's device in the area chosen when pairing (once)."""
+    entry = coordinator.config_entry
+    area_id = entry.data.get(CONF_AREA_ID)
+    if area_id is None:
+        return
+    registry = dr.async_get(hass)
+    device = registry.async_get_or_create(config_entry_id=entry.entry_id, **coordinator.device_info)
+    if device.area_id is None and ar.async_get(hass).async_get_area(area_id) is not None:
+        registry.async_update_device(device.id, area_id=area_id)
+    data = {key: value for key, value in entry.data.items() if key != CONF_AREA_ID}
+    hass.config_entries.async_update_entry(entry, data=data)
 
 
 async def _async_setup_household(hass: HomeAssistant, entry: ConfigEntry[EnergyManager]) -> bool:

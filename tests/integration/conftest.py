@@ -22,7 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.liuzhou_appliances.config_flow import appliance_title, async_get_hub_id
+from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
 from custom_components.liuzhou_appliances.const import (
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
@@ -31,6 +31,7 @@ from custom_components.liuzhou_appliances.const import (
 )
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.link.client import pair
+from custom_components.liuzhou_appliances.link.codec import HelloInfo
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .snapshot_extension import LiuzhouSnapshotExtension
@@ -44,6 +45,16 @@ _COUNT_ARGUMENT = {
     ApplianceType.LAUNDRY_WASHER: "washer",
     ApplianceType.DISHWASHER: "dishwasher",
 }
+
+
+def legacy_title(hello: HelloInfo) -> str:
+    """The title version 0.2.0 gave an appliance's entry: the model and the id's end.
+
+    The fixtures' entries keep it, as installations from then keep theirs (their
+    devices and entity ids are never renamed); new entries are named after their
+    type (naming.py, tests/integration/test_naming.py).
+    """
+    return f"{hello.model} {hello.appliance_id.rsplit('-', 1)[-1]}"
 
 
 @pytest.fixture(autouse=True)
@@ -152,7 +163,7 @@ async def start_appliance(
         result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
         entry = MockConfigEntry(
             domain=DOMAIN,
-            title=appliance_title(result.hello),
+            title=legacy_title(result.hello),
             unique_id=result.hello.appliance_id,
             data={
                 CONF_HOST: appliance.host,

@@ -72,6 +72,13 @@ async def submit(hass: HomeAssistant, flow_id: str, **data: Any) -> Any:
     return await hass.config_entries.flow.async_configure(flow_id, data)
 
 
+async def accept_name(hass: HomeAssistant, result: Any) -> Any:
+    """Paired: the name-and-area form comes next; take its suggestions."""
+    assert result["type"] is FlowResultType.FORM, result
+    assert result["step_id"] == "name"
+    return await submit(hass, result["flow_id"])
+
+
 # --- manual entry --------------------------------------------------------------------
 
 
@@ -87,10 +94,12 @@ async def test_manual_entry_pairs_and_stores_the_key_not_the_code(
         port=appliance.port,
         pairing_code=f"{appliance.code[:4]}-{appliance.code[4:]}",
     )
+    assert appliance.module.paired  # paired before it is named
+    result = await accept_name(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     assert entry.unique_id == appliance.id
-    assert entry.title.startswith(appliance.model)
+    assert entry.title == "Air conditioner"
     assert set(entry.data) == {CONF_HOST, CONF_PORT, CONF_APPLIANCE_ID, CONF_KEY, CONF_HUB_ID}
     assert entry.data[CONF_APPLIANCE_ID] == appliance.id
     assert len(bytes.fromhex(entry.data[CONF_KEY])) == 32
@@ -111,7 +120,9 @@ async def test_wrong_code_then_right_code(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "wrong_code"}
     assert not appliance.module.paired
-    result = await submit(hass, flow_id, **base, pairing_code=appliance.code)
+    result = await accept_name(
+        hass, await submit(hass, flow_id, **base, pairing_code=appliance.code)
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -227,12 +238,16 @@ async def test_discovery_confirm_and_pair(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "zeroconf_confirm"
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-    assert appliance.model in flows[0]["context"]["title_placeholders"]["name"]
+    assert flows[0]["context"]["title_placeholders"]["name"] == (
+        f"Air conditioner {appliance.model} ({appliance.host})"
+    )
     result = await submit(hass, result["flow_id"], pairing_code=wrong_code(appliance.code))
     assert result["errors"] == {"base": "wrong_code"}
     result = await submit(hass, result["flow_id"], pairing_code="12")
     assert result["errors"] == {CONF_PAIRING_CODE: "invalid_code_format"}
-    result = await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    result = await accept_name(
+        hass, await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == appliance.id
     assert result["result"].data[CONF_PORT] == appliance.port
@@ -256,6 +271,7 @@ async def test_manual_pairing_supersedes_a_pending_discovery(
     result = await submit(
         hass, flow_id, host=appliance.host, port=appliance.port, pairing_code=appliance.code
     )
+    result = await accept_name(hass, result)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert result["result"].state is ConfigEntryState.LOADED

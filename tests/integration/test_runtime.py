@@ -53,7 +53,8 @@ async def test_setup_connects_and_registers_the_device(
     assert coordinator.data == appliance.simulator.values()
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, appliance.id)})
     assert device is not None
-    assert device.model == appliance.model
+    assert (device.model, device.model_id) == ("Air conditioner", appliance.model)
+    assert device.serial_number == appliance.id
     assert device.sw_version == appliance.firmware
     assert device.manufacturer == coordinator.declaration.manufacturer
     assert device.name == paired_appliance.entry.title

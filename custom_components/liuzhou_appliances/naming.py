@@ -1,0 +1,67 @@
+"""Names a person would give: the appliance's type in the server's language.
+
+Home Assistant translates entity and device names with the server language
+(Settings → System → General), so new appliances and the household entry are
+named in that language too: "Air conditioner" / "空调", with a number only when
+the name is already taken ("Air conditioner 2"). Names are chosen once, when an
+entry is created; existing entries and devices are never renamed.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
+
+from .const import DOMAIN
+from .link.model import ApplianceType
+
+# Where a translation is missing (it never is for en and zh-Hans).
+_FALLBACK: Final[dict[ApplianceType, str]] = {
+    ApplianceType.ROOM_AIR_CONDITIONER: "Air conditioner",
+    ApplianceType.REFRIGERATOR: "Refrigerator",
+    ApplianceType.LAUNDRY_WASHER: "Washing machine",
+    ApplianceType.DISHWASHER: "Dishwasher",
+}
+_HOUSEHOLD_FALLBACK: Final = "Household energy"
+
+
+async def async_type_name(hass: HomeAssistant, kind: ApplianceType) -> str:
+    """The appliance type in the server's language: translations' ``device.<type>.name``."""
+    strings = await async_get_translations(hass, hass.config.language, "device", {DOMAIN})
+    return strings.get(f"component.{DOMAIN}.device.{kind}.name") or _FALLBACK[kind]
+
+
+async def async_household_title(hass: HomeAssistant) -> str:
+    """The household energy entry's title: its set-up step's title, translated."""
+    strings = await async_get_translations(hass, hass.config.language, "config", {DOMAIN})
+    key = f"component.{DOMAIN}.config.step.household_energy.title"
+    return strings.get(key) or _HOUSEHOLD_FALLBACK
+
+
+def names_in_use(hass: HomeAssistant) -> set[str]:
+    """Titles of this integration's entries and names of their devices (as the user sees them)."""
+    used = {entry.title for entry in hass.config_entries.async_entries(DOMAIN)}
+    registry = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            used.update(name for name in (device.name_by_user, device.name) if name)
+    return used
+
+
+def first_free_name(base: str, used: set[str]) -> str:
+    """``base`` when free, else ``base 2``, ``base 3``, … (case-insensitive)."""
+    taken = {name.casefold() for name in used}
+    if base.casefold() not in taken:
+        return base
+    number = 2
+    while f"{base} {number}".casefold() in taken:
+        number += 1
+    return f"{base} {number}"
+
+
+async def async_default_name(hass: HomeAssistant, kind: ApplianceType) -> str:
+    """The name a new appliance of ``kind`` gets unless the user types another."""
+    return first_free_name(await async_type_name(hass, kind), names_in_use(hass))
