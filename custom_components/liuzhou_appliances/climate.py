@@ -11,6 +11,7 @@ from homeassistant.components.climate.const import (
     PRESET_NONE,
     PRESET_SLEEP,
     ClimateEntityFeature,
+    HVACAction,
     HVACMode,
 )
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
@@ -38,6 +39,16 @@ _HVAC_MODES: Final[Mapping[str, HVACMode]] = {
     "auto": HVACMode.HEAT_COOL,
 }
 _APPLIANCE_MODES: Final[Mapping[HVACMode, str]] = {hvac: mode for mode, hvac in _HVAC_MODES.items()}
+
+# What the unit reports it is doing (running_state) in Home Assistant's words;
+# a unit that is off is "off" whatever it reports.
+_HVAC_ACTIONS: Final[Mapping[str, HVACAction]] = {
+    "idle": HVACAction.IDLE,
+    "cooling": HVACAction.COOLING,
+    "heating": HVACAction.HEATING,
+    "drying": HVACAction.DRYING,
+    "fan": HVACAction.FAN,
+}
 
 # Preset -> the boolean capability it turns on; the preset "none" turns them all off.
 _PRESET_CAPABILITIES: Final[Mapping[str, str]] = {PRESET_ECO: "eco", PRESET_SLEEP: "sleep"}
@@ -112,6 +123,20 @@ class LiuzhouClimate(LiuzhouEntity, NativeTemperatureClimateEntity):
             return HVACMode.OFF
         mode = self._text("mode")
         return _HVAC_MODES.get(mode) if on is True and mode is not None else None
+
+    @property
+    def hvac_action(self) -> HVACAction | None:
+        """What the unit is doing, where it reports it: off, idle, cooling, heating, ...
+
+        Idle while on but the compressor rests (the setpoint is reached).
+        """
+        if "running_state" not in self.coordinator.declaration.capabilities:
+            return None
+        on = self._value("on")
+        if on is False:
+            return HVACAction.OFF
+        running = self._text("running_state")
+        return _HVAC_ACTIONS.get(running) if on is True and running is not None else None
 
     @property
     def native_current_temperature(self) -> float | None:

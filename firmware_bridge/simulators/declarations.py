@@ -90,6 +90,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
                 "swing": {},
                 "eco": {},
                 "sleep": {},
+                "running_state": {},
             },
         },
         ApplianceType.LAUNDRY_WASHER: {

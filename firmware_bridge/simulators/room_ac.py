@@ -52,7 +52,9 @@ hour up to 2 K (lowers the heating one likewise) from when it is switched on,
 with the fan at low. Dry runs the compressor at ~35 % with the fan at low
 (colder coil, more moisture removed) until the room reaches the setpoint
 minus 2 K or ~45 % humidity. Auto mode picks cool above the setpoint + 1 K
-and heat below the setpoint − 1.5 K.
+and heat below the setpoint − 1.5 K. The unit reports what it does as
+``running_state``: cooling, heating or drying while the compressor runs, fan in
+fan-only mode, idle while the compressor rests or the unit is off.
 """
 
 from __future__ import annotations
@@ -287,6 +289,25 @@ class InverterAirConditioner:
             return "high"
         return "medium" if error_k > 0.8 else "low"
 
+    @property
+    def running_state(self) -> str:
+        """What the unit does now (the data model's ``running_state``).
+
+        ``idle`` when off or while the compressor rests (setpoint reached, restart
+        delay, dry mode paused, a fault blocking it), even though the indoor fan
+        may keep turning; ``fan`` in fan-only mode.
+        """
+        if not self.on:
+            return "idle"
+        if self.mode == "fan_only":
+            return "fan"
+        if not self.compressor_running:
+            return "idle"
+        if self.mode == "dry":
+            return "drying"
+        heating = self.mode == "heat" or (self.mode == "auto" and self.auto_heating)
+        return "heating" if heating else "cooling"
+
     def _compressor_blocked(self) -> bool:
         return bool(self.faults & {"outdoor_unit", "compressor_overheat", "indoor_sensor"})
 
@@ -477,6 +498,7 @@ class RoomAirConditionerSimulator(ApplianceSimulator):
             "swing": self.swing,
             "eco": unit.eco,
             "sleep": unit.sleep,
+            "running_state": unit.running_state,
         }
 
     def _write(self, key: str, value: Value) -> None:

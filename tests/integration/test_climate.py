@@ -8,6 +8,7 @@ from homeassistant.components.climate import (
     ATTR_CURRENT_HUMIDITY,
     ATTR_CURRENT_TEMPERATURE,
     ATTR_FAN_MODE,
+    ATTR_HVAC_ACTION,
     ATTR_HVAC_MODE,
     ATTR_PRESET_MODE,
     ATTR_SWING_MODE,
@@ -21,6 +22,7 @@ from homeassistant.components.climate import (
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
     ClimateEntity,
+    HVACAction,
     HVACMode,
 )
 from homeassistant.const import (
@@ -112,6 +114,50 @@ async def test_hvac_mode_and_power(hass: HomeAssistant, ac: PairedAppliance) -> 
     await _call(hass, SERVICE_SET_HVAC_MODE, climate, **{ATTR_HVAC_MODE: HVACMode.OFF})
     assert ac.simulator.values()["on"] is False
     await wait_for_state(hass, climate, lambda s: s.state == HVACMode.OFF)
+
+
+async def test_hvac_action_says_what_the_unit_does(
+    hass: HomeAssistant, ac: PairedAppliance
+) -> None:
+    """Off, idle while the compressor rests, cooling, drying, fan: as the unit reports."""
+    climate = _climate(hass, ac)
+    simulator = ac.simulator
+
+    async def action_after_a_minute() -> str:
+        simulator.step(60.0)  # the physics stands still in these tests: move it on
+        await ac.push()
+        state = await wait_for_state(
+            hass,
+            climate,
+            lambda s: s.attributes.get(ATTR_HVAC_ACTION) == _ACTIONS[simulator.unit.running_state],
+        )
+        return str(state.attributes[ATTR_HVAC_ACTION])
+
+    assert hass.states.get(climate).attributes[ATTR_HVAC_ACTION] == HVACAction.OFF
+    # On, heating towards 16 °C in a summer room: nothing to do, the unit idles.
+    await _call(
+        hass, SERVICE_SET_TEMPERATURE, climate, **{ATTR_TEMPERATURE: 16, ATTR_HVAC_MODE: "heat"}
+    )
+    assert await action_after_a_minute() == HVACAction.IDLE
+    await _call(hass, SERVICE_SET_HVAC_MODE, climate, **{ATTR_HVAC_MODE: HVACMode.COOL})
+    assert await action_after_a_minute() == HVACAction.COOLING
+    await _call(hass, SERVICE_SET_HVAC_MODE, climate, **{ATTR_HVAC_MODE: HVACMode.DRY})
+    assert await action_after_a_minute() == HVACAction.DRYING
+    await _call(hass, SERVICE_SET_HVAC_MODE, climate, **{ATTR_HVAC_MODE: HVACMode.FAN_ONLY})
+    assert await action_after_a_minute() == HVACAction.FAN
+    await _call(hass, SERVICE_TURN_OFF, climate)
+    await wait_for_state(
+        hass, climate, lambda s: s.attributes.get(ATTR_HVAC_ACTION) == HVACAction.OFF
+    )
+
+
+_ACTIONS = {
+    "idle": HVACAction.IDLE,
+    "cooling": HVACAction.COOLING,
+    "heating": HVACAction.HEATING,
+    "drying": HVACAction.DRYING,
+    "fan": HVACAction.FAN,
+}
 
 
 async def test_set_temperature(hass: HomeAssistant, ac: PairedAppliance) -> None:

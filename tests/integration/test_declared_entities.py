@@ -58,7 +58,7 @@ def _keys(hass: HomeAssistant, entity_registry: er.EntityRegistry, entry_id: str
 async def test_minimal_air_conditioner(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, start_appliance: StartAppliance
 ) -> None:
-    """Two modes, no humidity, outdoor sensor, swing or presets: none of them appear."""
+    """Two modes, no humidity, outdoor sensor, swing, presets or running state: none appear."""
     with model_declaring(
         ApplianceType.ROOM_AIR_CONDITIONER,
         capabilities={
@@ -93,6 +93,8 @@ async def test_minimal_air_conditioner(
     assert not features & ClimateEntityFeature.SWING_MODE
     assert not features & ClimateEntityFeature.PRESET_MODE
     assert "current_humidity" not in climate.attributes
+    # No running state declared: Home Assistant shows no current action.
+    assert "hvac_action" not in climate.attributes
 
 
 async def test_fridge_without_freezer(

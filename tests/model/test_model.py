@@ -83,6 +83,27 @@ def test_required_capabilities_are_implicit_and_optional_ones_declared() -> None
     assert (target.minimum, target.maximum, target.step) == (17, 30, 0.5)
 
 
+def test_running_state_is_an_optional_report_a_model_may_narrow() -> None:
+    """The AC's running state (Matter's ThermostatRunningState) is optional and read-only."""
+    spec = APPLIANCE_TYPES[ApplianceType.ROOM_AIR_CONDITIONER].attribute("running_state")
+    assert (spec.kind, spec.required, spec.writable) == (ValueKind.ENUM, False, False)
+    assert spec.matter == "Thermostat.ThermostatRunningState"
+    assert spec.options == ("idle", "cooling", "heating", "drying", "fan")
+    assert "running_state" not in Declaration.from_dict(AC).capabilities
+    cooling_only = copy.deepcopy(AC)
+    cooling_only["capabilities"]["running_state"] = {"options": ["idle", "cooling", "fan"]}
+    declaration = Declaration.from_dict(cooling_only)
+    capability = declaration.capability("running_state")
+    assert capability.options == ("idle", "cooling", "fan")
+    assert capability.validate("cooling") == "cooling"
+    with pytest.raises(LinkError) as err:
+        capability.validate("heating")
+    assert err.value.code is ErrorCode.OUT_OF_RANGE
+    with pytest.raises(LinkError) as err:
+        declaration.validate_write("running_state", "idle")
+    assert err.value.code is ErrorCode.READ_ONLY
+
+
 def test_round_trip_through_json() -> None:
     for raw in (AC, WASHER):
         declaration = Declaration.from_dict(raw)

@@ -160,6 +160,44 @@ def test_dry_mode_removes_moisture_and_fan_only_does_not() -> None:
     assert cool_removed > 0
 
 
+def _running(ac: RoomAirConditionerSimulator) -> object:
+    return assert_valid(ac)["running_state"]
+
+
+def test_running_state_says_what_the_unit_does() -> None:
+    """Cooling/heating/drying while the compressor runs, fan in fan-only, else idle."""
+    summer = _ac(JULY_AFTERNOON, initial_temperature_c=28.0, initial_humidity_pct=70.0)
+    assert _running(summer) == "idle"  # off
+    _cool(summer)
+    assert _running(summer) == "idle"  # on, the compressor not started yet
+    summer.step(60.0)
+    assert _running(summer) == "cooling"
+    # The room is well below a 30 °C setpoint: the compressor rests, the unit is idle.
+    summer.write("target_temperature", 30.0)
+    summer.step(60.0)
+    assert summer.values()["power"] > summer.unit.parameters.standby_w  # the fan turns
+    assert _running(summer) == "idle"
+    summer.write("mode", "fan_only")
+    assert _running(summer) == "fan"
+    # Dry runs the compressor (after its restart delay) at low capacity.
+    summer.write("mode", "dry")
+    summer.write("target_temperature", 26.0)
+    summer.step(240.0)
+    assert _running(summer) == "drying"
+    summer.write("on", False)
+    assert _running(summer) == "idle"
+
+    winter = _ac(JANUARY_EVENING)
+    winter.write("mode", "heat")
+    winter.write("target_temperature", 22.0)
+    winter.write("on", True)
+    winter.step(60.0)
+    assert _running(winter) == "heating"
+    winter.write("mode", "auto")  # the room is cold: auto heats
+    winter.step(60.0)
+    assert _running(winter) == "heating"
+
+
 def test_eco_saves_energy_and_sleep_lets_the_night_warm_up() -> None:
     def run(**settings: bool) -> RoomAirConditionerSimulator:
         ac = _ac(JULY_AFTERNOON, initial_temperature_c=32.0)

@@ -354,6 +354,18 @@ ROOM_AIR_CONDITIONER: Final = ApplianceTypeSpec(
             writable=True,
             required=False,
         ),
+        # What the unit is doing now: Matter's ThermostatRunningState bits (Heat,
+        # Cool, Fan) as one value, with drying (cooling in dry mode) told apart.
+        # "idle" while the compressor rests (setpoint reached, restart delay,
+        # dry mode paused) or the unit is off; "fan" in fan-only mode.
+        AttributeSpec(
+            "running_state",
+            42,
+            ValueKind.ENUM,
+            "Thermostat.ThermostatRunningState",
+            required=False,
+            options=("idle", "cooling", "heating", "drying", "fan"),
+        ),
     ),
     fault_codes=(
         "indoor_sensor",
