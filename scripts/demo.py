@@ -5,9 +5,12 @@ simulated appliances of all four types (``python -m firmware_bridge
 simulate``), a Home Assistant instance whose config lives in the state
 directory (``.demo/``) with this repository's integration linked in, completes
 onboarding through Home Assistant's HTTP API (printing the credentials it
-created), and pairs every appliance through the integration's own config flow,
-exactly as a user would. Ctrl-C stops everything cleanly. Re-running reuses the
-same Home Assistant user, appliances and entries.
+created), pairs every appliance through the integration's own config flow,
+exactly as a user would, and puts each appliance's energy sensor on the Energy
+dashboard. ``--language zh-Hans`` sets up a Chinese home: Home Assistant's
+server language (which names devices and entities), the owner's interface
+language and the appliances' names. Ctrl-C stops everything cleanly. Re-running
+reuses the same Home Assistant user, appliances and entries.
 
 Every wait has a deadline; when one runs out the demo says in one line what did
 not come up and which log to read, stops what it started and exits 1.
@@ -18,7 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
 import ipaddress
 import json
@@ -45,11 +48,17 @@ HTTP_DEADLINE = 240
 LOADED_DEADLINE = 90
 STOP_DEADLINE = 30
 
+# The languages the integration is translated into; English is the default.
+LANGUAGES = ("en", "zh-Hans")
+HOME_NAME = {"en": "Liuzhou home (demo)", "zh-Hans": "柳州的家（演示）"}
+
 CONFIGURATION_YAML = """\
 # Written by scripts/demo. default_config is not used: some of its parts need
-# binaries (go2rtc, ffmpeg, libpcap) that these machines lack.
+# binaries (go2rtc, ffmpeg, libpcap) that these machines lack. Assist (the
+# conversation agent and its pipeline) works offline; speech needs add-ons.
 homeassistant:
-  name: Liuzhou home (demo)
+  name: {name}
+  language: {language}
   time_zone: Asia/Shanghai
   country: CN
   currency: CNY
@@ -68,6 +77,7 @@ energy:
 history:
 logbook:
 conversation:
+assist_pipeline:
 diagnostics:
 repairs:
 automation:
@@ -82,7 +92,18 @@ logger:
   default: warning
   logs:
     custom_components.{domain}: info
+    # Text-to-speech, which Assist loads, asks for the ffmpeg binary at start;
+    # only spoken answers need it, typed ones work without.
+    haffmpeg: critical
 """
+
+# Where the demo puts each type (Home Assistant's default areas, named in the
+# owner's language at onboarding); the washer stays without an area.
+AREA_OF_TYPE = {
+    "room_air_conditioner": {"en": "Bedroom", "zh-Hans": "卧室"},
+    "refrigerator": {"en": "Kitchen", "zh-Hans": "厨房"},
+    "dishwasher": {"en": "Kitchen", "zh-Hans": "厨房"},
+}
 
 
 def _log(message: str) -> None:
@@ -166,10 +187,13 @@ def _storage(key: str, version: int, data: Mapping[str, Any]) -> str:
     return json.dumps({"version": version, "minor_version": 1, "key": key, "data": data})
 
 
-def _write_ha_config(config_dir: Path, host: str, port: int) -> None:
+def _write_ha_config(config_dir: Path, host: str, port: int, language: str = "en") -> None:
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "configuration.yaml").write_text(
-        CONFIGURATION_YAML.format(host=host, port=port, domain=DOMAIN)
+        CONFIGURATION_YAML.format(
+            host=host, port=port, domain=DOMAIN, language=language, name=HOME_NAME[language]
+        ),
+        encoding="utf-8",
     )
     storage = config_dir / ".storage"
     storage.mkdir(exist_ok=True)
@@ -237,8 +261,62 @@ async def _token(
         return result
 
 
-async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: Path) -> str:
-    """Return an access token, onboarding Home Assistant first if needed."""
+class _Websocket:
+    """Home Assistant's websocket API, one call at a time (what the frontend uses)."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self._socket = socket
+        self._id = 0
+
+    async def call(self, kind: str, **payload: Any) -> Any:
+        """Send one command; its result, or DemoError with Home Assistant's error."""
+        self._id += 1
+        await self._socket.send_json({"id": self._id, "type": kind, **payload})
+        while True:
+            message = await self._socket.receive_json()
+            if message.get("id") == self._id and message.get("type") == "result":
+                if not message["success"]:
+                    raise _WebsocketError(kind, message["error"])
+                return message.get("result")
+
+
+class _WebsocketError(DemoError):
+    def __init__(self, kind: str, error: Mapping[str, Any]) -> None:
+        super().__init__(f"{kind} failed: {error.get('message')}")
+        self.code = error.get("code")
+
+
+@contextlib.asynccontextmanager
+async def _websocket(
+    session: aiohttp.ClientSession, base: str, token: str
+) -> AsyncIterator[_Websocket]:
+    async with session.ws_connect(f"{base}/api/websocket") as socket:
+        await socket.receive_json()  # auth_required
+        await socket.send_json({"type": "auth", "access_token": token})
+        answer = await socket.receive_json()
+        if answer.get("type") != "auth_ok":
+            raise DemoError(f"websocket login failed: {answer}")
+        yield _Websocket(socket)
+
+
+# The owner's interface settings (Profile → Language and the formats that follow it).
+FRONTEND_LOCALE = {
+    "number_format": "language",
+    "time_format": "language",
+    "date_format": "language",
+    "time_zone": "local",
+    "first_weekday": "language",
+}
+
+
+async def _onboard(
+    session: aiohttp.ClientSession, base: str, credentials_file: Path, language: str = "en"
+) -> str:
+    """Return an access token, onboarding Home Assistant first if needed.
+
+    The owner is created in ``language`` (Home Assistant names the default areas
+    in it) and gets it as the interface language of their profile.
+    """
     client_id = f"{base}{CLIENT_ID_PATH}"
     async with session.get(f"{base}/api/onboarding") as response:
         # 404: onboarding is finished and its API is gone.
@@ -254,7 +332,7 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
             "name": "Demo Owner",
             "username": "demo",
             "password": password,
-            "language": "en",
+            "language": language,
         }
         async with session.post(f"{base}/api/onboarding/users", json=user) as response:
             if response.status != 200:
@@ -290,6 +368,12 @@ async def _onboard(session: aiohttp.ClientSession, base: str, credentials_file: 
                 if response.status not in (200, 403):  # 403: step already done
                     raise DemoError(f"onboarding step {step} failed: {await response.text()}")
         access: str = tokens["access_token"]
+        async with _websocket(session, base, access) as ws:
+            await ws.call(
+                "frontend/set_user_data",
+                key="language",
+                value={"language": language, **FRONTEND_LOCALE},
+            )
         return access
     if not credentials_file.exists():
         raise DemoError(
@@ -357,8 +441,14 @@ async def _wait_until_loaded(
     return ", ".join(f"{count} {state}" for state, count in counts.items()) or "none"
 
 
-def _fill(schema: list[dict[str, Any]], appliance: Mapping[str, Any]) -> dict[str, Any]:
-    """Answer a config flow form from what the simulator printed."""
+def _fill(
+    schema: list[dict[str, Any]], appliance: Mapping[str, Any], area_id: str | None = None
+) -> dict[str, Any]:
+    """Answer a config flow form from what the simulator printed.
+
+    The name is left as suggested: the type in the server's language ("Air
+    conditioner", "空调"); the area is ``area_id`` when given.
+    """
     answers: dict[str, Any] = {}
     for field in schema:
         name = field["name"]
@@ -368,6 +458,8 @@ def _fill(schema: list[dict[str, Any]], appliance: Mapping[str, Any]) -> dict[st
             answers[name] = appliance["port"]
         elif "code" in name:
             answers[name] = appliance["code"]
+        elif name == "area_id" and area_id is not None:
+            answers[name] = area_id
     return answers
 
 
@@ -402,14 +494,25 @@ async def _run_flow(
     raise DemoError(f"the {menu_choice} flow did not finish")
 
 
+async def _area_ids(session: aiohttp.ClientSession, base: str, token: str) -> dict[str, str]:
+    """Area names to ids."""
+    async with _websocket(session, base, token) as ws:
+        areas = await ws.call("config/area_registry/list")
+    return {area["name"]: area["area_id"] for area in areas}
+
+
 async def _pair(
-    session: aiohttp.ClientSession, base: str, token: str, appliance: Mapping[str, Any]
+    session: aiohttp.ClientSession,
+    base: str,
+    token: str,
+    appliance: Mapping[str, Any],
+    area_id: str | None = None,
 ) -> str:
     result = await _run_flow(
-        session, base, token, "appliance", lambda schema: _fill(schema, appliance)
+        session, base, token, "appliance", lambda schema: _fill(schema, appliance, area_id)
     )
     if result["type"] == "create_entry":
-        return "paired"
+        return f"paired as {result['title']}"
     if result.get("reason") == "already_configured":
         return "already paired"
     return f"skipped ({result.get('reason')})"
@@ -423,8 +526,50 @@ async def _set_up_household_energy(session: aiohttp.ClientSession, base: str, to
     return "already set up"
 
 
+async def _add_to_energy_dashboard(
+    session: aiohttp.ClientSession, base: str, token: str, appliances: list[dict[str, Any]]
+) -> str:
+    """Each appliance's energy sensor as an individual device on the Energy dashboard.
+
+    What the user does in Settings → Dashboards → Energy; devices already there
+    (and anything else the user configured) are kept.
+    """
+    async with _websocket(session, base, token) as ws:
+        registry = await ws.call("config/entity_registry/list")
+        energy_sensors = {
+            entity["unique_id"]: entity["entity_id"]
+            for entity in registry
+            if entity["platform"] == DOMAIN and entity["entity_id"].startswith("sensor.")
+        }
+        wanted = [
+            energy_sensors[unique_id]
+            for appliance in appliances
+            if (unique_id := f"{appliance['id']}_energy") in energy_sensors
+        ]
+        try:
+            prefs = await ws.call("energy/get_prefs")
+        except _WebsocketError as err:
+            if err.code != "not_found":
+                raise
+            prefs = {}
+        devices: list[dict[str, Any]] = list(prefs.get("device_consumption", []))
+        present = {device["stat_consumption"] for device in devices}
+        added = [entity_id for entity_id in wanted if entity_id not in present]
+        if added:
+            devices += [{"stat_consumption": entity_id} for entity_id in added]
+            await ws.call("energy/save_prefs", device_consumption=devices)
+    if added:
+        return f"{len(added)} appliances added as individual devices"
+    return f"{len(wanted)} appliances already there"
+
+
 async def _bring_up(
-    base: str, demo_dir: Path, hass: Any, appliances: list[dict[str, Any]], logs: str
+    base: str,
+    demo_dir: Path,
+    hass: Any,
+    appliances: list[dict[str, Any]],
+    logs: str,
+    language: str = "en",
 ) -> None:
     """Onboard Home Assistant, pair every appliance, set up household energy."""
     import aiohttp
@@ -432,11 +577,17 @@ async def _bring_up(
     log_name = _shown(demo_dir / "home-assistant.log")
     async with aiohttp.ClientSession() as session:
         await _wait_for_http(session, base, hass, log_name)
-        token = await _onboard(session, base, demo_dir / "credentials.json")
+        token = await _onboard(session, base, demo_dir / "credentials.json", language)
         # Pairing again is harmless: for a configured appliance the flow
         # aborts as already configured and keeps the entry's key in step.
+        areas = await _area_ids(session, base, token)
         for appliance in appliances:
-            _log(f"  {appliance['id']}: {await _pair(session, base, token, appliance)}")
+            area = AREA_OF_TYPE.get(appliance["type"], {}).get(language)
+            area_id = areas.get(area or "")
+            paired = await _pair(session, base, token, appliance, area_id)
+            if paired.startswith("paired as") and area_id:
+                paired += f" in {area}"
+            _log(f"  {appliance['id']}: {paired}")
         # Onboarding starts these in the background; by now they exist.
         await _remove_online_only_entries(session, base, token)
         energy = await _set_up_household_energy(session, base, token)
@@ -449,6 +600,8 @@ async def _bring_up(
                 f"only {loaded} of {expected} Liuzhou entries loaded within "
                 f"{LOADED_DEADLINE} s ({states}); see {log_name}"
             )
+        dashboard = await _add_to_energy_dashboard(session, base, token, appliances)
+        _log(f"  Energy dashboard: {dashboard}")
     credentials = json.loads((demo_dir / "credentials.json").read_text())
     rule = "-" * 64
     print(flush=True)
@@ -457,6 +610,8 @@ async def _bring_up(
     _log(f"  user: {credentials['username']}   password: {credentials['password']}")
     _log("  Settings -> Devices & services -> Liuzhou Appliances shows the appliances;")
     _log("  each has an 'Energy optimisation' switch, off until you turn it on.")
+    _log("  The Energy dashboard shows what each one uses; Assist (top right) takes")
+    _log("  requests such as 'turn on the air conditioner'.")
     _log(f"  Logs: {logs}")
     _log("  Press Ctrl-C to stop everything.")
     _log(rule)
@@ -477,7 +632,7 @@ async def run(args: argparse.Namespace) -> int:
     demo_dir: Path = args.state_dir.resolve()
     config_dir = demo_dir / "config"
     demo_dir.mkdir(parents=True, exist_ok=True)
-    _write_ha_config(config_dir, args.host, args.port)
+    _write_ha_config(config_dir, args.host, args.port, args.language)
     base = f"http://{args.host}:{args.port}"
     hass_log_path = demo_dir / "home-assistant.log"
     appliance_log_path = demo_dir / "appliances.log"
@@ -515,7 +670,9 @@ async def run(args: argparse.Namespace) -> int:
                 start_new_session=True,
             )
             processes.append(hass)
-            exit_code = await _serve(stop, hass, simulators, appliances, base, demo_dir, logs)
+            exit_code = await _serve(
+                stop, hass, simulators, appliances, base, demo_dir, logs, args.language
+            )
         except DemoError as err:
             _log(f"error: {err}")
             exit_code = 1
@@ -535,9 +692,10 @@ async def _serve(
     base: str,
     demo_dir: Path,
     logs: str,
+    language: str = "en",
 ) -> int:
     """Bring Home Assistant up, then run until Ctrl-C (0) or until a part exits (1)."""
-    bring_up = asyncio.ensure_future(_bring_up(base, demo_dir, hass, appliances, logs))
+    bring_up = asyncio.ensure_future(_bring_up(base, demo_dir, hass, appliances, logs, language))
     waiters = [
         asyncio.ensure_future(stop.wait()),
         asyncio.ensure_future(hass.wait()),
@@ -628,6 +786,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--speed", metavar="X", type=float, default=10.0, help="simulated seconds per real second"
+    )
+    parser.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help="Home Assistant's server language (it names devices and entities), the "
+        "owner's interface language and the appliances' names; zh-Hans sets up a Chinese home",
     )
     parser.add_argument(
         "--state-dir",

@@ -2,9 +2,12 @@
 
 The real script, from an empty state directory, on free ports: its ready line,
 then Home Assistant's HTTP API says every appliance entry and the household
-entry are loaded with available entities, and a command set in Home Assistant
-comes back from the simulated air conditioner. Ctrl-C ends it with exit 0 and
-nothing left listening. A second run over the same state does it all again.
+entry are loaded with available entities, named after their types in the
+server's language, and a command set in Home Assistant comes back from the
+simulated air conditioner; Assist understands a request in that language; the
+Energy dashboard lists every appliance. Ctrl-C ends it with exit 0 and nothing
+left listening. A second run over the same state does it all again. A run with
+``--language zh-Hans`` sets up a Chinese home.
 """
 
 from __future__ import annotations
@@ -34,6 +37,22 @@ APPLIANCES = 4  # one of each type, the demo's default
 READY_WITHIN = 240.0  # seconds; Home Assistant starts in 20-40 s here
 STOP_WITHIN = 60.0
 
+# What a new home is called in each language: the appliances, the household entry, areas.
+HOME = {
+    "en": {
+        "appliances": {"Air conditioner", "Refrigerator", "Washing machine", "Dishwasher"},
+        "household": "Household energy",
+        "areas": {"Air conditioner": "Bedroom", "Refrigerator": "Kitchen", "Dishwasher": "Kitchen"},
+        "turn_on": ("turn on the air conditioner", "Turned on"),
+    },
+    "zh-Hans": {
+        "appliances": {"空调", "冰箱", "洗衣机", "洗碗机"},
+        "household": "家庭能源",
+        "areas": {"空调": "卧室", "冰箱": "厨房", "洗碗机": "厨房"},
+        "turn_on": ("打开空调", "空调已打开"),
+    },
+}
+
 pytestmark = pytest.mark.timeout(900)
 
 
@@ -59,7 +78,7 @@ def _listening(port: int) -> bool:
 class DemoRun:
     """``./scripts/demo`` as a child process, its output read line by line."""
 
-    def __init__(self, state_dir: Path, port: int, base_port: int) -> None:
+    def __init__(self, state_dir: Path, port: int, base_port: int, *options: str) -> None:
         self.state_dir = state_dir
         self.port = port
         self.base_port = base_port
@@ -74,6 +93,7 @@ class DemoRun:
                 str(port),
                 "--base-port",
                 str(base_port),
+                *options,
             ],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -188,12 +208,32 @@ class HomeAssistantApi:
         return {entity_id: self.get(f"/api/states/{entity_id}") for entity_id in ids}
 
 
-def _check_home_assistant(run: DemoRun, state_dir: Path) -> None:
+def _check_home_assistant(run: DemoRun, state_dir: Path, language: str = "en") -> None:
     credentials = json.loads((state_dir / "credentials.json").read_text())
     api = HomeAssistantApi(f"http://127.0.0.1:{run.port}", credentials)
+    home = HOME[language]
+    config = api.get("/api/config")
+    assert (config["language"], config["time_zone"], config["country"]) == (
+        language,
+        "Asia/Shanghai",
+        "CN",
+    )
+    assert config["unit_system"]["temperature"] == "°C"
+    assert config["unit_system"]["length"] == "km"
+    assert {"assist_pipeline", "conversation", "energy"} <= set(config["components"])
     entries = api.entries()
     assert len(entries) == APPLIANCES + 1, entries  # the appliances and the household
     assert {entry["state"] for entry in entries} == {"loaded"}, entries
+    assert {entry["title"] for entry in entries} == {*home["appliances"], home["household"]}
+    template = (
+        "{% set ns = namespace(pairs=[]) %}"
+        "{% for e in integration_entities('liuzhou_appliances') %}"
+        "{% set ns.pairs = ns.pairs + [[device_attr(e, 'name'), area_name(e)]] %}"
+        "{% endfor %}{{ ns.pairs | tojson }}"
+    )
+    areas = dict(api.post("/api/template", {"template": template}))  # device: area
+    assert set(areas) == home["appliances"], areas
+    assert {name: area for name, area in areas.items() if area} == home["areas"]
     states = api.integration_states()
     assert states, "the integration created no entities"
     unavailable = sorted(e for e, s in states.items() if s["state"] == "unavailable")
@@ -206,6 +246,26 @@ def _check_home_assistant(run: DemoRun, state_dir: Path) -> None:
     while api.get(f"/api/states/{climate}")["attributes"].get("temperature") != wanted:
         assert time.monotonic() < deadline, "the air conditioner never reported the new setpoint"
         time.sleep(0.5)
+    # Assist, in the home's language, finds the appliance by the name it was given.
+    request, answer = home["turn_on"]
+    said = api.post("/api/conversation/process", {"text": request, "language": language})
+    assert said["response"]["response_type"] == "action_done", said
+    assert answer in said["response"]["speech"]["plain"]["speech"], said
+    assert [target["id"] for target in said["response"]["data"]["success"]] == [climate]
+
+
+def _check_saved(state_dir: Path, language: str = "en") -> None:
+    """What Home Assistant wrote when it stopped: the Energy dashboard, the owner's language."""
+    storage = state_dir / "config" / ".storage"
+    energy = json.loads((storage / "energy").read_text())["data"]
+    sensors = [device["stat_consumption"] for device in energy["device_consumption"]]
+    assert len(sensors) == len(set(sensors)) == APPLIANCES, sensors
+    assert all(re.fullmatch(r"sensor\.\w+_energy", sensor) for sensor in sensors), sensors
+    registry = json.loads((storage / "core.entity_registry").read_text())["data"]["entities"]
+    ours = {e["entity_id"]: e for e in registry if e["platform"] == "liuzhou_appliances"}
+    assert all(ours[sensor]["unique_id"].endswith("_energy") for sensor in sensors)
+    (user_data,) = storage.glob("frontend.user_data_*")
+    assert json.loads(user_data.read_text())["data"]["language"]["language"] == language
 
 
 def _check_stopped(run: DemoRun) -> None:
@@ -241,14 +301,34 @@ def test_demo_from_an_empty_state_then_again(tmp_path: Path, runs: list[DemoRun]
     assert not any("Traceback" in line for line in first.output)
     _check_home_assistant(first, state_dir)
     _check_stopped(first)
+    _check_saved(state_dir)
 
     second = DemoRun(state_dir, port, base_port)
     runs.append(second)
     second.wait_for(rf"{re.escape(demo.READY)} http://127\.0\.0\.1:{port}$", READY_WITHIN)
     assert sum(": already paired" in line for line in second.output) == APPLIANCES
     assert any("household energy: already set up" in line for line in second.output)
+    assert any("Energy dashboard: 4 appliances already there" in line for line in second.output)
     _check_home_assistant(second, state_dir)
     _check_stopped(second)
+    _check_saved(state_dir)
+
+
+def test_demo_in_chinese(tmp_path: Path, runs: list[DemoRun]) -> None:
+    """``--language zh-Hans``: server and owner in Chinese, appliances named in Chinese."""
+    state_dir = tmp_path / "demo"
+    port = _free_port_block(1)
+    base_port = _free_port_block(APPLIANCES)
+    run = DemoRun(state_dir, port, base_port, "--language", "zh-Hans")
+    runs.append(run)
+    run.wait_for(rf"{re.escape(demo.READY)} http://127\.0\.0\.1:{port}$", READY_WITHIN)
+    assert any(line.endswith(": paired as 空调 in 卧室") for line in run.output), run.output
+    _check_home_assistant(run, state_dir, "zh-Hans")
+    _check_stopped(run)
+    _check_saved(state_dir, "zh-Hans")
+    home_log = (state_dir / "home-assistant.log").read_text(encoding="utf-8")
+    failed = re.findall(r".*(?:Setup failed for|Error during setup of).*", home_log)
+    assert not failed, failed
 
 
 def test_help_answers_at_once_and_describes_every_option() -> None:
@@ -269,6 +349,7 @@ def test_help_answers_at_once_and_describes_every_option() -> None:
         "--dishwasher",
         "--seed",
         "--speed",
+        "--language",
         "--state-dir",
     }
     for option in options:
