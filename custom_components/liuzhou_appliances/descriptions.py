@@ -102,10 +102,21 @@ class LiuzhouSensorEntityDescription(SensorEntityDescription):
 
 
 def _minutes_left(key: str) -> Callable[[Values], StateType]:
-    # Whole minutes, rounded up: the state changes once a minute, not every second.
+    """Whole minutes left of a run under way; None (unknown) when no run is under way.
+
+    Rounded up: the state changes once a minute, not every second. Like Matter's
+    CountdownTime, which is null when it does not apply: a stopped or finished
+    appliance reports how long its selected programme would take, which is no
+    time *remaining*. A delayed start that is not counting down is no wait either.
+    """
+
     def minutes(values: Values) -> StateType:
         seconds = values.get(key)
         if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+            return None
+        if values.get("operational_state") not in _UNDER_WAY:
+            return None
+        if key == "delay_remaining" and seconds <= 0:
             return None
         return math.ceil(seconds / 60)
 

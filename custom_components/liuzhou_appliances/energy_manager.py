@@ -62,7 +62,14 @@ from .const import (
     TARIFF_SENSOR,
 )
 from .coordinator import LiuzhouCoordinator
-from .energy.ac import AcComfortController, AcInputs, ComfortPreset, compiled_for
+from .energy.ac import (
+    DEFAULT_HUMIDITY_PCT,
+    DEFAULT_OUTDOOR_LOAD_K,
+    AcComfortController,
+    AcInputs,
+    ComfortPreset,
+    compiled_for,
+)
 from .energy.ac_policy import PreconditionPolicy
 from .energy.fridge import FridgePrecoolController
 from .energy.inputs import DecisionStatus, Reading, usable
@@ -110,6 +117,7 @@ SURPLUS_PERSISTENCE: Final = timedelta(hours=1)
 MIN_SAVINGS_GAP_K: Final = 1.0
 MAX_SAVINGS_STEP: Final = timedelta(minutes=5)
 
+_RUN_KINDS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
 _ON_STATES: Final = frozenset({"on", "home", "true", "occupied", "detected"})
 _OFF_STATES: Final = frozenset({"off", "not_home", "away", "false", "clear"})
 _TABLE_ROW: Final = re.compile(r"^\s*(\S+)\s*-\s*(\S+)\s+(\S+)\s*$")
@@ -121,9 +129,13 @@ class EnergyStatus(StrEnum):
     NOT_CONFIGURED = "not_configured"  # no household energy entry
     OFF = "off"  # the switch is off
     STARTING = "starting"  # compiling the controller (once, in the executor)
-    IDLE = "idle"  # nothing to control now (AC off, nothing planned)
+    IDLE = "idle"  # nothing to control now (AC off or not cooling/heating)
+    NOTHING_PLANNED = "nothing_planned"  # washer/dishwasher: no run planned
     ACTIVE = "active"
-    DEGRADED = "degraded"  # deciding with documented defaults for some inputs
+    # The AC loop acts and no occupancy entity is set: a normal set-up, the room
+    # counts as occupied (comfort first) all the time.
+    ACTIVE_NO_OCCUPANCY = "active_no_occupancy"
+    DEGRADED = "degraded"  # a configured or declared input is missing or stale: defaults used
     FALLBACK = "fallback"  # inputs unusable: the appliance runs on its own control
     SHED = "shed"  # load shedding holds it
 
@@ -651,7 +663,18 @@ class ApplianceEnergy:
             return EnergyStatus.OFF
         if self._shed_steps:
             return EnergyStatus.SHED
+        if self.kind in _RUN_KINDS:
+            return EnergyStatus.ACTIVE if self._run_planned() else EnergyStatus.NOTHING_PLANNED
         return self._status
+
+    def _run_planned(self) -> bool:
+        """A planned run is waiting or under way (not once it has finished)."""
+        if self.plan is None:
+            return False
+        finished = (self.coordinator.data or {}).get("operational_state") == (
+            OperationalState.FINISHED
+        )
+        return not (self.plan.started and finished)
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -807,14 +830,12 @@ class ApplianceEnergy:
         await self.async_tick()
 
     async def async_tick(self) -> None:
-        """One decision; never raises."""
+        """One decision; never raises (washers and dishwashers have none: see ``status``)."""
         try:
             if self.kind is ApplianceType.ROOM_AIR_CONDITIONER:
                 await self._async_ac_tick()
             elif self.kind is ApplianceType.REFRIGERATOR:
                 await self._async_fridge_tick()
-            elif self.enabled and self.manager is not None and self.plan is None:
-                self._set_status(EnergyStatus.IDLE, None)
         except Exception:  # a controller must never take the hub down
             _LOGGER.exception("%s: energy control failed", self.coordinator.config_entry.title)
 
@@ -862,8 +883,8 @@ class ApplianceEnergy:
         setpoint = self.user_settings.get("target_temperature", data.get("target_temperature"))
         now = dt_util.utcnow()
         outdoor = manager.outdoor_temperature()
-        if not manager.has_outdoor_sensor and isinstance(data.get("outdoor_temperature"), float):
-            outdoor = Reading(float(data["outdoor_temperature"]), now)  # type: ignore[arg-type]
+        if not manager.has_outdoor_sensor:
+            outdoor = _reading(data.get("outdoor_temperature"), now)
         humidity = data.get("humidity")
         occupancy = manager.occupancy()
         arrival, arrival_problem = manager.next_arrival(now)
@@ -904,13 +925,45 @@ class ApplianceEnergy:
         changes = {key: value for key, value in wanted.items() if data.get(key) != value}
         if changes:
             await self._async_write(changes)
-        degraded = [issue.message for issue in decision.issues if issue.code != "input_clipped"]
+        # An input nobody set up (no occupancy entity; a unit that does not measure
+        # humidity or outdoor temperature, and no household sensor for it) is a normal
+        # set-up with a documented default, not a degradation: only inputs that are
+        # configured or declared but missing or stale degrade the decision.
+        unconfigured = self._unconfigured_inputs(manager)
+        degraded = [
+            issue.message
+            for issue in decision.issues
+            if issue.code != "input_clipped" and issue.code not in unconfigured
+        ]
         if arrival_problem is not None:
             degraded.append(arrival_problem)
-        self._set_status(
-            EnergyStatus.DEGRADED if degraded else EnergyStatus.ACTIVE,
-            "; ".join(degraded) or None,
-        )
+        defaults = [
+            unconfigured[issue.code] for issue in decision.issues if issue.code in unconfigured
+        ]
+        if degraded:
+            status = EnergyStatus.DEGRADED
+        elif "occupancy_missing" in unconfigured:
+            status = EnergyStatus.ACTIVE_NO_OCCUPANCY
+        else:
+            status = EnergyStatus.ACTIVE
+        self._set_status(status, "; ".join([*degraded, *defaults]) or None)
+
+    def _unconfigured_inputs(self, manager: EnergyManager) -> dict[str, str]:
+        """Issue codes of the AC controller's inputs nobody set up, and what that means."""
+        capabilities = self.coordinator.declaration.capabilities
+        out: dict[str, str] = {}
+        if not manager.options.get(CONF_OCCUPANCY_ENTITY):
+            out["occupancy_missing"] = "no occupancy entity set: the room counts as occupied"
+        if "humidity" not in capabilities:
+            out["humidity_missing"] = (
+                f"the AC does not measure humidity: {DEFAULT_HUMIDITY_PCT:.0f} % assumed"
+            )
+        if not manager.has_outdoor_sensor and "outdoor_temperature" not in capabilities:
+            out["outdoor_temperature_missing"] = (
+                "no outdoor temperature (no household sensor, none on the AC): "
+                f"{DEFAULT_OUTDOOR_LOAD_K:.0f} K outdoor load assumed"
+            )
+        return out
 
     def _follow_user_changes(self, data: Mapping[str, Value]) -> None:
         """A value we did not write is the user's new choice: control around that."""

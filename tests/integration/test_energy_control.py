@@ -31,6 +31,7 @@ from .energy_helpers import (
     set_home_power,
     wait_long,
 )
+from .test_declared_entities import model_declaring
 
 # What the AC loop writes depends on the tariff period it runs in (commercial_tou below):
 # every test here starts at the same instant instead of the machine's time of day.
@@ -69,7 +70,10 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     await set_energy_optimisation(hass, ac, True)
     # The surface compiles in the executor, then the first decision writes the fan.
     await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 60)
-    assert energy_status(hass, ac).state in ("active", "degraded")
+    # No occupancy entity set: a normal set-up, not a degraded one.
+    status = energy_status(hass, ac)
+    assert status.state == "active_no_occupancy"
+    assert status.attributes["reason"] == "no occupancy entity set: the room counts as occupied"
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     assert energy.last_decision_ms is not None
     # The on/off policy's pre-conditioning lead is the preset's, and follows the select.
@@ -85,6 +89,43 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     assert values["fan_speed"] == "auto"
     assert values["target_temperature"] == 26.0
     assert energy_status(hass, ac).state == "off"
+
+
+async def test_degraded_means_a_configured_input_is_missing(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """An occupancy entity that is set and reports: active; set but unknown: degraded."""
+    hass.states.async_set(PRESENCE, "on")
+    await add_household(hass, tariff="commercial_tou", occupancy_entity=PRESENCE)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    await set_energy_optimisation(hass, ac, True)
+    await wait_long(hass, lambda: energy_status(hass, ac).state == "active", 60)
+    assert energy_status(hass, ac).attributes["reason"] is None
+    hass.states.async_set(PRESENCE, "unavailable")
+    await let_a_minute_pass(hass)
+    status = energy_status(hass, ac)
+    assert status.state == "degraded"
+    assert status.attributes["reason"] == "occupancy unknown, assuming occupied"
+
+
+async def test_inputs_a_model_does_not_have_are_no_degradation(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """An AC measuring neither humidity nor outdoor temperature runs on the defaults, active."""
+    hass.states.async_set(PRESENCE, "on")
+    await add_household(hass, tariff="commercial_tou", occupancy_entity=PRESENCE)
+    with model_declaring(
+        ApplianceType.ROOM_AIR_CONDITIONER,
+        capabilities={"target_temperature": {"min": 16, "max": 30, "step": 0.5}},
+    ):
+        ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _cooling(ac)
+    await set_energy_optimisation(hass, ac, True)
+    await wait_long(hass, lambda: energy_status(hass, ac).state == "active", 60)
+    reason = str(energy_status(hass, ac).attributes["reason"])
+    assert "does not measure humidity: 55 % assumed" in reason
+    assert "no outdoor temperature" in reason
 
 
 async def test_stale_outdoor_sensor_falls_back_without_writing(
@@ -228,7 +269,7 @@ async def test_ac_savings_follow_the_documented_estimate(
     await _cooling(ac)
     await ac.appliance.mcu.advance(120)
     await set_energy_optimisation(hass, ac, True)
-    await wait_long(hass, lambda: energy_status(hass, ac).state in ("active", "degraded"), 60)
+    await wait_long(hass, lambda: energy_status(hass, ac).state == "active_no_occupancy", 60)
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     # The user's setpoint stays 26 °C; pretend the controller relaxed the unit to 27 °C.
     await ac.coordinator.async_write({"target_temperature": 27.0})

@@ -15,7 +15,13 @@ from custom_components.liuzhou_appliances.energy.tariff import CHINA_TZ
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
-from .energy_helpers import add_household, at_valley_night, entity_id
+from .energy_helpers import (
+    add_household,
+    at_valley_night,
+    energy_status,
+    entity_id,
+    set_energy_optimisation,
+)
 
 # The plans depend on the tariff hours ahead of "now": every test starts at the same instant.
 pytestmark = at_valley_night
@@ -86,6 +92,14 @@ async def test_plan_run_starts_with_the_planned_delay_and_credits_savings(
         hass,
         lambda: float(hass.states.get(savings_id).state) == pytest.approx(savings, abs=1e-3),  # type: ignore[union-attr]
     )
+    # With energy optimisation on, the status follows the plan: active while the
+    # planned run is under way, nothing planned once it has finished.
+    await set_energy_optimisation(hass, machine, True)
+    assert energy_status(hass, machine).state == "active"
+    remaining = int(machine.simulator.values()["remaining_time"])  # type: ignore[call-overload]
+    await machine.appliance.mcu.advance(remaining + 60)
+    await wait_until(hass, lambda: machine.coordinator.data.get("operational_state") == "finished")
+    assert energy_status(hass, machine).state == "nothing_planned"
 
 
 async def test_infeasible_plans_name_the_reason_and_start_nothing(
@@ -152,6 +166,8 @@ async def test_cancel_run_stops_the_delayed_start(
 ) -> None:
     await add_household(hass, tariff="commercial_tou")
     machine = await start_appliance(ApplianceType.DISHWASHER)
+    await set_energy_optimisation(hass, machine, True)
+    assert energy_status(hass, machine).state == "nothing_planned"
     device_id = _device_id(hass, machine)
     earliest = dt_util.utcnow() + timedelta(hours=2)
     response = await _plan(
@@ -161,6 +177,7 @@ async def test_cancel_run_stops_the_delayed_start(
         finish_by=(earliest + timedelta(hours=5)).isoformat(),
     )
     assert int(response["delay_s"]) >= 7200  # type: ignore[call-overload]
+    assert energy_status(hass, machine).state == "active"
     await machine.push()
     await wait_until(hass, lambda: bool(machine.coordinator.data.get("delay_remaining")))
     await hass.services.async_call(DOMAIN, "cancel_run", {"device_id": device_id}, blocking=True)
@@ -170,3 +187,5 @@ async def test_cancel_run_stops_the_delayed_start(
     planned = hass.states.get(entity_id(hass, "sensor", machine.appliance.id, "planned_start"))
     assert planned is not None
     assert planned.state == "unknown"
+    await machine.push()
+    await wait_until(hass, lambda: energy_status(hass, machine).state == "nothing_planned")

@@ -137,9 +137,13 @@ async def test_run_state_countdown_and_stable_finish_time(
     phase_state = hass.states.get(phase)
     assert phase_state is not None
     assert phase_state.attributes[ATTR_OPTIONS] == list(declaration.capabilities["phase"].options)
-    finish_state = hass.states.get(finish)
-    assert finish_state is not None
-    assert finish_state.state == STATE_UNKNOWN  # no run under way
+    # No run under way: no time remaining (not the selected programme's length) and no
+    # finish time, although the appliance reports how long the programme would take.
+    assert machine.simulator.values()["remaining_time"] > 0
+    for idle in (finish, remaining):
+        idle_state = hass.states.get(idle)
+        assert idle_state is not None
+        assert idle_state.state == STATE_UNKNOWN
 
     machine.simulator.command("start", {})
     await machine.push()
@@ -170,9 +174,18 @@ async def test_run_state_countdown_and_stable_finish_time(
     assert (planned - _moment(state.state)).total_seconds() > 300
     await wait_for_state(hass, phase, lambda s: s.state != "idle")
 
+    # Paused: still under way, the remaining time stays.
+    machine.simulator.command("pause", {})
+    await machine.push()
+    await wait_for_state(hass, status, lambda s: s.state == "paused")
+    state = hass.states.get(remaining)
+    assert state is not None
+    assert state.state == str(math.ceil(int(machine.simulator.values()["remaining_time"]) / 60))
+
     machine.simulator.command("stop", {})
     await machine.push()
     await wait_for_state(hass, finish, lambda s: s.state == STATE_UNKNOWN)
+    await wait_for_state(hass, remaining, lambda s: s.state == STATE_UNKNOWN)
     await wait_for_state(hass, status, lambda s: s.state == "stopped")
 
 
@@ -193,6 +206,11 @@ async def test_delayed_start(hass: HomeAssistant, start_appliance: StartApplianc
     )
     expected = dt_util.utcnow() + timedelta(seconds=seconds_left)
     assert abs((_moment(state.state) - expected).total_seconds()) < 5
+    # Cancelled: no wait and no time remaining any more.
+    washer.simulator.command("stop", {})
+    await washer.push()
+    for key in ("delay_remaining", "remaining_time", "finish_time"):
+        await wait_for_state(hass, _sensor(hass, washer, key), lambda s: s.state == STATE_UNKNOWN)
 
 
 async def test_sensors_unavailable_while_disconnected(
@@ -213,8 +231,16 @@ def test_countdowns_without_values() -> None:
     remaining = washer_sensors["remaining_time"].value_fn
     assert remaining is not None
     assert remaining({}) is None
-    assert remaining({"remaining_time": True}) is None
-    assert remaining({"remaining_time": 61}) == 2
+    assert remaining({"operational_state": "running", "remaining_time": True}) is None
+    assert remaining({"operational_state": "running", "remaining_time": 61}) == 2
+    assert remaining({"operational_state": "paused", "remaining_time": 61}) == 2
+    # Not under way: how long the programme would take is no time remaining.
+    for state in ("stopped", "finished", "error"):
+        assert remaining({"operational_state": state, "remaining_time": 3600}) is None
+    delay = washer_sensors["delay_remaining"].value_fn
+    assert delay is not None
+    assert delay({"operational_state": "running", "delay_remaining": 120}) == 2
+    assert delay({"operational_state": "running", "delay_remaining": 0}) is None  # started
     assert seconds_until_finish({"operational_state": "running"}) is None
     assert seconds_until_finish({"operational_state": "finished", "remaining_time": 0}) is None
     assert seconds_until_finish({"operational_state": "paused", "remaining_time": 90}) == 90
