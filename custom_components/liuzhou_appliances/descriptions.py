@@ -272,11 +272,15 @@ BINARY_SENSORS: Final[Mapping[ApplianceType, tuple[LiuzhouBinarySensorEntityDesc
             translation_key="door_alarm",
             device_class=BinarySensorDeviceClass.PROBLEM,
         ),
+        # The compressor cycles several times an hour: every switch would be a
+        # logbook entry. Off by default; the power sensor shows the same cycling
+        # as a graph, which the logbook leaves out (numeric, with a unit).
         LiuzhouBinarySensorEntityDescription(
             key="compressor_running",
             translation_key="compressor_running",
             device_class=BinarySensorDeviceClass.RUNNING,
             entity_category=EntityCategory.DIAGNOSTIC,
+            entity_registry_enabled_default=False,
         ),
         LiuzhouBinarySensorEntityDescription(
             key="defrost_active",

@@ -169,6 +169,9 @@ class _EnergySensor(_EnergyEntity, SensorEntity):
 class EnergyStatusSensor(_EnergySensor):
     """What the energy features do now; the reason as an attribute."""
 
+    # The AC loop's latency changes every minute: shown, but not kept in the history.
+    _unrecorded_attributes = frozenset({"decision_ms"})
+
     @property
     def native_value(self) -> str:
         """The status."""

@@ -48,14 +48,14 @@ async def test_binary_sensor_entities(
 async def test_fridge_diagnostics_and_defaults(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, start_appliance: StartAppliance
 ) -> None:
-    """Compressor and defrost are diagnostic; defrost is disabled until wanted."""
+    """Compressor and defrost are diagnostic and disabled until wanted (they switch often)."""
     fridge = await _start(start_appliance, ApplianceType.REFRIGERATOR)
     compressor = entity_registry.async_get(_binary(hass, fridge, "compressor_running"))
     defrost = entity_registry.async_get(_binary(hass, fridge, "defrost_active"))
     assert compressor is not None
     assert defrost is not None
     assert compressor.entity_category is EntityCategory.DIAGNOSTIC
-    assert compressor.disabled_by is None
+    assert compressor.disabled_by is er.RegistryEntryDisabler.INTEGRATION
     assert defrost.entity_category is EntityCategory.DIAGNOSTIC
     assert defrost.disabled_by is er.RegistryEntryDisabler.INTEGRATION
 

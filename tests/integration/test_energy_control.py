@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.liuzhou_appliances.energy.ac_policy import BALANCED_LEAD, ECO_LEAD
+from custom_components.liuzhou_appliances.energy_entities import EnergyStatusSensor
 from custom_components.liuzhou_appliances.energy_manager import energy_data
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
@@ -76,6 +77,8 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     assert status.attributes["reason"] == "no occupancy entity set: the room counts as occupied"
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     assert energy.last_decision_ms is not None
+    assert status.attributes["decision_ms"] is not None  # shown, not recorded (every minute)
+    assert EnergyStatusSensor._unrecorded_attributes == frozenset({"decision_ms"})
     # The on/off policy's pre-conditioning lead is the preset's, and follows the select.
     assert energy._policy.lead == BALANCED_LEAD
     select = entity_id(hass, "select", ac.appliance.id, "energy_preset")
