@@ -20,6 +20,9 @@ PLATFORMS: Final[list[Platform]] = [
     Platform.SWITCH,
 ]
 
+# The household energy entry has a device of its own with these platforms only.
+HOUSEHOLD_PLATFORMS: Final[list[Platform]] = [Platform.SENSOR]
+
 # Config entry data keys. The pairing code is never stored.
 CONF_APPLIANCE_ID: Final = "appliance_id"
 CONF_KEY: Final = "key"

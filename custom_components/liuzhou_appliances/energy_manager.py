@@ -100,6 +100,7 @@ from .energy.tariff import (
     custom_time_of_use,
     guangxi_commercial_tou,
     guangxi_residential,
+    tariff_period,
 )
 from .link.errors import LinkError
 from .link.model import ApplianceType, OperationalState, Programme, Value
@@ -224,6 +225,7 @@ class EnergyManager:
         self._grid_entity_unusable = False
         self._arrival_problem: str | None = None
         self._shedding = False
+        self._listeners: list[CALLBACK_TYPE] = []
         # What is shed on appliances that went off the network (the shedder only sees
         # connected ones): held again or restored through the shedder when they return.
         self._away: dict[str, list[ShedAction]] = {}
@@ -338,7 +340,13 @@ class EnergyManager:
     # --- load shedding and demand response -----------------------------------------------
 
     async def async_start(self) -> None:
-        """Watch the whole-home power sensor and the grid-event entity, if configured."""
+        """Watch the whole-home power sensor, the grid-event entity and the price feed."""
+        if self.options.get(CONF_TARIFF) == TARIFF_SENSOR:
+            self._unsubs.append(
+                async_track_state_change_event(
+                    self.hass, [self.options[CONF_PRICE_ENTITY]], self._async_price_changed
+                )
+            )
         watched = [
             self.options[key]
             for key in (CONF_HOME_POWER_ENTITY, CONF_GRID_EVENT_ENTITY)
@@ -357,9 +365,46 @@ class EnergyManager:
 
     async def _async_input_changed(self, event: Event[EventStateChangedData]) -> None:
         await self.async_update_shedding()
+        self.async_notify()
 
     async def _async_shed_timer(self, now: datetime) -> None:
         await self.async_update_shedding()
+        self.async_notify()
+
+    @callback
+    def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
+        self.async_notify()
+
+    # --- what the household's entities show ---------------------------------------------
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``update`` when the price feed or the demand-response state may have changed."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def async_notify(self) -> None:
+        """Tell the household's entities to show the present state."""
+        for update in list(self._listeners):
+            update()
+
+    def tariff_period(self, now: datetime) -> str | None:
+        """valley / flat / peak / critical_peak now; None for a price feed (no periods)."""
+        return tariff_period(self.tariff, now)
+
+    def demand_response_now(self, now: datetime) -> DemandResponseNow | None:
+        """The deepest demand-response event in force now, or None."""
+        deepest = self._deepest_grid_event(now)
+        if deepest is None:
+            return None
+        source, event = deepest
+        level = next(
+            (name for name, depth in DEMAND_RESPONSE_LEVELS.items() if depth == event.depth),
+            DEFAULT_DEMAND_RESPONSE_LEVEL,
+        )
+        end = None if event.end.year == datetime.max.year else event.end
+        return DemandResponseNow(level, source, end)
 
     def grid_event_from_entity(self) -> GridEvent | None:
         """The grid-event entity's event while on; unavailable counts as none (logged once)."""
@@ -386,20 +431,27 @@ class EnergyManager:
 
     def grid_event(self, now: datetime) -> GridEvent | None:
         """The deepest active event: the grid-event entity's or the action's."""
-        events = [self.grid_event_from_entity()]
+        deepest = self._deepest_grid_event(now)
+        return None if deepest is None else deepest[1]
+
+    def _deepest_grid_event(self, now: datetime) -> tuple[str, GridEvent] | None:
+        """The deepest active event and its source: ``grid_event_entity`` or ``action``."""
+        events = {"grid_event_entity": self.grid_event_from_entity()}
         if self.demand_response is not None:
             response = self.demand_response
             until = f", until {dt_util.as_local(response.end):%H:%M}" if response.end else ""
-            events.append(
-                _grid_event(
-                    response.start,
-                    response.end,
-                    response.level,
-                    f"demand response action ({response.level}{until})",
-                )
+            events["action"] = _grid_event(
+                response.start,
+                response.end,
+                response.level,
+                f"demand response action ({response.level}{until})",
             )
-        active = [e for e in events if e is not None and e.start <= now < e.end]
-        return max(active, key=lambda e: e.depth or 0) if active else None
+        active = [
+            (source, event)
+            for source, event in events.items()
+            if event is not None and event.start <= now < event.end
+        ]
+        return max(active, key=lambda item: item[1].depth or 0) if active else None
 
     async def async_start_demand_response(self, level: str, duration: timedelta | None) -> None:
         """Start (or replace) the action's event; it ends after ``duration`` if one is given."""
@@ -417,6 +469,7 @@ class EnergyManager:
             f" for {duration}" if duration is not None else "",
         )
         await self.async_update_shedding()
+        self.async_notify()
 
     async def async_stop_demand_response(self) -> None:
         """End the action's event (an event from the grid-event entity goes on while it is on)."""
@@ -425,12 +478,14 @@ class EnergyManager:
             self.demand_response = None
             _LOGGER.info("Demand response stopped by the action")
         await self.async_update_shedding()
+        self.async_notify()
 
     async def _async_demand_response_over(self, now: datetime) -> None:
         self._unsub_response_end = None
         self.demand_response = None
         _LOGGER.info("Demand response: the action's duration is over")
         await self.async_update_shedding()
+        self.async_notify()
 
     def _cancel_response_end(self) -> None:
         if self._unsub_response_end is not None:
@@ -570,6 +625,15 @@ class EnergyManager:
             if (energy := self._appliance(action.appliance_id)) is not None:
                 await energy.async_restore(action.step)
         self.shedder.active.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class DemandResponseNow:
+    """What the household's demand-response sensor shows."""
+
+    level: str  # moderate / critical
+    source: str  # grid_event_entity / action
+    end: datetime | None  # None: until the entity turns off or the action stops it
 
 
 @dataclass(frozen=True, slots=True)

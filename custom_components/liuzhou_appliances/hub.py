@@ -15,7 +15,14 @@ from homeassistant.helpers import (
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_APPLIANCE_ID, CONF_AREA_ID, DOMAIN, HOUSEHOLD_UNIQUE_ID, PLATFORMS
+from .const import (
+    CONF_APPLIANCE_ID,
+    CONF_AREA_ID,
+    DOMAIN,
+    HOUSEHOLD_PLATFORMS,
+    HOUSEHOLD_UNIQUE_ID,
+    PLATFORMS,
+)
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .energy.tariff import TariffError
 from .energy_manager import ApplianceEnergy, EnergyManager, energy_data
@@ -86,12 +93,16 @@ async def _async_setup_household(hass: HomeAssistant, entry: ConfigEntry[EnergyM
     for energy in energy_data(hass).appliances.values():
         energy.async_notify()  # their entities leave "not configured" now, not at the next change
         await energy.async_tick()
+    # Its own device: price now, tariff period, demand response.
+    await hass.config_entries.async_forward_entry_setups(entry, HOUSEHOLD_PLATFORMS)
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> bool:
     """Unload the entities, then close the connection and its tasks."""
     if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+        if not await hass.config_entries.async_unload_platforms(entry, HOUSEHOLD_PLATFORMS):
+            return False
         manager = cast(EnergyManager, entry.runtime_data)
         await manager.async_stop()
         data = energy_data(hass)
@@ -114,5 +125,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: LiuzhouConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Allow removing a device only when it is not this entry's appliance."""
-    return (DOMAIN, entry.data[CONF_APPLIANCE_ID]) not in device.identifiers
+    """Allow removing a device only when it is not this entry's appliance (or household)."""
+    own = (
+        HOUSEHOLD_UNIQUE_ID
+        if entry.unique_id == HOUSEHOLD_UNIQUE_ID
+        else entry.data[CONF_APPLIANCE_ID]
+    )
+    return (DOMAIN, own) not in device.identifiers

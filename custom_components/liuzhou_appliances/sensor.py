@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.core import HomeAssistant, callback
@@ -10,6 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .const import HOUSEHOLD_UNIQUE_ID
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .descriptions import (
     SENSORS,
@@ -19,6 +21,7 @@ from .descriptions import (
 )
 from .energy_entities import energy_sensors
 from .entity import LiuzhouEntity
+from .household import HouseholdEntry, household_sensors
 
 # Sensors only read pushed state; nothing here talks to the appliance.
 PARALLEL_UPDATES = 0
@@ -29,7 +32,10 @@ async def async_setup_entry(
     entry: LiuzhouConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors the appliance declares."""
+    """Add the sensors the appliance declares, or the household's."""
+    if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+        async_add_entities(household_sensors(cast(HouseholdEntry, entry)))
+        return
     coordinator = entry.runtime_data
     async_add_entities(
         LiuzhouTimestampSensor(coordinator, description)

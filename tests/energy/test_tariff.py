@@ -21,6 +21,7 @@ from custom_components.liuzhou_appliances.energy.tariff import (
     guangxi_commercial_tou,
     guangxi_residential,
     price_signal,
+    tariff_period,
 )
 
 
@@ -56,6 +57,38 @@ def test_commercial_preset_schedule_and_critical_peak() -> None:
         assert tariff.price_at(july.replace(hour=hour, minute=30)) == pytest.approx(price)
     assert tariff.price_at(may.replace(hour=18)) == pytest.approx(1.5)  # no uplift in May
     assert tariff.price_at(datetime(2026, 12, 1, 18)) == pytest.approx(1.8)
+
+
+def test_tariff_periods() -> None:
+    """Valley, flat, peak and critical peak as on the bill; tiered is flat; a feed has none."""
+    commercial = guangxi_commercial_tou(0.65)
+    july, may = datetime(2026, 7, 15), datetime(2026, 5, 15)
+    for hour, period in {
+        0: "valley",
+        7: "flat",
+        11: "peak",
+        14: "flat",
+        18: "peak",
+        23: "valley",
+    }.items():
+        assert tariff_period(commercial, may.replace(hour=hour)) == period
+    assert tariff_period(commercial, july.replace(hour=18)) == "critical_peak"
+    assert tariff_period(commercial, july.replace(hour=14)) == "flat"
+    # 10:30 UTC is 18:30 in Liuzhou.
+    assert tariff_period(commercial, datetime(2026, 5, 1, 10, 30, tzinfo=UTC)) == "peak"
+    assert tariff_period(guangxi_residential(), july) == "flat"
+    two_prices = custom_time_of_use(
+        [
+            {"start": "22:00", "end": "06:00", "price": 0.3},
+            {"start": "06:00", "end": "22:00", "price": 0.6},
+        ]
+    )
+    assert tariff_period(two_prices, july.replace(hour=23)) == "valley"
+    assert tariff_period(two_prices, july.replace(hour=12)) == "peak"
+    one_price = custom_time_of_use([{"start": "00:00", "end": "24:00", "price": 0.5}])
+    assert tariff_period(one_price, july) == "flat"
+    feed = SensorPriceTariff(lambda: PriceSample(0.5, july))
+    assert tariff_period(feed, july) is None
 
 
 def test_aware_datetimes_are_converted_to_china_time() -> None:

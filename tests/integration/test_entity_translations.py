@@ -16,6 +16,7 @@ from custom_components.liuzhou_appliances.descriptions import (
     all_descriptions,
 )
 from custom_components.liuzhou_appliances.energy_entities import all_energy_descriptions
+from custom_components.liuzhou_appliances.household import all_household_descriptions
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -44,7 +45,10 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
             states = set(attribute.options)
             assert states, f"{description.key} has no options"
         expected.setdefault((platform, translation_key), set()).update(states)
-    for platform, translation_key, energy_states in all_energy_descriptions():
+    for platform, translation_key, energy_states in (
+        *all_energy_descriptions(),
+        *all_household_descriptions(),
+    ):
         expected.setdefault((platform, translation_key), set()).update(energy_states)
     return expected
 

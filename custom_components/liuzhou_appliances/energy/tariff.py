@@ -267,6 +267,25 @@ class TimeOfUseTariff:
         local = to_local(when)
         return float(self._minute_table(local.date())[local.hour * 60 + local.minute])
 
+    def period_at(self, when: datetime) -> str:
+        """The period ``when`` falls in: one of ``TARIFF_PERIODS``.
+
+        The cheapest price of the table is the valley, the dearest the peak and
+        any price between them flat (a table with one price is flat all day);
+        the critical-peak uplift in force makes it critical_peak.
+        """
+        local = to_local(when)
+        minute = local.hour * 60 + local.minute
+        normal = float(self._normal_minutes[minute])
+        if float(self._minute_table(local.date())[minute]) > normal:
+            return "critical_peak"
+        used = {self.level_prices[period.level] for period in self.periods}
+        if len(used) == 1:
+            return "flat"
+        if normal <= min(used):
+            return "valley"
+        return "peak" if normal >= max(used) else "flat"
+
     def prices(self, start: datetime, step_s: int, count: int) -> FloatArray:
         """Mean price of each slot (exact for slots on whole minutes)."""
         _check_grid(step_s, count)
@@ -464,6 +483,25 @@ def custom_time_of_use(
         prices[level] = float(price)
         periods.append(TouPeriod(start, end, level))
     return TimeOfUseTariff(tuple(periods), prices, name=name)
+
+
+# --- the period of the day ---------------------------------------------------------
+
+# What a household sees on its bill: 谷 valley, 平 flat, 峰 peak, 尖峰 critical peak.
+TARIFF_PERIODS: Final = ("valley", "flat", "peak", "critical_peak")
+
+
+def tariff_period(tariff: Tariff, when: datetime) -> str | None:
+    """The tariff period at ``when`` (one of ``TARIFF_PERIODS``), or None if it has none.
+
+    A tiered tariff costs the same at every hour: flat all day. A time-of-use
+    table: see ``TimeOfUseTariff.period_at``. A price feed has no periods: None.
+    """
+    if isinstance(tariff, TimeOfUseTariff):
+        return tariff.period_at(when)
+    if isinstance(tariff, TieredTariff):
+        return "flat"
+    return None
 
 
 # --- the price signal the AC controller reads -------------------------------------
