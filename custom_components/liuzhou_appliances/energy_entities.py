@@ -124,13 +124,8 @@ class EnergySwitch(_EnergyEntity, SwitchEntity, RestoreEntity):
 
     @property
     def is_on(self) -> bool:
-        """Whether the hub may act on this appliance."""
+        """Whether the hub may act on this appliance (what it does and why: the status sensor)."""
         return self.energy.enabled
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """Why it does what it does."""
-        return {"status": str(self.energy.status), "reason": self.energy.reason}
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start the controllers."""
@@ -179,9 +174,9 @@ class EnergyStatusSensor(_EnergySensor):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """The reason, and the last decision's latency (AC)."""
+        """The reasons (codes Home Assistant shows translated), and the last decision's latency."""
         return {
-            "reason": self.energy.reason,
+            "reason": list(self.energy.reasons) or None,
             "decision_ms": (
                 round(self.energy.last_decision_ms, 3)
                 if self.energy.last_decision_ms is not None

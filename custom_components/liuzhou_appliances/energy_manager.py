@@ -16,7 +16,7 @@ line and the appliance's own control (docs/energy.md, "In Home Assistant").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,17 +62,10 @@ from .const import (
     TARIFF_SENSOR,
 )
 from .coordinator import LiuzhouCoordinator
-from .energy.ac import (
-    DEFAULT_HUMIDITY_PCT,
-    DEFAULT_OUTDOOR_LOAD_K,
-    AcComfortController,
-    AcInputs,
-    ComfortPreset,
-    compiled_for,
-)
+from .energy.ac import AcComfortController, AcInputs, ComfortPreset, compiled_for
 from .energy.ac_policy import PreconditionPolicy
 from .energy.fridge import FridgePrecoolController
-from .energy.inputs import DecisionStatus, Reading, usable
+from .energy.inputs import DecisionStatus, Issue, Reading, usable
 from .energy.planner import (
     PlanningContext,
     PlanResult,
@@ -83,6 +76,8 @@ from .energy.planner import (
 )
 from .energy.shedding import (
     DEMAND_RESPONSE_LEVELS,
+    GRID_EVENT,
+    POWER_LIMIT,
     GridEvent,
     LoadShedder,
     LoadState,
@@ -139,6 +134,45 @@ class EnergyStatus(StrEnum):
     DEGRADED = "degraded"  # a configured or declared input is missing or stale: defaults used
     FALLBACK = "fallback"  # inputs unusable: the appliance runs on its own control
     SHED = "shed"  # load shedding holds it
+
+
+# Why the status is what it is: codes in the status sensor's ``reason`` attribute,
+# which Home Assistant shows translated (translations: entity.sensor.energy_status.
+# state_attributes.reason.state). Details with numbers and entity ids go to the log.
+_READINGS: Final = (
+    "room_temperature",
+    "outdoor_temperature",
+    "humidity",
+    "fridge_temperature",
+    "freezer_temperature",
+)
+UNEXPECTED_REASON: Final = "unexpected"
+REASONS: Final = frozenset(
+    {
+        *(f"{name}_{problem}" for name in _READINGS for problem in ("missing", "invalid", "stale")),
+        "setpoint_invalid",  # the AC reports no usable setpoint
+        "price_unavailable",  # the price sensor of the tariff
+        "occupancy_missing",  # the occupancy entity is set but unknown: occupied assumed
+        "ac_not_conditioning",  # the AC is off or neither cooling nor heating
+        "no_occupancy_entity",  # none set: the room counts as occupied
+        "no_humidity_sensor",  # the AC measures none: DEFAULT_HUMIDITY_PCT assumed
+        "no_outdoor_sensor",  # neither household nor AC: DEFAULT_OUTDOOR_LOAD_K assumed
+        "next_arrival_unavailable",
+        "next_arrival_invalid",
+        "next_arrival_past",
+        *(f"shed_{step.name.lower()}" for step in ShedStep),
+        POWER_LIMIT,
+        GRID_EVENT,
+        "internal_error",
+        UNEXPECTED_REASON,
+    }
+)
+
+
+def _reason_codes(issues: Iterable[Issue]) -> tuple[str, ...]:
+    """The controllers' issue codes as reasons (each once, in order)."""
+    codes = (issue.code if issue.code in REASONS else UNEXPECTED_REASON for issue in issues)
+    return tuple(dict.fromkeys(codes))
 
 
 @dataclass
@@ -275,7 +309,8 @@ class EnergyManager:
     def next_arrival(self, now: datetime) -> tuple[datetime | None, str | None]:
         """The upcoming arrival from the next-arrival entity, or None and why it is unusable.
 
-        Unavailable, unparseable or past values count as no arrival (logged once).
+        Unavailable, unparseable or past values count as no arrival (logged once, with
+        the details); the reason is one of REASONS' ``next_arrival_*`` codes.
         """
         entity_id = self.options.get(CONF_NEXT_ARRIVAL_ENTITY)
         if not entity_id:
@@ -283,22 +318,25 @@ class EnergyManager:
         state = self.hass.states.get(entity_id)
         arrival: datetime | None = None
         problem: str | None
+        code = "next_arrival_unavailable"
         if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
             problem = "missing" if state is None else state.state
         elif (arrival := dt_util.parse_datetime(state.state)) is None:
-            problem = f"{state.state!r}, not a date and time"
+            problem, code = f"{state.state!r}, not a date and time", "next_arrival_invalid"
         else:
             if arrival.tzinfo is None:  # input_datetime: local time
                 arrival = arrival.replace(tzinfo=dt_util.get_default_time_zone())
             problem = f"in the past ({state.state})" if arrival < now else None
+            code = "next_arrival_past"
         if problem is None:
             self._arrival_problem = None
             return arrival, None
-        reason = f"next arrival from {entity_id} is {problem}: no arrival assumed"
         if problem != self._arrival_problem:
             self._arrival_problem = problem
-            _LOGGER.warning("Energy: %s", reason)
-        return None, reason
+            _LOGGER.warning(
+                "Energy: next arrival from %s is %s: no arrival assumed", entity_id, problem
+            )
+        return None, code
 
     def price_now(self, now: datetime) -> float | None:
         """The price now, or None if the price feed is unavailable."""
@@ -523,14 +561,14 @@ class EnergyManager:
                 report = ShedReport(math.inf, None, (), restored, ())
             self.last_report = report
             for action in report.shed:
-                await appliances[action.appliance_id].async_shed(action.step, action.reason)
+                await appliances[action.appliance_id].async_shed(action.step, action.cause)
             for action in report.restored:
                 if (energy := self._appliance(action.appliance_id)) is not None:
                     await energy.async_restore(action.step)
             for action in returned:
                 # Still held: write it again (a power-cycled unit may have reset it).
                 if action in report.active:
-                    await appliances[action.appliance_id].async_shed(action.step, action.reason)
+                    await appliances[action.appliance_id].async_shed(action.step, action.cause)
             if report.shed or report.restored:
                 self._report(report, event)
             return report
@@ -691,7 +729,8 @@ class ApplianceEnergy:
         self.preset = ComfortPreset.BALANCED
         self.savings = 0.0
         self.plan: PlannedRun | None = None
-        self.reason: str | None = None
+        self._reasons: tuple[str, ...] = ()
+        self._shed_cause = POWER_LIMIT
         self.last_decision_ms: float | None = None
         self._status = EnergyStatus.OFF
         self._listeners: list[CALLBACK_TYPE] = []
@@ -731,6 +770,18 @@ class ApplianceEnergy:
             return EnergyStatus.ACTIVE if self._run_planned() else EnergyStatus.NOTHING_PLANNED
         return self._status
 
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the status is what it is: codes from REASONS (none when off or not set up)."""
+        status = self.status
+        if status in (EnergyStatus.NOT_CONFIGURED, EnergyStatus.OFF):
+            return ()
+        if status is EnergyStatus.SHED:
+            return (f"shed_{max(self._shed_steps).name.lower()}", self._shed_cause)
+        if status is EnergyStatus.NOTHING_PLANNED:
+            return ()
+        return self._reasons
+
     def _run_planned(self) -> bool:
         """A planned run is waiting or under way (not once it has finished)."""
         if self.plan is None:
@@ -751,15 +802,18 @@ class ApplianceEnergy:
         for update in list(self._listeners):
             update()
 
-    def _set_status(self, status: EnergyStatus, reason: str | None) -> None:
-        if (status, reason) != (self._status, self.reason):
+    def _set_status(
+        self, status: EnergyStatus, reasons: tuple[str, ...] = (), detail: str | None = None
+    ) -> None:
+        """Change status and reasons; falling back is logged with ``detail``."""
+        if (status, reasons) != (self._status, self._reasons):
             if status is EnergyStatus.FALLBACK:
                 _LOGGER.warning(
                     "%s: %s; leaving it to its own control",
                     self.coordinator.config_entry.title,
-                    reason,
+                    detail or ", ".join(reasons),
                 )
-            self._status, self.reason = status, reason
+            self._status, self._reasons = status, reasons
             self.async_notify()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -787,7 +841,7 @@ class ApplianceEnergy:
         self.enabled = enabled
         if enabled:
             self._remember_user_settings()
-            self._status, self.reason = EnergyStatus.IDLE, None
+            self._status, self._reasons = EnergyStatus.IDLE, ()
             self.async_notify()
             await self.async_tick()
             if (manager := self.manager) is not None:
@@ -795,7 +849,7 @@ class ApplianceEnergy:
         else:
             await self._async_release_shedding()
             await self._async_hand_back()
-            self._status, self.reason = EnergyStatus.OFF, None
+            self._status, self._reasons = EnergyStatus.OFF, ()
             self.async_notify()
 
     async def _async_release_shedding(self) -> None:
@@ -933,10 +987,10 @@ class ApplianceEnergy:
         mode = data.get("mode")
         if not data.get("on") or mode not in ("cool", "heat"):
             self._last_tick = None
-            self._set_status(EnergyStatus.IDLE, "the AC is off or not cooling or heating")
+            self._set_status(EnergyStatus.IDLE, ("ac_not_conditioning",))
             return
         if self._ac is None:
-            self._set_status(EnergyStatus.STARTING, None)
+            self._set_status(EnergyStatus.STARTING)
             if not self._preparing:
                 self._preparing = True
                 self.coordinator.config_entry.async_create_task(
@@ -976,9 +1030,13 @@ class ApplianceEnergy:
             or (manager.has_outdoor_sensor and issue.code.startswith("outdoor_temperature"))
         ]
         if decision.status is DecisionStatus.FALLBACK or blocking:
-            reason = "; ".join(issue.message for issue in (blocking or list(decision.issues)))
+            causes = blocking or list(decision.issues)
             self._last_tick = None
-            self._set_status(EnergyStatus.FALLBACK, reason)
+            self._set_status(
+                EnergyStatus.FALLBACK,
+                _reason_codes(causes),
+                "; ".join(issue.message for issue in causes),
+            )
             await self._async_hand_back()
             return
         self._accrue_ac_savings(manager, now, data, outdoor, float(setpoint))  # type: ignore[arg-type]
@@ -994,11 +1052,13 @@ class ApplianceEnergy:
         # set-up with a documented default, not a degradation: only inputs that are
         # configured or declared but missing or stale degrade the decision.
         unconfigured = self._unconfigured_inputs(manager)
-        degraded = [
-            issue.message
-            for issue in decision.issues
-            if issue.code != "input_clipped" and issue.code not in unconfigured
-        ]
+        degraded = list(
+            _reason_codes(
+                issue
+                for issue in decision.issues
+                if issue.code != "input_clipped" and issue.code not in unconfigured
+            )
+        )
         if arrival_problem is not None:
             degraded.append(arrival_problem)
         defaults = [
@@ -1010,23 +1070,23 @@ class ApplianceEnergy:
             status = EnergyStatus.ACTIVE_NO_OCCUPANCY
         else:
             status = EnergyStatus.ACTIVE
-        self._set_status(status, "; ".join([*degraded, *defaults]) or None)
+        self._set_status(status, (*degraded, *defaults))
 
     def _unconfigured_inputs(self, manager: EnergyManager) -> dict[str, str]:
-        """Issue codes of the AC controller's inputs nobody set up, and what that means."""
+        """Issue codes of the AC controller's inputs nobody set up, and the reason shown.
+
+        No occupancy entity: the room counts as occupied. No humidity on the AC:
+        DEFAULT_HUMIDITY_PCT. No outdoor temperature (household or AC):
+        DEFAULT_OUTDOOR_LOAD_K (the translated reasons name both numbers).
+        """
         capabilities = self.coordinator.declaration.capabilities
         out: dict[str, str] = {}
         if not manager.options.get(CONF_OCCUPANCY_ENTITY):
-            out["occupancy_missing"] = "no occupancy entity set: the room counts as occupied"
+            out["occupancy_missing"] = "no_occupancy_entity"
         if "humidity" not in capabilities:
-            out["humidity_missing"] = (
-                f"the AC does not measure humidity: {DEFAULT_HUMIDITY_PCT:.0f} % assumed"
-            )
+            out["humidity_missing"] = "no_humidity_sensor"
         if not manager.has_outdoor_sensor and "outdoor_temperature" not in capabilities:
-            out["outdoor_temperature_missing"] = (
-                "no outdoor temperature (no household sensor, none on the AC): "
-                f"{DEFAULT_OUTDOOR_LOAD_K:.0f} K outdoor load assumed"
-            )
+            out["outdoor_temperature_missing"] = "no_outdoor_sensor"
         return out
 
     def _follow_user_changes(self, data: Mapping[str, Value]) -> None:
@@ -1099,7 +1159,7 @@ class ApplianceEnergy:
             EnergyStatus.DEGRADED
             if decision.status is DecisionStatus.DEGRADED
             else EnergyStatus.ACTIVE,
-            "; ".join(issue.message for issue in decision.issues) or None,
+            _reason_codes(decision.issues),
         )
 
     # --- washer / dishwasher runs -----------------------------------------------------------
@@ -1187,7 +1247,7 @@ class ApplianceEnergy:
         cost = plan.cost if math.isfinite(plan.cost) else 0.0
         cost_at_once = at_once.cost if at_once is not None else cost
         self.plan = PlannedRun(programme, china_aware(plan.start), plan.delay_s, cost, cost_at_once)
-        self._set_status(EnergyStatus.ACTIVE, None)
+        self._set_status(EnergyStatus.ACTIVE)
         self.async_notify()
 
     def forget_plan(self) -> None:
@@ -1227,15 +1287,15 @@ class ApplianceEnergy:
             )
         return None
 
-    async def async_shed(self, step: ShedStep, reason: str) -> None:
-        """Apply one shedding step (logged by the shedder)."""
+    async def async_shed(self, step: ShedStep, cause: str) -> None:
+        """Apply one shedding step (logged by the shedder); ``cause``: POWER_LIMIT or GRID_EVENT."""
         data = self.coordinator.data or {}
         if not self._shed_steps:
             self._pre_shed = {
                 key: data[key] for key in ("on", "mode", "target_temperature") if key in data
             }
         self._shed_steps.add(step)
-        self.reason = reason
+        self._shed_cause = cause
         await self._async_apply_shedding(step, restoring=False)
         self.async_notify()
 
@@ -1245,8 +1305,6 @@ class ApplianceEnergy:
             return
         self._shed_steps.discard(step)
         await self._async_apply_shedding(step, restoring=True)
-        if not self._shed_steps:
-            self.reason = None
         self.async_notify()
 
     async def _async_apply_shedding(self, step: ShedStep, *, restoring: bool) -> None:

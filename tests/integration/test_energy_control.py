@@ -74,7 +74,7 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     # No occupancy entity set: a normal set-up, not a degraded one.
     status = energy_status(hass, ac)
     assert status.state == "active_no_occupancy"
-    assert status.attributes["reason"] == "no occupancy entity set: the room counts as occupied"
+    assert status.attributes["reason"] == ["no_occupancy_entity"]
     energy = energy_data(hass).appliances[ac.entry.entry_id]
     assert energy.last_decision_ms is not None
     assert status.attributes["decision_ms"] is not None  # shown, not recorded (every minute)
@@ -109,7 +109,7 @@ async def test_degraded_means_a_configured_input_is_missing(
     await let_a_minute_pass(hass)
     status = energy_status(hass, ac)
     assert status.state == "degraded"
-    assert status.attributes["reason"] == "occupancy unknown, assuming occupied"
+    assert status.attributes["reason"] == ["occupancy_missing"]
 
 
 async def test_inputs_a_model_does_not_have_are_no_degradation(
@@ -126,13 +126,12 @@ async def test_inputs_a_model_does_not_have_are_no_degradation(
     await _cooling(ac)
     await set_energy_optimisation(hass, ac, True)
     await wait_long(hass, lambda: energy_status(hass, ac).state == "active", 60)
-    reason = str(energy_status(hass, ac).attributes["reason"])
-    assert "does not measure humidity: 55 % assumed" in reason
-    assert "no outdoor temperature" in reason
+    reason = energy_status(hass, ac).attributes["reason"]
+    assert sorted(reason) == ["no_humidity_sensor", "no_outdoor_sensor"]
 
 
 async def test_stale_outdoor_sensor_falls_back_without_writing(
-    hass: HomeAssistant, start_appliance: StartAppliance
+    hass: HomeAssistant, start_appliance: StartAppliance, caplog: pytest.LogCaptureFixture
 ) -> None:
     hass.states.async_set(
         "sensor.outdoor",
@@ -145,7 +144,8 @@ async def test_stale_outdoor_sensor_falls_back_without_writing(
     await _cooling(ac)
     await set_energy_optimisation(hass, ac, True)
     await wait_long(hass, lambda: energy_status(hass, ac).state == "fallback", 60)
-    assert "outdoor temperature is 180 min old" in energy_status(hass, ac).attributes["reason"]
+    assert energy_status(hass, ac).attributes["reason"] == ["outdoor_temperature_stale"]
+    assert "outdoor temperature is 180 min old" in caplog.text  # the details: in the log
     await let_a_minute_pass(hass)
     values = ac.simulator.values()
     assert values["fan_speed"] == "auto"
@@ -352,11 +352,11 @@ async def test_next_arrival_entity_starts_conditioning_the_presets_lead_before_i
 
 
 @pytest.mark.parametrize(
-    ("state", "problem"),
+    ("state", "problem", "reason"),
     [
-        ("unavailable", "is unavailable"),
-        ("tomorrow evening", "not a date and time"),
-        ("2020-01-01 12:00:00", "in the past"),
+        ("unavailable", "is unavailable", "next_arrival_unavailable"),
+        ("tomorrow evening", "not a date and time", "next_arrival_invalid"),
+        ("2020-01-01 12:00:00", "in the past", "next_arrival_past"),
     ],
 )
 async def test_unusable_next_arrival_is_no_arrival_logged_once_and_in_the_reason(
@@ -365,15 +365,17 @@ async def test_unusable_next_arrival_is_no_arrival_logged_once_and_in_the_reason
     caplog: pytest.LogCaptureFixture,
     state: str,
     problem: str,
+    reason: str,
 ) -> None:
     hass.states.async_set("sensor.check_in", state, {"device_class": "timestamp"})
     ac = await _cooling_ac_in_a_vacant_room(hass, start_appliance, "sensor.check_in")
     await set_energy_optimisation(hass, ac, True)
     await wait_long(hass, lambda: energy_status(hass, ac).state == "degraded", 60)
-    assert problem in energy_status(hass, ac).attributes["reason"]
+    assert reason in energy_status(hass, ac).attributes["reason"]
     assert ac.simulator.values()["target_temperature"] > 26.0  # vacant, nobody expected
     await let_a_minute_pass(hass)
     assert caplog.text.count("next arrival from sensor.check_in") == 1
+    assert problem in caplog.text
     # A usable arrival within the lead: conditioning for it, and the reason clears.
     soon = (dt_util.utcnow() + timedelta(minutes=10)).isoformat()
     hass.states.async_set("sensor.check_in", soon, {"device_class": "timestamp"})

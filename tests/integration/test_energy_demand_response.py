@@ -35,7 +35,8 @@ from .energy_helpers import (
 GRID = "binary_sensor.grid_event"
 
 
-def _status(hass: HomeAssistant, machine: PairedAppliance) -> tuple[str, str | None]:
+def _status(hass: HomeAssistant, machine: PairedAppliance) -> tuple[str, list[str] | None]:
+    """The energy status and its reasons (translation keys: what is shed, and why)."""
     state = energy_status(hass, machine)
     return state.state, state.attributes.get("reason")
 
@@ -100,7 +101,7 @@ async def test_grid_event_entity_sheds_to_moderate_and_restores_in_reverse(
     assert dishwasher.simulator.values()["operational_state"] == "running"  # not paused
     status, reason = _status(hass, ac)
     assert status == "shed"
-    assert reason == f"grid event from {GRID} (moderate)"
+    assert reason == ["shed_ac_relax_2k", "grid_event"]  # the furthest step, and why
     assert len(shed_events) == 1
     assert shed_events[0].data["trigger"] == "grid_event"
     assert _actions(shed_events[0], "shed") == [
@@ -109,7 +110,7 @@ async def test_grid_event_entity_sheds_to_moderate_and_restores_in_reverse(
         ("defer_run", washer.appliance.id),
     ]
     assert shed_events[0].data["shed"][0]["name"] == ac.entry.title
-    assert shed_events[0].data["shed"][0]["reason"] == reason
+    assert shed_events[0].data["shed"][0]["reason"] == f"grid event from {GRID} (moderate)"
     # A timer tick during the event changes nothing.
     await let_a_minute_pass(hass)
     assert len(shed_events) == 1
@@ -157,9 +158,11 @@ async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_t
     assert ac.simulator.values()["mode"] == "fan_only"
     assert washer.simulator.values()["operational_state"] == "paused"
     assert dishwasher.simulator.values()["operational_state"] == "paused"
-    reason = _status(hass, dishwasher)[1]
-    assert reason is not None
-    assert reason.startswith("demand response action (critical, until ")
+    assert _status(hass, dishwasher) == ("shed", ["shed_pause_run", "grid_event"])
+    assert _status(hass, ac) == ("shed", ["shed_ac_fan_only", "grid_event"])
+    assert str(shed[0]["reason"]).startswith(  # type: ignore[index]
+        "demand response action (critical, until "
+    )
     # The duration runs out: with a power reading, restoring goes one step per update.
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=51))
     await hass.async_block_till_done()
@@ -196,7 +199,7 @@ async def test_power_limit_still_applies_beyond_the_event_depth(
     await set_home_power(hass, "9", "kW")
     assert dishwasher.simulator.values()["operational_state"] == "paused"
     assert ac.simulator.values()["mode"] == "fan_only"
-    assert _status(hass, dishwasher)[1] == "home power above the 3000 W limit"
+    assert _status(hass, dishwasher)[1] == ["shed_pause_run", "power_limit"]
     event_steps = ["ac_relax_1k", "ac_relax_2k", "defer_run"]
     assert _active(hass) == [*event_steps, "pause_run", "ac_fan_only"]
     # A missing power reading during the event hands back only what the limit shed.

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
 import logging
-from typing import Literal
+from typing import Final, Literal
 
 from .inputs import Issue, Reading, usable
 
@@ -95,14 +95,20 @@ class GridEvent:
     depth: ShedStep | None = None
 
 
+# Why something is shed: the home's power limit, or a grid (demand-response) event.
+POWER_LIMIT: Final = "power_limit"
+GRID_EVENT: Final = "grid_event"
+
+
 @dataclass(frozen=True, slots=True)
 class ShedAction:
-    """One thing shed (or restored)."""
+    """One thing shed (or restored); ``reason`` in words, ``cause`` as a code."""
 
     step: ShedStep
     appliance_id: str
     relief_w: float
     reason: str
+    cause: str = POWER_LIMIT
 
     @property
     def action(self) -> str:
@@ -145,11 +151,12 @@ class LoadShedder:
     ) -> ShedReport:
         """Shed or restore for the present power reading (and grid event)."""
         limit = self.limit_w
-        reason = f"home power above the {limit:.0f} W limit"
+        reason, cause = f"home power above the {limit:.0f} W limit", POWER_LIMIT
         active_event = event if event is not None and event.start <= now < event.end else None
         if active_event is not None and active_event.limit_w < limit:
             limit = active_event.limit_w
             reason = f"{active_event.reason}: limit {active_event.limit_w:.0f} W"
+            cause = GRID_EVENT
         depth = active_event.depth if active_event is not None else None
         value, issue = usable(power, now, self.stale_after, "home_power")
         if value is None and depth is None:
@@ -169,7 +176,11 @@ class LoadShedder:
                 if action.step <= depth:
                     shed.append(
                         ShedAction(
-                            action.step, action.appliance_id, action.relief_w, active_event.reason
+                            action.step,
+                            action.appliance_id,
+                            action.relief_w,
+                            active_event.reason,
+                            GRID_EVENT,
                         )
                     )
             self.active.extend(shed)
@@ -183,7 +194,9 @@ class LoadShedder:
             for action in self._candidates(loads):
                 if excess <= 0:
                     break
-                shed.append(ShedAction(action.step, action.appliance_id, action.relief_w, reason))
+                shed.append(
+                    ShedAction(action.step, action.appliance_id, action.relief_w, reason, cause)
+                )
                 self.active.append(shed[-1])
                 excess -= action.relief_w
             if excess > 0:
