@@ -254,18 +254,25 @@ async def test_operation_in_flight_is_cancelled_when_the_hub_leaves(
 async def test_hub_that_sends_but_never_reads_is_dropped_when_writes_stall(
     server: ApplianceServer, backend: MemoryBackend, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.keepalive_timeout = 0.3
+    # One timeout serves reads and writes. The hub pings every 50 ms so that only the
+    # stalled writes can run it out; 1 s leaves room for a loaded machine (the flood
+    # below is encrypted on this event loop too).
+    server.keepalive_timeout = 1.0
     server.outbound_queue_size = 10_000  # so the stalled transport, not the queue, decides
     channel = await SecureChannel.open("127.0.0.1", server.port, KEY, hub_id=HUB_ID)
     try:
         channel.send_message({"id": 1, "type": "subscribe"})
         await channel.drain()
         await asyncio.sleep(0.05)
+        ping = 2
         with caplog.at_level(logging.INFO, LOGGER):
             for n in range(2000):  # far more than the socket buffers hold
                 backend.change({"swing": f"{n:05d}" + "x" * 8000})
-            for n in range(2, 40):  # keep the session's read side alive
-                channel.send_message({"id": n, "type": "ping"})
+                if n % 100 == 99:  # let the session read the hub's pings meanwhile
+                    channel.send_message({"id": (ping := ping + 1), "type": "ping"})
+                    await asyncio.sleep(0)
+            for _ in range(200):  # keep the session's read side alive, up to 10 s
+                channel.send_message({"id": (ping := ping + 1), "type": "ping"})
                 await asyncio.sleep(0.05)
                 if server.session_count == 0:
                     break
