@@ -551,9 +551,14 @@ async def _stop_reading(peer: Peer) -> None:
 
 
 def _fill_send_buffer(writer: asyncio.StreamWriter, send: Callable[[], None]) -> None:
-    """Send until the kernel buffers are full and the transport holds more than its limit."""
+    """Send until the kernel buffers are full and the transport holds far more than its limit.
+
+    Far more: the kernel grows a connection's buffers as it goes (TCP autotuning, up
+    to tcp_rmem plus tcp_wmem: 36 MiB here), which can drain a transport held just
+    above its limit.
+    """
     high = writer.transport.get_write_buffer_limits()[1]
-    while writer.transport.get_write_buffer_size() <= high:
+    while writer.transport.get_write_buffer_size() <= high + 64 * 1024 * 1024:
         send()
 
 
