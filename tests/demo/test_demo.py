@@ -232,7 +232,8 @@ def _check_home_assistant(run: DemoRun, state_dir: Path, language: str = "en") -
         "{% endfor %}{{ ns.pairs | tojson }}"
     )
     areas = dict(api.post("/api/template", {"template": template}))  # device: area
-    assert set(areas) == home["appliances"], areas
+    # The appliances' devices and the household entry's own, named in the home's language.
+    assert set(areas) == {*home["appliances"], home["household"]}, areas
     assert {name: area for name, area in areas.items() if area} == home["areas"]
     states = api.integration_states()
     assert states, "the integration created no entities"
