@@ -235,7 +235,26 @@ def _watts(state_value: float, unit: object) -> float:
     return state_value * 1000.0 if unit == "kW" else state_value
 
 
-class EnergyManager:
+class _EntityListeners:
+    """The entities that show a runtime object's state, told when it may have changed."""
+
+    def __init__(self) -> None:
+        self._listeners: list[CALLBACK_TYPE] = []
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``update`` at each ``async_notify``; returns the function that stops it."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def async_notify(self) -> None:
+        """Tell the entities to show the present state."""
+        for update in list(self._listeners):
+            update()
+
+
+class EnergyManager(_EntityListeners):
     """The household's tariff, sensors and load shedding (the household entry's runtime)."""
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
@@ -259,7 +278,7 @@ class EnergyManager:
         self._grid_entity_unusable = False
         self._arrival_problem: str | None = None
         self._shedding = False
-        self._listeners: list[CALLBACK_TYPE] = []
+        super().__init__()
         # What is shed on appliances that went off the network (the shedder only sees
         # connected ones): held again or restored through the shedder when they return.
         self._away: dict[str, list[ShedAction]] = {}
@@ -414,18 +433,6 @@ class EnergyManager:
         self.async_notify()
 
     # --- what the household's entities show ---------------------------------------------
-
-    @callback
-    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call ``update`` when the price feed or the demand-response state may have changed."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
-
-    @callback
-    def async_notify(self) -> None:
-        """Tell the household's entities to show the present state."""
-        for update in list(self._listeners):
-            update()
 
     def tariff_period(self, now: datetime) -> str | None:
         """valley / flat / peak / critical_peak now; None for a price feed (no periods)."""
@@ -716,7 +723,7 @@ class PlannedRun:
         return self.cost_at_once - self.cost
 
 
-class ApplianceEnergy:
+class ApplianceEnergy(_EntityListeners):
     """The energy features of one appliance; created with its coordinator."""
 
     def __init__(self, hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> None:
@@ -733,7 +740,7 @@ class ApplianceEnergy:
         self._shed_cause = POWER_LIMIT
         self.last_decision_ms: float | None = None
         self._status = EnergyStatus.OFF
-        self._listeners: list[CALLBACK_TYPE] = []
+        super().__init__()
         self._unsubs: list[CALLBACK_TYPE] = []
         self._ac: AcComfortController | None = None
         self._policy = PreconditionPolicy.for_preset(self.preset)
@@ -790,17 +797,6 @@ class ApplianceEnergy:
             OperationalState.FINISHED
         )
         return not (self.plan.started and finished)
-
-    @callback
-    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call ``update`` whenever the status, plan or savings change."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
-
-    @callback
-    def async_notify(self) -> None:
-        for update in list(self._listeners):
-            update()
 
     def _set_status(
         self, status: EnergyStatus, reasons: tuple[str, ...] = (), detail: str | None = None
