@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+import functools
 import json
 import os
 from pathlib import Path
@@ -91,8 +92,12 @@ def manifest_requirements(manifest: Path = MANIFEST) -> list[str]:
     return [str(r) for r in json.loads(manifest.read_text(encoding="utf-8"))["requirements"]]
 
 
+@functools.cache
 def _project() -> dict[str, object]:
-    """The index's JSON for the homeassistant project (every release and its files)."""
+    """The index's JSON for the homeassistant project (every release and its files).
+
+    Asked once a run: the newest release and each release's Python come from it.
+    """
     try:
         with urllib.request.urlopen(INDEX_JSON, timeout=60) as answer:
             data: dict[str, object] = json.load(answer)
