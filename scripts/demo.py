@@ -426,8 +426,8 @@ async def _remove_online_only_entries(
 
 async def _wait_until_loaded(
     session: aiohttp.ClientSession, base: str, token: str, expected: int
-) -> str:
-    """Wait until the integration's entries are loaded; describe their states."""
+) -> Counter[str]:
+    """Wait until the integration's entries are loaded; their states as last seen."""
     counts: Counter[str] = Counter()
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(LOADED_DEADLINE):
@@ -438,7 +438,7 @@ async def _wait_until_loaded(
                 if counts["loaded"] >= expected:
                     break
                 await asyncio.sleep(1)
-    return ", ".join(f"{count} {state}" for state, count in counts.items()) or "none"
+    return counts
 
 
 def _fill(
@@ -593,11 +593,11 @@ async def _bring_up(
         energy = await _set_up_household_energy(session, base, token)
         _log(f"  household energy: {energy}")
         expected = len(appliances) + 1
-        states = await _wait_until_loaded(session, base, token, expected)
-        loaded = sum(e["state"] == "loaded" for e in await _entries(session, base, token, DOMAIN))
-        if loaded < expected:
+        counts = await _wait_until_loaded(session, base, token, expected)
+        if counts["loaded"] < expected:
+            states = ", ".join(f"{count} {state}" for state, count in counts.items()) or "none"
             raise DemoError(
-                f"only {loaded} of {expected} Liuzhou entries loaded within "
+                f"only {counts['loaded']} of {expected} Liuzhou entries loaded within "
                 f"{LOADED_DEADLINE} s ({states}); see {log_name}"
             )
         dashboard = await _add_to_energy_dashboard(session, base, token, appliances)
