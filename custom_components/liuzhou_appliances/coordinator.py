@@ -113,8 +113,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self.appliance_id: str = entry.data[CONF_APPLIANCE_ID]
         self.host: str = entry.data[CONF_HOST]
         self.port: int = entry.data[CONF_PORT]
-        self._key = bytes.fromhex(entry.data[CONF_KEY])
-        self._hub_id: str = entry.data[CONF_HUB_ID]
         self._keepalive = float(
             entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
         )
@@ -194,8 +192,15 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         """Open one connection; raises LinkError or ApplianceUnreachable."""
         self.stats.connect_attempts += 1
         started = time.monotonic()
+        # Read from the entry at each attempt: a pairing flow that replaced the key
+        # updates the entry before its reload, and the reconnect must not lose that race.
+        data = self.config_entry.data
         client = ApplianceClient(
-            self.host, self.port, self._key, hub_id=self._hub_id, keepalive_interval=self._keepalive
+            self.host,
+            self.port,
+            bytes.fromhex(data[CONF_KEY]),
+            hub_id=data[CONF_HUB_ID],
+            keepalive_interval=self._keepalive,
         )
         try:
             await client.connect()

@@ -220,6 +220,33 @@ async def test_manual_entry_of_a_configured_appliance_updates_it(
     assert paired.coordinator.connected
 
 
+async def test_reconnect_before_the_reload_uses_the_new_key(
+    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pairing again drops the old session; a reconnect that beats the reload gets in.
+
+    A busy Home Assistant may reload the entry only after the coordinator's first
+    reconnect; that attempt must use the key the flow stored, not ask to pair again.
+    """
+    paired = await start_appliance()
+    monkeypatch.setattr(hass.config_entries, "async_schedule_reload", lambda _entry_id: None)
+    flow_id = await start_user_flow(hass)
+    result = await submit(
+        hass,
+        flow_id,
+        host=paired.appliance.host,
+        port=paired.appliance.port,
+        pairing_code=paired.appliance.code,
+    )
+    assert result["reason"] == "already_configured"
+    await wait_until(
+        hass, lambda: not paired.coordinator.connected
+    )  # the appliance revoked the key
+    assert await paired.coordinator.async_reconnect_now()
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)  # no reauth
+    assert paired.entry.state is ConfigEntryState.LOADED
+
+
 # --- zeroconf --------------------------------------------------------------------------
 
 
