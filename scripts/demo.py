@@ -424,11 +424,32 @@ async def _remove_online_only_entries(
                 pass
 
 
+# The integration's entities that Home Assistant shows as unavailable, as JSON text.
+UNAVAILABLE_TEMPLATE = (
+    "{{ integration_entities('" + DOMAIN + "') | select('is_state', 'unavailable') "
+    "| list | tojson }}"
+)
+
+
+async def _unavailable_entities(session: aiohttp.ClientSession, base: str, token: str) -> list[str]:
+    async with session.post(
+        f"{base}/api/template",
+        json={"template": UNAVAILABLE_TEMPLATE},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        names: list[str] = json.loads(await response.text())
+    return names
+
+
 async def _wait_until_loaded(
     session: aiohttp.ClientSession, base: str, token: str, expected: int
-) -> Counter[str]:
-    """Wait until the integration's entries are loaded; their states as last seen."""
+) -> tuple[Counter[str], list[str]]:
+    """Wait until the integration's entries are loaded and their entities available.
+
+    Returns the entries' states and the unavailable entities as last seen.
+    """
     counts: Counter[str] = Counter()
+    unavailable: list[str] = []
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(LOADED_DEADLINE):
             while True:
@@ -436,9 +457,11 @@ async def _wait_until_loaded(
                     entry["state"] for entry in await _entries(session, base, token, DOMAIN)
                 )
                 if counts["loaded"] >= expected:
-                    break
+                    unavailable = await _unavailable_entities(session, base, token)
+                    if not unavailable:
+                        break
                 await asyncio.sleep(1)
-    return counts
+    return counts, unavailable
 
 
 def _fill(
@@ -593,12 +616,18 @@ async def _bring_up(
         energy = await _set_up_household_energy(session, base, token)
         _log(f"  household energy: {energy}")
         expected = len(appliances) + 1
-        counts = await _wait_until_loaded(session, base, token, expected)
+        counts, unavailable = await _wait_until_loaded(session, base, token, expected)
         if counts["loaded"] < expected:
             states = ", ".join(f"{count} {state}" for state, count in counts.items()) or "none"
             raise DemoError(
                 f"only {counts['loaded']} of {expected} Liuzhou entries loaded within "
                 f"{LOADED_DEADLINE} s ({states}); see {log_name}"
+            )
+        if unavailable:
+            shown = ", ".join(unavailable[:3]) + (" ..." if len(unavailable) > 3 else "")
+            raise DemoError(
+                f"{len(unavailable)} Liuzhou entities still unavailable after "
+                f"{LOADED_DEADLINE} s ({shown}); see {log_name}"
             )
         dashboard = await _add_to_energy_dashboard(session, base, token, appliances)
         _log(f"  Energy dashboard: {dashboard}")
