@@ -336,3 +336,118 @@ async def test_pre_cooling_waits_for_its_condition(
     await advance(timedelta(minutes=1))
     await advance(timedelta(hours=1))
     assert climate_calls == []
+
+
+# --- lost connections -------------------------------------------------------------
+
+
+def _attributes(hass: HomeAssistant, entity_id: str) -> dict[str, Any]:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return dict(state.attributes)
+
+
+async def test_load_shedding_resumes_what_comes_back_after_a_blip(
+    hass: HomeAssistant,
+    setup_blueprint_automation: SetupBlueprint,
+    climate_calls: list[ServiceCall],
+    advance: Advance,
+) -> None:
+    """The paused washer and the eased AC are unavailable when power is back; a minute
+    later they return as they were: the washer is resumed and the AC restored."""
+    presses = async_mock_service(hass, "button", "press")
+    entry = MockConfigEntry(domain="liuzhou_appliances")
+    entry.add_to_hass(hass)
+    washer = _appliance(hass, entry, "washer")
+    await set_state(hass, washer["status"], "running")
+    await _air_conditioner(hass, LIVING_AC, temperature=26)
+    await set_state(hass, POWER, "3000")
+    await setup_blueprint_automation(
+        "load_shedding",
+        {
+            "power_sensor": POWER,
+            "limit_w": 6000,
+            "restore_seconds": 120,
+            "air_conditioners": [LIVING_AC],
+            "ac_action": "eco",
+            "stage_seconds": 60,
+            "appliance_status": [washer["status"]],
+            "pause_buttons": [washer["pause"]],
+            "resume_buttons": [washer["resume"]],
+            "persistent": False,
+        },
+    )
+    await set_state(hass, POWER, "7000")
+    await advance(timedelta(seconds=31))
+    await advance(timedelta(seconds=61))
+    assert [call.data["entity_id"] for call in presses] == [[washer["pause"]]]
+    await set_state(hass, washer["status"], "paused")
+    assert _ac(hass, LIVING_AC) == ("cool", "eco", 26)
+
+    ac_attributes = _attributes(hass, LIVING_AC)
+    await set_state(hass, washer["status"], "unavailable")
+    await set_state(hass, LIVING_AC, "unavailable")
+    await set_state(hass, POWER, "3000")
+    await advance(timedelta(seconds=121))
+    assert len(presses) == 1, "nothing decided while they are away"
+    await advance(timedelta(seconds=60))
+    await set_state(hass, washer["status"], "paused")
+    await set_state(hass, LIVING_AC, "cool", ac_attributes)
+    assert [call.data["entity_id"] for call in presses] == [[washer["pause"]], [washer["resume"]]]
+    assert _ac(hass, LIVING_AC) == ("cool", "none", 26)
+
+
+async def test_hotel_room_guest_back_during_a_blip_gets_the_room_back(
+    hass: HomeAssistant,
+    setup_blueprint_automation: SetupBlueprint,
+    climate_calls: list[ServiceCall],
+    advance: Advance,
+) -> None:
+    """Card in while the switched-off AC is unavailable: it is switched on when it returns."""
+    await set_state(hass, CARD, "on")
+    await _air_conditioner(hass, LIVING_AC, temperature=24)
+    await setup_blueprint_automation(
+        "hotel_room",
+        {"occupancy_sensor": CARD, "air_conditioners": [LIVING_AC], "vacant_action": "off"},
+    )
+    await set_state(hass, CARD, "off")
+    await advance(timedelta(minutes=15, seconds=1))
+    assert _ac(hass, LIVING_AC)[0] == "off"
+    ac_attributes = _attributes(hass, LIVING_AC)
+    await set_state(hass, LIVING_AC, "unavailable")
+    await set_state(hass, CARD, "on")
+    await advance(timedelta(seconds=40))
+    await set_state(hass, LIVING_AC, "off", ac_attributes)
+    assert _ac(hass, LIVING_AC) == ("cool", "none", 26)
+
+
+async def test_pre_cooling_restores_an_air_conditioner_that_was_away_at_the_peak(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    setup_blueprint_automation: SetupBlueprint,
+    climate_calls: list[ServiceCall],
+    advance: Advance,
+) -> None:
+    """Pre-cooled to 24 °C, unavailable at 17:00, back at 17:01: 26 °C again."""
+    freezer.move_to(dt_util.as_utc(dt_util.now().replace(hour=15, minute=59, second=30)))
+    await _air_conditioner(hass, LIVING_AC, temperature=26)
+    await setup_blueprint_automation(
+        "pre_cooling",
+        {
+            "air_conditioners": [LIVING_AC],
+            "peak_start": "17:00:00",
+            "precool_minutes": 60,
+            "offset": 2,
+            "comfort_setpoint": 26,
+        },
+    )
+    await advance(timedelta(seconds=31))
+    assert _ac(hass, LIVING_AC) == ("cool", "none", 24)
+    ac_attributes = _attributes(hass, LIVING_AC)
+    await advance(timedelta(minutes=59))
+    await set_state(hass, LIVING_AC, "unavailable")
+    await advance(timedelta(seconds=60))
+    assert climate_calls[-1].data["temperature"] == 24, "nothing sent while it is away"
+    await advance(timedelta(seconds=60))
+    await set_state(hass, LIVING_AC, "cool", ac_attributes)
+    assert _ac(hass, LIVING_AC) == ("cool", "none", 26)

@@ -191,3 +191,52 @@ async def test_a_start_that_does_not_happen_is_reported_and_kept_for_tomorrow(
     assert cheap_hour.toggle_offs == []
     assert len(blueprint.phone) == 1
     assert "did not start after the start command" in blueprint.phone[0].data["message"]
+
+
+# --- lost connections -------------------------------------------------------------
+
+
+async def test_done_reminders_survive_a_lost_connection(
+    hass: HomeAssistant, blueprint: BlueprintHarness, advance: Advance
+) -> None:
+    """Dishwasher and door unavailable for a while, back as they were: no new message,
+    no dismissed panel entry, the next reminder when it was due."""
+    await set_state(hass, DOOR, "off")
+    await blueprint.setup(
+        "dishwasher_done",
+        {
+            "dishwasher_status": STATUS,
+            "door_sensor": DOOR,
+            "notify_service": PHONE,
+            "remind_every": 30,
+            "max_reminders": 2,
+        },
+    )
+    await set_state(hass, STATUS, "running")
+    await set_state(hass, STATUS, "finished")
+    await advance(timedelta(minutes=10))
+    await set_state(hass, STATUS, "unavailable")
+    await set_state(hass, DOOR, "unavailable")
+    await advance(timedelta(minutes=1))
+    await set_state(hass, DOOR, "off")
+    await set_state(hass, STATUS, "finished")
+    assert len(blueprint.phone) == 1
+    assert blueprint.panel["dismiss"] == []
+    await advance(timedelta(minutes=19, seconds=1))
+    assert len(blueprint.phone) == 2
+    await set_state(hass, DOOR, "on")  # now really opened
+    assert len(blueprint.panel["dismiss"]) == 1
+
+
+async def test_cheap_hour_start_waits_for_a_dishwasher_that_is_briefly_away(
+    hass: HomeAssistant, blueprint: BlueprintHarness, cheap_hour: CheapHour, advance: Advance
+) -> None:
+    """Unavailable at 23:00, back (stopped) a minute later: started then, not tomorrow."""
+    await cheap_hour.arm()
+    await set_state(hass, STATUS, "unavailable")
+    await advance(timedelta(hours=3, seconds=1))
+    assert cheap_hour.start_presses == []
+    assert blueprint.phone == []
+    await advance(timedelta(minutes=1))
+    await set_state(hass, STATUS, "stopped")
+    assert [call.data["entity_id"] for call in cheap_hour.start_presses] == [[START]]

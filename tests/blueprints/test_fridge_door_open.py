@@ -120,3 +120,30 @@ async def test_each_fridge_is_watched_on_its_own(
         "liuzhou_fridge_door_binary_sensor_kitchen_fridge_door",
         "liuzhou_fridge_door_binary_sensor_garage_fridge_door",
     }
+
+
+async def test_a_lost_connection_neither_closes_the_door_nor_restarts_the_minutes(
+    hass: HomeAssistant, blueprint: BlueprintHarness, advance: Advance
+) -> None:
+    """Open 2 minutes, unavailable 30 s, back open: the message comes at 3 minutes, and
+    the escalation and the panel entry survive a second blip."""
+    escalation = async_mock_service(hass, "notify", "partner")
+    await set_state(hass, DOOR, "off")
+    await _set_up_fridge_door_open(
+        blueprint, escalate_after=5, escalation_notify_service="notify.partner"
+    )
+    await set_state(hass, DOOR, "on")
+    await advance(timedelta(minutes=2))
+    await set_state(hass, DOOR, "unavailable")
+    await advance(timedelta(seconds=30))
+    await set_state(hass, DOOR, "on")
+    await advance(timedelta(seconds=31))
+    assert len(blueprint.phone) == 1, "3 minutes after it was opened, blip or not"
+
+    await set_state(hass, DOOR, "unavailable")
+    await set_state(hass, DOOR, "on")
+    assert blueprint.panel["dismiss"] == []
+    await advance(timedelta(minutes=5))
+    assert len(escalation) == 1, "the door never closed, so the escalation runs"
+    await set_state(hass, DOOR, "off")
+    assert len(blueprint.panel["dismiss"]) == 1

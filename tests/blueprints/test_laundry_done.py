@@ -105,6 +105,51 @@ async def test_reconnecting_to_a_finished_washer_is_not_a_new_finish(
     assert blueprint.panel["create"] == []
 
 
+async def test_a_lost_connection_after_the_finish_is_no_news(
+    hass: HomeAssistant, blueprint: BlueprintHarness, advance: Advance
+) -> None:
+    """Washer and door unavailable for 30 s, then back as they were: reminders go on.
+
+    The door was already open when the washer finished (the reminders then wait for
+    the washer to leave "Finished"), so it comes back "on": that is not the door being
+    opened, and the reminder stays due when it was, not earlier.
+    """
+    await set_state(hass, DOOR, "on")
+    await _set_up_laundry_done(
+        blueprint, door_sensor=DOOR, notify_service=PHONE, remind_every=10, max_reminders=5
+    )
+    await _washer_finishes(hass)
+    await advance(timedelta(minutes=4))
+    await set_state(hass, STATUS, "unavailable")
+    await set_state(hass, DOOR, "unavailable")
+    await advance(timedelta(seconds=30))
+    await set_state(hass, STATUS, "finished")
+    await set_state(hass, DOOR, "on")
+    assert len(blueprint.phone) == 1, "coming back is not a reminder"
+    assert blueprint.panel["dismiss"] == []
+
+    await advance(timedelta(minutes=5))
+    assert len(blueprint.phone) == 1
+    await advance(timedelta(minutes=1))
+    assert len(blueprint.phone) == 2, "the reminder came when it was due"
+    await advance(timedelta(minutes=10))
+    assert len(blueprint.phone) == 3
+    assert blueprint.panel["dismiss"] == []
+
+
+async def test_a_new_programme_seen_after_a_lost_connection_ends_reminders(
+    hass: HomeAssistant, blueprint: BlueprintHarness, advance: Advance
+) -> None:
+    """finished -> unavailable -> running: the washer did leave "Finished"."""
+    await _set_up_laundry_done(blueprint, notify_service=PHONE, remind_every=10)
+    await _washer_finishes(hass)
+    await set_state(hass, STATUS, "unavailable")
+    await set_state(hass, STATUS, "running")
+    assert len(blueprint.panel["dismiss"]) == 1
+    await advance(timedelta(minutes=45))
+    assert len(blueprint.phone) == 1
+
+
 async def test_without_a_notify_action_only_the_panel_is_used(
     hass: HomeAssistant, blueprint: BlueprintHarness
 ) -> None:
