@@ -90,20 +90,30 @@ HOUSEHOLD_SENSORS: Final[tuple[HouseholdSensorEntityDescription, ...]] = (
 )
 
 
-def household_device_info(manager: EnergyManager) -> DeviceInfo:
-    """The household's device: a service holding the whole home's energy entities."""
+def household_device_info(manager: EnergyManager, tariff_name: str | None = None) -> DeviceInfo:
+    """The household's device: a service holding the whole home's energy entities.
+
+    Its model is the tariff, named in the server's language when ``tariff_name``
+    is given (``naming.async_tariff_name``), else by the tariff itself.
+    """
     return DeviceInfo(
         identifiers={(DOMAIN, HOUSEHOLD_UNIQUE_ID)},
         entry_type=DeviceEntryType.SERVICE,
         manufacturer=MANUFACTURER,
-        model=manager.tariff.name,
+        model=tariff_name or manager.tariff.name,
         name=manager.entry.title,
     )
 
 
-def household_sensors(entry: HouseholdEntry) -> list[HouseholdSensor]:
-    """The household entry's sensors."""
-    return [HouseholdSensor(entry.runtime_data, description) for description in HOUSEHOLD_SENSORS]
+def household_sensors(
+    entry: HouseholdEntry, tariff_name: str | None = None
+) -> list[HouseholdSensor]:
+    """The household entry's sensors, on a device whose model is ``tariff_name``."""
+    device_info = household_device_info(entry.runtime_data, tariff_name)
+    return [
+        HouseholdSensor(entry.runtime_data, description, device_info)
+        for description in HOUSEHOLD_SENSORS
+    ]
 
 
 class HouseholdSensor(SensorEntity):
@@ -114,13 +124,16 @@ class HouseholdSensor(SensorEntity):
     entity_description: HouseholdSensorEntityDescription
 
     def __init__(
-        self, manager: EnergyManager, description: HouseholdSensorEntityDescription
+        self,
+        manager: EnergyManager,
+        description: HouseholdSensorEntityDescription,
+        device_info: DeviceInfo,
     ) -> None:
         """Identify the sensor as ``household_energy_<key>`` on the household's device."""
         self.manager = manager
         self.entity_description = description
         self._attr_unique_id = f"{HOUSEHOLD_UNIQUE_ID}_{description.key}"
-        self._attr_device_info = household_device_info(manager)
+        self._attr_device_info = device_info
 
     async def async_added_to_hass(self) -> None:
         """Follow demand-response and price-feed changes, and every whole minute."""

@@ -34,6 +34,12 @@ async def async_type_name(hass: HomeAssistant, kind: ApplianceType) -> str:
     return strings.get(f"component.{DOMAIN}.device.{kind}.name") or _FALLBACK[kind]
 
 
+async def async_tariff_name(hass: HomeAssistant, kind: str) -> str | None:
+    """A tariff preset's name in the server's language (``selector.tariff.options``)."""
+    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    return strings.get(f"component.{DOMAIN}.selector.tariff.options.{kind}")
+
+
 async def async_household_title(hass: HomeAssistant) -> str:
     """The household energy entry's title: its set-up step's title, translated."""
     strings = await async_get_translations(hass, hass.config.language, "config", {DOMAIN})

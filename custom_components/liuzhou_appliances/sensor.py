@@ -11,7 +11,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .const import HOUSEHOLD_UNIQUE_ID
+from .const import CONF_TARIFF, HOUSEHOLD_UNIQUE_ID, TARIFF_RESIDENTIAL
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .descriptions import (
     SENSORS,
@@ -22,6 +22,7 @@ from .descriptions import (
 from .energy_entities import energy_sensors
 from .entity import LiuzhouEntity
 from .household import HouseholdEntry, household_sensors
+from .naming import async_tariff_name
 
 # Sensors only read pushed state; nothing here talks to the appliance.
 PARALLEL_UPDATES = 0
@@ -34,7 +35,9 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors the appliance declares, or the household's."""
     if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
-        async_add_entities(household_sensors(cast(HouseholdEntry, entry)))
+        kind = entry.options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
+        tariff_name = await async_tariff_name(hass, kind)
+        async_add_entities(household_sensors(cast(HouseholdEntry, entry), tariff_name))
         return
     coordinator = entry.runtime_data
     async_add_entities(

@@ -77,6 +77,17 @@ async def test_household_device_and_its_entities(
     assert not await async_remove_config_entry_device(hass, entry, device)
 
 
+async def test_household_device_names_its_tariff_in_the_home_language(
+    hass: HomeAssistant, device_registry: dr.DeviceRegistry
+) -> None:
+    """A Chinese home sees the tariff preset's Chinese name as the device's model."""
+    hass.config.language = "zh-Hans"
+    await add_household(hass)
+    device = device_registry.async_get_device({(DOMAIN, HOUSEHOLD_UNIQUE_ID)})
+    assert device is not None
+    assert device.model == "广西居民阶梯电价"
+
+
 async def test_price_and_period_follow_the_time_of_use_table(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory
 ) -> None:
