@@ -97,12 +97,14 @@ logger:
     haffmpeg: critical
 """
 
-# Where the demo puts each type (Home Assistant's default areas, named in the
-# owner's language at onboarding); the washer stays without an area.
+# Where the demo puts each type: Home Assistant's default areas (named in the
+# owner's language at onboarding), and a balcony, where a Chinese home keeps its
+# washer, which the demo adds.
 AREA_OF_TYPE = {
     "room_air_conditioner": {"en": "Bedroom", "zh-Hans": "卧室"},
     "refrigerator": {"en": "Kitchen", "zh-Hans": "厨房"},
     "dishwasher": {"en": "Kitchen", "zh-Hans": "厨房"},
+    "laundry_washer": {"en": "Balcony", "zh-Hans": "阳台"},
 }
 
 
@@ -174,6 +176,13 @@ def _home_assistant_command(config_dir: Path) -> list[str]:
 def _shown(path: Path) -> str:
     """A path as short as it can be said: relative to the checkout when inside it."""
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _type_names(language: str) -> dict[str, str]:
+    """Appliance types as the integration names them in ``language`` (its translations)."""
+    path = ROOT / "custom_components" / DOMAIN / "translations" / f"{language}.json"
+    devices: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))["device"]
+    return {kind: names["name"] for kind, names in devices.items()}
 
 
 def _label_code(code: str) -> str:
@@ -517,11 +526,19 @@ async def _run_flow(
     raise DemoError(f"the {menu_choice} flow did not finish")
 
 
-async def _area_ids(session: aiohttp.ClientSession, base: str, token: str) -> dict[str, str]:
-    """Area names to ids."""
+async def _area_ids(
+    session: aiohttp.ClientSession, base: str, token: str, language: str
+) -> dict[str, str]:
+    """Area names to ids; the demo's areas that Home Assistant lacks are created."""
     async with _websocket(session, base, token) as ws:
         areas = await ws.call("config/area_registry/list")
-    return {area["name"]: area["area_id"] for area in areas}
+        ids = {area["name"]: area["area_id"] for area in areas}
+        for names in AREA_OF_TYPE.values():
+            name = names[language]
+            if name not in ids:
+                area = await ws.call("config/area_registry/create", name=name)
+                ids[name] = area["area_id"]
+    return ids
 
 
 async def _pair(
@@ -603,7 +620,7 @@ async def _bring_up(
         token = await _onboard(session, base, demo_dir / "credentials.json", language)
         # Pairing again is harmless: for a configured appliance the flow
         # aborts as already configured and keeps the entry's key in step.
-        areas = await _area_ids(session, base, token)
+        areas = await _area_ids(session, base, token, language)
         for appliance in appliances:
             area = AREA_OF_TYPE.get(appliance["type"], {}).get(language)
             area_id = areas.get(area or "")
@@ -684,9 +701,11 @@ async def run(args: argparse.Namespace) -> int:
                 return 0
             simulators, appliances = start.result()
             processes.append(simulators)
+            type_names = _type_names(args.language)
             for appliance in appliances:
+                kind = type_names.get(appliance["type"], appliance["type"])
                 _log(
-                    f"  {appliance['type']:<22} {appliance['id']}  {appliance['host']}:"
+                    f"  {kind:<16} {appliance['id']}  {appliance['host']}:"
                     f"{appliance['port']}  pairing code {_label_code(appliance['code'])}"
                 )
 

@@ -42,13 +42,18 @@ HOME = {
     "en": {
         "appliances": {"Air conditioner", "Refrigerator", "Washing machine", "Dishwasher"},
         "household": "Household energy",
-        "areas": {"Air conditioner": "Bedroom", "Refrigerator": "Kitchen", "Dishwasher": "Kitchen"},
+        "areas": {
+            "Air conditioner": "Bedroom",
+            "Refrigerator": "Kitchen",
+            "Dishwasher": "Kitchen",
+            "Washing machine": "Balcony",
+        },
         "turn_on": ("turn on the air conditioner", "Turned on"),
     },
     "zh-Hans": {
         "appliances": {"空调", "冰箱", "洗衣机", "洗碗机"},
         "household": "家庭能源",
-        "areas": {"空调": "卧室", "冰箱": "厨房", "洗碗机": "厨房"},
+        "areas": {"空调": "卧室", "冰箱": "厨房", "洗碗机": "厨房", "洗衣机": "阳台"},
         "turn_on": ("打开空调", "空调已打开"),
     },
 }
