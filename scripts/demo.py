@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 import contextlib
 import ipaddress
 import json
 import os
 from pathlib import Path
-import secrets
 import shutil
 import signal
 import sys
@@ -37,8 +35,13 @@ if TYPE_CHECKING:
     import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = "liuzhou_appliances"
-CLIENT_ID_PATH = "/"
+# Run as a script (./scripts/demo) or imported as scripts.demo (the tests).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts import demo_owner as owner  # noqa: E402
+from scripts.demo_owner import DOMAIN, DemoError, shown as _shown  # noqa: E402
+
 READY = "Home Assistant is ready: open"  # the line tests and scripts wait for
 
 # Deadlines (seconds). Home Assistant's first start on a fresh state directory
@@ -112,10 +115,6 @@ def _log(message: str) -> None:
     print(f"[demo] {message}", flush=True)
 
 
-class DemoError(RuntimeError):
-    """Something the demo cannot recover from; the message says what."""
-
-
 async def _start_simulators(
     args: argparse.Namespace, state_dir: Path, log: Any
 ) -> tuple[asyncio.subprocess.Process, list[dict[str, Any]]]:
@@ -171,11 +170,6 @@ async def _start_simulators(
 
 def _home_assistant_command(config_dir: Path) -> list[str]:
     return [sys.executable, "-m", "homeassistant", "-c", str(config_dir)]
-
-
-def _shown(path: Path) -> str:
-    """A path as short as it can be said: relative to the checkout when inside it."""
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _type_names(language: str) -> dict[str, str]:
@@ -260,349 +254,6 @@ async def _wait_for_http(
         ) from None
 
 
-async def _token(
-    session: aiohttp.ClientSession, base: str, data: Mapping[str, str]
-) -> dict[str, Any]:
-    async with session.post(f"{base}/auth/token", data=data) as response:
-        if response.status != 200:
-            raise DemoError(f"token request failed: {response.status} {await response.text()}")
-        result: dict[str, Any] = await response.json()
-        return result
-
-
-class _Websocket:
-    """Home Assistant's websocket API, one call at a time (what the frontend uses)."""
-
-    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        self._socket = socket
-        self._id = 0
-
-    async def call(self, kind: str, **payload: Any) -> Any:
-        """Send one command; its result, or DemoError with Home Assistant's error."""
-        self._id += 1
-        await self._socket.send_json({"id": self._id, "type": kind, **payload})
-        while True:
-            message = await self._socket.receive_json()
-            if message.get("id") == self._id and message.get("type") == "result":
-                if not message["success"]:
-                    raise _WebsocketError(kind, message["error"])
-                return message.get("result")
-
-
-class _WebsocketError(DemoError):
-    def __init__(self, kind: str, error: Mapping[str, Any]) -> None:
-        super().__init__(f"{kind} failed: {error.get('message')}")
-        self.code = error.get("code")
-
-
-@contextlib.asynccontextmanager
-async def _websocket(
-    session: aiohttp.ClientSession, base: str, token: str
-) -> AsyncIterator[_Websocket]:
-    async with session.ws_connect(f"{base}/api/websocket") as socket:
-        await socket.receive_json()  # auth_required
-        await socket.send_json({"type": "auth", "access_token": token})
-        answer = await socket.receive_json()
-        if answer.get("type") != "auth_ok":
-            raise DemoError(f"websocket login failed: {answer}")
-        yield _Websocket(socket)
-
-
-# The owner's interface settings (Profile → Language and the formats that follow it).
-FRONTEND_LOCALE = {
-    "number_format": "language",
-    "time_format": "language",
-    "date_format": "language",
-    "time_zone": "local",
-    "first_weekday": "language",
-}
-
-
-async def _onboard(
-    session: aiohttp.ClientSession, base: str, credentials_file: Path, language: str = "en"
-) -> str:
-    """Return an access token, onboarding Home Assistant first if needed.
-
-    The owner is created in ``language`` (Home Assistant names the default areas
-    in it) and gets it as the interface language of their profile.
-    """
-    client_id = f"{base}{CLIENT_ID_PATH}"
-    async with session.get(f"{base}/api/onboarding") as response:
-        # 404: onboarding is finished and its API is gone.
-        steps = (
-            {step["step"]: step["done"] for step in await response.json()}
-            if response.status == 200
-            else {}
-        )
-    if not steps.get("user", True):
-        password = secrets.token_urlsafe(12)
-        user = {
-            "client_id": client_id,
-            "name": "Demo Owner",
-            "username": "demo",
-            "password": password,
-            "language": language,
-        }
-        async with session.post(f"{base}/api/onboarding/users", json=user) as response:
-            if response.status != 200:
-                raise DemoError(f"onboarding failed: {await response.text()}")
-            auth_code = (await response.json())["auth_code"]
-        tokens = await _token(
-            session,
-            base,
-            {
-                "grant_type": "authorization_code",
-                "code": auth_code,
-                "client_id": client_id,
-            },
-        )
-        credentials_file.write_text(
-            json.dumps(
-                {
-                    "username": "demo",
-                    "password": password,
-                    "refresh_token": tokens["refresh_token"],
-                    "client_id": client_id,
-                }
-            )
-        )
-        credentials_file.chmod(0o600)
-        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-        for step, body in (
-            ("integration", {"client_id": client_id, "redirect_uri": f"{base}/?auth_callback=1"}),
-        ):
-            async with session.post(
-                f"{base}/api/onboarding/{step}", json=body, headers=headers
-            ) as response:
-                if response.status not in (200, 403):  # 403: step already done
-                    raise DemoError(f"onboarding step {step} failed: {await response.text()}")
-        access: str = tokens["access_token"]
-        async with _websocket(session, base, access) as ws:
-            await ws.call(
-                "frontend/set_user_data",
-                key="language",
-                value={"language": language, **FRONTEND_LOCALE},
-            )
-        return access
-    if not credentials_file.exists():
-        raise DemoError(
-            f"Home Assistant in {_shown(credentials_file.parent)} is onboarded but "
-            f"{_shown(credentials_file)} is missing; delete the folder to start over"
-        )
-    saved = json.loads(credentials_file.read_text())
-    tokens = await _token(
-        session,
-        base,
-        {
-            "grant_type": "refresh_token",
-            "refresh_token": saved["refresh_token"],
-            "client_id": saved["client_id"],
-        },
-    )
-    access = tokens["access_token"]
-    return access
-
-
-# Onboarding's location step added these to state directories made before the
-# demo answered that step itself; they need the internet and only fill the log.
-ONLINE_ONLY_DOMAINS = frozenset({"met", "radio_browser", "google_translate"})
-
-
-async def _entries(
-    session: aiohttp.ClientSession, base: str, token: str, domain: str | None = None
-) -> list[dict[str, Any]]:
-    params = {"domain": domain} if domain else {}
-    async with session.get(
-        f"{base}/api/config/config_entries/entry",
-        params=params,
-        headers={"Authorization": f"Bearer {token}"},
-    ) as response:
-        entries: list[dict[str, Any]] = await response.json()
-    return [entry for entry in entries if domain is None or entry.get("domain") == domain]
-
-
-async def _remove_online_only_entries(
-    session: aiohttp.ClientSession, base: str, token: str
-) -> None:
-    for entry in await _entries(session, base, token):
-        if entry["domain"] in ONLINE_ONLY_DOMAINS:
-            async with session.delete(
-                f"{base}/api/config/config_entries/entry/{entry['entry_id']}",
-                headers={"Authorization": f"Bearer {token}"},
-            ):
-                pass
-
-
-# The integration's entities that Home Assistant shows as unavailable, as JSON text.
-UNAVAILABLE_TEMPLATE = (
-    "{{ integration_entities('" + DOMAIN + "') | select('is_state', 'unavailable') "
-    "| list | tojson }}"
-)
-
-
-async def _unavailable_entities(session: aiohttp.ClientSession, base: str, token: str) -> list[str]:
-    async with session.post(
-        f"{base}/api/template",
-        json={"template": UNAVAILABLE_TEMPLATE},
-        headers={"Authorization": f"Bearer {token}"},
-    ) as response:
-        names: list[str] = json.loads(await response.text())
-    return names
-
-
-async def _wait_until_loaded(
-    session: aiohttp.ClientSession, base: str, token: str, expected: int
-) -> tuple[Counter[str], list[str]]:
-    """Wait until the integration's entries are loaded and their entities available.
-
-    Returns the entries' states and the unavailable entities as last seen.
-    """
-    counts: Counter[str] = Counter()
-    unavailable: list[str] = []
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(LOADED_DEADLINE):
-            while True:
-                counts = Counter(
-                    entry["state"] for entry in await _entries(session, base, token, DOMAIN)
-                )
-                if counts["loaded"] >= expected:
-                    unavailable = await _unavailable_entities(session, base, token)
-                    if not unavailable:
-                        break
-                await asyncio.sleep(1)
-    return counts, unavailable
-
-
-def _fill(
-    schema: list[dict[str, Any]], appliance: Mapping[str, Any], area_id: str | None = None
-) -> dict[str, Any]:
-    """Answer a config flow form from what the simulator printed.
-
-    The name is left as suggested: the type in the server's language ("Air
-    conditioner", "空调"); the area is ``area_id`` when given.
-    """
-    answers: dict[str, Any] = {}
-    for field in schema:
-        name = field["name"]
-        if name == "host":
-            answers[name] = appliance["host"]
-        elif name == "port":
-            answers[name] = appliance["port"]
-        elif "code" in name:
-            answers[name] = appliance["code"]
-        elif name == "area_id" and area_id is not None:
-            answers[name] = area_id
-    return answers
-
-
-async def _run_flow(
-    session: aiohttp.ClientSession,
-    base: str,
-    token: str,
-    menu_choice: str,
-    answer: Callable[[list[dict[str, Any]]], dict[str, Any]],
-) -> dict[str, Any]:
-    """Drive one config flow of the integration through Home Assistant's REST API."""
-    headers = {"Authorization": f"Bearer {token}"}
-    url = f"{base}/api/config/config_entries/flow"
-    async with session.post(url, json={"handler": DOMAIN}, headers=headers) as response:
-        result: dict[str, Any] = await response.json()
-    for _ in range(6):
-        kind = result.get("type")
-        if kind in ("create_entry", "abort"):
-            return result
-        if kind == "menu":
-            body = {"next_step_id": menu_choice}
-        elif kind == "form":
-            if result.get("errors"):
-                raise DemoError(f"{menu_choice}: {result['errors']}")
-            body = answer(result.get("data_schema", []))
-        else:
-            raise DemoError(f"unexpected config flow answer: {result}")
-        async with session.post(
-            f"{url}/{result['flow_id']}", json=body, headers=headers
-        ) as response:
-            result = await response.json()
-    raise DemoError(f"the {menu_choice} flow did not finish")
-
-
-async def _area_ids(
-    session: aiohttp.ClientSession, base: str, token: str, language: str
-) -> dict[str, str]:
-    """Area names to ids; the demo's areas that Home Assistant lacks are created."""
-    async with _websocket(session, base, token) as ws:
-        areas = await ws.call("config/area_registry/list")
-        ids = {area["name"]: area["area_id"] for area in areas}
-        for names in AREA_OF_TYPE.values():
-            name = names[language]
-            if name not in ids:
-                area = await ws.call("config/area_registry/create", name=name)
-                ids[name] = area["area_id"]
-    return ids
-
-
-async def _pair(
-    session: aiohttp.ClientSession,
-    base: str,
-    token: str,
-    appliance: Mapping[str, Any],
-    area_id: str | None = None,
-) -> str:
-    result = await _run_flow(
-        session, base, token, "appliance", lambda schema: _fill(schema, appliance, area_id)
-    )
-    if result["type"] == "create_entry":
-        return f"paired as {result['title']}"
-    if result.get("reason") == "already_configured":
-        return "already paired"
-    return f"skipped ({result.get('reason')})"
-
-
-async def _set_up_household_energy(session: aiohttp.ClientSession, base: str, token: str) -> str:
-    """The household energy entry with the default tariff (Guangxi residential)."""
-    result = await _run_flow(session, base, token, "household_energy", lambda schema: {})
-    if result["type"] == "create_entry":
-        return "set up (Guangxi residential tariff; change it with Configure)"
-    return "already set up"
-
-
-async def _add_to_energy_dashboard(
-    session: aiohttp.ClientSession, base: str, token: str, appliances: list[dict[str, Any]]
-) -> str:
-    """Each appliance's energy sensor as an individual device on the Energy dashboard.
-
-    What the user does in Settings → Dashboards → Energy; devices already there
-    (and anything else the user configured) are kept.
-    """
-    async with _websocket(session, base, token) as ws:
-        registry = await ws.call("config/entity_registry/list")
-        energy_sensors = {
-            entity["unique_id"]: entity["entity_id"]
-            for entity in registry
-            if entity["platform"] == DOMAIN and entity["entity_id"].startswith("sensor.")
-        }
-        wanted = [
-            energy_sensors[unique_id]
-            for appliance in appliances
-            if (unique_id := f"{appliance['id']}_energy") in energy_sensors
-        ]
-        try:
-            prefs = await ws.call("energy/get_prefs")
-        except _WebsocketError as err:
-            if err.code != "not_found":
-                raise
-            prefs = {}
-        devices: list[dict[str, Any]] = list(prefs.get("device_consumption", []))
-        present = {device["stat_consumption"] for device in devices}
-        added = [entity_id for entity_id in wanted if entity_id not in present]
-        if added:
-            devices += [{"stat_consumption": entity_id} for entity_id in added]
-            await ws.call("energy/save_prefs", device_consumption=devices)
-    if added:
-        return f"{len(added)} appliances added as individual devices"
-    return f"{len(wanted)} appliances already there"
-
-
 async def _bring_up(
     base: str,
     demo_dir: Path,
@@ -617,23 +268,26 @@ async def _bring_up(
     log_name = _shown(demo_dir / "home-assistant.log")
     async with aiohttp.ClientSession() as session:
         await _wait_for_http(session, base, hass, log_name)
-        token = await _onboard(session, base, demo_dir / "credentials.json", language)
+        token = await owner.onboard(session, base, demo_dir / "credentials.json", language)
         # Pairing again is harmless: for a configured appliance the flow
         # aborts as already configured and keeps the entry's key in step.
-        areas = await _area_ids(session, base, token, language)
+        wanted = {names[language] for names in AREA_OF_TYPE.values()}
+        areas = await owner.area_ids(session, base, token, wanted)
         for appliance in appliances:
             area = AREA_OF_TYPE.get(appliance["type"], {}).get(language)
             area_id = areas.get(area or "")
-            paired = await _pair(session, base, token, appliance, area_id)
+            paired = await owner.pair(session, base, token, appliance, area_id)
             if paired.startswith("paired as") and area_id:
                 paired += f" in {area}"
             _log(f"  {appliance['id']}: {paired}")
         # Onboarding starts these in the background; by now they exist.
-        await _remove_online_only_entries(session, base, token)
-        energy = await _set_up_household_energy(session, base, token)
+        await owner.remove_online_only_entries(session, base, token)
+        energy = await owner.set_up_household_energy(session, base, token)
         _log(f"  household energy: {energy}")
         expected = len(appliances) + 1
-        counts, unavailable = await _wait_until_loaded(session, base, token, expected)
+        counts, unavailable = await owner.wait_until_loaded(
+            session, base, token, expected, LOADED_DEADLINE
+        )
         if counts["loaded"] < expected:
             states = ", ".join(f"{count} {state}" for state, count in counts.items()) or "none"
             raise DemoError(
@@ -646,7 +300,7 @@ async def _bring_up(
                 f"{len(unavailable)} Liuzhou entities still unavailable after "
                 f"{LOADED_DEADLINE} s ({shown}); see {log_name}"
             )
-        dashboard = await _add_to_energy_dashboard(session, base, token, appliances)
+        dashboard = await owner.add_to_energy_dashboard(session, base, token, appliances)
         _log(f"  Energy dashboard: {dashboard}")
     credentials = json.loads((demo_dir / "credentials.json").read_text())
     rule = "-" * 64
