@@ -106,6 +106,15 @@ def _split(payload: bytes, step: PairStep, size: int) -> bytes:
     return bytes(payload[1:])
 
 
+def check_start_shape(payload: bytes) -> None:
+    """Raise MALFORMED unless ``payload`` is shaped as PAIR START (step byte, 33 bytes).
+
+    No cryptography: the appliance answers a malformed START as MALFORMED
+    before it asks whether pairing is open.
+    """
+    _split(payload, PairStep.START, SPAKE2_MESSAGE_SIZE)
+
+
 def _step(step: PairStep, body: bytes = b"") -> bytes:
     return bytes([step]) + body
 

@@ -48,6 +48,7 @@ from .pairing import (
     PairingLimiter,
     PairingResponder,
     PairingWindow,
+    check_start_shape,
     normalise_pairing_code,
 )
 from .session import NoiseResponder, SecureSession, hello_transcript
@@ -478,6 +479,7 @@ class _Connection:
 
     async def _pair(self, hub_id: str, transcript: bytes, start: Frame) -> None:
         server = self.server
+        check_start_shape(start.payload)
         # Outside the window nothing is tried and nothing counts (PROTOCOL.md 5.5).
         server.pairing_window.check(paired=server.paired)
         if server._pairing_active:
