@@ -501,6 +501,18 @@ async def _area_ids(session: aiohttp.ClientSession, base: str, token: str) -> di
     return {area["name"]: area["area_id"] for area in areas}
 
 
+async def _paired_appliance_ids(session: aiohttp.ClientSession, base: str, token: str) -> set[str]:
+    """Ids of the appliances that already have a device (so an entry) in Home Assistant."""
+    async with _websocket(session, base, token) as ws:
+        devices = await ws.call("config/device_registry/list")
+    return {
+        identifier[1]
+        for device in devices
+        for identifier in device.get("identifiers", [])
+        if len(identifier) == 2 and identifier[0] == DOMAIN
+    }
+
+
 async def _pair(
     session: aiohttp.ClientSession,
     base: str,
@@ -578,12 +590,17 @@ async def _bring_up(
     async with aiohttp.ClientSession() as session:
         await _wait_for_http(session, base, hass, log_name)
         token = await _onboard(session, base, demo_dir / "credentials.json", language)
-        # Pairing again is harmless: for a configured appliance the flow
-        # aborts as already configured and keeps the entry's key in step.
+        # A paired appliance accepts pairing only after its pairing button
+        # (PROTOCOL.md 5.5), so appliances Home Assistant already has are left
+        # as they are; their entries hold the key.
         areas = await _area_ids(session, base, token)
+        known = await _paired_appliance_ids(session, base, token)
         for appliance in appliances:
             area = AREA_OF_TYPE.get(appliance["type"], {}).get(language)
             area_id = areas.get(area or "")
+            if appliance["id"] in known:
+                _log(f"  {appliance['id']}: already paired")
+                continue
             paired = await _pair(session, base, token, appliance, area_id)
             if paired.startswith("paired as") and area_id:
                 paired += f" in {area}"
