@@ -31,6 +31,10 @@ from custom_components.liuzhou_appliances.link.discovery import (
     service_name,
 )
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.link.pairing import (
+    FilePairingStateStore,
+    PairingLimiter,
+)
 from custom_components.liuzhou_appliances.link.server import (
     ApplianceIdentity,
     ApplianceServer,
@@ -56,6 +60,11 @@ def default_state_dir() -> Path:
 def key_path(state_dir: Path, appliance_id: str) -> Path:
     """The long-term key file of an appliance."""
     return state_dir / f"{appliance_id}.key"
+
+
+def pairing_state_path(state_dir: Path, appliance_id: str) -> Path:
+    """The saved count of failed pairing attempts of an appliance (survives reboots)."""
+    return state_dir / f"{appliance_id}.pairing.json"
 
 
 def simulator_state_path(state_dir: Path, appliance_id: str) -> Path:
@@ -137,7 +146,9 @@ class NetworkModule:
     ``start`` asks the MCU who it is (INFO), builds the identity from it,
     serves the hub protocol and advertises the service; the ``paired`` TXT
     value follows pairing and factory resets. FACTORY_RESET from the MCU
-    clears the key. The key lives in ``state_dir``.
+    clears the key; PAIRING_BUTTON opens pairing for 15 min
+    (``link.pairing.PAIRING_WINDOW_S``). The key and the count of failed
+    pairing attempts live in ``state_dir``.
     """
 
     def __init__(
@@ -165,6 +176,7 @@ class NetworkModule:
         self._advertised_paired: bool | None = None
         self._advertise_task: asyncio.Task[None] | None = None
         self._remove_reset_listener: Callable[[], None] | None = None
+        self._remove_button_listener: Callable[[], None] | None = None
         self.identity: ApplianceIdentity | None = None
 
     @property
@@ -208,15 +220,25 @@ class NetworkModule:
             FileKeyStore(key_path(self._state_dir, self.appliance_id)),
             self._pairing_changed,
         )
+        options = dict(self._server_options)
+        options.setdefault(
+            "pairing_limiter",
+            PairingLimiter(
+                store=FilePairingStateStore(pairing_state_path(self._state_dir, self.appliance_id))
+            ),
+        )
         self._server = ApplianceServer(
             self.backend,
             self.identity,
             pairing_code=self._pairing_code,
             key_store=key_store,
-            **self._server_options,
+            **options,
         )
         await self._server.start(self.host, self._requested_port)
         self._remove_reset_listener = self.backend.add_factory_reset_listener(self.factory_reset)
+        self._remove_button_listener = self.backend.add_pairing_button_listener(
+            self.open_pairing_window
+        )
         if self._zeroconf is not None:
             self._service_info = self._build_service_info()
             await (await self._zeroconf.async_register_service(self._service_info))
@@ -234,6 +256,9 @@ class NetworkModule:
         if self._remove_reset_listener is not None:
             self._remove_reset_listener()
             self._remove_reset_listener = None
+        if self._remove_button_listener is not None:
+            self._remove_button_listener()
+            self._remove_button_listener = None
         if self._advertise_task is not None:
             self._advertise_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -249,6 +274,10 @@ class NetworkModule:
     def factory_reset(self) -> None:
         """Forget the hub's key and close its sessions (the appliance's reset button)."""
         self.server.factory_reset()
+
+    def open_pairing_window(self) -> None:
+        """Accept pairing for the window's duration (the appliance's pairing button)."""
+        self.server.open_pairing_window()
 
     def _build_service_info(self) -> ServiceInfo:
         assert self.identity is not None
@@ -332,6 +361,10 @@ class SimulatedAppliance:
     async def factory_reset(self) -> None:
         """Press the appliance's reset button (FACTORY_RESET over the serial link)."""
         await self.mcu.press_factory_reset()
+
+    async def press_pairing_button(self) -> None:
+        """Press the appliance's pairing button (PAIRING_BUTTON over the serial link)."""
+        await self.mcu.press_pairing_button()
 
     async def stop(self) -> None:
         """Power off: stop serving, save the simulator state."""

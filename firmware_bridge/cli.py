@@ -1,10 +1,15 @@
-"""Command line of the network module: ``python -m firmware_bridge simulate|bridge|conformance``."""
+"""Command line of the network module: ``python -m firmware_bridge simulate|bridge|conformance``.
+
+``simulate`` and ``bridge`` take SIGUSR1 as a press of the pairing button
+(``kill -USR1 PID``): pairing is then open for 15 min on every appliance the
+process serves (PROTOCOL.md 5.5).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 import contextlib
 import importlib
 import ipaddress
@@ -18,8 +23,10 @@ from typing import Final
 
 from custom_components.liuzhou_appliances.link.codec import APPLIANCE_ID_PATTERN
 from custom_components.liuzhou_appliances.link.discovery import DEFAULT_PORT
+from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.pairing import (
+    PAIRING_WINDOW_S,
     InvalidPairingCode,
     normalise_pairing_code,
 )
@@ -94,7 +101,12 @@ def _declaration(text: str) -> Declaration:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="The Liuzhou appliance network module and its simulators."
+        prog=PROG,
+        description="The Liuzhou appliance network module and its simulators.",
+        epilog=(
+            "While simulate or bridge runs, kill -USR1 PID presses the pairing button: a paired "
+            f"appliance accepts pairing again for {PAIRING_WINDOW_S / 60:.0f} min."
+        ),
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -191,12 +203,56 @@ def _stop_signals() -> Iterator[asyncio.Event]:
             loop.remove_signal_handler(signum)
 
 
+class _PairingButtons:
+    """What SIGUSR1 presses: the pairing button of every appliance this process serves."""
+
+    def __init__(self) -> None:
+        self.buttons: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def press(self) -> None:
+        """The signal handler: press them all in a task (handlers cannot wait)."""
+        if not self.buttons:
+            _LOGGER.warning("pairing button: no appliance is serving yet")
+            return
+        task = asyncio.get_running_loop().create_task(self._press_all())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _press_all(self) -> None:
+        for appliance_id, press in self.buttons:
+            try:
+                await press()
+            except LinkError as error:
+                _LOGGER.warning("%s: the pairing button was not taken: %s", appliance_id, error)
+            else:
+                _LOGGER.info(
+                    "%s: pairing button pressed; pairing open for %.0f min",
+                    appliance_id,
+                    PAIRING_WINDOW_S / 60,
+                )
+
+
+@contextlib.contextmanager
+def _pairing_button_signal() -> Iterator[_PairingButtons]:
+    """SIGUSR1 presses the pairing buttons; installed early, as an early SIGUSR1 would
+    otherwise end the process (its default action)."""
+    buttons = _PairingButtons()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGUSR1, buttons.press)
+    try:
+        yield buttons
+    finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+
+
 def _print_table(records: list[dict[str, object]]) -> None:
     columns = ("type", "id", "host", "port", "code", "model", "firmware")
     rows = [[str(record[column]) for column in columns] for record in records]
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
     for cells in ([c.upper() for c in columns], *rows):
         print("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
+    print(f"To pair an appliance again, press its pairing button: kill -USR1 {os.getpid()}")
     print("Serving; press Ctrl-C to stop.", flush=True)
 
 
@@ -205,15 +261,17 @@ async def _simulate(args: argparse.Namespace) -> int:
 
     state_dir = args.state_dir if args.state_dir is not None else default_state_dir()
     try:
-        with _stop_signals() as stop:
-            return await _serve_fleet(args, state_dir, stop)
+        with _stop_signals() as stop, _pairing_button_signal() as buttons:
+            return await _serve_fleet(args, state_dir, stop, buttons)
     except OSError as error:
         # A taken port or an unwritable state directory: say which, no traceback.
         print(f"{PROG} simulate: {error}", file=sys.stderr)
         return 1
 
 
-async def _serve_fleet(args: argparse.Namespace, state_dir: Path, stop: asyncio.Event) -> int:
+async def _serve_fleet(
+    args: argparse.Namespace, state_dir: Path, stop: asyncio.Event, buttons: _PairingButtons
+) -> int:
     from .bridge import simulated_appliances
 
     async with simulated_appliances(
@@ -228,6 +286,8 @@ async def _serve_fleet(args: argparse.Namespace, state_dir: Path, stop: asyncio.
         zeroconf=not args.no_zeroconf,
         base_port=args.base_port,
     ) as fleet:
+        # Through the serial link, as the appliance's own button would.
+        buttons.buttons = [(appliance.id, appliance.press_pairing_button) for appliance in fleet]
         records = [appliance.to_json() for appliance in fleet]
         if args.json:
             for record in records:
@@ -251,6 +311,7 @@ async def _bridge(args: argparse.Namespace) -> int:
         return 1
     async with contextlib.AsyncExitStack() as stack:
         stop = stack.enter_context(_stop_signals())
+        buttons = stack.enter_context(_pairing_button_signal())
         aiozc = None
         if not args.no_zeroconf:
             aiozc = zeroconf_for(args.host)
@@ -271,6 +332,12 @@ async def _bridge(args: argparse.Namespace) -> int:
             await module.stop()
             return 1
         stack.push_async_callback(module.stop)
+
+        async def open_pairing() -> None:
+            # A bench without the appliance's button: the signal stands in for PAIRING_BUTTON.
+            module.open_pairing_window()
+
+        buttons.buttons = [(args.id, open_pairing)]
         print(f"{args.id} serving on {args.host}:{module.port}", flush=True)
         await stop.wait()
     return 0

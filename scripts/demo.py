@@ -269,13 +269,18 @@ async def _bring_up(
     async with aiohttp.ClientSession() as session:
         await _wait_for_http(session, base, hass, log_name)
         token = await owner.onboard(session, base, demo_dir / "credentials.json", language)
-        # Pairing again is harmless: for a configured appliance the flow
-        # aborts as already configured and keeps the entry's key in step.
+        # A paired appliance accepts pairing only after its pairing button
+        # (PROTOCOL.md 5.5), so appliances Home Assistant already has are left
+        # as they are; their entries hold the key.
         wanted = {names[language] for names in AREA_OF_TYPE.values()}
         areas = await owner.area_ids(session, base, token, wanted)
+        known = await owner.paired_appliance_ids(session, base, token)
         for appliance in appliances:
             area = AREA_OF_TYPE.get(appliance["type"], {}).get(language)
             area_id = areas.get(area or "")
+            if appliance["id"] in known:
+                _log(f"  {appliance['id']}: already paired")
+                continue
             paired = await owner.pair(session, base, token, appliance, area_id)
             if paired.startswith("paired as") and area_id:
                 paired += f" in {area}"

@@ -314,6 +314,18 @@ async def area_ids(
     return ids
 
 
+async def paired_appliance_ids(session: aiohttp.ClientSession, base: str, token: str) -> set[str]:
+    """Ids of the appliances that already have a device (so an entry) in Home Assistant."""
+    async with websocket(session, base, token) as ws:
+        devices = await ws.call("config/device_registry/list")
+    return {
+        identifier[1]
+        for device in devices
+        for identifier in device.get("identifiers", [])
+        if len(identifier) == 2 and identifier[0] == DOMAIN
+    }
+
+
 async def pair(
     session: aiohttp.ClientSession,
     base: str,

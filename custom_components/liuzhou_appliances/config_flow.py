@@ -68,7 +68,7 @@ from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
 from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
-from .link.pairing import InvalidPairingCode, normalise_pairing_code
+from .link.pairing import PAIRING_WINDOW_S, InvalidPairingCode, normalise_pairing_code
 from .naming import async_default_name, async_household_title, async_type_name
 
 _LOGGER = logging.getLogger(__package__)
@@ -86,8 +86,14 @@ class PairingFailed(Exception):
         self.placeholders = dict(placeholders or {})
 
 
-def _link_error_key(err: LinkError) -> tuple[str, dict[str, str]]:
-    """Map a protocol error to the form error shown to the user."""
+def _link_error_key(err: LinkError, *, pairing: bool = False) -> tuple[str, dict[str, str]]:
+    """Map a protocol error to the form error shown to the user.
+
+    ``pairing``: the error answered a pairing attempt, where INVALID_STATE
+    means the appliance is not open for pairing (PROTOCOL.md 5.5).
+    """
+    if pairing and err.code is ErrorCode.INVALID_STATE:
+        return "pairing_closed", {"minutes": str(round(PAIRING_WINDOW_S / 60))}
     if err.code is ErrorCode.WRONG_CODE:
         return "wrong_code", {}
     if err.code is ErrorCode.RATE_LIMITED:
@@ -140,7 +146,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         try:
             result = await pair(host, port, digits, hub_id=hub_id)
         except LinkError as err:
-            error, placeholders = _link_error_key(err)
+            error, placeholders = _link_error_key(err, pairing=True)
             raise PairingFailed(error, placeholders) from err
         except (ApplianceUnreachable, OSError, TimeoutError) as err:
             _LOGGER.debug("Cannot reach %s:%s: %s", host, port, err)

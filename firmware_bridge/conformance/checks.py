@@ -62,6 +62,13 @@ UNKNOWN_KEY: Final = "conformance_no_such_capability"
 UNKNOWN_COMMAND: Final = "conformance_no_such_command"
 # Delayed start asked for in the commands check (capped by the declared maximum).
 DELAY_S: Final = 3600
+# Pairing attempts made while the window is closed: more than the 5 failures
+# that would lock pairing if they were counted (PROTOCOL.md 5.5).
+CLOSED_WINDOW_ATTEMPTS: Final = 6
+CLOSED_HINT: Final = (
+    "pairing is closed (INVALID_STATE): the device is paired already; "
+    "press its pairing button, then run the kit within 15 min"
+)
 
 
 def _fail_if(problems: list[str]) -> None:
@@ -242,6 +249,8 @@ async def _wrong_code_attempt(context: Context, code: str) -> str:
                     f"pairing is rate limited (retry after {outcome.error.retry_after} s): "
                     "earlier failed attempts count; wait and run again"
                 )
+            if outcome.error.code is ErrorCode.INVALID_STATE:
+                raise CheckFailed(CLOSED_HINT)
             raise CheckFailed(f"PAIR START answered {outcome.describe()}")
         if (
             outcome.reaction is not Reaction.REPLY
@@ -288,7 +297,10 @@ async def check_commissioning(context: Context) -> str:
             options.host, options.port, options.code, hub_id=options.hub_id, timeout=options.timeout
         )
     except (LinkError, ApplianceUnreachable) as err:
-        problems.append(f"pairing with the right code failed: {describe_error(err)}")
+        if not (isinstance(err, LinkError) and err.code is ErrorCode.INVALID_STATE):
+            problems.append(f"pairing with the right code failed: {describe_error(err)}")
+        elif CLOSED_HINT not in problems:
+            problems.append(CLOSED_HINT)
         raise CheckFailed("; ".join(problems)) from None
     if len(result.key) != KEY_SIZE:
         problems.append(f"key of {len(result.key)} bytes, expected {KEY_SIZE}")
@@ -326,8 +338,77 @@ async def check_commissioning(context: Context) -> str:
     else:
         await stranger.close()
         problems.append("a session opened with a key the device never issued")
+    try:
+        steps.append(await _closed_window_attempts(context))
+    except CheckFailed as failed:
+        problems.append(str(failed))
     _fail_if(problems)
     return "; ".join(steps)
+
+
+async def _pair_start(context: Context) -> Outcome:
+    """HELLO, then PAIR START with the right code on a fresh connection; the answer."""
+    options = context.options
+    connection = await PlainConnection.open(options.host, options.port, options.timeout)
+    try:
+        offer = ClientHello(options.hub_id)
+        info, server_hello = await connection.hello(offer)
+        initiator = PairingInitiator(
+            options.code,
+            hub_id=options.hub_id,
+            appliance_id=info.appliance_id,
+            hello_transcript=hello_transcript(offer.encode(), server_hello),
+        )
+        await connection.send(encode_frame(FrameType.PAIR, initiator.start()))
+        return await connection.outcome()
+    finally:
+        await connection.close()
+
+
+async def _closed_window_attempts(context: Context) -> str:
+    """Paired now, so the window is closed: PAIR START is refused at once, uncounted.
+
+    Each attempt uses the right code, so a device that ignores the window would
+    go on to REPLY. A refusal before REPLY gives no guess, so nothing can be
+    counted (PROTOCOL.md 5.5); the kit makes more attempts than the lockout
+    allows failures, and the key from commissioning must still open a session.
+    """
+    options = context.options
+    for attempt in range(1, CLOSED_WINDOW_ATTEMPTS + 1):
+        try:
+            outcome = await _pair_start(context)
+        except (LinkError, ApplianceUnreachable) as err:
+            raise CheckFailed(
+                f"PAIR START after pairing (attempt {attempt}): {describe_error(err)}"
+            ) from None
+        error = outcome.error
+        if outcome.reaction is Reaction.ERROR and error is not None:
+            if error.code is ErrorCode.INVALID_STATE:
+                continue
+            raise CheckFailed(
+                f"PAIR START after pairing (attempt {attempt}) answered {outcome.describe()}, "
+                "expected INVALID_STATE: a paired device accepts pairing only after its "
+                "pairing button"
+            )
+        if outcome.reaction is Reaction.REPLY:
+            raise CheckFailed(
+                "pairing accepted after pairing without the pairing button (PAIR REPLY "
+                "instead of INVALID_STATE): strangers can guess the code at any time"
+            )
+        raise CheckFailed(
+            f"PAIR START after pairing: expected INVALID_STATE, got {outcome.describe()}"
+        )
+    try:
+        channel = await context.open_channel()
+        try:
+            _result(await _request(channel, 1, MessageType.PING, options.timeout), 1, "ping")
+        finally:
+            await channel.close()
+    except (LinkError, ApplianceUnreachable) as err:
+        raise CheckFailed(
+            f"after the refused attempts the key no longer opens a session: {describe_error(err)}"
+        ) from None
+    return f"paired: {CLOSED_WINDOW_ATTEMPTS} x PAIR START -> INVALID_STATE, key still works"
 
 
 # --- capability_declaration --------------------------------------------------

@@ -80,6 +80,7 @@ class McuBackend:
         self._available = False
         self._listeners: list[StateListener] = []
         self._reset_listeners: list[Callable[[], None]] = []
+        self._pairing_button_listeners: list[Callable[[], None]] = []
         self._heartbeat_task: asyncio.Task[None] | None = None
         self.info: McuInfo | None = None
         self.report_problems = 0
@@ -145,6 +146,15 @@ class McuBackend:
         self._reset_listeners.append(callback)
         return lambda: (
             self._reset_listeners.remove(callback) if callback in self._reset_listeners else None
+        )
+
+    def add_pairing_button_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the appliance's pairing button sends PAIRING_BUTTON."""
+        self._pairing_button_listeners.append(callback)
+        return lambda: (
+            self._pairing_button_listeners.remove(callback)
+            if callback in self._pairing_button_listeners
+            else None
         )
 
     async def start(self) -> McuInfo:
@@ -288,13 +298,21 @@ class McuBackend:
     async def _on_request(self, frame: Frame) -> Reply:
         if frame.type == FrameType.FACTORY_RESET:
             _LOGGER.warning("factory reset requested by the appliance")
-            for listener in list(self._reset_listeners):
-                try:
-                    listener()
-                except Exception:
-                    _LOGGER.exception("a factory reset listener failed")
+            self._call(self._reset_listeners, "factory reset")
+            return Reply(FrameType.ACK)
+        if frame.type == FrameType.PAIRING_BUTTON:
+            _LOGGER.info("the appliance's pairing button was pressed")
+            self._call(self._pairing_button_listeners, "pairing button")
             return Reply(FrameType.ACK)
         return Reply(
             FrameType.NACK,
             encode_nack(ErrorCode.UNKNOWN_MESSAGE, f"the module does not take {frame.describe()}"),
         )
+
+    @staticmethod
+    def _call(listeners: list[Callable[[], None]], what: str) -> None:
+        for listener in list(listeners):
+            try:
+                listener()
+            except Exception:
+                _LOGGER.exception("a %s listener failed", what)

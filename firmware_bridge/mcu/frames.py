@@ -35,6 +35,7 @@ class FrameType(IntEnum):
     NACK = 0x08
     FACTORY_RESET = 0x09
     HEARTBEAT = 0x0A
+    PAIRING_BUTTON = 0x0B
 
 
 # Requests expect a reply carrying their sequence number.
@@ -46,6 +47,7 @@ REQUEST_TYPES: Final = frozenset(
         FrameType.COMMAND,
         FrameType.FACTORY_RESET,
         FrameType.HEARTBEAT,
+        FrameType.PAIRING_BUTTON,
     }
 )
 

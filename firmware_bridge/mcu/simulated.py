@@ -141,16 +141,26 @@ class SimulatedMcu:
 
         Raises LinkError(MCU_UNAVAILABLE) if the module does not acknowledge.
         """
+        await self._press(FrameType.FACTORY_RESET, "the factory reset")
+
+    async def _press(self, frame_type: FrameType, what: str) -> None:
         try:
             reply = await self._endpoint.request(
-                FrameType.FACTORY_RESET, b"", accepts=frozenset({FrameType.ACK, FrameType.NACK})
+                frame_type, b"", accepts=frozenset({FrameType.ACK, FrameType.NACK})
             )
         except (PeerTimeout, LinkClosed) as error:
             raise LinkError(
                 ErrorCode.MCU_UNAVAILABLE, f"the module does not answer: {error}"
             ) from error
         if reply.type != FrameType.ACK:
-            raise LinkError(ErrorCode.INTERNAL, "the module refused the factory reset")
+            raise LinkError(ErrorCode.INTERNAL, f"the module refused {what}")
+
+    async def press_pairing_button(self) -> None:
+        """The user presses the pairing button: ask the module to open pairing.
+
+        Raises LinkError(MCU_UNAVAILABLE) if the module does not acknowledge.
+        """
+        await self._press(FrameType.PAIRING_BUTTON, "the pairing button")
 
     async def advance(self, seconds: float) -> None:
         """Advance the physics by ``seconds`` simulated seconds and report the changes."""

@@ -19,7 +19,11 @@ from zeroconf import ServiceInfo
 from custom_components.liuzhou_appliances.link import server as link_server
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import Declaration, Value
-from custom_components.liuzhou_appliances.link.pairing import PairingResponder, PairStep
+from custom_components.liuzhou_appliances.link.pairing import (
+    PairingResponder,
+    PairingWindow,
+    PairStep,
+)
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity, ApplianceServer
 from firmware_bridge import bridge
 from firmware_bridge.bridge import simulated_appliances
@@ -120,6 +124,16 @@ class VagueResponder(PairingResponder):
             raise
 
 
+# --- no pairing window ----------------------------------------------------------
+
+
+class AlwaysOpenWindow(PairingWindow):
+    """Accepts pairing at any time, paired or not: every stranger gets guesses."""
+
+    def is_open(self, *, paired: bool) -> bool:
+        return True
+
+
 # --- crash on garbage ----------------------------------------------------------
 
 
@@ -202,6 +216,11 @@ VARIANTS: dict[str, tuple[tuple[Any, str, Any], set[str], str]] = {
         (link_server, "PairingResponder", VagueResponder),
         {"commissioning"},
         "wrong code answered error AUTH_FAILED (pairing failed), expected WRONG_CODE",
+    ),
+    "ignores_pairing_window": (
+        (link_server, "PairingWindow", AlwaysOpenWindow),
+        {"commissioning"},
+        "pairing accepted after pairing without the pairing button",
     ),
     # A dead device cannot be reconnected to either.
     "crashes_on_garbage": (

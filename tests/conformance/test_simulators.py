@@ -61,3 +61,19 @@ async def test_unreachable_device_fails_every_check_quickly() -> None:
     assert not any(r.passed for r in results)
     assert all(r.detail for r in results)
     assert "not run" in results[-1].detail
+
+
+async def test_a_paired_device_needs_its_pairing_button_before_a_run() -> None:
+    async with simulated_appliances(washer=1, seed=105, zeroconf=False) as (appliance,):
+        options = options_for(appliance)
+        first = await run_conformance(options, skip_discovery=True)
+        assert all(result.passed for result in first[1:]), explain(first)
+        # Paired by the first run: the window is closed, and the kit says what to do.
+        again = await run_conformance(options, skip_discovery=True)
+        commissioning = next(r for r in again if r.check == "commissioning")
+        assert not commissioning.passed
+        assert "press its pairing button" in commissioning.detail, explain(again)
+        assert appliance.module.server.pairing_limiter.failures == 0
+        await appliance.press_pairing_button()
+        third = await run_conformance(options, skip_discovery=True)
+        assert all(result.passed for result in third[1:]), explain(third)

@@ -21,6 +21,7 @@ from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
 from firmware_bridge.bridge import (
     build_service_info,
     key_path,
+    pairing_state_path,
     simulated_appliances,
     simulator_state_path,
 )
@@ -201,3 +202,47 @@ def test_service_info_for_all_interfaces() -> None:
     record = parse_txt(info.properties)
     assert record.paired
     assert (record.protocol_min, record.protocol_max) == (1, 2)
+
+
+async def test_the_pairing_button_on_the_appliance_opens_pairing(tmp_path: Path) -> None:
+    async with simulated_appliances(
+        washer=1, seed=7, speed=0, state_dir=tmp_path, zeroconf=False
+    ) as (washer,):
+        first = await pair(washer.host, washer.port, washer.code, hub_id=HUB)  # new: open
+        with pytest.raises(LinkError) as caught:
+            await pair(washer.host, washer.port, washer.code, hub_id="hub-other")
+        assert caught.value.code is ErrorCode.INVALID_STATE
+        assert washer.module.server.key == first.key
+        await washer.press_pairing_button()  # PAIRING_BUTTON over the serial link
+        second = await pair(washer.host, washer.port, washer.code, hub_id="hub-other")
+        assert washer.module.server.key == second.key != first.key
+        assert not washer.module.server.pairing_open  # paired: closed again
+
+
+async def test_failed_pairing_attempts_survive_a_power_cycle(tmp_path: Path) -> None:
+    wrong = "0000-0000"
+    async with simulated_appliances(
+        fridge=1, seed=8, speed=0, state_dir=tmp_path, zeroconf=False
+    ) as (fridge,):
+        assert fridge.code != "00000000"
+        for _ in range(4):
+            with pytest.raises(LinkError) as caught:
+                await pair(fridge.host, fridge.port, wrong, hub_id=HUB)
+            assert caught.value.code is ErrorCode.WRONG_CODE
+        assert pairing_state_path(tmp_path, fridge.id).exists()
+        await fridge.restart()
+        # Not five fresh tries: the fifth failure after the reboot locks pairing.
+        with pytest.raises(LinkError) as caught:
+            await pair(fridge.host, fridge.port, wrong, hub_id=HUB)
+        assert caught.value.code is ErrorCode.WRONG_CODE
+        with pytest.raises(LinkError) as caught:
+            await pair(fridge.host, fridge.port, fridge.code, hub_id=HUB)
+        assert caught.value.code is ErrorCode.RATE_LIMITED
+        await fridge.restart()
+        with pytest.raises(LinkError) as caught:
+            await pair(fridge.host, fridge.port, fridge.code, hub_id=HUB)
+        assert caught.value.code is ErrorCode.RATE_LIMITED
+        # The person at the appliance is never locked out: the button starts afresh.
+        await fridge.press_pairing_button()
+        result = await pair(fridge.host, fridge.port, fridge.code, hub_id=HUB)
+        assert fridge.module.server.key == result.key

@@ -13,6 +13,7 @@ import types
 import pytest
 
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, pair
+from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.cli import main
 from firmware_bridge.mcu import SimulatedMcu
@@ -82,6 +83,31 @@ async def test_simulate_json_pair_and_sigint(tmp_path: Path) -> None:
     # State saved on the way out; same seed and dir -> same ids next time.
     assert len(list(tmp_path.glob("*.state.json"))) == 4
     assert (tmp_path / f"{washer['id']}.key").exists()
+
+
+async def test_sigusr1_presses_the_simulated_pairing_buttons(tmp_path: Path) -> None:
+    process = await _spawn(
+        "simulate", "--washer", "1", "--seed", "22", "--json", "--no-zeroconf",
+        "--state-dir", str(tmp_path),
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        washer = json.loads(await asyncio.wait_for(process.stdout.readline(), 20))
+        await pair(washer["host"], washer["port"], washer["code"], hub_id=HUB)
+        with pytest.raises(LinkError) as caught:  # paired: closed until the button
+            await pair(washer["host"], washer["port"], washer["code"], hub_id=HUB)
+        assert caught.value.code is ErrorCode.INVALID_STATE
+        process.send_signal(signal.SIGUSR1)
+        line = b""
+        while b"pairing button pressed" not in line:
+            line = await asyncio.wait_for(process.stderr.readline(), 20)
+            assert line, "the simulator exited"
+        assert washer["id"].encode() in line
+        again = await pair(washer["host"], washer["port"], washer["code"], hub_id=HUB)
+        assert again.hello.appliance_id == washer["id"]
+    finally:
+        assert await _stop(process) == 0
 
 
 async def test_simulate_table_without_json(tmp_path: Path) -> None:

@@ -225,6 +225,17 @@ async def test_factory_reset_request_reaches_listeners(ac: Rig) -> None:
     assert presses == [None]
 
 
+async def test_pairing_button_request_reaches_listeners(ac: Rig) -> None:
+    presses: list[str] = []
+    ac.backend.add_factory_reset_listener(lambda: presses.append("reset"))
+    remove = ac.backend.add_pairing_button_listener(lambda: presses.append("pair"))
+    await ac.mcu.press_pairing_button()  # ACKed, or this raises
+    assert presses == ["pair"]
+    remove()
+    await ac.mcu.press_pairing_button()
+    assert presses == ["pair"]
+
+
 async def test_real_serial_link_over_a_pty() -> None:
     """The pyserial-asyncio link, through a pseudo-terminal (a real tty device)."""
     master, slave = os.openpty()

@@ -17,6 +17,7 @@ from custom_components.liuzhou_appliances.link.model import (
 )
 from firmware_bridge.mcu.frames import (
     MAX_PAYLOAD,
+    REQUEST_TYPES,
     START_BYTE,
     Frame,
     FrameDecoder,
@@ -64,6 +65,20 @@ def test_serial_md_examples() -> None:
     text = (Path(__file__).parents[2] / "firmware_bridge" / "SERIAL.md").read_text()
     assert "A5 01 05 2A 00 07 00 12 04 00 00 00 28 D9 FE" in text
     assert "7D 35" in text
+
+
+def test_pairing_button_frame_as_serial_md_shows_it() -> None:
+    # The MCU's pairing button (type 0B, a request the module ACKs), MCU sequence 0x13.
+    press = Frame(FrameType.PAIRING_BUTTON, 0x13).encode()
+    ack = Frame(FrameType.ACK, 0x13).encode()
+    assert press == bytes.fromhex("A5 01 0B 13 00 00 BF 71")
+    assert ack == bytes.fromhex("A5 01 07 13 00 00 F0 43")
+    assert FrameType.PAIRING_BUTTON in REQUEST_TYPES
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "firmware_bridge" / "SERIAL.md").read_text()
+    assert "A5 01 0B 13 00 00 BF 71" in text
+    assert "A5 01 07 13 00 00 F0 43" in text
 
 
 def test_frame_field_limits() -> None:

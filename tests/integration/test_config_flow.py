@@ -204,6 +204,7 @@ async def test_manual_entry_of_a_configured_appliance_updates_it(
     """Pairing again replaces the appliance's key: the existing entry keeps working."""
     paired = await start_appliance()
     old_key = paired.entry.data[CONF_KEY]
+    await paired.appliance.press_pairing_button()  # paired: pairing needs the button
     flow_id = await start_user_flow(hass)
     result = await submit(
         hass,
@@ -230,6 +231,7 @@ async def test_reconnect_before_the_reload_uses_the_new_key(
     """
     paired = await start_appliance()
     monkeypatch.setattr(hass.config_entries, "async_schedule_reload", lambda _entry_id: None)
+    await paired.appliance.press_pairing_button()  # paired: pairing needs the button
     flow_id = await start_user_flow(hass)
     result = await submit(
         hass,
@@ -245,6 +247,80 @@ async def test_reconnect_before_the_reload_uses_the_new_key(
     assert await paired.coordinator.async_reconnect_now()
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)  # no reauth
     assert paired.entry.state is ConfigEntryState.LOADED
+
+
+async def test_pairing_a_paired_appliance_asks_for_its_pairing_button(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """Outside the pairing window the form says to press the button; then it pairs."""
+    paired = await start_appliance()
+    old_key = paired.entry.data[CONF_KEY]
+    flow_id = await start_user_flow(hass)
+    code = paired.appliance.code
+    where = {"host": paired.appliance.host, "port": paired.appliance.port}
+    for _ in range(6):  # refusals are not failures: no lockout however often
+        result = await submit(hass, flow_id, **where, pairing_code=code)
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "pairing_closed"}
+        assert result["description_placeholders"]["minutes"] == "15"
+    assert paired.entry.data[CONF_KEY] == old_key
+    assert paired.appliance.module.server.pairing_limiter.failures == 0
+    await paired.appliance.press_pairing_button()
+    result = await submit(hass, flow_id, **where, pairing_code=code)
+    assert result["reason"] == "already_configured"
+    assert paired.entry.data[CONF_KEY] != old_key
+
+
+async def test_discovered_appliance_paired_before_asks_for_its_pairing_button(
+    hass: HomeAssistant, start_simulated: StartSimulated
+) -> None:
+    """Paired with a Home Assistant that is gone: discovery offers it, the button opens it."""
+    appliance = await start_simulated()
+    await pair(appliance.host, appliance.port, appliance.code, hub_id="a-previous-hub")
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(appliance, paired=True)
+    )
+    result = await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    assert result["step_id"] == "zeroconf_confirm"
+    assert result["errors"] == {"base": "pairing_closed"}
+    await appliance.press_pairing_button()
+    result = await accept_name(
+        hass, await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
+async def test_reauth_asks_for_the_pairing_button_while_paired_elsewhere(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    paired = await start_appliance(setup=False)
+    appliance = paired.appliance
+    await appliance.press_pairing_button()
+    await pair(appliance.host, appliance.port, appliance.code, hub_id="another-hub")
+    result = await paired.entry.start_reauth_flow(hass)
+    result = await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "pairing_closed"}
+    await appliance.press_pairing_button()
+    result = await submit(hass, result["flow_id"], pairing_code=appliance.code)
+    assert result["reason"] == "reauth_successful"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans"])
+def test_pairing_closed_is_translated_and_names_the_button(language: str) -> None:
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN / "translations"
+    config = json.loads((folder / f"{language}.json").read_text(encoding="utf-8"))["config"]
+    text = config["error"]["pairing_closed"]
+    assert "{minutes}" in text
+    assert ("pairing button" if language == "en" else "配对按钮") in text
+    for step in ("appliance", "zeroconf_confirm", "reauth_confirm"):
+        assert ("pairing button" if language == "en" else "配对按钮") in config["step"][step][
+            "description"
+        ]
 
 
 # --- zeroconf --------------------------------------------------------------------------
@@ -383,9 +459,11 @@ async def test_key_rejected_at_runtime_starts_reauth_and_repairing_fixes_it(
     """Another hub pairs the appliance (revoking our key); the user re-pairs with the code."""
     appliance = paired_appliance.appliance
     entry = paired_appliance.entry
+    await appliance.press_pairing_button()  # paired: pairing needs the button
     await pair(appliance.host, appliance.port, appliance.code, hub_id="another-hub")
     await wait_until(hass, lambda: bool(list(entry.async_get_active_flows(hass, {"reauth"}))))
     flow = next(iter(entry.async_get_active_flows(hass, {"reauth"})))
+    await appliance.press_pairing_button()  # paired with the other hub now: again
     result = await submit(hass, flow["flow_id"], pairing_code=wrong_code(appliance.code))
     assert result["errors"] == {"base": "wrong_code"}
     result = await submit(hass, flow["flow_id"], pairing_code=appliance.code)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from custom_components.liuzhou_appliances.link.client import ApplianceClient
-from custom_components.liuzhou_appliances.link.pairing import PairingLimiter
+from custom_components.liuzhou_appliances.link.pairing import PairingLimiter, PairingWindow
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 
 from .backend import AC_IDENTITY, MemoryBackend
@@ -18,7 +18,7 @@ KEY = bytes(range(32))
 
 
 class FakeClock:
-    """Injectable monotonic clock for the pairing limiter."""
+    """Injectable monotonic clock for the pairing limiter and window."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -57,6 +57,7 @@ async def server(
         pairing_code=CODE,
         key_store=key_store,
         pairing_limiter=PairingLimiter(clock=clock),
+        pairing_window=PairingWindow(clock=clock),
         keepalive_timeout=5.0,
         handshake_timeout=2.0,
         operation_timeout=2.0,

@@ -147,6 +147,7 @@ async def test_pair_with_right_code(server: ApplianceServer, key_store: MemoryKe
 
 
 async def test_wrong_code(server: ApplianceServer) -> None:
+    server.open_pairing_window()  # paired already: someone presses its pairing button
     with pytest.raises(LinkError) as caught:
         await pair("127.0.0.1", server.port, "8765-4321", hub_id=HUB_ID, timeout=2)
     assert caught.value.code is ErrorCode.WRONG_CODE
@@ -156,6 +157,7 @@ async def test_wrong_code(server: ApplianceServer) -> None:
 
 
 async def test_rate_limit_and_recovery(server: ApplianceServer, clock: FakeClock) -> None:
+    server.open_pairing_window()  # paired already: someone presses its pairing button
     for _ in range(5):
         with pytest.raises(LinkError) as caught:
             await pair("127.0.0.1", server.port, "0000-0000", hub_id=HUB_ID, timeout=2)
@@ -176,6 +178,7 @@ async def test_abandoned_attempt_counts_as_failure(server: ApplianceServer) -> N
     from custom_components.liuzhou_appliances.link.client import _Stream
     from custom_components.liuzhou_appliances.link.codec import FrameType
 
+    server.open_pairing_window()  # paired already: someone presses its pairing button
     stream = await _Stream.open("127.0.0.1", server.port, 2)
     _, transcript = await stream.hello(HUB_ID)
     guess = PairingInitiator(
@@ -198,6 +201,7 @@ async def test_repair_replaces_key_and_drops_old_sessions(
     await old.connect()
     reasons: list[Exception | None] = []
     old.add_disconnect_listener(reasons.append)
+    server.open_pairing_window()  # paired already: someone presses its pairing button
     result = await pair("127.0.0.1", server.port, CODE, hub_id="hub-2", timeout=2)
     assert result.key != KEY
     await eventually(lambda: bool(reasons), 2)
@@ -234,6 +238,7 @@ async def test_concurrent_pairing_is_busy(server: ApplianceServer) -> None:
     from custom_components.liuzhou_appliances.link.client import _Stream
     from custom_components.liuzhou_appliances.link.codec import FrameType
 
+    server.open_pairing_window()  # paired already: someone presses its pairing button
     first = await _Stream.open("127.0.0.1", server.port, 2)
     _, transcript = await first.hello(HUB_ID)
     hub = PairingInitiator(

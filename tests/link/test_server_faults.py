@@ -133,6 +133,7 @@ async def test_handshake_to_an_unpaired_appliance_is_not_paired(
 async def test_wrong_frame_during_pairing_is_malformed_and_counts(
     server: ApplianceServer,
 ) -> None:
+    server.open_pairing_window()  # paired already: someone presses its pairing button
     stream = await _Stream.open("127.0.0.1", server.port, 2.0)
     try:
         info, transcript = await stream.hello(HUB_ID)

@@ -1,7 +1,9 @@
 """Commissioning: SPAKE2 with the printed pairing code, then long-term key transfer.
 
 Sans-IO state machines for both ends (``PairingInitiator`` on the hub,
-``PairingResponder`` on the appliance) plus the appliance's ``PairingLimiter``.
+``PairingResponder`` on the appliance) plus the appliance's ``PairingWindow``
+(when it accepts commissioning at all) and ``PairingLimiter`` (how many
+guesses it allows, counted across reboots through a ``PairingStateStore``).
 The byte layout of every PAIR payload is in firmware_bridge/PROTOCOL.md.
 
 SPAKE2 (``spake2`` library, Ed25519 group, A/B roles) turns the 8-digit code
@@ -17,14 +19,19 @@ ChaCha20-Poly1305.
 from __future__ import annotations
 
 from collections.abc import Callable
+import contextlib
 from enum import IntEnum
 import hashlib
 import hmac
+import json
+import logging
 import os
+from pathlib import Path
 import re
 import secrets
+import tempfile
 import time
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -44,6 +51,15 @@ _TRANSCRIPT_LABEL: Final = b"liuzhou-pair-v1"
 _HKDF_INFO: Final = b"liuzhou-pair-v1 keys"
 _ACK_LABEL: Final = b"liuzhou-pair-v1 stored"
 _CODE_PATTERN: Final = re.compile(r"([0-9]{4})[- ]?([0-9]{4})")
+_LOGGER: Final = logging.getLogger(__name__)
+
+# How long the pairing button opens pairing on an appliance that is already
+# paired: 15 min, the commissioning window a Matter device opens by default
+# (connectedhomeip's OpenBasicCommissioningWindow, the top of the 3-15 min range
+# the Matter specification allows). Long enough to walk to the phone, find the
+# appliance in Home Assistant and type 8 digits; the guesses a stranger gets in
+# it are bounded by PairingLimiter (about 9 in 15 min), not by its length.
+PAIRING_WINDOW_S: Final = 900.0
 
 type Entropy = Callable[[int], bytes]
 
@@ -88,6 +104,15 @@ def _split(payload: bytes, step: PairStep, size: int) -> bytes:
             ErrorCode.MALFORMED, f"expected PAIR {step.name} with {size} bytes after the step"
         )
     return bytes(payload[1:])
+
+
+def check_start_shape(payload: bytes) -> None:
+    """Raise MALFORMED unless ``payload`` is shaped as PAIR START (step byte, 33 bytes).
+
+    No cryptography: the appliance answers a malformed START as MALFORMED
+    before it asks whether pairing is open.
+    """
+    _split(payload, PairStep.START, SPAKE2_MESSAGE_SIZE)
 
 
 def _step(step: PairStep, body: bytes = b"") -> bytes:
@@ -259,12 +284,133 @@ class PairingResponder:
         return self._key, _step(PairStep.DONE)
 
 
+class PairingWindow:
+    """When the appliance accepts commissioning (PROTOCOL.md 5.5).
+
+    Always while it holds no key (from first power-on until paired, and again
+    after a factory reset); once paired, only for ``duration`` seconds after
+    ``open()`` (a person pressed its pairing button). A successful pairing
+    closes it. Not persisted: a reboot closes a window opened by the button.
+    ``clock`` (monotonic seconds) is injectable.
+    """
+
+    def __init__(
+        self, *, duration: float = PAIRING_WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not duration > 0:
+            raise ValueError("the pairing window lasts a positive number of seconds")
+        self.duration = duration
+        self._clock = clock
+        self._open_until: float | None = None
+
+    def open(self) -> None:
+        """The pairing button: accept pairing for ``duration`` seconds from now."""
+        self._open_until = self._clock() + self.duration
+
+    def close(self) -> None:
+        """Stop accepting pairing (paired, or the window is withdrawn)."""
+        self._open_until = None
+
+    def remaining(self) -> float:
+        """Seconds the button's window stays open (0 when closed)."""
+        if self._open_until is None:
+            return 0.0
+        return max(0.0, self._open_until - self._clock())
+
+    def is_open(self, *, paired: bool) -> bool:
+        """Whether commissioning is accepted now."""
+        return not paired or self.remaining() > 0
+
+    def check(self, *, paired: bool) -> None:
+        """Raise INVALID_STATE when commissioning is not accepted now."""
+        if not self.is_open(paired=paired):
+            minutes = round(self.duration / 60)
+            raise LinkError(
+                ErrorCode.INVALID_STATE,
+                "pairing is closed: press the pairing button on the appliance, "
+                f"then pair within {minutes} min",
+            )
+
+
+class PairingStateStore(Protocol):
+    """Where the appliance keeps its count of failed pairing attempts across reboots."""
+
+    def load(self) -> int:
+        """The saved count (0 when nothing is saved); OSError or ValueError if unreadable."""
+        ...
+
+    def save(self, failures: int) -> None:
+        """Replace the saved count; may raise OSError."""
+        ...
+
+
+class MemoryPairingStateStore:
+    """A pairing state store in memory (simulators, tests): survives a new limiter."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+
+    def load(self) -> int:
+        """The saved count."""
+        return self.failures
+
+    def save(self, failures: int) -> None:
+        """Keep the count."""
+        self.failures = failures
+
+
+class FilePairingStateStore:
+    """The count as ``{"failures": n}`` in a 0600 file, replaced atomically (fsync, rename)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def load(self) -> int:
+        """The saved count; 0 without a file, ValueError for a damaged one."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return 0
+        data = json.loads(text)
+        failures = data.get("failures") if isinstance(data, dict) else None
+        if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+            raise ValueError(f"{self.path} holds no failure count")
+        return failures
+
+    def save(self, failures: int) -> None:
+        """Write a temporary file in the same folder, fsync it, rename it over."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=".pairing-", dir=self.path.parent)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"failures": failures}, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power cut
+        finally:
+            os.close(directory)
+
+
 class PairingLimiter:
-    """Rate limit for pairing attempts on one appliance.
+    """Rate limit for pairing attempts on one appliance (PROTOCOL.md 5.5).
 
     After ``max_failures`` failed attempts in a row each further failure locks
     pairing for ``base_lockout`` seconds, doubling per failure up to
-    ``max_lockout``. A success resets the count. ``clock`` is injectable.
+    ``max_lockout``. A success (or ``reset``: the pairing button, a factory
+    reset) clears the count. With a ``store`` the count survives reboots: each
+    failure is saved before ``record_failure`` returns (OSError if it cannot
+    be, so the caller refuses the attempt), and a limiter built on a saved
+    count of ``max_failures`` or more starts locked for that count's full
+    lockout: a reboot never shortens a lockout nor gives fresh tries. A store
+    that cannot be read counts as ``max_failures``. ``clock`` is injectable.
     """
 
     def __init__(
@@ -274,13 +420,28 @@ class PairingLimiter:
         base_lockout: float = 30.0,
         max_lockout: float = 900.0,
         clock: Callable[[], float] = time.monotonic,
+        store: PairingStateStore | None = None,
     ) -> None:
         self.max_failures = max_failures
         self.base_lockout = base_lockout
         self.max_lockout = max_lockout
         self._clock = clock
+        self._store = store
         self.failures = 0
         self._locked_until = 0.0
+        if store is not None:
+            try:
+                self.failures = store.load()
+            except (OSError, ValueError) as err:
+                # Fail closed: a damaged record must not hand out fresh tries.
+                _LOGGER.warning("unreadable pairing state, counting it as locked: %s", err)
+                self.failures = max_failures
+            if self.failures >= max_failures:
+                self._locked_until = self._clock() + self._lockout()
+
+    def _lockout(self) -> float:
+        extra = self.failures - self.max_failures
+        return float(min(self.base_lockout * 2 ** min(extra, 32), self.max_lockout))
 
     def retry_after(self) -> float:
         """Seconds until pairing is allowed again (0 when it is)."""
@@ -297,14 +458,29 @@ class PairingLimiter:
             )
 
     def record_failure(self) -> None:
-        """Count a failed attempt; start or extend the lockout."""
+        """Count a failed attempt, start or extend the lockout, save the count.
+
+        Raises OSError if the store cannot save it (the count in memory stands).
+        """
         self.failures += 1
-        extra = self.failures - self.max_failures
-        if extra >= 0:
-            lockout = min(self.base_lockout * 2 ** min(extra, 32), self.max_lockout)
-            self._locked_until = self._clock() + lockout
+        if self.failures >= self.max_failures:
+            self._locked_until = self._clock() + self._lockout()
+        if self._store is not None:
+            self._store.save(self.failures)
 
     def record_success(self) -> None:
-        """Reset after a successful pairing."""
+        """Reset after a successful pairing (the code was proven)."""
+        self.reset()
+
+    def reset(self) -> None:
+        """Clear the count and any lockout; a store that cannot save is logged.
+
+        Not saving a reset only errs on the safe side (a higher count on disk).
+        """
         self.failures = 0
         self._locked_until = 0.0
+        if self._store is not None:
+            try:
+                self._store.save(0)
+            except OSError as err:
+                _LOGGER.warning("cannot save the reset pairing state: %s", err)

@@ -43,7 +43,14 @@ from .codec import (
 from .discovery import DEFAULT_PORT
 from .errors import ErrorCode, LinkError
 from .model import ApplianceType, Declaration, Value
-from .pairing import KEY_SIZE, PairingLimiter, PairingResponder, normalise_pairing_code
+from .pairing import (
+    KEY_SIZE,
+    PairingLimiter,
+    PairingResponder,
+    PairingWindow,
+    check_start_shape,
+    normalise_pairing_code,
+)
 from .session import NoiseResponder, SecureSession, hello_transcript
 
 _LOGGER: Final = logging.getLogger(__name__)
@@ -190,6 +197,7 @@ class ApplianceServer:
         pairing_code: str,
         key_store: KeyStore,
         pairing_limiter: PairingLimiter | None = None,
+        pairing_window: PairingWindow | None = None,
         keepalive_timeout: float = 90.0,
         handshake_timeout: float = 10.0,
         operation_timeout: float = 10.0,
@@ -207,6 +215,7 @@ class ApplianceServer:
         self._key_store = key_store
         self._key = key_store.load()
         self.pairing_limiter = pairing_limiter or PairingLimiter()
+        self.pairing_window = pairing_window or PairingWindow()
         self.keepalive_timeout = keepalive_timeout
         self.handshake_timeout = handshake_timeout
         self.operation_timeout = operation_timeout
@@ -245,10 +254,31 @@ class ApplianceServer:
         """Authenticated sessions open now."""
         return sum(1 for conn in self._connections if conn.session is not None)
 
+    @property
+    def pairing_open(self) -> bool:
+        """Whether commissioning is accepted now (PairingWindow)."""
+        return self.pairing_window.is_open(paired=self.paired)
+
+    def open_pairing_window(self) -> None:
+        """The pairing button: accept pairing for the window's duration.
+
+        The person at the appliance also gets a fresh count of attempts, so
+        failures a stranger caused earlier cannot lock the owner out.
+        """
+        self.pairing_window.open()
+        self.pairing_limiter.reset()
+        _LOGGER.info(
+            "%s: pairing button pressed, pairing open for %.0f s",
+            self.identity.appliance_id,
+            self.pairing_window.duration,
+        )
+
     def factory_reset(self) -> None:
-        """Forget the key and close every connection."""
+        """Forget the key and close every connection; pairing is open again."""
         self._key_store.clear()
         self._key = None
+        self.pairing_window.close()
+        self.pairing_limiter.reset()  # a person at the appliance, as with the button
         _LOGGER.info("%s: factory reset, key cleared", self.identity.appliance_id)
         for conn in list(self._connections):
             conn.close("factory reset")
@@ -327,6 +357,7 @@ class ApplianceServer:
         """Store a new key (re-pairing); sessions under the old key are closed."""
         self._key_store.save(key)
         self._key = key
+        self.pairing_window.close()
         for conn in list(self._connections):
             if conn.session is not None:
                 conn.close("re-paired: the old key is revoked")
@@ -448,11 +479,14 @@ class _Connection:
 
     async def _pair(self, hub_id: str, transcript: bytes, start: Frame) -> None:
         server = self.server
+        check_start_shape(start.payload)
+        # Outside the window nothing is tried and nothing counts (PROTOCOL.md 5.5).
+        server.pairing_window.check(paired=server.paired)
         if server._pairing_active:
             raise LinkError(ErrorCode.BUSY, "another pairing is in progress")
         server.pairing_limiter.check()
         server._pairing_active = True
-        guessing = False
+        charged = False
         try:
             responder = PairingResponder(
                 server.pairing_code,
@@ -461,22 +495,25 @@ class _Connection:
                 hello_transcript=transcript,
             )
             reply = responder.handle_start(start.payload)
-            # From here the hub has made one guess at the code.
-            guessing = True
+            # REPLY lets the hub check its guess at the code, even if it never
+            # answers, so the guess is counted (and saved) before REPLY leaves:
+            # neither walking away nor a power cut gives it back.
+            server.pairing_limiter.record_failure()
+            charged = True
             await self.send_frame(FrameType.PAIR, reply)
             frame = await self._expect(FrameType.PAIR)
             key_payload = responder.handle_confirm(frame.payload)
-            guessing = False
+            # The code is proven: no guess was wasted, the count starts again.
+            server.pairing_limiter.record_success()
+            charged = False
             await self.send_frame(FrameType.PAIR, key_payload)
             frame = await self._expect(FrameType.PAIR)
             key, done = responder.handle_ack(frame.payload)
             server.install_key(key)
-            server.pairing_limiter.record_success()
             _LOGGER.info("%s: paired with hub %s", server.identity.appliance_id, hub_id)
             await self.send_frame(FrameType.PAIR, done)
         finally:
-            if guessing:
-                server.pairing_limiter.record_failure()
+            if charged:
                 _LOGGER.warning(
                     "%s: failed pairing attempt from %s (%d in a row)",
                     server.identity.appliance_id,
