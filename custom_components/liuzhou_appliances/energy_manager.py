@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 import logging
 import math
@@ -28,7 +28,7 @@ import time
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import (
@@ -212,14 +212,23 @@ def parse_custom_table(text: str) -> list[dict[str, object]]:
 
 
 def build_tariff(
-    options: Mapping[str, Any], read_price: Callable[[], PriceSample | None] | None = None
+    options: Mapping[str, Any],
+    read_price: Callable[[], PriceSample | None] | None = None,
+    time_zone: tzinfo | None = None,
 ) -> Tariff:
-    """The tariff the household settings describe; TariffError if they do not make one."""
+    """The tariff the household settings describe; TariffError if they do not make one.
+
+    A custom table's clock times are Home Assistant's time zone (``time_zone``,
+    the configured one by default); the Guangxi presets follow China time.
+    """
     kind = options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
     if kind == TARIFF_COMMERCIAL:
         return guangxi_commercial_tou(float(options.get(CONF_COMMERCIAL_FLAT_PRICE, 0.65)))
     if kind == TARIFF_CUSTOM:
-        return custom_time_of_use(parse_custom_table(str(options.get(CONF_CUSTOM_TABLE, ""))))
+        return custom_time_of_use(
+            parse_custom_table(str(options.get(CONF_CUSTOM_TABLE, ""))),
+            tz=time_zone or dt_util.get_default_time_zone(),
+        )
     if kind == TARIFF_SENSOR:
         if not options.get(CONF_PRICE_ENTITY):
             raise TariffError("a price sensor is needed for the sensor tariff")
@@ -398,6 +407,10 @@ class EnergyManager(_EntityListeners):
 
     async def async_start(self) -> None:
         """Watch the whole-home power sensor, the grid-event entity and the price feed."""
+        # A custom table follows Home Assistant's time zone, also when it is changed.
+        self._unsubs.append(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated)
+        )
         if self.options.get(CONF_TARIFF) == TARIFF_SENSOR:
             self._unsubs.append(
                 async_track_state_change_event(
@@ -430,6 +443,13 @@ class EnergyManager(_EntityListeners):
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
+        self.async_notify()
+
+    @callback
+    def _async_core_config_updated(self, event: Event[Any]) -> None:
+        if self.options.get(CONF_TARIFF) != TARIFF_CUSTOM:
+            return
+        self.tariff = build_tariff(self.options, self._read_price)
         self.async_notify()
 
     # --- what the household's entities show ---------------------------------------------
