@@ -371,9 +371,18 @@ class SimulatedAppliance:
         await self.module.stop()
         await self.mcu.stop()
 
-    async def restart(self) -> None:
-        """Power cycle on the same port: a fresh simulator restored from saved state."""
-        await self.stop()
+    async def power_cut(self) -> None:
+        """Lose power: stop serving at once; the MCU saves nothing more."""
+        await self.module.stop()
+        await self.mcu.power_cut()
+
+    async def restart(self, *, power_cut: bool = False) -> None:
+        """Power cycle on the same port: a fresh simulator restored from saved state.
+
+        With ``power_cut`` the power goes without warning, so only what the MCU
+        saved before survives (as after a real outage).
+        """
+        await (self.power_cut() if power_cut else self.stop())
         fresh = await _start_appliance(
             self.type,
             self.index,

@@ -15,6 +15,7 @@ if "homeassistant" in sys.modules:
     from .hub import (  # noqa: F401
         CONFIG_SCHEMA,
         async_remove_config_entry_device,
+        async_remove_entry,
         async_setup,
         async_setup_entry,
         async_unload_entry,

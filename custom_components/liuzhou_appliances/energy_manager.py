@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 import logging
 import math
@@ -28,7 +28,7 @@ import time
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import (
@@ -36,6 +36,7 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
 )
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -113,6 +114,12 @@ SURPLUS_PERSISTENCE: Final = timedelta(hours=1)
 MIN_SAVINGS_GAP_K: Final = 1.0
 MAX_SAVINGS_STEP: Final = timedelta(minutes=5)
 
+# In-progress state (demand-response events, what is shed, planned runs) is kept in a
+# Store so it survives reloading the household entry (saving its options) and restarts.
+STORE_KEY: Final = f"{DOMAIN}.energy_runtime"
+STORE_VERSION: Final = 1
+STORE_SAVE_DELAY: Final = 10  # seconds; Home Assistant also writes it when it stops
+
 _RUN_KINDS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
 _ON_STATES: Final = frozenset({"on", "home", "true", "occupied", "detected"})
 _OFF_STATES: Final = frozenset({"off", "not_home", "away", "false", "clear"})
@@ -181,6 +188,10 @@ class EnergyData:
 
     manager: EnergyManager | None = None
     appliances: dict[str, ApplianceEnergy] = field(default_factory=dict)  # by entry id
+    store: Store[dict[str, Any]] | None = None
+    # The runtime state as last kept: {"household": ..., "appliances": {appliance id: ...}}.
+    # Entries not loaded now keep theirs here until they are.
+    kept: dict[str, Any] = field(default_factory=dict)
 
 
 DATA_ENERGY: HassKey[EnergyData] = HassKey(f"{DOMAIN}_energy")
@@ -189,6 +200,80 @@ DATA_ENERGY: HassKey[EnergyData] = HassKey(f"{DOMAIN}_energy")
 def energy_data(hass: HomeAssistant) -> EnergyData:
     """The shared energy data (created on first use)."""
     return hass.data.setdefault(DATA_ENERGY, EnergyData())
+
+
+async def async_load_energy_data(hass: HomeAssistant) -> EnergyData:
+    """The shared energy data with the runtime state kept by the last run (read once)."""
+    data = energy_data(hass)
+    if data.store is None:
+        data.store = Store(hass, STORE_VERSION, STORE_KEY)
+        loaded = await data.store.async_load()
+        if isinstance(loaded, dict):
+            data.kept = loaded
+    return data
+
+
+def _runtime_snapshot(data: EnergyData) -> dict[str, Any]:
+    """The runtime state now: loaded entries' own, the others' as kept."""
+    appliances = dict(data.kept.get("appliances") or {})
+    for energy in data.appliances.values():
+        appliances[energy.appliance_id] = energy.export_runtime()
+    household = (
+        data.manager.export_runtime() if data.manager is not None else data.kept.get("household")
+    )
+    return {"household": household, "appliances": appliances}
+
+
+@callback
+def async_keep_runtime(hass: HomeAssistant) -> None:
+    """Keep the runtime state now and save it soon if it changed (never raises)."""
+    data = energy_data(hass)
+    try:
+        snapshot = _runtime_snapshot(data)
+    except Exception:  # the energy features must never take the hub down
+        _LOGGER.exception("Energy: cannot keep the runtime state")
+        return
+    if snapshot == data.kept:
+        return
+    data.kept = snapshot
+    if data.store is not None:
+        data.store.async_delay_save(lambda: data.kept, STORE_SAVE_DELAY)
+
+
+def _action_to_json(action: ShedAction) -> dict[str, Any]:
+    return {
+        "step": action.step.name.lower(),
+        "appliance_id": action.appliance_id,
+        "relief_w": action.relief_w,
+        "reason": action.reason,
+        "cause": action.cause,
+    }
+
+
+def _action_from_json(raw: Any) -> ShedAction | None:
+    try:
+        return ShedAction(
+            ShedStep[str(raw["step"]).upper()],
+            str(raw["appliance_id"]),
+            float(raw["relief_w"]),
+            str(raw["reason"]),
+            str(raw["cause"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _time_from_json(raw: Any) -> datetime | None:
+    return dt_util.parse_datetime(raw) if isinstance(raw, str) else None
+
+
+def household_holds(data: EnergyData, appliance_id: str) -> bool:
+    """Whether the kept household state holds shed actions on this appliance."""
+    household = data.kept.get("household") or {}
+    return any(
+        isinstance(raw, dict) and raw.get("appliance_id") == appliance_id
+        for raw in household.get("shed") or ()
+    )
 
 
 # --- household settings -----------------------------------------------------------
@@ -212,14 +297,23 @@ def parse_custom_table(text: str) -> list[dict[str, object]]:
 
 
 def build_tariff(
-    options: Mapping[str, Any], read_price: Callable[[], PriceSample | None] | None = None
+    options: Mapping[str, Any],
+    read_price: Callable[[], PriceSample | None] | None = None,
+    time_zone: tzinfo | None = None,
 ) -> Tariff:
-    """The tariff the household settings describe; TariffError if they do not make one."""
+    """The tariff the household settings describe; TariffError if they do not make one.
+
+    A custom table's clock times are Home Assistant's time zone (``time_zone``,
+    the configured one by default); the Guangxi presets follow China time.
+    """
     kind = options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
     if kind == TARIFF_COMMERCIAL:
         return guangxi_commercial_tou(float(options.get(CONF_COMMERCIAL_FLAT_PRICE, 0.65)))
     if kind == TARIFF_CUSTOM:
-        return custom_time_of_use(parse_custom_table(str(options.get(CONF_CUSTOM_TABLE, ""))))
+        return custom_time_of_use(
+            parse_custom_table(str(options.get(CONF_CUSTOM_TABLE, ""))),
+            tz=time_zone or dt_util.get_default_time_zone(),
+        )
     if kind == TARIFF_SENSOR:
         if not options.get(CONF_PRICE_ENTITY):
             raise TariffError("a price sensor is needed for the sensor tariff")
@@ -236,7 +330,12 @@ def _watts(state_value: float, unit: object) -> float:
 
 
 class _EntityListeners:
-    """The entities that show a runtime object's state, told when it may have changed."""
+    """The entities that show a runtime object's state, told when it may have changed.
+
+    Each change is also kept (and saved) as the runtime state to restore.
+    """
+
+    hass: HomeAssistant
 
     def __init__(self) -> None:
         self._listeners: list[CALLBACK_TYPE] = []
@@ -252,6 +351,7 @@ class _EntityListeners:
         """Tell the entities to show the present state."""
         for update in list(self._listeners):
             update()
+        async_keep_runtime(self.hass)
 
 
 class EnergyManager(_EntityListeners):
@@ -398,6 +498,10 @@ class EnergyManager(_EntityListeners):
 
     async def async_start(self) -> None:
         """Watch the whole-home power sensor, the grid-event entity and the price feed."""
+        # A custom table follows Home Assistant's time zone, also when it is changed.
+        self._unsubs.append(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, self._async_core_config_updated)
+        )
         if self.options.get(CONF_TARIFF) == TARIFF_SENSOR:
             self._unsubs.append(
                 async_track_state_change_event(
@@ -430,6 +534,13 @@ class EnergyManager(_EntityListeners):
 
     @callback
     def _async_price_changed(self, event: Event[EventStateChangedData]) -> None:
+        self.async_notify()
+
+    @callback
+    def _async_core_config_updated(self, event: Event[Any]) -> None:
+        if self.options.get(CONF_TARIFF) != TARIFF_CUSTOM:
+            return
+        self.tariff = build_tariff(self.options, self._read_price)
         self.async_notify()
 
     # --- what the household's entities show ---------------------------------------------
@@ -578,6 +689,7 @@ class EnergyManager(_EntityListeners):
                     await appliances[action.appliance_id].async_shed(action.step, action.cause)
             if report.shed or report.restored:
                 self._report(report, event)
+            async_keep_runtime(self.hass)
             return report
         finally:
             self._shedding = False
@@ -657,19 +769,84 @@ class EnergyManager(_EntityListeners):
             None,
         )
 
-    async def async_stop(self) -> None:
-        """Stop watching and hand every shed load back to its own control."""
+    async def async_stop(self, *, hand_back: bool) -> None:
+        """Stop watching; with ``hand_back`` hand every shed load back.
+
+        Without it (the entry reloads because its options were saved) what is
+        shed stays as it is. The event is kept either way: the next set-up
+        restores it (and sheds for it again) while it lasts.
+        """
         for unsub in self._unsubs:
             unsub()
         self._unsubs = []
         self._cancel_response_end()
-        self.demand_response = None
+        if not hand_back:
+            return
         away = [action for actions in self._away.values() for action in actions]
         self._away.clear()
         for action in reversed([*away, *self.shedder.active]):
             if (energy := self._appliance(action.appliance_id)) is not None:
                 await energy.async_restore(action.step)
         self.shedder.active.clear()
+
+    # --- in-progress state across reloads and restarts ---------------------------------
+
+    def export_runtime(self) -> dict[str, Any]:
+        """The event and everything shed, JSON-ready."""
+        response = self.demand_response
+        away = [action for actions in self._away.values() for action in actions]
+        return {
+            "demand_response": None
+            if response is None
+            else {
+                "start": response.start.isoformat(),
+                "end": None if response.end is None else response.end.isoformat(),
+                "level": response.level,
+            },
+            "shed": [_action_to_json(action) for action in [*self.shedder.active, *away]],
+        }
+
+    def restore_runtime(self, kept: Mapping[str, Any] | None) -> bool:
+        """Take the kept event and shed actions; True if there was anything to take.
+
+        The shed actions wait as if their appliances were away: each goes back to
+        the shedder (and is held again) when its appliance is there, so nothing is
+        resumed by the restore itself.
+        """
+        if not isinstance(kept, Mapping):
+            return False
+        raw = kept.get("demand_response")
+        if isinstance(raw, Mapping) and raw.get("level") in DEMAND_RESPONSE_LEVELS:
+            start = _time_from_json(raw.get("start"))
+            end = _time_from_json(raw.get("end"))
+            if start is not None and (end is not None or raw.get("end") is None):
+                self.demand_response = DemandResponse(start, end, str(raw["level"]))
+        for item in kept.get("shed") or ():
+            if (action := _action_from_json(item)) is not None:
+                self._away.setdefault(action.appliance_id, []).append(action)
+        return self.demand_response is not None or bool(self._away)
+
+    async def async_resume_runtime(self) -> None:
+        """After a restore: time the event's end (or end it now) and shed as it holds."""
+        response = self.demand_response
+        if response is not None and response.end is not None:
+            if response.end <= dt_util.utcnow():
+                self.demand_response = None
+                _LOGGER.info("Demand response: the action's duration ended meanwhile")
+            else:
+                self._unsub_response_end = async_track_point_in_utc_time(
+                    self.hass, self._async_demand_response_over, response.end
+                )
+        if self.demand_response is not None:
+            _LOGGER.info(
+                "Demand response goes on: level %s%s",
+                self.demand_response.level,
+                ""
+                if self.demand_response.end is None
+                else f" until {dt_util.as_local(self.demand_response.end):%H:%M}",
+            )
+        await self.async_update_shedding()
+        self.async_notify()
 
 
 @dataclass(frozen=True, slots=True)
@@ -722,6 +899,35 @@ class PlannedRun:
         """Cost at once minus cost as planned (negative if the plan costs more)."""
         return self.cost_at_once - self.cost
 
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready, for the kept runtime state."""
+        return {
+            "programme": self.programme,
+            "start": self.start.isoformat(),
+            "delay_s": self.delay_s,
+            "cost": self.cost,
+            "cost_at_once": self.cost_at_once,
+            "started": self.started,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> PlannedRun | None:
+        """The kept plan, or None if it is not one."""
+        try:
+            start = _time_from_json(raw["start"])
+            if start is None:
+                return None
+            return cls(
+                str(raw["programme"]),
+                start,
+                int(raw["delay_s"]),
+                float(raw["cost"]),
+                float(raw["cost_at_once"]),
+                bool(raw["started"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
 
 class ApplianceEnergy(_EntityListeners):
     """The energy features of one appliance; created with its coordinator."""
@@ -756,6 +962,8 @@ class ApplianceEnergy(_EntityListeners):
         # Released from shedding while off the network: written when it is back.
         self._pending_release: dict[str, Value] = {}
         self._pending_resume = False
+        # The user's settings came from the kept runtime state: enabling keeps them.
+        self._settings_restored = False
 
     # --- state shown by the entities ------------------------------------------------------
 
@@ -836,25 +1044,36 @@ class ApplianceEnergy(_EntityListeners):
             return
         self.enabled = enabled
         if enabled:
-            self._remember_user_settings()
+            if not self._settings_restored:
+                self._remember_user_settings()
+            self._settings_restored = False
             self._status, self._reasons = EnergyStatus.IDLE, ()
             self.async_notify()
             await self.async_tick()
             if (manager := self.manager) is not None:
                 await manager.async_update_shedding()  # shedding considers it afresh
         else:
-            await self._async_release_shedding()
+            await self.async_release_shedding()
             await self._async_hand_back()
             self._status, self._reasons = EnergyStatus.OFF, ()
             self.async_notify()
 
-    async def _async_release_shedding(self) -> None:
+    async def async_release_shedding(self) -> None:
         """Switched off while shed: out of the shedder, and the user's settings back."""
         if (manager := self.manager) is not None:
             manager.release(self.appliance_id)
         steps, self._shed_steps = self._shed_steps, set()
         if not steps:
             return
+        values, resume = self._release_of(steps)
+        if not self.coordinator.connected:
+            self._pending_release.update(values)
+            self._pending_resume = self._pending_resume or resume
+            return
+        await self._async_write_release(values, resume=resume)
+
+    def _release_of(self, steps: set[ShedStep]) -> tuple[dict[str, Value], bool]:
+        """What undoes ``steps``: the values to write back, and whether to resume a run."""
         before = self._pre_shed
         values: dict[str, Value] = {}
         if ShedStep.AC_VACANT_OFF in steps:
@@ -865,12 +1084,57 @@ class ApplianceEnergy(_EntityListeners):
             target = self.user_settings.get("target_temperature", before.get("target_temperature"))
             if isinstance(target, int | float):
                 values["target_temperature"] = target
-        resume = bool(steps & {ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN})
-        if not self.coordinator.connected:
-            self._pending_release.update(values)
-            self._pending_resume = self._pending_resume or resume
+        return values, bool(steps & {ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN})
+
+    # --- in-progress state across reloads and restarts ---------------------------------
+
+    def export_runtime(self) -> dict[str, Any]:
+        """What is shed and planned here, and the user's own settings, JSON-ready."""
+        return {
+            "shed_steps": sorted(step.name.lower() for step in self._shed_steps),
+            "shed_cause": self._shed_cause,
+            "pre_shed": dict(self._pre_shed),
+            "user_settings": dict(self.user_settings),
+            "written": dict(self._written),
+            "pending_release": dict(self._pending_release),
+            "pending_resume": self._pending_resume,
+            "plan": None if self.plan is None else self.plan.to_json(),
+        }
+
+    def restore_runtime(self, kept: Mapping[str, Any] | None, *, held: bool) -> None:
+        """Take the kept state of this appliance (before its entities are added).
+
+        ``held``: the kept household state still holds shed actions on it. If it
+        does not (the household entry was removed meanwhile), the shed steps are
+        handed back instead, as soon as the appliance is connected.
+        """
+        if not isinstance(kept, Mapping):
             return
-        await self._async_write_release(values, resume=resume)
+        self.plan = PlannedRun.from_json(kept.get("plan")) if kept.get("plan") else None
+
+        def values(key: str) -> dict[str, Value]:
+            raw = kept.get(key)
+            return dict(raw) if isinstance(raw, Mapping) else {}
+
+        self._pre_shed = values("pre_shed")
+        self.user_settings = values("user_settings")
+        self._written = values("written")
+        self._settings_restored = bool(self._written)
+        self._pending_release = values("pending_release")
+        self._pending_resume = kept.get("pending_resume") is True
+        steps = {
+            ShedStep[name.upper()]
+            for name in kept.get("shed_steps") or ()
+            if isinstance(name, str) and name.upper() in ShedStep.__members__
+        }
+        if held:
+            self._shed_steps = steps
+            cause = kept.get("shed_cause")
+            self._shed_cause = cause if cause in (POWER_LIMIT, GRID_EVENT) else POWER_LIMIT
+        elif steps:
+            release, resume = self._release_of(steps)
+            self._pending_release.update(release)
+            self._pending_resume = self._pending_resume or resume
 
     async def _async_write_release(self, values: Mapping[str, Value], *, resume: bool) -> None:
         try:
@@ -1304,6 +1568,7 @@ class ApplianceEnergy(_EntityListeners):
         self.async_notify()
 
     async def _async_apply_shedding(self, step: ShedStep, *, restoring: bool) -> None:
+        values: dict[str, Value] = {}
         try:
             if step in (ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN):
                 paused = (self.coordinator.data or {}).get("operational_state")
@@ -1311,7 +1576,6 @@ class ApplianceEnergy(_EntityListeners):
                     await self.coordinator.async_command("resume" if restoring else "pause")
                 return
             before = self._pre_shed
-            values: dict[str, Value] = {}
             if step is ShedStep.AC_VACANT_OFF:
                 values["on"] = before.get("on", True) if restoring else False
             elif step is ShedStep.AC_FAN_ONLY:
@@ -1329,6 +1593,19 @@ class ApplianceEnergy(_EntityListeners):
             if values:
                 await self.coordinator.async_write(values)
         except HomeAssistantError as err:
+            if restoring:
+                # Not delivered (typically: the connection just dropped): tried again
+                # once it is connected, so a load is never left shed by a blip.
+                self._pending_release.update(values)
+                if step in (ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN):
+                    self._pending_resume = True
+                _LOGGER.info(
+                    "%s: undoing %s failed (%s); trying again when it reports",
+                    self.coordinator.config_entry.title,
+                    step.name.lower(),
+                    err,
+                )
+                return
             _LOGGER.warning(
                 "%s: load shedding step %s failed: %s",
                 self.coordinator.config_entry.title,

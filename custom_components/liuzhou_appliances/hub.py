@@ -25,7 +25,14 @@ from .const import (
 )
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .energy.tariff import TariffError
-from .energy_manager import ApplianceEnergy, EnergyManager, energy_data
+from .energy_manager import (
+    ApplianceEnergy,
+    EnergyManager,
+    async_keep_runtime,
+    async_load_energy_data,
+    energy_data,
+    household_holds,
+)
 from .naming import async_type_name
 from .services import async_setup_services
 
@@ -56,8 +63,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> b
     entry.runtime_data = coordinator
     coordinator.type_name = await async_type_name(hass, coordinator.hello.type)
     _async_apply_chosen_area(hass, coordinator)
+    data = await async_load_energy_data(hass)
     energy = ApplianceEnergy(hass, coordinator)
-    energy_data(hass).appliances[entry.entry_id] = energy
+    # What was shed or planned before a reload or restart goes on.
+    energy.restore_runtime(
+        (data.kept.get("appliances") or {}).get(coordinator.appliance_id),
+        held=household_holds(data, coordinator.appliance_id),
+    )
+    data.appliances[entry.entry_id] = energy
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()
     return True
@@ -78,7 +91,12 @@ def _async_apply_chosen_area(hass: HomeAssistant, coordinator: LiuzhouCoordinato
 
 
 async def _async_setup_household(hass: HomeAssistant, entry: ConfigEntry[EnergyManager]) -> bool:
-    """The household's tariff, sensors and load shedding, shared by every appliance."""
+    """The household's tariff, sensors and load shedding, shared by every appliance.
+
+    A demand-response event and what is shed go on from where they were before
+    the entry was reloaded (its options saved) or Home Assistant restarted.
+    """
+    data = await async_load_energy_data(hass)
     try:
         manager = EnergyManager(hass, entry)
     except TariffError as err:  # options are validated by the flow; stored data may be old
@@ -88,8 +106,11 @@ async def _async_setup_household(hass: HomeAssistant, entry: ConfigEntry[EnergyM
             translation_placeholders={"detail": str(err)},
         ) from err
     entry.runtime_data = manager
-    energy_data(hass).manager = manager
+    restored = manager.restore_runtime(data.kept.get("household"))
+    data.manager = manager
     await manager.async_start()
+    if restored:
+        await manager.async_resume_runtime()
     for energy in energy_data(hass).appliances.values():
         energy.async_notify()  # their entities leave "not configured" now, not at the next change
         await energy.async_tick()
@@ -104,13 +125,20 @@ async def async_unload_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> 
         if not await hass.config_entries.async_unload_platforms(entry, HOUSEHOLD_PLATFORMS):
             return False
         manager = cast(EnergyManager, entry.runtime_data)
-        await manager.async_stop()
+        # Saved options reload the entry: what is shed stays shed for the next set-up,
+        # nothing is resumed only because options were saved. Any other unload
+        # (disabled, deleted, unloaded) hands the loads back, as nobody manages them
+        # any more; a demand-response event is kept either way (it goes on outside).
+        options_saved = dict(entry.options) != dict(manager.options)
+        await manager.async_stop(hand_back=not options_saved)
+        async_keep_runtime(hass)
         data = energy_data(hass)
         if data.manager is manager:
             data.manager = None
         for energy in data.appliances.values():
             energy.async_notify()
         return True
+    async_keep_runtime(hass)  # the appliance's plan and shed steps, for its next set-up
     appliance_energy = energy_data(hass).appliances.pop(entry.entry_id, None)
     if appliance_energy is not None:
         appliance_energy.async_stop()
@@ -120,6 +148,22 @@ async def async_unload_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> 
         await coordinator.async_close()
         coordinator.async_remove_issues()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> None:
+    """Forget the entry's kept runtime state; a removed household hands every load back."""
+    data = await async_load_energy_data(hass)
+    if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+        data.kept = {**data.kept, "household": None}
+        for energy in data.appliances.values():
+            await energy.async_release_shedding()
+        async_keep_runtime(hass)
+    else:
+        appliances = dict(data.kept.get("appliances") or {})
+        appliances.pop(entry.data.get(CONF_APPLIANCE_ID), None)
+        data.kept = {**data.kept, "appliances": appliances}
+    if data.store is not None:
+        await data.store.async_save(data.kept)
 
 
 async def async_remove_config_entry_device(

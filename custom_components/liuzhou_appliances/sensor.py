@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+import logging
+import math
+from typing import Any, Self, cast
 
-from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
@@ -23,6 +27,8 @@ from .energy_entities import energy_sensors
 from .entity import LiuzhouEntity
 from .household import HouseholdEntry, household_sensors
 from .naming import async_tariff_name
+
+_LOGGER = logging.getLogger(__package__)
 
 # Sensors only read pushed state; nothing here talks to the appliance.
 PARALLEL_UPDATES = 0
@@ -41,12 +47,18 @@ async def async_setup_entry(
         return
     coordinator = entry.runtime_data
     async_add_entities(
-        LiuzhouTimestampSensor(coordinator, description)
-        if description.seconds_until_fn is not None
-        else LiuzhouSensor(coordinator, description)
+        _sensor_class(description)(coordinator, description)
         for description in declared(SENSORS, coordinator.declaration)
     )
     async_add_entities(energy_sensors(hass, coordinator))
+
+
+def _sensor_class(description: LiuzhouSensorEntityDescription) -> type[LiuzhouSensor]:
+    if description.seconds_until_fn is not None:
+        return LiuzhouTimestampSensor
+    if description.state_class is SensorStateClass.TOTAL_INCREASING:
+        return LiuzhouTotalSensor
+    return LiuzhouSensor
 
 
 class LiuzhouSensor(LiuzhouEntity, SensorEntity):
@@ -115,3 +127,108 @@ class LiuzhouTimestampSensor(LiuzhouSensor):
     def native_value(self) -> datetime | None:
         """The moment shown."""
         return self._moment
+
+
+@dataclass(slots=True)
+class MeterTotal(ExtraStoredData):
+    """What a total sensor keeps across restarts: the meter, its last reading, the offset."""
+
+    meter: str
+    total: float
+    reading: float
+    offset: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON for the restore-state store."""
+        return {
+            "meter": self.meter,
+            "total": self.total,
+            "reading": self.reading,
+            "offset": self.offset,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self | None:
+        """The stored total, or None if it is not one (older release, damaged store)."""
+        try:
+            meter = data["meter"]
+            numbers = [float(data[key]) for key in ("total", "reading", "offset")]
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not isinstance(meter, str) or not all(math.isfinite(n) for n in numbers):
+            return None
+        return cls(meter, *numbers)
+
+
+class LiuzhouTotalSensor(LiuzhouSensor, RestoreEntity):
+    """A total that never goes backwards (energy), even when the appliance's counter does.
+
+    Home Assistant books any drop of a ``total_increasing`` sensor as negative
+    consumption (from 10 % down, as a meter reset). If the appliance reports a
+    lower counter than before (it lost energy in a power cut, or its counter
+    was reset or its controller replaced), the sensor carries on from the
+    total it already showed and adds what the appliance counts from then on:
+    the difference becomes an offset, kept across restarts together with the
+    last reading. The meter is the appliance: a different appliance (another
+    appliance id, hence another unique id) starts from its own reading.
+    """
+
+    def __init__(
+        self, coordinator: LiuzhouCoordinator, description: LiuzhouSensorEntityDescription
+    ) -> None:
+        """Start with no history; ``async_added_to_hass`` restores it."""
+        super().__init__(coordinator, description)
+        self._total: float | None = None
+        self._reading: float | None = None
+        self._offset = 0.0
+
+    async def async_added_to_hass(self) -> None:
+        """Take the total kept for this meter, then the appliance's present reading."""
+        await super().async_added_to_hass()
+        stored = await self.async_get_last_extra_data()
+        kept = MeterTotal.from_dict(stored.as_dict()) if stored is not None else None
+        if kept is not None and kept.meter == self.unique_id:
+            self._total, self._reading, self._offset = kept.total, kept.reading, kept.offset
+        self._follow_reading()
+
+    @property
+    def extra_restore_state_data(self) -> MeterTotal | None:
+        """The total and how it follows the appliance's counter."""
+        if self._total is None or self._reading is None or self.unique_id is None:
+            return None
+        return MeterTotal(self.unique_id, self._total, self._reading, self._offset)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._follow_reading()
+        super()._handle_coordinator_update()
+
+    def _follow_reading(self) -> None:
+        reading = self._value(self.entity_description.key)
+        if (
+            isinstance(reading, bool)
+            or not isinstance(reading, int | float)
+            or not math.isfinite(reading)
+        ):
+            return
+        reading = float(reading)
+        if self._total is not None and self._reading is not None and reading < self._reading:
+            _LOGGER.warning(
+                "%s: the appliance's %s counter went back from %s to %s; the sensor carries on "
+                "from %s",
+                self.coordinator.config_entry.title,
+                self.entity_description.key,
+                self._reading,
+                reading,
+                self._total,
+            )
+            self._offset = self._total - reading
+        self._reading = reading
+        # Rounded: the offset must not show float noise (13.009000000000002).
+        total = round(reading + self._offset, 6)
+        self._total = total if self._total is None else max(self._total, total)
+
+    @property
+    def native_value(self) -> StateType:
+        """The total so far (never below what was already shown)."""
+        return self._total

@@ -11,7 +11,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.liuzhou_appliances.const import DOMAIN
-from custom_components.liuzhou_appliances.energy.tariff import CHINA_TZ
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
@@ -34,8 +33,11 @@ def _device_id(hass: HomeAssistant, machine: PairedAppliance) -> str:
 
 
 def _dear_now_cheap_in_three_hours() -> tuple[str, datetime]:
-    """A custom table: 1.0 CNY/kWh for the next full hours, 0.2 from the boundary on."""
-    now = datetime.now(CHINA_TZ)
+    """A custom table: 1.0 CNY/kWh for the next full hours, 0.2 from the boundary on.
+
+    Typed as a user would, in Home Assistant's time zone.
+    """
+    now = dt_util.now()
     boundary = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=3)
     start, end = now.hour, boundary.hour
     table = f"{start:02d}:00-{end:02d}:00 1.0\n{end:02d}:00-{start:02d}:00 0.2"

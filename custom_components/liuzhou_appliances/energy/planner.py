@@ -14,6 +14,10 @@ Energy is accounted on ``resolution_s`` bins (default one minute): a bin's
 energy is exact, its power is the bin's average for costs and the bin's
 highest segment for the cap. Solar surplus that covers a bin's power is free.
 
+Times: aware datetimes are moments (the answer's are naive China Standard
+Time, the planner's axis, which has no daylight saving); naive ones are taken
+as China time. The tariff reads each moment on its own clock.
+
 Nothing here raises on bad requests: ``PlanResult`` says whether the request
 is feasible, why not (``Infeasibility`` with a code), and carries the nearest
 feasible plan with what it had to relax.
@@ -35,7 +39,7 @@ from numpy.typing import NDArray
 
 from custom_components.liuzhou_appliances.link.model import Programme
 
-from .tariff import PriceUnavailableError, Tariff, to_local
+from .tariff import CHINA_TZ, PriceUnavailableError, Tariff, to_local
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -270,7 +274,9 @@ class RunPlanner:
         longest = max(r.programme.duration_s for r in requests)
         horizon_end = max(latest, now + timedelta(seconds=longest)) + MAX_EXTENSION
         count = math.ceil((horizon_end - origin).total_seconds() / context.resolution_s) + 1
-        prices = context.tariff.prices(origin, context.resolution_s, count)
+        # The planner's axis is naive China time; the tariff gets the real moment
+        # and reads it on its own clock (a custom table: the household's zone).
+        prices = context.tariff.prices(origin.replace(tzinfo=CHINA_TZ), context.resolution_s, count)
         surplus: FloatArray = np.zeros(count)
         if context.surplus is not None:
             surplus = np.clip(

@@ -1,9 +1,12 @@
 """Electricity tariffs: Guangxi presets, custom time-of-use tables and sensor price feeds.
 
 Every tariff answers two questions the controllers ask: the price at one
-moment (``price_at``) and a price series on a time grid (``prices``). Tariff
-clock times are local China time (UTC+8, no daylight saving); aware datetimes
-are converted to it, naive ones are taken as local.
+moment (``price_at``) and a price series on a time grid (``prices``). A
+time-of-use table reads its clock times in its own time zone (``tz``): the
+Guangxi presets follow China Standard Time (UTC+8, no daylight saving), a
+custom table whatever zone its author typed it in (Home Assistant passes its
+configured zone). Aware datetimes are converted to that zone; naive ones are
+taken as already in it. ``to_local`` is the planner's axis: naive China time.
 
 Sources and the reasoning behind the presets are in docs/energy.md.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 import math
 from typing import Final, Protocol, runtime_checkable
 
@@ -21,6 +24,7 @@ from numpy.typing import NDArray
 
 CHINA_TZ: Final = timezone(timedelta(hours=8), "CST")
 MINUTES_PER_DAY: Final = 1440
+_EPOCH: Final = date(1970, 1, 1)
 
 type FloatArray = NDArray[np.float64]
 
@@ -189,7 +193,8 @@ class TimeOfUseTariff:
     errors naming the minutes affected). ``level_prices`` gives CNY/kWh per
     level name. In ``critical_months`` the levels in ``critical_levels``
     (during ``critical_periods`` if given, otherwise whenever those levels
-    apply) cost ``critical_uplift`` times more.
+    apply) cost ``critical_uplift`` times more. Clock times and months are
+    read in ``tz`` (daylight-saving changes included).
     """
 
     periods: tuple[TouPeriod, ...]
@@ -199,6 +204,7 @@ class TimeOfUseTariff:
     critical_levels: frozenset[str] = frozenset({"peak"})
     critical_periods: tuple[tuple[str, str], ...] = ()
     name: str = "time-of-use"
+    tz: tzinfo = CHINA_TZ  # the zone the clock times (and months) are read in
     time_varying: bool = field(default=True, init=False)
     _normal_minutes: FloatArray = field(init=False, repr=False)
     _critical_minutes: FloatArray = field(init=False, repr=False)
@@ -262,9 +268,13 @@ class TimeOfUseTariff:
     def _minute_table(self, day: date) -> FloatArray:
         return self._critical_minutes if day.month in self.critical_months else self._normal_minutes
 
+    def _local(self, when: datetime) -> datetime:
+        """``when`` as naive wall-clock time in ``tz`` (naive input already is)."""
+        return when if when.tzinfo is None else when.astimezone(self.tz).replace(tzinfo=None)
+
     def price_at(self, when: datetime) -> float:
         """The price in force at ``when``."""
-        local = to_local(when)
+        local = self._local(when)
         return float(self._minute_table(local.date())[local.hour * 60 + local.minute])
 
     def period_at(self, when: datetime) -> str:
@@ -274,7 +284,7 @@ class TimeOfUseTariff:
         any price between them flat (a table with one price is flat all day);
         the critical-peak uplift in force makes it critical_peak.
         """
-        local = to_local(when)
+        local = self._local(when)
         minute = local.hour * 60 + local.minute
         normal = float(self._normal_minutes[minute])
         if float(self._minute_table(local.date())[minute]) > normal:
@@ -287,31 +297,69 @@ class TimeOfUseTariff:
         return "peak" if normal >= max(used) else "flat"
 
     def prices(self, start: datetime, step_s: int, count: int) -> FloatArray:
-        """Mean price of each slot (exact for slots on whole minutes)."""
+        """Mean price of each slot (exact for slots on whole minutes).
+
+        The slots are real time: across a daylight-saving change in ``tz``
+        a day has 23 or 25 hours of prices.
+        """
         _check_grid(step_s, count)
         if count == 0:
             return np.zeros(0)
-        local = to_local(start)
+        aware = start if start.tzinfo is not None else start.replace(tzinfo=self.tz)
         total_s = step_s * count
         # Per-second sampling would be exact but big; whole minutes are exact for
         # tariffs (periods start on whole minutes) and for grids on whole minutes.
-        second0 = local.second + local.microsecond / 1e6
+        timestamp = aware.timestamp()
+        first_minute = math.floor(timestamp / 60)
+        second0 = timestamp - first_minute * 60
         n_minutes = math.ceil((second0 + total_s) / 60) + 1
-        day0 = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        first_minute = local.hour * 60 + local.minute
-        minute_index = first_minute + np.arange(n_minutes)
-        days = minute_index // MINUTES_PER_DAY
-        per_minute = np.empty(n_minutes)
-        for day_offset in range(int(days[-1]) + 1):
-            mask = days == day_offset
-            table = self._minute_table((day0 + timedelta(days=day_offset)).date())
-            per_minute[mask] = table[minute_index[mask] % MINUTES_PER_DAY]
+        local_minute = first_minute + np.arange(n_minutes) + self._offsets(first_minute, n_minutes)
+        days = local_minute // MINUTES_PER_DAY
+        per_minute = self._normal_minutes[local_minute % MINUTES_PER_DAY]
+        if self.critical_months:
+            for day in np.unique(days):
+                if (_EPOCH + timedelta(days=int(day))).month in self.critical_months:
+                    mask = days == day
+                    per_minute[mask] = self._critical_minutes[local_minute[mask] % MINUTES_PER_DAY]
         # Integrate the piecewise-constant minute prices over each slot.
         edges = second0 + step_s * np.arange(count + 1)
         cumulative = np.concatenate(([0.0], np.cumsum(per_minute) * 60.0))
         whole = np.floor(edges / 60).astype(np.int64)
         integral = cumulative[whole] + (edges - whole * 60.0) * per_minute[whole]
         return np.asarray(np.diff(integral) / step_s, dtype=np.float64)
+
+    def _offset_at(self, epoch_minute: int) -> int:
+        """The UTC offset of ``tz`` in whole minutes at a moment (minutes since 1970)."""
+        moment = datetime.fromtimestamp(epoch_minute * 60, UTC).astimezone(self.tz)
+        offset = moment.utcoffset()
+        return 0 if offset is None else int(offset.total_seconds() // 60)
+
+    def _offsets(self, first_minute: int, count: int) -> NDArray[np.int64]:
+        """The offset of each of ``count`` minutes from ``first_minute``.
+
+        Sampled on the hour and bisected to the minute where it changes (zones
+        change their offset at most once within an hour).
+        """
+        if isinstance(self.tz, timezone):  # fixed offset: China time, UTC
+            return np.full(count, self._offset_at(first_minute), dtype=np.int64)
+        out = np.empty(count, dtype=np.int64)
+        for begin in range(0, count, 60):
+            end = min(begin + 60, count)
+            before = self._offset_at(first_minute + begin)
+            after = self._offset_at(first_minute + end - 1)
+            if before == after:
+                out[begin:end] = before
+                continue
+            low, high = begin, end - 1  # offset(low) == before, offset(high) == after
+            while high - low > 1:
+                middle = (low + high) // 2
+                if self._offset_at(first_minute + middle) == before:
+                    low = middle
+                else:
+                    high = middle
+            out[begin:high] = before
+            out[high:end] = after
+        return out
 
 
 def _period_minutes(start: str, end: str, where: str) -> NDArray[np.int64]:
@@ -432,6 +480,7 @@ def guangxi_commercial_tou(
 ) -> TimeOfUseTariff:
     """Guangxi commercial time-of-use (〔2023〕609号 schedule, 〔2021〕1029号 critical peak).
 
+    Its hours are China Standard Time wherever the household's clock is set.
     Ratios peak : flat : valley = 1.5 : 1 : 0.5 around ``flat_price``. The
     critical-peak hours differ between sources, so by default the uplift
     applies to all peak hours in the critical months; pass
@@ -452,13 +501,20 @@ def guangxi_commercial_tou(
         critical_uplift=critical_uplift,
         critical_periods=tuple(critical_periods),
         name="Guangxi commercial time-of-use",
+        tz=CHINA_TZ,
     )
 
 
 def custom_time_of_use(
-    table: Sequence[Mapping[str, object]], *, name: str = "custom time-of-use"
+    table: Sequence[Mapping[str, object]],
+    *,
+    name: str = "custom time-of-use",
+    tz: tzinfo = CHINA_TZ,
 ) -> TimeOfUseTariff:
-    """A time-of-use tariff from rows like ``{"start": "07:00", "end": "11:00", "price": 0.6}``."""
+    """A time-of-use tariff from rows like ``{"start": "07:00", "end": "11:00", "price": 0.6}``.
+
+    The clock times are read in ``tz``: the zone the table's author lives in.
+    """
     if not isinstance(table, Sequence) or not table:
         raise TariffError("a custom time-of-use table is a non-empty list of rows")
     periods: list[TouPeriod] = []
@@ -482,7 +538,7 @@ def custom_time_of_use(
         level = f"p{index + 1}"
         prices[level] = float(price)
         periods.append(TouPeriod(start, end, level))
-    return TimeOfUseTariff(tuple(periods), prices, name=name)
+    return TimeOfUseTariff(tuple(periods), prices, name=name, tz=tz)
 
 
 # --- the period of the day ---------------------------------------------------------
