@@ -60,7 +60,7 @@ async def test_household_device_and_its_entities(
     assert device is not None
     assert device.entry_type is dr.DeviceEntryType.SERVICE
     assert device.name == entry.title
-    assert device.model == "Guangxi residential (tiered)"
+    assert device.model == "Guangxi residential (tiered, China time)"
     entities = er.async_entries_for_device(entity_registry, device.id)
     assert {e.unique_id for e in entities} == {
         f"{HOUSEHOLD_UNIQUE_ID}_{key}"
@@ -85,7 +85,7 @@ async def test_household_device_names_its_tariff_in_the_home_language(
     await add_household(hass)
     device = device_registry.async_get_device({(DOMAIN, HOUSEHOLD_UNIQUE_ID)})
     assert device is not None
-    assert device.model == "广西居民阶梯电价"
+    assert device.model == "广西居民阶梯电价（北京时间）"
 
 
 async def test_price_and_period_follow_the_time_of_use_table(
