@@ -30,7 +30,7 @@ from custom_components.liuzhou_appliances.link.discovery import (
     build_txt,
     service_name,
 )
-from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
 from custom_components.liuzhou_appliances.link.server import (
     ApplianceIdentity,
     ApplianceServer,
@@ -338,8 +338,14 @@ class SimulatedAppliance:
         await self.module.stop()
         await self.mcu.stop()
 
-    async def restart(self) -> None:
-        """Power cycle on the same port: a fresh simulator restored from saved state."""
+    async def restart(
+        self, *, firmware: str | None = None, declaration: Declaration | None = None
+    ) -> None:
+        """Power cycle on the same port: a fresh simulator restored from saved state.
+
+        With ``firmware`` and/or ``declaration`` it boots into new firmware (a
+        firmware update), with the same id, key and port; otherwise it keeps both.
+        """
         await self.stop()
         fresh = await _start_appliance(
             self.type,
@@ -350,6 +356,10 @@ class SimulatedAppliance:
             speed=self.speed,
             state_dir=self.state_dir,
             zeroconf=self.zeroconf,
+            simulator_options={
+                "firmware": firmware or self.firmware,
+                "declaration": declaration or self.simulator.declaration,
+            },
         )
         self.simulator, self.mcu, self.module = fresh.simulator, fresh.mcu, fresh.module
 
@@ -365,8 +375,11 @@ async def _start_appliance(
     state_dir: Path,
     zeroconf: AsyncZeroconf | None,
     mcu_options: Mapping[str, Any] | None = None,
+    simulator_options: Mapping[str, Any] | None = None,
 ) -> SimulatedAppliance:
-    simulator = create_simulator(appliance_type, seed=seed, index=index)
+    simulator = create_simulator(
+        appliance_type, seed=seed, index=index, **(simulator_options or {})
+    )
     appliance_id = simulator.identity.appliance_id
     module_end, mcu_end = memory_link_pair()
     mcu = SimulatedMcu(
