@@ -21,6 +21,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -252,6 +253,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             )
         assert client.hello is not None  # set by connect()
         assert client.declaration is not None
+        before = (self.hello, self.declaration) if self.stats.connects else None
         self.client = client
         self.hello = client.hello
         self.declaration = client.declaration
@@ -265,6 +267,54 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             client.add_disconnect_listener(self._handle_disconnect),
         ]
         self._async_connection_restored()
+        if before is not None:
+            self._async_follow_appliance(*before)
+
+    @callback
+    def _async_follow_appliance(self, hello: HelloInfo, declaration: Declaration) -> None:
+        """After a reconnect, show what the appliance says now (it may have new firmware).
+
+        The device takes the firmware version, model and manufacturer it reports.
+        A changed declaration rebuilds the entities: those of capabilities it no
+        longer declares are removed, and the entry is reloaded so the others
+        follow the new declaration (new capabilities, bounds, options).
+        """
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, self.appliance_id)})
+        if device is not None:
+            info = self.device_info
+            registry.async_update_device(
+                device.id,
+                manufacturer=info.get("manufacturer"),
+                model=info.get("model"),
+                model_id=info.get("model_id"),
+                sw_version=info.get("sw_version"),
+            )
+        if self.declaration.to_dict() == declaration.to_dict():
+            if self.hello.firmware != hello.firmware:
+                _LOGGER.info(
+                    "%s now runs firmware %s (was %s)",
+                    self.config_entry.title,
+                    self.hello.firmware,
+                    hello.firmware,
+                )
+            return
+        now, then = set(self.declaration.capabilities), set(declaration.capabilities)
+        _LOGGER.info(
+            "%s now runs firmware %s (was %s) and declares other capabilities "
+            "(added: %s; removed: %s); reloading its entities",
+            self.config_entry.title,
+            self.hello.firmware,
+            hello.firmware,
+            ", ".join(sorted(now - then)) or "none",
+            ", ".join(sorted(then - now)) or "none",
+        )
+        gone = {f"{self.appliance_id}_{key}" for key in then - now}
+        entities = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(entities, self.config_entry.entry_id):
+            if entity.unique_id in gone:
+                entities.async_remove(entity.entity_id)
+        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
 
     def _keep_last_valid_values(self, client: ApplianceClient) -> None:
         """Values refused in the first read keep what the entities showed, if still valid."""
