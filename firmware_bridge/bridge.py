@@ -30,7 +30,7 @@ from custom_components.liuzhou_appliances.link.discovery import (
     build_txt,
     service_name,
 )
-from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
 from custom_components.liuzhou_appliances.link.pairing import (
     FilePairingStateStore,
     PairingLimiter,
@@ -376,11 +376,19 @@ class SimulatedAppliance:
         await self.module.stop()
         await self.mcu.power_cut()
 
-    async def restart(self, *, power_cut: bool = False) -> None:
+    async def restart(
+        self,
+        *,
+        power_cut: bool = False,
+        firmware: str | None = None,
+        declaration: Declaration | None = None,
+    ) -> None:
         """Power cycle on the same port: a fresh simulator restored from saved state.
 
         With ``power_cut`` the power goes without warning, so only what the MCU
-        saved before survives (as after a real outage).
+        saved before survives (as after a real outage). With ``firmware`` and/or
+        ``declaration`` it boots into new firmware (a firmware update), with the
+        same id, key and port; otherwise it keeps both.
         """
         await (self.power_cut() if power_cut else self.stop())
         fresh = await _start_appliance(
@@ -392,6 +400,10 @@ class SimulatedAppliance:
             speed=self.speed,
             state_dir=self.state_dir,
             zeroconf=self.zeroconf,
+            simulator_options={
+                "firmware": firmware or self.firmware,
+                "declaration": declaration or self.simulator.declaration,
+            },
         )
         self.simulator, self.mcu, self.module = fresh.simulator, fresh.mcu, fresh.module
 
@@ -407,8 +419,11 @@ async def _start_appliance(
     state_dir: Path,
     zeroconf: AsyncZeroconf | None,
     mcu_options: Mapping[str, Any] | None = None,
+    simulator_options: Mapping[str, Any] | None = None,
 ) -> SimulatedAppliance:
-    simulator = create_simulator(appliance_type, seed=seed, index=index)
+    simulator = create_simulator(
+        appliance_type, seed=seed, index=index, **(simulator_options or {})
+    )
     appliance_id = simulator.identity.appliance_id
     module_end, mcu_end = memory_link_pair()
     mcu = SimulatedMcu(

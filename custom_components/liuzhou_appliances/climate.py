@@ -24,6 +24,7 @@ from .const import DOMAIN
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .entity import LiuzhouEntity
 from .link.model import ApplianceType, Value
+from .setpoints import user_bound, user_step
 
 # One write at a time keeps the order of the user's changes.
 PARALLEL_UPDATES = 1
@@ -82,14 +83,9 @@ class LiuzhouClimate(LiuzhouEntity, NativeTemperatureClimateEntity):
             _HVAC_MODES[mode] for mode in capabilities["mode"].options if mode in _HVAC_MODES
         ]
 
-        setpoint = capabilities["target_temperature"]
+        # Bounds and step are served in the person's units (properties below).
+        self._setpoint = capabilities["target_temperature"]
         features |= ClimateEntityFeature.TARGET_TEMPERATURE
-        if setpoint.minimum is not None:
-            self._attr_min_temp = setpoint.minimum
-        if setpoint.maximum is not None:
-            self._attr_max_temp = setpoint.maximum
-        if setpoint.step is not None:
-            self._attr_target_temperature_step = setpoint.step
 
         if "fan_speed" in capabilities:
             features |= ClimateEntityFeature.FAN_MODE
@@ -104,6 +100,33 @@ class LiuzhouClimate(LiuzhouEntity, NativeTemperatureClimateEntity):
             features |= ClimateEntityFeature.PRESET_MODE
             self._attr_preset_modes = [PRESET_NONE, *self._presets]
         self._attr_supported_features = features
+
+    @property
+    def _user_unit(self) -> str:
+        return self.hass.config.units.temperature_unit
+
+    @property
+    def min_temp(self) -> float:
+        """The lowest setpoint, whole in the person's units (e.g. 16 °C shows as 61 °F)."""
+        if self._setpoint.minimum is None:
+            return super().min_temp
+        return user_bound(
+            self._setpoint.minimum, self.native_temperature_unit, self._user_unit, upper=False
+        )
+
+    @property
+    def max_temp(self) -> float:
+        """The highest setpoint, whole in the person's units."""
+        if self._setpoint.maximum is None:
+            return super().max_temp
+        return user_bound(
+            self._setpoint.maximum, self.native_temperature_unit, self._user_unit, upper=True
+        )
+
+    @property
+    def target_temperature_step(self) -> float | None:
+        """The declared step, or whole units above it where the person uses other units."""
+        return user_step(self._setpoint.step, self.native_temperature_unit, self._user_unit)
 
     def _number(self, key: str) -> float | None:
         value = self._value(key)
@@ -171,9 +194,6 @@ class LiuzhouClimate(LiuzhouEntity, NativeTemperatureClimateEntity):
                 return preset
         return PRESET_NONE
 
-    async def _write(self, values: Mapping[str, Value]) -> None:
-        await self.coordinator.async_write(values)
-
     def _mode_values(self, hvac_mode: str) -> dict[str, Value]:
         """The writes for an HVAC mode: off, or on in the appliance's mode."""
         if hvac_mode == HVACMode.OFF:
@@ -199,35 +219,36 @@ class LiuzhouClimate(LiuzhouEntity, NativeTemperatureClimateEntity):
         A mode this model does not declare is still sent: the appliance's
         rejection tells the user why.
         """
-        await self._write(self._mode_values(hvac_mode))
+        await self._async_write(self._mode_values(hvac_mode))
 
     async def async_turn_on(self) -> None:
         """Switch on in the last mode."""
-        await self._write({"on": True})
+        await self._async_write({"on": True})
 
     async def async_turn_off(self) -> None:
         """Switch off."""
-        await self._write({"on": False})
+        await self._async_write({"on": False})
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Set the setpoint, and the mode if given, in one write."""
         values: dict[str, Value] = {}
         if (temperature := kwargs.get(ATTR_TEMPERATURE)) is not None:
-            values["target_temperature"] = (
-                int(temperature) if float(temperature).is_integer() else float(temperature)
-            )
+            # In the native unit; fitted to the declared step on the way out.
+            values["target_temperature"] = float(temperature)
         if (hvac_mode := kwargs.get(ATTR_HVAC_MODE)) is not None:
             values.update(self._mode_values(hvac_mode))
-        await self._write(values)
+        await self._async_write(values)
 
     async def async_set_fan_mode(self, fan_mode: str) -> None:
         """Set the fan speed."""
-        await self._write({"fan_speed": fan_mode})
+        await self._async_write({"fan_speed": fan_mode})
 
     async def async_set_swing_mode(self, swing_mode: str) -> None:
         """Set the louvre swing."""
-        await self._write({"swing": swing_mode})
+        await self._async_write({"swing": swing_mode})
 
     async def async_set_preset_mode(self, preset_mode: str) -> None:
         """Turn the preset's capability on and the other presets off, in one write."""
-        await self._write({key: preset == preset_mode for preset, key in self._presets.items()})
+        await self._async_write(
+            {key: preset == preset_mode for preset, key in self._presets.items()}
+        )

@@ -9,6 +9,7 @@ at once when zeroconf sees the appliance again.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping
 import contextlib
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -43,8 +45,13 @@ from .link.codec import HelloInfo
 from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
 from .link.model import Declaration, Value
 from .repairs import (
+    INVALID_VALUES_COUNT,
+    INVALID_VALUES_QUIET_S,
+    INVALID_VALUES_WINDOW_S,
     async_clear_all_issues,
+    async_clear_invalid_values_issue,
     async_clear_unreachable_issue,
+    async_raise_invalid_values_issue,
     async_raise_unreachable_issue,
     async_sync_state_issues,
 )
@@ -65,6 +72,17 @@ _VALUE_ERRORS = frozenset(
         ErrorCode.UNKNOWN_CAPABILITY,
     }
 )
+
+
+# An appliance's text in a log line or a notice is cut to this many characters.
+_SHOWN_CHARS = 80
+# Undeclared keys named in logs and notices; the others are counted together.
+_MAX_UNDECLARED = 5
+
+
+def _shown(text: str) -> str:
+    """``text`` (a key, a value's repr, an error message) cut short: the appliance chose it."""
+    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 1]}…"
 
 
 def reconnect_delay(attempt: int) -> float:
@@ -129,6 +147,15 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self._wake = asyncio.Event()
         self._attempt_waiters: list[asyncio.Future[None]] = []
         self._cancel_offline_timer: CALLBACK_TYPE | None = None
+        # Values the appliance reports against its own declaration (client.py drops them).
+        self._invalid_logged: set[str] = set()
+        # The moments of the last few invalid values, to tell a glitch from a habit.
+        self._invalid_times: deque[float] = deque(maxlen=INVALID_VALUES_COUNT)
+        self._undeclared: set[str] = set()
+        self._invalid_keys: dict[str, float] = {}
+        self._invalid_issue_keys: list[str] | None = None
+        self._cancel_invalid_quiet: CALLBACK_TYPE | None = None
+        self._rejected_keys: set[str] = set()
 
     # --- connection ------------------------------------------------------
 
@@ -159,7 +186,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         """Connect on the first refresh; later refreshes re-read the state."""
         if self._connected:
             try:
-                return dict(await self.client.read())
+                return await self.client.refresh()
             except (ApplianceUnreachable, LinkError, TimeoutError) as err:
                 raise UpdateFailed(
                     translation_domain=DOMAIN,
@@ -201,7 +228,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             bytes.fromhex(data[CONF_KEY]),
             hub_id=data[CONF_HUB_ID],
             keepalive_interval=self._keepalive,
+            on_invalid_value=self._handle_invalid_value,
         )
+        self._rejected_keys = set()
         try:
             await client.connect()
         except LinkError as err:
@@ -224,9 +253,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             )
         assert client.hello is not None  # set by connect()
         assert client.declaration is not None
+        before = (self.hello, self.declaration) if self.stats.connects else None
         self.client = client
         self.hello = client.hello
         self.declaration = client.declaration
+        self._keep_last_valid_values(client)
         self._connected = True
         self.stats.connects += 1
         self.stats.connect_duration_s = round(time.monotonic() - started, 4)
@@ -236,6 +267,139 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             client.add_disconnect_listener(self._handle_disconnect),
         ]
         self._async_connection_restored()
+        if before is not None:
+            self._async_follow_appliance(*before)
+
+    @callback
+    def _async_follow_appliance(self, hello: HelloInfo, declaration: Declaration) -> None:
+        """After a reconnect, show what the appliance says now (it may have new firmware).
+
+        The device takes the firmware version, model and manufacturer it reports.
+        A changed declaration rebuilds the entities: those of capabilities it no
+        longer declares are removed, and the entry is reloaded so the others
+        follow the new declaration (new capabilities, bounds, options).
+        """
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, self.appliance_id)})
+        if device is not None:
+            info = self.device_info
+            registry.async_update_device(
+                device.id,
+                manufacturer=info.get("manufacturer"),
+                model=info.get("model"),
+                model_id=info.get("model_id"),
+                sw_version=info.get("sw_version"),
+            )
+        if self.declaration.to_dict() == declaration.to_dict():
+            if self.hello.firmware != hello.firmware:
+                _LOGGER.info(
+                    "%s now runs firmware %s (was %s)",
+                    self.config_entry.title,
+                    self.hello.firmware,
+                    hello.firmware,
+                )
+            return
+        now, then = set(self.declaration.capabilities), set(declaration.capabilities)
+        _LOGGER.info(
+            "%s now runs firmware %s (was %s) and declares other capabilities "
+            "(added: %s; removed: %s); reloading its entities",
+            self.config_entry.title,
+            self.hello.firmware,
+            hello.firmware,
+            ", ".join(sorted(now - then)) or "none",
+            ", ".join(sorted(then - now)) or "none",
+        )
+        gone = {f"{self.appliance_id}_{key}" for key in then - now}
+        entities = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(entities, self.config_entry.entry_id):
+            if entity.unique_id in gone:
+                entities.async_remove(entity.entity_id)
+        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+
+    def _keep_last_valid_values(self, client: ApplianceClient) -> None:
+        """Values refused in the first read keep what the entities showed, if still valid."""
+        previous = self.data or {}
+        for key in self._rejected_keys - set(client.state):
+            if key in previous:
+                with contextlib.suppress(LinkError):
+                    client.state[key] = self.declaration.validate_reported(key, previous[key])
+
+    @callback
+    def _handle_invalid_value(self, key: str, value: object, error: LinkError) -> None:
+        """A pushed or read value its declaration does not allow: log once, count, maybe raise.
+
+        The client has already kept the last valid value; this says so once per
+        attribute (then at debug level) and raises a repair issue when it keeps
+        happening (repairs.py defines how often is persistent).
+        """
+        name = self.config_entry.title
+        if error.code is ErrorCode.UNKNOWN_CAPABILITY:
+            # An appliance can invent any number of keys: a few are named, the rest are "…".
+            attribute = _shown(key)
+            if attribute not in self._invalid_logged and len(self._undeclared) >= _MAX_UNDECLARED:
+                attribute = "…"
+            self._undeclared.add(attribute)
+        else:
+            attribute = key
+            self._rejected_keys.add(key)
+        if attribute in self._invalid_logged:
+            _LOGGER.debug(
+                "%s reported %s = %s again: %s",
+                name,
+                _shown(key),
+                _shown(repr(value)),
+                error.message,
+            )
+        else:
+            self._invalid_logged.add(attribute)
+            _LOGGER.warning(
+                "%s reported %s = %s, which its own declaration does not allow (%s); "
+                "keeping the last valid value. Further invalid values of %s are logged at "
+                "debug level",
+                name,
+                _shown(key),
+                _shown(repr(value)),
+                _shown(error.message),
+                attribute,
+            )
+        now = time.monotonic()
+        self._invalid_times.append(now)
+        self._invalid_keys[attribute] = now
+        window_start = now - INVALID_VALUES_WINDOW_S
+        for old_key in [k for k, seen in self._invalid_keys.items() if seen <= window_start]:
+            del self._invalid_keys[old_key]
+        if self._invalid_issue_keys is not None:
+            self._restart_invalid_quiet_timer()
+        times = self._invalid_times
+        if len(times) < INVALID_VALUES_COUNT or times[0] <= window_start:
+            return  # not (yet) persistent
+        keys = sorted(self._invalid_keys)
+        if keys != self._invalid_issue_keys:
+            if self._invalid_issue_keys is None:
+                _LOGGER.warning(
+                    "%s keeps reporting invalid values (%s); raising a repair issue",
+                    name,
+                    ", ".join(keys),
+                )
+            self._invalid_issue_keys = keys
+            async_raise_invalid_values_issue(self.hass, self, keys=keys)
+            self._restart_invalid_quiet_timer()
+
+    def _restart_invalid_quiet_timer(self) -> None:
+        if self._cancel_invalid_quiet is not None:
+            self._cancel_invalid_quiet()
+        self._cancel_invalid_quiet = async_call_later(
+            self.hass, INVALID_VALUES_QUIET_S, self._async_invalid_values_quiet
+        )
+
+    @callback
+    def _async_invalid_values_quiet(self, _now: Any) -> None:
+        """No invalid value for a while: the appliance behaves again."""
+        self._cancel_invalid_quiet = None
+        self._invalid_issue_keys = None
+        self._invalid_times.clear()
+        self._invalid_keys.clear()
+        async_clear_invalid_values_issue(self.hass, self.appliance_id)
 
     @callback
     def _async_connection_restored(self) -> None:
@@ -370,6 +534,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         if self._cancel_offline_timer is not None:
             self._cancel_offline_timer()
             self._cancel_offline_timer = None
+        if self._cancel_invalid_quiet is not None:
+            self._cancel_invalid_quiet()
+            self._cancel_invalid_quiet = None
         task = self._reconnect_task
         if task is not None and not task.done():
             task.cancel()

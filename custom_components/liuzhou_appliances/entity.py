@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import LiuzhouCoordinator
 from .link.model import Value
+from .setpoints import fit_value
 
 
 class LiuzhouEntity(CoordinatorEntity[LiuzhouCoordinator]):
@@ -26,3 +29,15 @@ class LiuzhouEntity(CoordinatorEntity[LiuzhouCoordinator]):
     def _value(self, key: str) -> Value | None:
         """The current value of a capability, or None if the appliance has not reported it."""
         return self.coordinator.data.get(key) if self.coordinator.data else None
+
+    async def _async_write(self, values: Mapping[str, Value]) -> None:
+        """Write values a person set; converted numbers are fitted to the declared step first.
+
+        Home Assistant hands the entity values converted from the person's units
+        (°F to °C), which rarely fall on the appliance's step (setpoints.py).
+        """
+        declaration = self.coordinator.declaration
+        unit = self.hass.config.units.temperature_unit
+        await self.coordinator.async_write(
+            {key: fit_value(declaration, key, value, unit) for key, value in values.items()}
+        )

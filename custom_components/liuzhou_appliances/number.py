@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from homeassistant.components.number import NumberEntity
+from homeassistant.components.number import NumberDeviceClass, NumberEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
 from .descriptions import NUMBERS, LiuzhouNumberEntityDescription, declared
 from .entity import LiuzhouEntity
+from .setpoints import user_step
 
 # One write at a time per appliance keeps the order the user chose.
 PARALLEL_UPDATES = 1
@@ -43,8 +44,20 @@ class LiuzhouNumber(LiuzhouEntity, NumberEntity):
             self._attr_native_min_value = capability.minimum
         if capability.maximum is not None:
             self._attr_native_max_value = capability.maximum
-        if capability.step is not None:
-            self._attr_native_step = capability.step
+        self._declared_step = capability.step
+
+    @property
+    def native_step(self) -> float | None:
+        """The declared step, or whole units above it where the person uses other units.
+
+        Home Assistant converts the bounds and the value, never the step.
+        """
+        user_unit = (
+            self.hass.config.units.temperature_unit
+            if self.device_class == NumberDeviceClass.TEMPERATURE
+            else self.native_unit_of_measurement
+        )
+        return user_step(self._declared_step, self.native_unit_of_measurement, user_unit)
 
     @property
     def native_value(self) -> float | None:
@@ -55,8 +68,5 @@ class LiuzhouNumber(LiuzhouEntity, NumberEntity):
         return value
 
     async def async_set_native_value(self, value: float) -> None:
-        """Write the value; a value off the declared step is rejected with a reason."""
-        # Whole numbers go out as integers, as the appliance reports them.
-        await self.coordinator.async_write(
-            {self.entity_description.key: int(value) if value.is_integer() else value}
-        )
+        """Write the value, fitted to the declared step (it may come converted from °F)."""
+        await self._async_write({self.entity_description.key: value})

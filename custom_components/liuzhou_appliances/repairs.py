@@ -1,9 +1,15 @@
 """Repair issues for conditions that need a person, and the fix flow for one.
 
-Raised: each active fault code, rinse aid or salt low (dishwashers), and an
-appliance unreachable for longer than the configured time. Each issue is
-deleted as soon as its condition clears. Only the unreachable issue is
-fixable: its flow retries the connection at once.
+Raised: each active fault code, rinse aid or salt low (dishwashers), an
+appliance unreachable for longer than the configured time, and an appliance
+that persistently reports values its own declaration does not allow. Each
+issue is deleted as soon as its condition clears. Only the unreachable issue
+is fixable: its flow retries the connection at once.
+
+"Persistently" is ``INVALID_VALUES_COUNT`` invalid values (each attribute of
+each push or read counts) within ``INVALID_VALUES_WINDOW_S``: a single glitch
+is only logged. The issue is deleted after ``INVALID_VALUES_QUIET_S`` without
+an invalid value, or when the entry is unloaded.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ if TYPE_CHECKING:
 # Boolean state keys that raise an issue while true.
 SUPPLY_ISSUES: Final = ("rinse_aid_low", "salt_low")
 UNREACHABLE: Final = "unreachable"
+INVALID_VALUES: Final = "invalid_values"
+INVALID_VALUES_COUNT: Final = 10
+INVALID_VALUES_WINDOW_S: Final = 600.0
+INVALID_VALUES_QUIET_S: Final = 3600.0
 
 
 def fault_issue_id(appliance_id: str, code: str) -> str:
@@ -64,7 +74,10 @@ def async_sync_state_issues(hass: HomeAssistant, coordinator: LiuzhouCoordinator
                 {"appliance": title},
                 ir.IssueSeverity.WARNING,
             )
-    existing = _issue_ids_of(hass, appliance_id) - {f"{appliance_id}_{UNREACHABLE}"}
+    existing = _issue_ids_of(hass, appliance_id) - {
+        f"{appliance_id}_{UNREACHABLE}",
+        f"{appliance_id}_{INVALID_VALUES}",
+    }
     for issue_id in existing - set(wanted):
         ir.async_delete_issue(hass, DOMAIN, issue_id)
     for issue_id, (translation_key, placeholders, severity) in wanted.items():
@@ -108,6 +121,35 @@ def async_raise_unreachable_issue(
 def async_clear_unreachable_issue(hass: HomeAssistant, appliance_id: str) -> None:
     """The appliance is connected again."""
     ir.async_delete_issue(hass, DOMAIN, f"{appliance_id}_{UNREACHABLE}")
+
+
+@callback
+def async_raise_invalid_values_issue(
+    hass: HomeAssistant, coordinator: LiuzhouCoordinator, *, keys: list[str]
+) -> None:
+    """The appliance keeps reporting values its declaration does not allow."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"{coordinator.appliance_id}_{INVALID_VALUES}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=INVALID_VALUES,
+        translation_placeholders={
+            "appliance": coordinator.config_entry.title,
+            "keys": ", ".join(keys),
+            "count": str(INVALID_VALUES_COUNT),
+            "minutes": str(round(INVALID_VALUES_WINDOW_S / 60)),
+            "quiet_minutes": str(round(INVALID_VALUES_QUIET_S / 60)),
+        },
+        data={"entry_id": coordinator.config_entry.entry_id},
+    )
+
+
+@callback
+def async_clear_invalid_values_issue(hass: HomeAssistant, appliance_id: str) -> None:
+    """The appliance has reported only valid values for a while."""
+    ir.async_delete_issue(hass, DOMAIN, f"{appliance_id}_{INVALID_VALUES}")
 
 
 @callback

@@ -50,4 +50,4 @@ class LiuzhouSelect(LiuzhouEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Write the option; the appliance's rejection (e.g. while running) is raised."""
-        await self.coordinator.async_write({self.entity_description.key: option})
+        await self._async_write({self.entity_description.key: option})

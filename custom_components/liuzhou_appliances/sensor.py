@@ -83,7 +83,13 @@ class LiuzhouSensor(LiuzhouEntity, SensorEntity):
             return self.entity_description.value_fn(self.coordinator.data)
         value = self._value(self.entity_description.key)
         # Lists (fault codes) are no sensor states; the data model has none here.
-        return None if isinstance(value, list) else value
+        if isinstance(value, list):
+            return None
+        # An option this entity was not built with (new firmware, until the entry
+        # reloads with its declaration) reads unknown rather than failing the state.
+        if self.device_class is SensorDeviceClass.ENUM and value not in (self.options or ()):
+            return None
+        return value
 
 
 class LiuzhouTimestampSensor(LiuzhouSensor):

@@ -483,7 +483,7 @@ async def check_reads(context: Context) -> str:
         problems.append(f"undeclared keys in a full read: {', '.join(undeclared)}")
     for key in sorted(declared & set(values)):
         try:
-            declaration.capability(key).validate(values[key])
+            declaration.validate_reported(key, values[key])
         except LinkError as err:
             problems.append(f"{key}={values[key]!r}: {err.message}")
     if missing_at_connect := sorted(declared - set(client.state)):

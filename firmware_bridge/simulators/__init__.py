@@ -49,6 +49,7 @@ def create_simulator(
     season: Season | str = Season.SUMMER,
     start: datetime | None = None,
     declaration: Declaration | None = None,
+    firmware: str = SIMULATOR_FIRMWARE,
     climate: LiuzhouClimate | None = None,
     **options: Any,
 ) -> ApplianceSimulator:
@@ -56,7 +57,9 @@ def create_simulator(
 
     ``season`` picks a mid-July or mid-January start unless ``start`` (local
     time) is given. ``declaration`` overrides the reference declaration (e.g.
-    a fridge without freezer). Other ``options`` go to the type's simulator:
+    a fridge without freezer); ``firmware`` is the version the MCU reports
+    (a firmware update is a restart with another version and declaration).
+    Other ``options`` go to the type's simulator:
     ``ambient_c``, ``door_alarm_after_s``, ``random_door_openings``,
     ``parameters`` (refrigerator); ``initial_temperature_c``,
     ``initial_humidity_pct``, ``room``, ``unit`` (air conditioner);
@@ -73,7 +76,7 @@ def create_simulator(
     if declaration.type is not kind:
         raise ValueError(f"the declaration is for {declaration.type}, not {kind}")
     identity = ApplianceIdentity(
-        appliance_id_for(kind, seed, index), kind, declaration.model, SIMULATOR_FIRMWARE
+        appliance_id_for(kind, seed, index), kind, declaration.model, firmware
     )
     common: dict[str, Any] = {
         "climate": climate or LiuzhouClimate(seed=seed),

@@ -36,6 +36,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -262,6 +263,74 @@ async def test_rejections(hass: HomeAssistant, ac: PairedAppliance) -> None:
         await _call(hass, SERVICE_SET_FAN_MODE, climate, **{ATTR_FAN_MODE: "turbo"})
     assert error.value.translation_key == "not_valid_fan_mode"
     assert ac.simulator.values() == before
+
+
+@pytest.fixture
+async def ac_in_fahrenheit(hass: HomeAssistant, start_appliance: StartAppliance) -> PairedAppliance:
+    """The air conditioner in a Home Assistant set to US customary units (°F)."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    with only_platform(Platform.CLIMATE):
+        return await start_appliance(AC)
+
+
+async def test_fahrenheit_bounds_and_step_are_whole_degrees(
+    hass: HomeAssistant, ac_in_fahrenheit: PairedAppliance
+) -> None:
+    """16-30 °C in 0.5 °C steps is offered as 61-86 °F in 1 °F steps, inside the unit's range."""
+    state = hass.states.get(_climate(hass, ac_in_fahrenheit))
+    assert state is not None
+    assert (
+        state.attributes["min_temp"],
+        state.attributes["max_temp"],
+        state.attributes["target_temp_step"],
+    ) == (61, 86, 1)
+
+
+async def test_every_fahrenheit_setpoint_the_card_offers_reaches_the_unit(
+    hass: HomeAssistant, ac_in_fahrenheit: PairedAppliance
+) -> None:
+    """From min_temp to max_temp in target_temp_step (the card's arrows), each value is taken.
+
+    72 °F is 22.22 °C, off the unit's 0.5 °C step: it is sent as 22 °C, which
+    shows as 72 °F again. Every whole °F round-trips, and every press moves the
+    setpoint (never a refused or silently kept value).
+    """
+    ac = ac_in_fahrenheit
+    climate = _climate(hass, ac)
+    attributes = hass.states.get(climate).attributes
+    setpoint = ac.simulator.declaration.capabilities["target_temperature"]
+    fahrenheit = attributes["min_temp"]
+    sent: dict[float, float] = {}
+    while fahrenheit <= attributes["max_temp"]:
+        await _call(hass, SERVICE_SET_TEMPERATURE, climate, **{ATTR_TEMPERATURE: fahrenheit})
+        celsius = ac.simulator.values()["target_temperature"]
+        assert setpoint.minimum <= celsius <= setpoint.maximum
+        assert (celsius - setpoint.minimum) / setpoint.step == int(
+            (celsius - setpoint.minimum) / setpoint.step
+        )
+        await wait_for_state(
+            hass, climate, lambda s, asked=fahrenheit: s.attributes["temperature"] == asked
+        )
+        sent[fahrenheit] = celsius
+        fahrenheit += attributes["target_temp_step"]
+    celsius_sent = list(sent.values())
+    assert (celsius_sent[0], celsius_sent[-1]) == (setpoint.minimum, setpoint.maximum)
+    assert celsius_sent == sorted(set(celsius_sent))  # every press moved the setpoint
+    assert sent[72] == 22  # the example of the report
+
+
+async def test_fahrenheit_outside_the_bounds_is_refused(
+    hass: HomeAssistant, ac_in_fahrenheit: PairedAppliance
+) -> None:
+    """Below 61 °F or above 86 °F: Home Assistant's own translated range error, nothing sent."""
+    ac = ac_in_fahrenheit
+    climate = _climate(hass, ac)
+    before = ac.simulator.values()["target_temperature"]
+    for fahrenheit in (60, 87):
+        with pytest.raises(ServiceValidationError) as error:
+            await _call(hass, SERVICE_SET_TEMPERATURE, climate, **{ATTR_TEMPERATURE: fahrenheit})
+        assert error.value.translation_key == "temp_out_of_range"
+    assert ac.simulator.values()["target_temperature"] == before
 
 
 async def test_unavailable_while_disconnected(hass: HomeAssistant, ac: PairedAppliance) -> None:

@@ -11,6 +11,7 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util.unit_system import US_CUSTOMARY_SYSTEM
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
@@ -101,3 +102,66 @@ async def test_unreported_value_reads_unknown(hass: HomeAssistant, fridge: Paire
     del partial["freezer_target_temperature"]
     fridge.coordinator.async_set_updated_data(partial)
     await wait_for_state(hass, entity, lambda s: s.state == STATE_UNKNOWN)
+
+
+@pytest.fixture
+async def fridge_in_fahrenheit(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> PairedAppliance:
+    """The refrigerator in a Home Assistant set to US customary units (°F)."""
+    hass.config.units = US_CUSTOMARY_SYSTEM
+    with only_platform(Platform.NUMBER):
+        return await start_appliance(ApplianceType.REFRIGERATOR)
+
+
+@pytest.mark.parametrize(
+    ("key", "bounds_and_step"),
+    [
+        # 1-8 °C in 1 °C steps.
+        ("fridge_target_temperature", (33, 47, 2)),
+        # -24 to -16 °C in 1 °C steps: below zero in °C, around zero in °F.
+        ("freezer_target_temperature", (-12, 4, 2)),
+    ],
+)
+async def test_fahrenheit_steps_reach_every_setpoint(
+    hass: HomeAssistant,
+    fridge_in_fahrenheit: PairedAppliance,
+    key: str,
+    bounds_and_step: tuple[float, float, float],
+) -> None:
+    """In °F the slider's min, max and step give every declared setpoint, one per step.
+
+    1 °C is 1.8 °F: a 1 °F step would ask for 40 °F = 4.44 °C, off the
+    compartment's whole-degree step. The step offered is 2 °F, and each value
+    is sent snapped to the nearest whole °C.
+    """
+    fridge = fridge_in_fahrenheit
+    entity = entity_id(hass, "number", fridge.appliance.id, key)
+    attributes = hass.states.get(entity).attributes
+    assert (attributes["min"], attributes["max"], attributes["step"]) == bounds_and_step
+    capability = fridge.simulator.declaration.capabilities[key]
+    sent: list[float] = []
+    fahrenheit = attributes["min"]
+    while fahrenheit <= attributes["max"]:
+        await _set(hass, entity, fahrenheit)
+        celsius = fridge.simulator.values()[key]
+        assert float(celsius).is_integer()
+        shown = celsius * 1.8 + 32
+        await wait_for_state(hass, entity, lambda s, shown=shown: abs(float(s.state) - shown) < 0.5)
+        sent.append(celsius)
+        fahrenheit += attributes["step"]
+    # Every setpoint the compartment declares, in order, each reached once.
+    assert sent == list(range(int(capability.minimum), int(capability.maximum) + 1))
+
+
+async def test_fahrenheit_outside_the_bounds_is_refused(
+    hass: HomeAssistant, fridge_in_fahrenheit: PairedAppliance
+) -> None:
+    """Beyond the shown bounds Home Assistant refuses with its own translated error."""
+    fridge = fridge_in_fahrenheit
+    entity = entity_id(hass, "number", fridge.appliance.id, "fridge_target_temperature")
+    before = fridge.simulator.values()["fridge_target_temperature"]
+    with pytest.raises(ServiceValidationError) as error:
+        await _set(hass, entity, 50)
+    assert error.value.translation_key == "out_of_range"
+    assert fridge.simulator.values()["fridge_target_temperature"] == before

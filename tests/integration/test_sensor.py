@@ -244,3 +244,15 @@ def test_countdowns_without_values() -> None:
     assert seconds_until_finish({"operational_state": "running"}) is None
     assert seconds_until_finish({"operational_state": "finished", "remaining_time": 0}) is None
     assert seconds_until_finish({"operational_state": "paused", "remaining_time": 90}) == 90
+
+
+async def test_an_option_the_sensor_was_not_built_with_reads_unknown(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """A state from newer firmware (before the entry reloads with its declaration) is unknown."""
+    washer = await _start(start_appliance, ApplianceType.LAUNDRY_WASHER)
+    entity = _sensor(hass, washer, "phase")
+    assert hass.states.get(entity).state == "idle"
+    washer.coordinator.async_set_updated_data(dict(washer.coordinator.data, phase="steaming"))
+    await hass.async_block_till_done()
+    assert hass.states.get(entity).state == STATE_UNKNOWN

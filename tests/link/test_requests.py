@@ -46,6 +46,35 @@ async def test_write_applies_and_pushes(client: ApplianceClient, backend: Memory
     assert client.state["target_temperature"] == 21.5
 
 
+async def test_values_against_the_declaration_never_reach_the_state(
+    make_client: Callable[..., ApplianceClient], backend: MemoryBackend
+) -> None:
+    """Read or pushed, an invalid value keeps the last valid one and goes to the callback."""
+    invalid: list[tuple[str, object, ErrorCode]] = []
+    backend.values["humidity"] = "wet"
+    client = make_client(on_invalid_value=lambda k, v, e: invalid.append((k, v, e.code)))
+    await client.connect()
+    assert "humidity" not in client.state
+    changes: list[Mapping[str, Value]] = []
+    client.add_state_listener(changes.append)
+    backend.change({"target_temperature": 99, "mode": "turbo", "temperature": 26.0, "nope": 1})
+    await eventually(lambda: bool(changes), 2)
+    assert changes == [{"temperature": 26.0}]
+    assert (client.state["target_temperature"], client.state["mode"]) == (24.0, "cool")
+    assert "nope" not in client.state
+    assert invalid[0] == ("humidity", "wet", ErrorCode.INVALID_TYPE)
+    assert sorted(invalid[1:]) == [
+        ("mode", "turbo", ErrorCode.OUT_OF_RANGE),
+        ("nope", 1, ErrorCode.UNKNOWN_CAPABILITY),
+        ("target_temperature", 99, ErrorCode.OUT_OF_RANGE),
+    ]
+    # A refresh keeps the last valid values too.
+    backend.values["mode"] = "turbo"
+    state = await client.refresh()
+    assert state["mode"] == "cool"
+    assert ("mode", "turbo", ErrorCode.OUT_OF_RANGE) in invalid[4:]
+
+
 async def test_pushes_reach_every_session(
     make_client: Callable[..., ApplianceClient], backend: MemoryBackend, server: ApplianceServer
 ) -> None:

@@ -236,6 +236,46 @@ def test_non_object_declaration() -> None:
             Declaration.from_dict(data)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "code"),
+    [
+        ("target_temperature", "hot", ErrorCode.INVALID_TYPE),
+        ("target_temperature", 31, ErrorCode.OUT_OF_RANGE),
+        ("fan_speed", "medium", ErrorCode.OUT_OF_RANGE),  # in the data model, not declared
+        ("swing", "off", ErrorCode.UNKNOWN_CAPABILITY),  # not declared by this model
+        ("humidity", 10**400, ErrorCode.OUT_OF_RANGE),  # too large for a float
+        ("energy", 1e300, ErrorCode.OUT_OF_RANGE),  # no max declared, beyond the MCU's int32
+        ("energy", 2_147_484.0, ErrorCode.OUT_OF_RANGE),  # 3 decimals: just past the int32
+        ("energy", float("nan"), ErrorCode.OUT_OF_RANGE),
+    ],
+)
+def test_reported_values_outside_the_declaration_or_the_wire_are_refused(
+    key: str, value: Any, code: ErrorCode
+) -> None:
+    with pytest.raises(LinkError) as err:
+        Declaration.from_dict(AC).validate_reported(key, value)
+    assert err.value.code is code
+
+
+def test_reported_values_inside_pass() -> None:
+    declaration = Declaration.from_dict(AC)
+    assert declaration.validate_reported("energy", 2_147_483.0) == 2_147_483.0
+    assert declaration.validate_reported("target_temperature", 22.5) == 22.5
+    washer = Declaration.from_dict(WASHER)
+    assert washer.validate_reported("remaining_time", 2**32 - 1) == 2**32 - 1
+    with pytest.raises(LinkError):
+        washer.validate_reported("remaining_time", 2**32)
+
+
+@given(st.text(max_size=30), st.none() | st.booleans() | st.integers() | st.floats() | st.text())
+def test_any_reported_value_passes_or_raises_link_error(key: str, value: Any) -> None:
+    """Whatever an appliance reports, checking it raises nothing but LinkError."""
+    declaration = Declaration.from_dict(AC)
+    for candidate in (key, "target_temperature", "energy", "humidity", "faults", "fan_speed"):
+        with contextlib.suppress(LinkError):
+            declaration.validate_reported(candidate, value)
+
+
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

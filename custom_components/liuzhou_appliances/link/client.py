@@ -244,8 +244,18 @@ class SecureChannel:
         await self._stream.close()
 
 
+type InvalidValueCallback = Callable[[str, object, LinkError], None]
+
+
 class ApplianceClient:
-    """A session with one paired appliance, kept current by pushed changes."""
+    """A session with one paired appliance, kept current by pushed changes.
+
+    ``state`` only ever holds values that fit the appliance's own declaration
+    (``Declaration.validate_reported``): a pushed or read value that does not
+    (undeclared key, wrong type, out of range, not an option) leaves the last
+    valid value in place and is handed to ``on_invalid_value`` instead, with
+    the reason; state listeners hear only the valid values.
+    """
 
     def __init__(
         self,
@@ -257,6 +267,7 @@ class ApplianceClient:
         keepalive_interval: float = 20.0,
         request_timeout: float = 10.0,
         keepalive_timeout: float = 90.0,
+        on_invalid_value: InvalidValueCallback | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -277,6 +288,7 @@ class ApplianceClient:
         self._closing: asyncio.Task[None] | None = None
         self._state_listeners: list[Callable[[Mapping[str, Value]], None]] = []
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
+        self._on_invalid_value = on_invalid_value
 
     # --- listeners -----------------------------------------------------------
 
@@ -316,7 +328,7 @@ class ApplianceClient:
             subscribed = await self._request(MessageType.SUBSCRIBE)
             seq = subscribed.get("seq")
             self.last_seq = seq if isinstance(seq, int) else 0
-            self.state = await self.read()
+            self.state = self._accept(await self.read())
             if self._channel is not channel:
                 # The read loop dropped the session right behind the last answer.
                 raise ApplianceUnreachable("the session ended while connecting")
@@ -343,6 +355,11 @@ class ApplianceClient:
         if not isinstance(values, dict):
             raise LinkError(ErrorCode.MALFORMED, "read result has no values")
         return values
+
+    async def refresh(self) -> dict[str, Value]:
+        """Read every value again; the valid ones update ``state``, which is returned."""
+        self.state.update(self._accept(await self.read()))
+        return dict(self.state)
 
     async def write(self, values: Mapping[str, Value]) -> None:
         """Write values, all or nothing; LinkError on rejection."""
@@ -406,10 +423,13 @@ class ApplianceClient:
             if not isinstance(values, dict) or not isinstance(seq, int):
                 raise LinkError(ErrorCode.MALFORMED, "changed needs seq and values")
             self.last_seq = seq
-            self.state.update(values)
+            accepted = self._accept(values)
+            if not accepted:
+                return
+            self.state.update(accepted)
             for listener in list(self._state_listeners):
                 try:
-                    listener(values)
+                    listener(accepted)
                 except Exception:
                     _LOGGER.exception("state listener failed")
             return
@@ -432,6 +452,23 @@ class ApplianceClient:
                 future.set_result(result)
             else:
                 future.set_exception(LinkError(ErrorCode.MALFORMED, "result is not an object"))
+
+    def _accept(self, values: Mapping[str, object]) -> dict[str, Value]:
+        """The values that fit the declaration; each other one goes to ``on_invalid_value``."""
+        declaration = self.declaration
+        accepted: dict[str, Value] = {}
+        for key, value in values.items():
+            try:
+                if declaration is None:  # pragma: no cover - values come after DESCRIBE
+                    raise LinkError(ErrorCode.MALFORMED, "values before the declaration")
+                accepted[key] = declaration.validate_reported(key, value)
+            except LinkError as err:
+                if self._on_invalid_value is not None:
+                    try:
+                        self._on_invalid_value(key, value, err)
+                    except Exception:
+                        _LOGGER.exception("invalid value callback failed")
+        return accepted
 
     async def _keepalive_loop(self) -> None:
         while True:

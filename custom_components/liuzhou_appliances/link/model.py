@@ -560,6 +560,34 @@ class Capability:
                 )
         return int(value) if kind is ValueKind.DURATION else value
 
+    def validate_reported(self, value: object) -> Value:
+        """Check a value the appliance reports (pushed or read); raise only LinkError.
+
+        ``validate``, and within what the MCU link can carry (SERIAL.md): numbers
+        travel as ``value * 10**decimals`` in an int32, durations as seconds in a
+        uint32, so a value beyond that (or too large for a float) cannot come
+        from a working appliance.
+        """
+        try:
+            normalised = self.validate(value)
+        except ArithmeticError:  # an integer too large for a float
+            raise LinkError(
+                ErrorCode.OUT_OF_RANGE, f"{self.key} is too large", key=self.key
+            ) from None
+        if self.spec.kind in (ValueKind.NUMBER, ValueKind.DURATION):
+            assert isinstance(normalised, int | float)
+            if self.spec.kind is ValueKind.DURATION:
+                fits = 0 <= normalised < 2**32  # whole seconds in a u32
+            else:
+                fits = -(2**31) <= normalised * 10**self.spec.decimals < 2**31  # i32
+            if not fits:
+                raise LinkError(
+                    ErrorCode.OUT_OF_RANGE,
+                    f"{self.key} is beyond what the appliance can report; got {normalised}",
+                    key=self.key,
+                )
+        return normalised
+
     def to_dict(self) -> dict[str, Any]:
         """The capability as it appears in a declaration."""
         out: dict[str, Any] = {}
@@ -640,6 +668,10 @@ class Declaration:
         if not capability.writable:
             raise LinkError(ErrorCode.READ_ONLY, f"{key} is read-only", key=key)
         return capability.validate(value)
+
+    def validate_reported(self, key: str, value: object) -> Value:
+        """Validate one value the appliance reports: declared, right type, in range."""
+        return self.capability(key).validate_reported(value)
 
     def validate_command(self, name: str, args: Mapping[str, object]) -> dict[str, int]:
         """Validate a command and its arguments; return the normalised arguments."""
