@@ -470,7 +470,7 @@ def error_message(message_id: int | None, error: LinkError) -> dict[str, Any]:
         "id": message_id,
         "type": str(MessageType.ERROR),
         "code": int(error.code),
-        "message": error.message,
+        "message": error.message[:200],
     }
     if error.key is not None:
         out["key"] = error.key

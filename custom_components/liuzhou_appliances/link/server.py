@@ -557,12 +557,17 @@ class _ServerSession:
         try:
             data = encode_message(message)
         except CodecError as err:
-            _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
-            data = encode_message(
-                error_message(
-                    message.get("id"), LinkError(ErrorCode.INTERNAL, "response too large")
+            if message.get("type") == MessageType.ERROR:
+                # An error echoing a huge key: keep the code, drop the echo.
+                reply = {k: v for k, v in message.items() if k not in ("key", "message")}
+                data = encode_message(reply | {"message": "(detail too large)"})
+            else:
+                _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
+                data = encode_message(
+                    error_message(
+                        message.get("id"), LinkError(ErrorCode.INTERNAL, "response too large")
+                    )
                 )
-            )
         await self._outbound.put(data)
 
     async def _read_loop(self) -> None:
@@ -630,6 +635,17 @@ class _ServerSession:
             result = self._answer(message_type, message)
         except LinkError as err:
             await self._send(error_message(message_id, err))
+            return
+        except Exception:
+            # A request that decrypted and parsed always gets an answer and the
+            # session goes on (PROTOCOL.md 7.2); a bug here is ours, not the hub's.
+            _LOGGER.exception("failed to handle %s request %s", message_type, message_id)
+            await self._send(
+                error_message(
+                    message_id,
+                    LinkError(ErrorCode.INTERNAL, f"internal error handling {message_type}"),
+                )
+            )
             return
         await self._send(result_message(message_id, result))
 
