@@ -493,6 +493,13 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 waiter.set_result(None)
 
     async def _async_reconnect_loop(self) -> None:
+        """Retry with backoff until connected, closed or the key is rejected.
+
+        Nothing an appliance (or anything else on its address) sends can end
+        this loop: an unexpected exception is logged with its traceback once
+        per outage and the loop keeps retrying.
+        """
+        reported = False
         try:
             attempt = 0
             while not self._closing:
@@ -503,7 +510,20 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                     pass
                 self._wake.clear()
                 attempt += 1
-                connected = await self._async_attempt_reconnect()
+                try:
+                    connected = await self._async_attempt_reconnect()
+                except Exception as err:  # the loop must outlive any bug
+                    self.stats.last_error = repr(err)
+                    if not reported:
+                        reported = True
+                        _LOGGER.warning(
+                            "Unexpected error reconnecting to %s; retrying with backoff",
+                            self.config_entry.title,
+                            exc_info=True,
+                        )
+                    else:
+                        _LOGGER.debug("Reconnect to %s failed: %r", self.appliance_id, err)
+                    connected = False
                 self._attempt_finished()
                 if connected is not False:
                     return

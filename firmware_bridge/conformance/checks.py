@@ -881,6 +881,9 @@ async def check_keepalive(context: Context) -> str:
     round_trips = [await client.ping() for _ in range(5)]
     channel = await context.open_channel()
     try:
+        # A session counts once a frame from the hub decrypted (PROTOCOL.md 1), so
+        # authenticate first: the idle period is a session's, not a handshake's.
+        _result(await _request(channel, 0, MessageType.PING, options.timeout), 0, "first ping")
         await asyncio.sleep(options.idle)
         outcome = await _request(channel, 1, MessageType.PING, options.timeout)
     finally:

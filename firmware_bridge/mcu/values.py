@@ -83,7 +83,12 @@ def encode_value(type_spec: ApplianceTypeSpec, spec: AttributeSpec, value: Value
                 )
             indices.append(type_spec.fault_codes.index(code))
         return bytes([len(indices), *indices])
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        # Not math.isfinite on an int: it raises OverflowError for huge ones.
+        or (isinstance(value, float) and not math.isfinite(value))
+    ):
         raise PayloadError(f"{where}: {value!r} is not a number", attribute_id=spec.attribute_id)
     if kind is ValueKind.DURATION:
         seconds = round(value)

@@ -219,6 +219,14 @@ def test_arbitrary_payloads_never_crash_the_decoders(payload: bytes) -> None:
         McuInfo.decode(payload)
 
 
+@pytest.mark.parametrize("value", [10**400, -(10**400), 2**31, float("inf"), float("nan"), 1e300])
+def test_numbers_that_do_not_fit_are_payload_errors(value: float) -> None:
+    for spec in AC.attributes:
+        if spec.kind in (ValueKind.NUMBER, ValueKind.DURATION):
+            with pytest.raises(PayloadError):
+                encode_attributes(AC, {spec.key: value})
+
+
 def test_numbers_use_decimals_of_the_data_model() -> None:
     raw = encode_attributes(AC, {"target_temperature": 22.5, "humidity": 40})
     # target_temperature: decimals 1 -> 225; humidity: decimals 0 -> 40

@@ -37,6 +37,7 @@ _MAX_ID: Final = 2**53 - 1  # largest integer every JSON parser keeps exact
 _HUB_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 APPLIANCE_ID_PATTERN: Final = re.compile(r"[a-z0-9-]{1,64}")
 _MAX_TEXT: Final = 64
+_APPLIANCE_TYPES: Final = frozenset(ApplianceType)
 
 
 class FrameType(IntEnum):
@@ -189,28 +190,87 @@ async def read_frame(reader: asyncio.StreamReader) -> Frame:
 
 
 def dump_json(data: Mapping[str, Any]) -> bytes:
-    """Compact, key-sorted UTF-8 JSON, the only JSON form on the wire."""
+    """Compact, key-sorted UTF-8 JSON, the only JSON form on the wire.
+
+    MALFORMED for what JSON cannot carry: NaN, infinities, lone surrogates,
+    non-string keys, other Python objects.
+    """
     try:
-        text = _ENCODER.encode(data)
-    except (TypeError, ValueError) as err:
+        return _ENCODER.encode(data).encode()
+    except (TypeError, ValueError, RecursionError) as err:  # UnicodeEncodeError is a ValueError
         raise CodecError(ErrorCode.MALFORMED, f"cannot encode as JSON: {err}") from err
-    return text.encode()
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    # 1e400 is valid JSON but parses to infinity, which nothing downstream expects.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Peers could read a repeated key differently (first or last wins); refuse it.
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"key {key[:20]!r} repeats")
+            seen.add(key)
+    return data
+
+
 _ENCODER: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER: Final = json.JSONDecoder(
+    parse_constant=_reject_constant,
+    parse_float=_finite_float,
+    object_pairs_hook=_unique_keys,
+)
+MAX_JSON_DEPTH: Final = 16
+# An escaped surrogate (\ud800-\udfff); only such escapes can yield a lone one.
+_SURROGATE_ESCAPE: Final = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _check_json_value(value: object) -> None:
+    """Depth at most MAX_JSON_DEPTH and no lone surrogate in any string; ValueError."""
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise ValueError("a string holds a lone surrogate")
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        children = [*item, *item.values()] if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children)
 
 
 def load_json_object(data: bytes) -> dict[str, Any]:
-    """Parse strict UTF-8 JSON that must be an object; MALFORMED otherwise."""
+    """Parse strict UTF-8 JSON that must be an object; MALFORMED otherwise.
+
+    Besides invalid JSON and UTF-8 this refuses, as MALFORMED: NaN and
+    infinities (also numbers too large for a double, like 1e400), a key
+    repeated within one object, nesting deeper than MAX_JSON_DEPTH and
+    escaped lone surrogates. Integers of any size within Python's parsing
+    limit are kept; each field's check bounds them.
+    """
     try:
-        value = _DECODER.decode(bytes(data).decode("utf-8"))
+        text = bytes(data).decode("utf-8")
+        value = _DECODER.decode(text)
+        # Fast paths: most messages hold neither surrogate escapes nor deep nesting.
+        if _SURROGATE_ESCAPE.search(text) or text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+            _check_json_value(value)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise CodecError(ErrorCode.MALFORMED, f"not valid JSON: {err}") from None
     if not isinstance(value, dict):
@@ -302,8 +362,8 @@ class HelloInfo:
         if not APPLIANCE_ID_PATTERN.fullmatch(appliance_id):
             raise CodecError(ErrorCode.MALFORMED, "appliance_id may hold only a-z 0-9 -")
         raw_type = data.get("type")
-        if raw_type not in set(ApplianceType):
-            raise CodecError(ErrorCode.MALFORMED, f"unknown appliance type {raw_type!r}")
+        if not isinstance(raw_type, str) or raw_type not in _APPLIANCE_TYPES:
+            raise CodecError(ErrorCode.MALFORMED, f"unknown appliance type {raw_type!r:.40}")
         appliance_type = ApplianceType(raw_type)
         paired = data.get("paired")
         if not isinstance(paired, bool):
@@ -358,8 +418,8 @@ def error_from_dict(data: Mapping[str, Any]) -> LinkError:
     if key is not None and not isinstance(key, str):
         raise CodecError(ErrorCode.MALFORMED, "error key must be a string")
     retry_after = data.get("retry_after")
-    if retry_after is not None and (not _is_int(retry_after) or retry_after < 0):
-        raise CodecError(ErrorCode.MALFORMED, "retry_after must be whole seconds")
+    if retry_after is not None and (not _is_int(retry_after) or not 0 <= retry_after <= _MAX_ID):
+        raise CodecError(ErrorCode.MALFORMED, "retry_after must be whole seconds up to 2^53-1")
     try:
         code = ErrorCode(raw_code)
     except ValueError:
@@ -410,7 +470,7 @@ def error_message(message_id: int | None, error: LinkError) -> dict[str, Any]:
         "id": message_id,
         "type": str(MessageType.ERROR),
         "code": int(error.code),
-        "message": error.message,
+        "message": error.message[:200],
     }
     if error.key is not None:
         out["key"] = error.key

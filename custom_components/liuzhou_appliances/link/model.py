@@ -62,6 +62,19 @@ class OperationalState(StrEnum):
 
 type Value = bool | int | float | str | list[str]
 
+# Integers beyond this lose precision as JSON numbers and overflow float maths.
+MAX_SAFE_INTEGER: Final = 2**53 - 1
+
+
+def is_finite_number(value: int | float) -> bool:
+    """Whether ``value`` is finite and, if an integer, within ±MAX_SAFE_INTEGER.
+
+    Never raises: ``math.isfinite`` alone raises OverflowError for huge integers.
+    """
+    if isinstance(value, int):
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    return math.isfinite(value)
+
 
 @dataclass(frozen=True, slots=True)
 class AttributeSpec:
@@ -533,8 +546,10 @@ class Capability:
         # NUMBER and DURATION
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects a number", key=key)
-        if not math.isfinite(value):
-            raise LinkError(ErrorCode.OUT_OF_RANGE, f"{key} must be finite", key=key)
+        if not is_finite_number(value):
+            raise LinkError(
+                ErrorCode.OUT_OF_RANGE, f"{key} must be finite and within ±2^53", key=key
+            )
         if kind is ValueKind.DURATION and value != int(value):
             raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects whole seconds", key=key)
         if self.minimum is not None and value < self.minimum:
@@ -734,7 +749,7 @@ def _require(condition: bool, message: str) -> None:
 
 def _number(value: object, where: str) -> float:
     _require(
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
+        isinstance(value, int | float) and not isinstance(value, bool) and is_finite_number(value),
         f"{where} must be a finite number",
     )
     assert isinstance(value, int | float)
@@ -805,7 +820,9 @@ def _parse_programme(raw: object, index: int, allowed: tuple[str, ...]) -> Progr
     assert isinstance(programme_id, str)
     duration = raw.get("duration_s")
     _require(
-        isinstance(duration, int) and not isinstance(duration, bool) and duration > 0,
+        isinstance(duration, int)
+        and not isinstance(duration, bool)
+        and 0 < duration <= MAX_SAFE_INTEGER,
         f"{where}.duration_s must be a positive whole number",
     )
     assert isinstance(duration, int)
@@ -821,7 +838,7 @@ def _parse_programme(raw: object, index: int, allowed: tuple[str, ...]) -> Progr
             and len(segment) == 2
             and isinstance(segment[0], int)
             and not isinstance(segment[0], bool)
-            and segment[0] > 0,
+            and 0 < segment[0] <= MAX_SAFE_INTEGER,
             f"{where}.profile[{n}] must be [seconds, watts]",
         )
         watts = _number(segment[1], f"{where}.profile[{n}] watts")

@@ -5,14 +5,21 @@ later, both through ``handle_stream``) goes HELLO -> PAIR (commissioning) or
 HELLO -> HANDSHAKE -> encrypted session. Every failure is answered with a
 protocol error or a clean close with a logged reason; queues and in-flight
 work are bounded per connection.
+
+A connection counts as authenticated only once a frame from the hub has
+decrypted (a replayed handshake cannot get that far). Until then it has a
+short overall deadline and may be evicted to make room, so strangers can
+never keep a hub that holds the key out.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import dataclass
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -55,6 +62,8 @@ from .session import NoiseResponder, SecureSession, hello_transcript
 
 _LOGGER: Final = logging.getLogger(__name__)
 _MAX_READ_KEYS: Final = 256
+# Handshakes remembered to refuse replays: a hub draws a fresh ephemeral key each time.
+_SEEN_HANDSHAKES: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +196,17 @@ class _Closed(Exception):
 
 
 class ApplianceServer:
-    """Serves one appliance to up to ``max_sessions`` hubs at once."""
+    """Serves one appliance to up to ``max_sessions`` hubs at once.
+
+    Limits (seconds, counts): ``handshake_timeout`` for each frame before
+    authentication and ``auth_timeout`` for the whole of it (HELLO to the
+    first decrypted frame, or a whole pairing); ``max_sessions`` authenticated
+    sessions; ``max_connections`` unauthenticated connections, plus up to
+    ``max_sessions`` more that only a session attempt may use (pairing then
+    gets BUSY). A connection beyond all that evicts the unauthenticated one
+    that has waited longest for its peer, as does a session attempt while
+    more than ``max_connections`` are unauthenticated.
+    """
 
     def __init__(
         self,
@@ -200,6 +219,7 @@ class ApplianceServer:
         pairing_window: PairingWindow | None = None,
         keepalive_timeout: float = 90.0,
         handshake_timeout: float = 10.0,
+        auth_timeout: float = 15.0,
         operation_timeout: float = 10.0,
         max_sessions: int = 4,
         max_connections: int = 8,
@@ -218,6 +238,7 @@ class ApplianceServer:
         self.pairing_window = pairing_window or PairingWindow()
         self.keepalive_timeout = keepalive_timeout
         self.handshake_timeout = handshake_timeout
+        self.auth_timeout = auth_timeout
         self.operation_timeout = operation_timeout
         self.max_sessions = max_sessions
         self.max_connections = max_connections
@@ -227,6 +248,7 @@ class ApplianceServer:
         self._server: asyncio.Server | None = None
         self._connections: set[_Connection] = set()
         self._pairing_active = False
+        self._seen_handshakes: OrderedDict[bytes, None] = OrderedDict()
         self._remove_listener: Callable[[], None] | None = None
         self.seq = 0
 
@@ -252,7 +274,34 @@ class ApplianceServer:
     @property
     def session_count(self) -> int:
         """Authenticated sessions open now."""
-        return sum(1 for conn in self._connections if conn.session is not None)
+        return sum(1 for conn in self._connections if conn.authenticated)
+
+    @property
+    def unauthenticated_count(self) -> int:
+        """Connections open now that have not proved the key (yet)."""
+        return len(self._unauthenticated())
+
+    def _unauthenticated(self, *, besides: _Connection | None = None) -> list[_Connection]:
+        return [
+            c
+            for c in self._connections
+            if not c.authenticated and c.close_reason is None and c is not besides
+        ]
+
+    def _first_use_of(self, handshake: bytes) -> bool:
+        """Remember a handshake message; False if it was seen before (a replay)."""
+        digest = hashlib.sha256(handshake).digest()
+        if digest in self._seen_handshakes:
+            return False
+        self._seen_handshakes[digest] = None
+        if len(self._seen_handshakes) > _SEEN_HANDSHAKES:
+            self._seen_handshakes.popitem(last=False)
+        return True
+
+    def _evict_one(self, candidates: list[_Connection], reason: str) -> None:
+        """Close the candidate that has waited longest for its peer (never-HELLO first)."""
+        if candidates:
+            min(candidates, key=lambda c: (c.hello_done, c.last_heard)).evict(reason)
 
     @property
     def pairing_open(self) -> bool:
@@ -305,11 +354,9 @@ class ApplianceServer:
         """Serve one connection until it ends; never raises for peer behaviour."""
         self._listen()
         conn = _Connection(self, reader, writer)
-        if len(self._connections) >= self.max_connections:
-            _LOGGER.info("refusing connection from %s: too many connections", conn.peer)
-            await conn.send_error(LinkError(ErrorCode.BUSY, "too many connections"))
-            await conn.shutdown()
-            return
+        # Never refuse the newcomer: it may be a hub holding the key.
+        if self.unauthenticated_count >= self.max_connections + self.max_sessions:
+            self._evict_one(self._unauthenticated(), "making room for a new connection")
         self._connections.add(conn)
         conn.task = asyncio.create_task(conn.run())
         try:
@@ -359,7 +406,7 @@ class ApplianceServer:
         self._key = key
         self.pairing_window.close()
         for conn in list(self._connections):
-            if conn.session is not None:
+            if conn.secure is not None:
                 conn.close("re-paired: the old key is revoked")
 
     @property
@@ -393,10 +440,30 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.task: asyncio.Task[None] | None = None
+        # Set once the handshake is answered: from then on nothing goes out in plaintext.
+        self.secure: SecureSession | None = None
+        # Set once a frame from the hub decrypted: the hub holds the key.
         self.session: _ServerSession | None = None
         self.close_reason: str | None = None
+        self.hello_done = False
+        self.last_heard = asyncio.get_running_loop().time()
+        self._deadline: asyncio.Timeout | None = None
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "peer")
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the hub on this connection has proved it holds the key."""
+        return self.session is not None
+
+    def evict(self, reason: str) -> None:
+        """Close an unauthenticated connection to make room, telling it BUSY if still plaintext."""
+        if self.secure is None and not self.writer.is_closing():
+            with contextlib.suppress(Exception):
+                self.writer.write(
+                    encode_frame(FrameType.ERROR, encode_error(LinkError(ErrorCode.BUSY, reason)))
+                )
+        self.close(f"evicted before authentication: {reason}")
 
     def close(self, reason: str) -> None:
         """End this connection (from outside its task), logging why."""
@@ -422,8 +489,12 @@ class _Connection:
         with contextlib.suppress(Exception):
             await self.send_frame(FrameType.ERROR, encode_error(error))
 
-    async def _read(self) -> Frame:
-        frame = await asyncio.wait_for(read_frame(self.reader), self.server.handshake_timeout)
+    async def _read(self, wait: float | None = None) -> Frame:
+        """The next frame within ``wait`` seconds (default ``handshake_timeout``)."""
+        frame = await asyncio.wait_for(
+            read_frame(self.reader), wait or self.server.handshake_timeout
+        )
+        self.last_heard = asyncio.get_running_loop().time()
         if frame.type is FrameType.ERROR:
             try:
                 error = decode_error(frame.payload)
@@ -439,17 +510,17 @@ class _Connection:
             self._log_close(str(closed))
         except LinkError as err:
             self._log_close(f"{err}")
-            if self.session is None:  # inside a session nothing goes out in plaintext
+            if self.secure is None:  # after the handshake nothing goes out in plaintext
                 await self.send_error(err)
         except TimeoutError:
             self._log_close("timed out waiting for the hub")
-            if self.session is None:
+            if self.secure is None:
                 await self.send_error(LinkError(ErrorCode.TIMEOUT, "timed out"))
         except (EOFError, ConnectionError) as err:
             self._log_close(f"connection lost ({err})")
         except Exception:
             _LOGGER.exception("unexpected error serving %s", self.peer)
-            if self.session is None:
+            if self.secure is None:
                 await self.send_error(LinkError(ErrorCode.INTERNAL, "internal error"))
 
     def _log_close(self, reason: str) -> None:
@@ -458,11 +529,19 @@ class _Connection:
             _LOGGER.info("closing connection from %s: %s", self.peer, reason)
 
     async def _run(self) -> None:
+        # The whole unauthenticated phase has one deadline, lifted on authentication.
+        async with asyncio.timeout(self.server.auth_timeout) as self._deadline:
+            await self._run_until_authenticated()
+        if self.session is not None:  # else commissioning is done
+            await self.session.run()
+
+    async def _run_until_authenticated(self) -> None:
         server = self.server
         frame = await self._read()
         if frame.type is not FrameType.HELLO:
             raise LinkError(ErrorCode.MALFORMED, f"expected HELLO, got {frame.type.name}")
         client_hello = ClientHello.decode(frame.payload)
+        self.hello_done = True
         version = choose_version(client_hello, server.supported_versions)
         server_hello = server.hello(version).encode()
         await self.send_frame(FrameType.HELLO, server_hello)
@@ -482,6 +561,8 @@ class _Connection:
         check_start_shape(start.payload)
         # Outside the window nothing is tried and nothing counts (PROTOCOL.md 5.5).
         server.pairing_window.check(paired=server.paired)
+        if len(server._unauthenticated()) > server.max_connections:
+            raise LinkError(ErrorCode.BUSY, "too many connections")
         if server._pairing_active:
             raise LinkError(ErrorCode.BUSY, "another pairing is in progress")
         server.pairing_limiter.check()
@@ -537,15 +618,45 @@ class _Connection:
             raise LinkError(ErrorCode.NOT_PAIRED, "this appliance is not paired")
         if server.session_count >= server.max_sessions:
             raise LinkError(ErrorCode.BUSY, f"at most {server.max_sessions} sessions")
+        if not server._first_use_of(frame.payload):
+            # Only a recording can repeat a handshake; answering it would cost a slot.
+            raise LinkError(ErrorCode.AUTH_FAILED, "replayed handshake")
+        others = server._unauthenticated(besides=self)
+        if len(others) >= server.max_connections:
+            server._evict_one(others, "making room for a session")
         try:
             reply, secure = NoiseResponder(key, transcript).respond(frame.payload)
         except LinkError as err:
             _LOGGER.warning("session from %s (hub %s) rejected: %s", self.peer, hub_id, err)
             raise
         await self.send_frame(FrameType.HANDSHAKE, reply)
-        self.session = _ServerSession(self, secure, hub_id)
+        self.secure = secure
+        # A handshake can be replayed; only a frame that decrypts proves the key.
+        try:
+            frame = await self._read(min(server.handshake_timeout, server.keepalive_timeout))
+        except CodecError as err:  # as inside a session: say why, encrypted, then close
+            await self._send_encrypted(secure, error_message(None, err))
+            raise _Closed(f"bad frame: {err}") from None
+        if frame.type is not FrameType.ENCRYPTED:
+            raise _Closed(f"plaintext {frame.type.name} frame after the handshake")
+        try:
+            plaintext = secure.decrypt(frame.payload)
+        except LinkError as err:
+            raise _Closed(f"decryption failed before authentication: {err.message}") from None
+        session = _ServerSession(self, secure, hub_id)
+        if server.session_count >= server.max_sessions:
+            busy = LinkError(ErrorCode.BUSY, f"at most {server.max_sessions} sessions")
+            await self._send_encrypted(secure, error_message(None, busy))
+            raise _Closed(f"session limit reached: {busy.message}")
+        self.session = session
+        if self._deadline is not None:
+            self._deadline.reschedule(None)
         _LOGGER.info("session with hub %s from %s", hub_id, self.peer)
-        await self.session.run()
+        session.first = plaintext
+
+    async def _send_encrypted(self, secure: SecureSession, message: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):
+            await self.send_frame(FrameType.ENCRYPTED, secure.encrypt(encode_message(message)))
 
 
 class _ServerSession:
@@ -559,6 +670,8 @@ class _ServerSession:
         self.subscribed = False
         self._outbound: asyncio.Queue[bytes] = asyncio.Queue(self.server.outbound_queue_size)
         self._in_flight: set[asyncio.Task[None]] = set()
+        # The frame that authenticated the hub, handled first.
+        self.first: bytes | None = None
 
     def push(self, data: bytes) -> None:
         """Queue a pushed change; a hub too slow to take it is disconnected."""
@@ -594,16 +707,24 @@ class _ServerSession:
         try:
             data = encode_message(message)
         except CodecError as err:
-            _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
-            data = encode_message(
-                error_message(
-                    message.get("id"), LinkError(ErrorCode.INTERNAL, "response too large")
+            if message.get("type") == MessageType.ERROR:
+                # An error echoing a huge key: keep the code, drop the echo.
+                reply = {k: v for k, v in message.items() if k not in ("key", "message")}
+                data = encode_message(reply | {"message": "(detail too large)"})
+            else:
+                _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
+                data = encode_message(
+                    error_message(
+                        message.get("id"), LinkError(ErrorCode.INTERNAL, "response too large")
+                    )
                 )
-            )
         await self._outbound.put(data)
 
     async def _read_loop(self) -> None:
         timeout = self.server.keepalive_timeout
+        if self.first is not None:
+            first, self.first = self.first, None
+            await self._handle_plaintext(first)
         while True:
             try:
                 frame = await asyncio.wait_for(read_frame(self.conn.reader), timeout)
@@ -622,12 +743,15 @@ class _ServerSession:
             except LinkError as err:
                 _LOGGER.warning("hub %s: %s (tampered or replayed frame)", self.hub_id, err)
                 raise _Closed(f"decryption failed: {err.message}") from None
-            try:
-                message = decode_message(plaintext)
-            except CodecError as err:
-                await self._send(error_message(None, err))
-                continue
-            await self._dispatch(message)
+            await self._handle_plaintext(plaintext)
+
+    async def _handle_plaintext(self, plaintext: bytes) -> None:
+        try:
+            message = decode_message(plaintext)
+        except CodecError as err:
+            await self._send(error_message(None, err))
+            return
+        await self._dispatch(message)
 
     async def _flush(self) -> None:
         # Give the writer a moment to send a final error before closing.
@@ -667,6 +791,17 @@ class _ServerSession:
             result = self._answer(message_type, message)
         except LinkError as err:
             await self._send(error_message(message_id, err))
+            return
+        except Exception:
+            # A request that decrypted and parsed always gets an answer and the
+            # session goes on (PROTOCOL.md 7.2); a bug here is ours, not the hub's.
+            _LOGGER.exception("failed to handle %s request %s", message_type, message_id)
+            await self._send(
+                error_message(
+                    message_id,
+                    LinkError(ErrorCode.INTERNAL, f"internal error handling {message_type}"),
+                )
+            )
             return
         await self._send(result_message(message_id, result))
 
