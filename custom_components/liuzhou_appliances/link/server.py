@@ -559,10 +559,10 @@ class _Connection:
     async def _pair(self, hub_id: str, transcript: bytes, start: Frame) -> None:
         server = self.server
         check_start_shape(start.payload)
-        # Outside the window nothing is tried and nothing counts (PROTOCOL.md 5.5).
-        server.pairing_window.check(paired=server.paired)
         if len(server._unauthenticated()) > server.max_connections:
             raise LinkError(ErrorCode.BUSY, "too many connections")
+        # Outside the window nothing is tried and nothing counts (PROTOCOL.md 5.5).
+        server.pairing_window.check(paired=server.paired)
         if server._pairing_active:
             raise LinkError(ErrorCode.BUSY, "another pairing is in progress")
         server.pairing_limiter.check()
