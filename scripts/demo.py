@@ -30,6 +30,7 @@ import shutil
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
+import unicodedata
 
 if TYPE_CHECKING:
     import aiohttp
@@ -177,6 +178,12 @@ def _type_names(language: str) -> dict[str, str]:
     path = ROOT / "custom_components" / DOMAIN / "translations" / f"{language}.json"
     devices: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))["device"]
     return {kind: names["name"] for kind, names in devices.items()}
+
+
+def _padded(text: str, width: int) -> str:
+    """``text`` padded to ``width`` terminal columns (Chinese characters take two)."""
+    columns = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * max(0, width - columns)
 
 
 def _label_code(code: str) -> str:
@@ -362,9 +369,9 @@ async def run(args: argparse.Namespace) -> int:
             processes.append(simulators)
             type_names = _type_names(args.language)
             for appliance in appliances:
-                kind = type_names.get(appliance["type"], appliance["type"])
+                kind = _padded(type_names.get(appliance["type"], appliance["type"]), 16)
                 _log(
-                    f"  {kind:<16} {appliance['id']}  {appliance['host']}:"
+                    f"  {kind} {appliance['id']}  {appliance['host']}:"
                     f"{appliance['port']}  pairing code {_label_code(appliance['code'])}"
                 )
 
