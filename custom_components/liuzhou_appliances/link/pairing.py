@@ -19,7 +19,6 @@ ChaCha20-Poly1305.
 from __future__ import annotations
 
 from collections.abc import Callable
-import contextlib
 from enum import IntEnum
 import hashlib
 import hmac
@@ -29,7 +28,6 @@ import os
 from pathlib import Path
 import re
 import secrets
-import tempfile
 import time
 from typing import Final, Protocol
 
@@ -40,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from spake2 import SPAKE2_A, SPAKE2_B
 
 from .errors import ErrorCode, LinkError
+from .storage import write_private_file
 
 KEY_SIZE: Final = 32
 SPAKE2_MESSAGE_SIZE: Final = 33  # side byte + Ed25519 group element
@@ -378,25 +377,8 @@ class FilePairingStateStore:
         return failures
 
     def save(self, failures: int) -> None:
-        """Write a temporary file in the same folder, fsync it, rename it over."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=".pairing-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"failures": failures}, handle)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a power cut
-        finally:
-            os.close(directory)
+        """Replace the file so that a power cut leaves the old count or the new one."""
+        write_private_file(self.path, json.dumps({"failures": failures}).encode())
 
 
 class PairingLimiter:

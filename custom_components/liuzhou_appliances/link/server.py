@@ -23,7 +23,6 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-import tempfile
 from typing import Any, Final, Protocol
 
 from .codec import (
@@ -59,6 +58,7 @@ from .pairing import (
     normalise_pairing_code,
 )
 from .session import NoiseResponder, SecureSession, hello_transcript
+from .storage import write_private_file
 
 _LOGGER: Final = logging.getLogger(__name__)
 _MAX_READ_KEYS: Final = 256
@@ -164,27 +164,10 @@ class FileKeyStore:
         return data
 
     def save(self, key: bytes) -> None:
-        """Write to a temporary 0600 file in the same folder, fsync, then rename over."""
+        """Replace the key file so that a power cut leaves the old key or the new one."""
         if len(key) != KEY_SIZE:
             raise ValueError(f"a key is {KEY_SIZE} bytes")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=".key-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        directory = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        write_private_file(self.path, key)
 
     def clear(self) -> None:
         """Delete the key file."""
