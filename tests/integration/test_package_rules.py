@@ -178,10 +178,10 @@ def test_undeclared_dependencies_of_requirements_are_listed_too() -> None:
 
 
 def test_config_schema_defined_because_async_setup_exists() -> None:
-    from custom_components.liuzhou_appliances import hub
+    from custom_components.liuzhou_appliances import entry_points
 
-    assert callable(hub.async_setup)
-    assert callable(hub.CONFIG_SCHEMA)
+    assert callable(entry_points.async_setup)
+    assert callable(entry_points.CONFIG_SCHEMA)
 
 
 def _module_imports(path: Path) -> set[str]:
@@ -316,7 +316,7 @@ def _source(name: str) -> str:
 def test_every_translation_key_used_in_code_exists() -> None:
     en = TRANSLATIONS["en"]
     used = set()
-    for name in ("coordinator.py", "issues.py", "repairs.py", "config_flow.py", "hub.py"):
+    for name in ("coordinator.py", "issues.py", "repairs.py", "config_flow.py", "entry_points.py"):
         used |= set(re.findall(r'translation_key="(\w+)"', _source(name)))
     for key in used:
         assert key in en["exceptions"] or key in en["issues"], key
