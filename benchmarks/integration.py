@@ -43,7 +43,7 @@ from custom_components.liuzhou_appliances.const import (
     DOMAIN,
 )
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, pair
-from firmware_bridge.bridge import SimulatedAppliance, simulated_appliances
+from firmware_bridge.bridge import SimulatedProduct, simulated_appliances
 
 
 def _ms(samples: list[float]) -> dict[str, float]:
@@ -54,7 +54,7 @@ def _ms(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def _entry_for(hass: HomeAssistant, appliance: SimulatedAppliance) -> MockConfigEntry:
+async def _entry_for(hass: HomeAssistant, appliance: SimulatedProduct) -> MockConfigEntry:
     hub_id = await async_get_hub_id(hass)
     result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
     entry = MockConfigEntry(

@@ -42,8 +42,8 @@ from custom_components.liuzhou_appliances.link.server import (
     KeyStore,
 )
 
-from .mcu import McuBackend, SimulatedMcu, memory_link_pair
-from .simulators import ApplianceSimulator, create_simulator
+from .mcu import McuBackend, SimulatedSerialMcu, memory_link_pair
+from .simulators import AppliancePhysics, create_simulator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -315,16 +315,16 @@ class NetworkModule:
 
 
 @dataclass(slots=True)
-class SimulatedAppliance:
-    """One simulated appliance as it runs: simulator (MCU), serial link, network module."""
+class SimulatedProduct:
+    """A whole simulated product as it runs: physics model, MCU, serial link, network module."""
 
     type: ApplianceType
     index: int
     seed: int
     host: str
     code: str
-    simulator: ApplianceSimulator
-    mcu: SimulatedMcu
+    simulator: AppliancePhysics
+    mcu: SimulatedSerialMcu
     module: NetworkModule
     state_dir: Path
     speed: float
@@ -420,13 +420,13 @@ async def _start_appliance(
     zeroconf: AsyncZeroconf | None,
     mcu_options: Mapping[str, Any] | None = None,
     simulator_options: Mapping[str, Any] | None = None,
-) -> SimulatedAppliance:
+) -> SimulatedProduct:
     simulator = create_simulator(
         appliance_type, seed=seed, index=index, **(simulator_options or {})
     )
     appliance_id = simulator.identity.appliance_id
     module_end, mcu_end = memory_link_pair()
-    mcu = SimulatedMcu(
+    mcu = SimulatedSerialMcu(
         simulator,
         mcu_end,
         speed=speed,
@@ -449,7 +449,7 @@ async def _start_appliance(
         await module.stop()
         await mcu.stop()
         raise
-    return SimulatedAppliance(
+    return SimulatedProduct(
         type=appliance_type,
         index=index,
         seed=seed,
@@ -479,7 +479,7 @@ async def simulated_appliances(
     zeroconf: bool = True,
     base_port: int = 0,
     mcu_options: Mapping[str, Any] | None = None,
-) -> AsyncIterator[list[SimulatedAppliance]]:
+) -> AsyncIterator[list[SimulatedProduct]]:
     """Run simulated appliances, each on its own port; stop and save them on exit.
 
     Same seed, same ids and codes. Ports are consecutive from ``base_port``
@@ -509,7 +509,7 @@ async def simulated_appliances(
         if zeroconf:
             aiozc = zeroconf_for(host)
             stack.push_async_callback(aiozc.async_close)
-        fleet: list[SimulatedAppliance] = []
+        fleet: list[SimulatedProduct] = []
 
         async def stop_all() -> None:
             # Each appliance stops even if another fails to; errors are logged.
@@ -545,7 +545,7 @@ async def simulated_appliances(
             ),
             return_exceptions=True,
         )
-        fleet.extend(result for result in results if isinstance(result, SimulatedAppliance))
+        fleet.extend(result for result in results if isinstance(result, SimulatedProduct))
         for result in results:
             if isinstance(result, BaseException):
                 raise result  # the started ones are stopped by the exit stack

@@ -1,6 +1,6 @@
 """The Liuzhou Appliances integration.
 
-Home Assistant's entry points live in ``hub.py``. They are imported here only
+Home Assistant's entry points live in ``entry_points.py``. They are imported here only
 when Home Assistant is already loaded (it always is before it loads an
 integration), so ``firmware_bridge`` can import the ``link`` protocol package
 from this folder on an appliance's network module without Home Assistant.
@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 if "homeassistant" in sys.modules:
-    from .hub import (  # noqa: F401
+    from .entry_points import (  # noqa: F401
         CONFIG_SCHEMA,
         async_remove_config_entry_device,
         async_remove_entry,
@@ -25,7 +25,7 @@ if "homeassistant" in sys.modules:
 def __getattr__(name: str) -> Any:
     """Load the Home Assistant entry points on first use if imported early."""
     if name.startswith("async_") or name == "CONFIG_SCHEMA":
-        from . import hub  # pylint: disable=import-outside-toplevel
+        from . import entry_points  # pylint: disable=import-outside-toplevel
 
-        return getattr(hub, name)
+        return getattr(entry_points, name)
     raise AttributeError(name)

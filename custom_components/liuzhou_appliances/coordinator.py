@@ -40,14 +40,11 @@ from .const import (
     RECONNECT_BACKOFF_BASE,
     RECONNECT_BACKOFF_MAX,
 )
-from .link.client import ApplianceClient
-from .link.codec import HelloInfo
-from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
-from .link.model import Declaration, Value
-from .repairs import (
+from .issues import (
     INVALID_VALUES_COUNT,
     INVALID_VALUES_QUIET_S,
     INVALID_VALUES_WINDOW_S,
+    IssueOwner,
     async_clear_all_issues,
     async_clear_invalid_values_issue,
     async_clear_unreachable_issue,
@@ -55,6 +52,10 @@ from .repairs import (
     async_raise_unreachable_issue,
     async_sync_state_issues,
 )
+from .link.client import ApplianceClient
+from .link.codec import HelloInfo
+from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
+from .link.model import Declaration, Value
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -330,7 +331,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
 
         The client has already kept the last valid value; this says so once per
         attribute (then at debug level) and raises a repair issue when it keeps
-        happening (repairs.py defines how often is persistent).
+        happening (issues.py defines how often is persistent).
         """
         name = self.config_entry.title
         if error.code is ErrorCode.UNKNOWN_CAPABILITY:
@@ -382,7 +383,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                     ", ".join(keys),
                 )
             self._invalid_issue_keys = keys
-            async_raise_invalid_values_issue(self.hass, self, keys=keys)
+            async_raise_invalid_values_issue(self.hass, self._issue_owner, keys=keys)
             self._restart_invalid_quiet_timer()
 
     def _restart_invalid_quiet_timer(self) -> None:
@@ -407,14 +408,18 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             self._cancel_offline_timer()
             self._cancel_offline_timer = None
         async_clear_unreachable_issue(self.hass, self.appliance_id)
-        async_sync_state_issues(self.hass, self)
+        async_sync_state_issues(
+            self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
+        )
 
     @callback
     def _handle_push(self, changed: Mapping[str, Value]) -> None:
         """A pushed `changed` message: hand the full current state to the entities."""
         self.stats.pushes += 1
         self.async_set_updated_data(dict(self.client.state))
-        async_sync_state_issues(self.hass, self)
+        async_sync_state_issues(
+            self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
+        )
 
     @callback
     def _handle_disconnect(self, error: Exception | None) -> None:
@@ -453,7 +458,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self._cancel_offline_timer = None
         if not self._connected:
             async_raise_unreachable_issue(
-                self.hass, self, minutes=round(self._offline_repair_s / 60)
+                self.hass,
+                self._issue_owner,
+                minutes=round(self._offline_repair_s / 60),
+                host=self.host,
+                port=self.port,
             )
 
     def _drop_client_listeners(self) -> None:
@@ -568,6 +577,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             self._connected = False
             await self.client.disconnect()
         await self.async_shutdown()
+
+    @property
+    def _issue_owner(self) -> IssueOwner:
+        """This appliance as its repair issues name it."""
+        entry = self.config_entry
+        return IssueOwner(entry.entry_id, self.appliance_id, entry.title)
 
     @callback
     def async_remove_issues(self) -> None:

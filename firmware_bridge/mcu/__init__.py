@@ -3,7 +3,7 @@
 ``frames`` frames bytes, ``values`` encodes payloads from the data model,
 ``links`` carries bytes (UART or in-process), ``endpoint`` matches requests
 and replies, ``backend`` is the module's ApplianceBackend and ``simulated``
-plays the MCU with a physics simulator.
+is the MCU end of the link, answering from a physics model.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .backend import COMMUNICATION_FAULT, McuBackend, McuError
 from .endpoint import FrameEndpoint, LinkClosed, PeerTimeout
 from .frames import Frame, FrameDecoder, FrameType, crc16_ccitt_false
 from .links import ByteLink, MemoryLink, StreamLink, memory_link_pair, open_serial_link
-from .simulated import SimulatedMcu
+from .simulated import SimulatedSerialMcu
 from .values import McuInfo, PayloadError
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "MemoryLink",
     "PayloadError",
     "PeerTimeout",
-    "SimulatedMcu",
+    "SimulatedSerialMcu",
     "StreamLink",
     "crc16_ccitt_false",
     "memory_link_pair",

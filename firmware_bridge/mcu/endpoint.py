@@ -1,7 +1,7 @@
 """One end of the serial protocol: framing, request/reply matching, retransmission.
 
 Both the network module (``McuBackend``) and the simulated MCU
-(``SimulatedMcu``) run on an ``FrameEndpoint``; SERIAL.md section 3 describes
+(``SimulatedSerialMcu``) run on an ``FrameEndpoint``; SERIAL.md section 3 describes
 the rules implemented here.
 """
 

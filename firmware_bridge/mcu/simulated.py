@@ -1,4 +1,4 @@
-"""A simulated MCU: an ApplianceSimulator speaking SERIAL.md on the MCU end of a link."""
+"""The MCU side of the serial link, simulated: an AppliancePhysics model speaking SERIAL.md."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from .values import (
 )
 
 if TYPE_CHECKING:
-    from firmware_bridge.simulators import ApplianceSimulator
+    from firmware_bridge.simulators import AppliancePhysics
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ def _nack(error: LinkError, attribute_id: int = 0, then: ReplyWork | None = None
     )
 
 
-class SimulatedMcu:
-    """Runs an ApplianceSimulator as the appliance's MCU.
+class SimulatedSerialMcu:
+    """The MCU end of the serial link, answering from an AppliancePhysics model.
 
     Answers INFO, SNAPSHOT, WRITE, COMMAND and HEARTBEAT requests, advances
     the physics at ``speed`` times real time, REPORTs changed values (as the
@@ -67,7 +67,7 @@ class SimulatedMcu:
 
     def __init__(
         self,
-        simulator: ApplianceSimulator,
+        simulator: AppliancePhysics,
         link: ByteLink,
         *,
         speed: float = 1.0,

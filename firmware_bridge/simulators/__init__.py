@@ -1,4 +1,6 @@
-"""Physics simulators of the four appliance types; they play the appliance's MCU.
+"""Physics models (``AppliancePhysics``) of the four appliance types.
+
+``mcu.SimulatedSerialMcu`` puts one behind the MCU serial link, as the appliance's MCU.
 
 ``create_simulator(type, seed=..., index=...)`` builds one with its reference
 declaration (``firmware_bridge/declarations``), a deterministic id such as
@@ -17,7 +19,7 @@ from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import (
     SIMULATOR_FIRMWARE,
-    ApplianceSimulator,
+    AppliancePhysics,
     appliance_id_for,
     load_declaration,
     pairing_code_for,
@@ -30,7 +32,7 @@ from .room_ac import RoomAirConditionerSimulator
 from .washer import WasherSimulator
 
 __all__ = [
-    "ApplianceSimulator",
+    "AppliancePhysics",
     "DishwasherSimulator",
     "LiuzhouClimate",
     "RefrigeratorSimulator",
@@ -52,7 +54,7 @@ def create_simulator(
     firmware: str = SIMULATOR_FIRMWARE,
     climate: LiuzhouClimate | None = None,
     **options: Any,
-) -> ApplianceSimulator:
+) -> AppliancePhysics:
     """Build the simulator of ``appliance_type``.
 
     ``season`` picks a mid-July or mid-January start unless ``start`` (local

@@ -138,8 +138,13 @@ def resolve_start(season: Season | str, start: datetime | None) -> datetime:
     return Season(season).default_start()
 
 
-class ApplianceSimulator(ABC):
-    """An appliance's MCU with its physics. See docs/architecture.md, "Simulators".
+class AppliancePhysics(ABC):
+    """The physics model of one appliance: its values, writes, commands and time.
+
+    It knows nothing of frames or networks: ``SimulatedSerialMcu``
+    (mcu/simulated.py) puts it on the MCU end of a serial link, and
+    ``SimulatedProduct`` (bridge.py) adds the network module. See
+    docs/architecture.md, "Simulators".
 
     Subclasses implement ``_all_values``, ``_write``, ``_command`` (if the type
     has commands), ``_advance`` and the state hooks. The base class validates

@@ -52,7 +52,7 @@ from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkErro
 from custom_components.liuzhou_appliances.link.model import Declaration, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
-from .base import ApplianceSimulator, number_value, state_choice, state_number
+from .base import AppliancePhysics, number_value, state_choice, state_number
 from .climate import LiuzhouClimate
 
 MAX_SUBSTEP_S: Final = 10.0
@@ -318,7 +318,7 @@ class DoorSchedule:
         return None
 
 
-class RefrigeratorSimulator(ApplianceSimulator):
+class RefrigeratorSimulator(AppliancePhysics):
     """A fridge-freezer in a Liuzhou kitchen."""
 
     def __init__(

@@ -69,7 +69,7 @@ from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkErro
 from custom_components.liuzhou_appliances.link.model import Declaration, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
-from .base import ApplianceSimulator, number_value, state_bool, state_choice, state_number
+from .base import AppliancePhysics, number_value, state_bool, state_choice, state_number
 from .climate import LiuzhouClimate, humidity_ratio, relative_humidity, saturation_pressure_pa
 
 AIR_DENSITY: Final = 1.2  # kg/m³
@@ -407,7 +407,7 @@ class InverterAirConditioner:
         self.modulation = 0.0
 
 
-class RoomAirConditionerSimulator(ApplianceSimulator):
+class RoomAirConditionerSimulator(AppliancePhysics):
     """A wall-mounted inverter AC in a Liuzhou bedroom."""
 
     def __init__(

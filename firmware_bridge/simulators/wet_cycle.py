@@ -47,7 +47,7 @@ from custom_components.liuzhou_appliances.link.model import (
 )
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
-from .base import ApplianceSimulator
+from .base import AppliancePhysics
 from .climate import LiuzhouClimate
 
 WATER_J_PER_KG_K: Final = 4186.0
@@ -336,7 +336,7 @@ def nominal_profile(records: Sequence[StepRecord]) -> tuple[int, float, list[lis
     return duration, energy_kwh, [[int(s), w] for s, w in segments]
 
 
-class WetApplianceSimulator(ApplianceSimulator):
+class WetApplianceSimulator(AppliancePhysics):
     """Shared state machine of the washer and the dishwasher."""
 
     def __init__(

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from firmware_bridge.bridge import SimulatedAppliance
+from firmware_bridge.bridge import SimulatedProduct
 from firmware_bridge.conformance import CheckResult, ConformanceOptions
 
 # Short waits: a healthy simulator answers in milliseconds; the idle period only
@@ -27,7 +27,7 @@ async def _no_asyncio_debug() -> None:
     asyncio.get_running_loop().set_debug(False)
 
 
-def options_for(appliance: SimulatedAppliance, **overrides: object) -> ConformanceOptions:
+def options_for(appliance: SimulatedProduct, **overrides: object) -> ConformanceOptions:
     """Kit options aimed at one simulated appliance."""
     settings: dict[str, object] = {**FAST, **overrides}
     return ConformanceOptions(appliance.host, appliance.port, appliance.code, **settings)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """Deliberately broken appliances fail exactly the checks they break.
 
-Each variant is the real stack (simulator, SimulatedMcu, McuBackend,
+Each variant is the real stack (simulator, SimulatedSerialMcu, McuBackend,
 NetworkModule, ApplianceServer, zeroconf) with ONE real component replaced by
 a subclass carrying a typical firmware bug, swapped in where the bridge
 builds it.

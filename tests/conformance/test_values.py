@@ -7,7 +7,8 @@ import pytest
 from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Capability
 from custom_components.liuzhou_appliances.link.pairing import normalise_pairing_code
-from firmware_bridge.conformance.checks import invalid_values, valid_values, wrong_code_for
+from firmware_bridge.conformance.checks.commissioning import wrong_code_for
+from firmware_bridge.conformance.checks.values import invalid_values, valid_values
 from firmware_bridge.conformance.runner import same_value
 from firmware_bridge.simulators.base import load_declaration
 

@@ -16,7 +16,7 @@ from custom_components.liuzhou_appliances.link.client import ApplianceClient, pa
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.cli import main
-from firmware_bridge.mcu import SimulatedMcu
+from firmware_bridge.mcu import SimulatedSerialMcu
 from firmware_bridge.simulators import create_simulator
 
 from .conftest import PtyMasterLink
@@ -178,7 +178,7 @@ async def test_bridge_serves_an_mcu_on_a_serial_port(tmp_path: Path) -> None:
     declaration_file = tmp_path / "fridge.json"
     declaration_file.write_text(json.dumps(simulator.declaration.to_dict()))
     master, slave = os.openpty()
-    mcu = SimulatedMcu(simulator, PtyMasterLink(master), speed=0)
+    mcu = SimulatedSerialMcu(simulator, PtyMasterLink(master), speed=0)
     await mcu.start()
     process = await _spawn(
         "bridge", "--serial", os.ttyname(slave), "--declaration", str(declaration_file),

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, pair
 from custom_components.liuzhou_appliances.link.model import ApplianceType
-from firmware_bridge.bridge import SimulatedAppliance, simulated_appliances, simulator_state_path
-from firmware_bridge.mcu import SimulatedMcu, memory_link_pair
+from firmware_bridge.bridge import SimulatedProduct, simulated_appliances, simulator_state_path
+from firmware_bridge.mcu import SimulatedSerialMcu, memory_link_pair
 from firmware_bridge.mcu.simulated import ENERGY_RESERVE_KEY, ENERGY_RESERVE_KWH
 from firmware_bridge.simulators import create_simulator
 
@@ -38,7 +38,7 @@ def _energy(client: ApplianceClient) -> float:
     return value
 
 
-async def _ac_at_13_kwh_cooling(ac: SimulatedAppliance) -> None:
+async def _ac_at_13_kwh_cooling(ac: SimulatedProduct) -> None:
     """The AC's counter at 13.000 kWh at its last save, then cooling hard (about 1.3 kW)."""
     ac.simulator.restore_state({**ac.simulator.export_state(), "energy_kwh": 13.0})
     ac.mcu.save_state()  # the last periodic save
@@ -93,7 +93,7 @@ async def test_saves_follow_the_energy_not_the_reports(tmp_path: Path) -> None:
     simulator = create_simulator(ApplianceType.ROOM_AIR_CONDITIONER, seed=5, index=0)
     path = tmp_path / "ac.state.json"
     module_end, mcu_end = memory_link_pair()
-    mcu = SimulatedMcu(simulator, mcu_end, speed=0.0, state_path=path)
+    mcu = SimulatedSerialMcu(simulator, mcu_end, speed=0.0, state_path=path)
     await mcu.start()
     saves = 0
     original = mcu.save_state

@@ -1,4 +1,4 @@
-"""McuBackend (network module) against SimulatedMcu (simulator as MCU) over serial frames."""
+"""McuBackend (network module) against SimulatedSerialMcu (simulator as MCU) over serial frames."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from firmware_bridge.mcu import (
     FrameType,
     McuBackend,
     McuError,
-    SimulatedMcu,
+    SimulatedSerialMcu,
     memory_link_pair,
     open_serial_link,
 )
 from firmware_bridge.mcu.links import MemoryLink
-from firmware_bridge.simulators import ApplianceSimulator, create_simulator
+from firmware_bridge.simulators import AppliancePhysics, create_simulator
 
 from .conftest import FaultyLink, PtyMasterLink
 
@@ -31,8 +31,8 @@ FAST = {"response_timeout": 0.05, "retries": 2, "heartbeat_interval": 0.1}
 
 @dataclass
 class Rig:
-    simulator: ApplianceSimulator
-    mcu: SimulatedMcu
+    simulator: AppliancePhysics
+    mcu: SimulatedSerialMcu
     backend: McuBackend
     module_end: MemoryLink
     mcu_end: FaultyLink
@@ -43,7 +43,7 @@ async def _rig(appliance_type: ApplianceType, **backend_options: float) -> Rig:
     module_end, raw_mcu_end = memory_link_pair()
     mcu_end = FaultyLink(raw_mcu_end)
     # speed 0: the physics only move when a test calls advance().
-    mcu = SimulatedMcu(simulator, mcu_end, speed=0.0)
+    mcu = SimulatedSerialMcu(simulator, mcu_end, speed=0.0)
     backend = McuBackend(module_end, simulator.declaration, **{**FAST, **backend_options})
     await mcu.start()
     await backend.start()
@@ -178,7 +178,7 @@ async def test_wrong_appliance_type_is_refused() -> None:
     simulator = create_simulator(ApplianceType.REFRIGERATOR, seed=0, index=0)
     other = create_simulator(ApplianceType.DISHWASHER, seed=0, index=0)
     module_end, mcu_end = memory_link_pair()
-    mcu = SimulatedMcu(simulator, mcu_end, speed=0)
+    mcu = SimulatedSerialMcu(simulator, mcu_end, speed=0)
     backend = McuBackend(module_end, other.declaration, **FAST)
     await mcu.start()
     with pytest.raises(McuError, match="refrigerator"):
@@ -241,7 +241,7 @@ async def test_real_serial_link_over_a_pty() -> None:
     master, slave = os.openpty()
     module_link = await open_serial_link(os.ttyname(slave), 115200)
     simulator = create_simulator(ApplianceType.ROOM_AIR_CONDITIONER, seed=1, index=0)
-    mcu = SimulatedMcu(simulator, PtyMasterLink(master), speed=0)
+    mcu = SimulatedSerialMcu(simulator, PtyMasterLink(master), speed=0)
     backend = McuBackend(module_link, simulator.declaration, response_timeout=0.5)
     await mcu.start()
     try:
@@ -264,7 +264,7 @@ async def test_simulated_mcu_answers_bad_requests_with_nack() -> None:
     simulator = create_simulator(ApplianceType.ROOM_AIR_CONDITIONER, seed=0, index=0)
     type_spec = simulator.declaration.type_spec
     module_end, mcu_end = memory_link_pair()
-    mcu = SimulatedMcu(simulator, mcu_end, speed=0)
+    mcu = SimulatedSerialMcu(simulator, mcu_end, speed=0)
     await mcu.start()
     decoder = FrameDecoder()
 
@@ -302,5 +302,5 @@ def test_the_mcu_tells_the_simulator_its_speed(speed: float, scale: float) -> No
     """Durations on the wire are wall-clock seconds at the MCU's speed (0: a frozen clock)."""
     simulator = create_simulator(ApplianceType.DISHWASHER, seed=3, index=0)
     _, mcu_end = memory_link_pair()
-    SimulatedMcu(simulator, mcu_end, speed=speed)
+    SimulatedSerialMcu(simulator, mcu_end, speed=speed)
     assert simulator.time_scale == scale

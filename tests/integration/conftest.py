@@ -37,7 +37,7 @@ from custom_components.liuzhou_appliances.link.model import ApplianceType
 from .snapshot_extension import LiuzhouSnapshotExtension
 
 if TYPE_CHECKING:
-    from firmware_bridge.bridge import SimulatedAppliance
+    from firmware_bridge.bridge import SimulatedProduct
 
 _COUNT_ARGUMENT = {
     ApplianceType.ROOM_AIR_CONDITIONER: "ac",
@@ -83,7 +83,7 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 class PairedAppliance:
     """A running simulated appliance and the config entry paired with it."""
 
-    appliance: SimulatedAppliance
+    appliance: SimulatedProduct
     entry: MockConfigEntry
 
     @property
@@ -118,7 +118,7 @@ class StartAppliance(Protocol):
 @pytest.fixture
 async def start_simulated(
     hass: HomeAssistant,
-) -> AsyncIterator[Callable[..., Awaitable[SimulatedAppliance]]]:
+) -> AsyncIterator[Callable[..., Awaitable[SimulatedProduct]]]:
     """Start a simulated appliance (not paired); all are stopped at teardown."""
     from firmware_bridge.bridge import simulated_appliances
 
@@ -128,7 +128,7 @@ async def start_simulated(
         appliance_type: ApplianceType | str = ApplianceType.ROOM_AIR_CONDITIONER,
         *,
         index: int = 0,
-    ) -> SimulatedAppliance:
+    ) -> SimulatedProduct:
         kind = ApplianceType(appliance_type)
         # speed=0: physics stands still, so values change only when a test changes them.
         # A different seed per index gives a different appliance id and code.
@@ -146,7 +146,7 @@ async def start_simulated(
 @pytest.fixture
 async def start_appliance(
     hass: HomeAssistant,
-    start_simulated: Callable[..., Awaitable[SimulatedAppliance]],
+    start_simulated: Callable[..., Awaitable[SimulatedProduct]],
 ) -> AsyncIterator[StartAppliance]:
     """Start an appliance, pair with it and (by default) set up its config entry."""
     entries: list[MockConfigEntry] = []

@@ -21,7 +21,9 @@ def only_platform(platform: Platform, *, enable_all: bool = False) -> Iterator[N
     ``enable_all`` also registers the entities that are disabled by default.
     """
     with contextlib.ExitStack() as stack:
-        stack.enter_context(patch("custom_components.liuzhou_appliances.hub.PLATFORMS", [platform]))
+        stack.enter_context(
+            patch("custom_components.liuzhou_appliances.entry_points.PLATFORMS", [platform])
+        )
         if enable_all:
             stack.enter_context(
                 patch(

@@ -33,9 +33,9 @@ from custom_components.liuzhou_appliances.link.server import ApplianceServer, Me
 from .conftest import PairedAppliance, StartAppliance, closed_port, wait_until
 
 if TYPE_CHECKING:
-    from firmware_bridge.bridge import SimulatedAppliance
+    from firmware_bridge.bridge import SimulatedProduct
 
-type StartSimulated = Callable[..., Awaitable[SimulatedAppliance]]
+type StartSimulated = Callable[..., Awaitable[SimulatedProduct]]
 
 
 def wrong_code(code: str) -> str:
@@ -43,7 +43,7 @@ def wrong_code(code: str) -> str:
     return f"{(int(code) + 1) % 10**8:08d}"
 
 
-def discovery(appliance: SimulatedAppliance, **overrides: Any) -> ZeroconfServiceInfo:
+def discovery(appliance: SimulatedProduct, **overrides: Any) -> ZeroconfServiceInfo:
     """What Home Assistant's zeroconf hands the flow for the bridge's real advertisement."""
     from firmware_bridge.bridge import build_service_info
 

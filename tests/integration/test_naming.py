@@ -29,9 +29,9 @@ from .conftest import PairedAppliance, StartAppliance, legacy_title
 from .test_config_flow import discovery
 
 if TYPE_CHECKING:
-    from firmware_bridge.bridge import SimulatedAppliance
+    from firmware_bridge.bridge import SimulatedProduct
 
-type StartSimulated = Callable[..., Awaitable[SimulatedAppliance]]
+type StartSimulated = Callable[..., Awaitable[SimulatedProduct]]
 
 TYPE_NAMES = {
     "en": {
@@ -49,7 +49,7 @@ TYPE_NAMES = {
 }
 
 
-async def pair_by_hand(hass: HomeAssistant, appliance: SimulatedAppliance) -> Any:
+async def pair_by_hand(hass: HomeAssistant, appliance: SimulatedProduct) -> Any:
     """The manual flow up to its name-and-area form."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(

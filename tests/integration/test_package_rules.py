@@ -178,10 +178,58 @@ def test_undeclared_dependencies_of_requirements_are_listed_too() -> None:
 
 
 def test_config_schema_defined_because_async_setup_exists() -> None:
-    from custom_components.liuzhou_appliances import hub
+    from custom_components.liuzhou_appliances import entry_points
 
-    assert callable(hub.async_setup)
-    assert callable(hub.CONFIG_SCHEMA)
+    assert callable(entry_points.async_setup)
+    assert callable(entry_points.CONFIG_SCHEMA)
+
+
+def _module_imports(path: Path) -> set[str]:
+    """The package modules ``path`` imports at module level, for type checking too."""
+    package = path.relative_to(PACKAGE).parent.parts
+    found: set[str] = set()
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    checking_only = (
+        node.body
+        for node in body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    )
+    for node in [*body, *(statement for block in checking_only for statement in block)]:
+        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+            continue
+        base = package[: len(package) - node.level + 1]
+        target = (*base, *(node.module or "").split(".")) if node.module else base
+        for alias in node.names:
+            candidate = (*target, alias.name)
+            if (PACKAGE.joinpath(*candidate).with_suffix(".py")).exists():
+                target_module = candidate
+            else:
+                target_module = target
+            found.add(".".join(part for part in target_module if part))
+    return found
+
+
+def test_modules_import_no_circle() -> None:
+    """Each module's imports go one way, e.g. coordinator.py -> issues.py, never back."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+        graph[name] = _module_imports(path)
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(module: str) -> None:
+        assert module not in visiting, " -> ".join([*visiting, module])
+        if module in done or module not in graph:
+            return
+        visiting.append(module)
+        for imported in sorted(graph[module]):
+            visit(imported)
+        visiting.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
 
 
 def _installable_releases() -> list[str]:
@@ -268,7 +316,7 @@ def _source(name: str) -> str:
 def test_every_translation_key_used_in_code_exists() -> None:
     en = TRANSLATIONS["en"]
     used = set()
-    for name in ("coordinator.py", "repairs.py", "config_flow.py", "hub.py"):
+    for name in ("coordinator.py", "issues.py", "repairs.py", "config_flow.py", "entry_points.py"):
         used |= set(re.findall(r'translation_key="(\w+)"', _source(name)))
     for key in used:
         assert key in en["exceptions"] or key in en["issues"], key

@@ -29,19 +29,19 @@ from custom_components.liuzhou_appliances.const import (
     DOMAIN,
 )
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
-from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
-from custom_components.liuzhou_appliances.repairs import (
-    INVALID_VALUES,
+from custom_components.liuzhou_appliances.issues import (
     INVALID_VALUES_COUNT,
     INVALID_VALUES_QUIET_S,
+    IssueKind,
 )
+from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 from tests.link.backend import AC_IDENTITY, AC_STATE, MemoryBackend
 
 from .platform_helpers import entity_id, wait_for_state
 
 KEY = bytes(range(32))
 APPLIANCE_ID = AC_IDENTITY.appliance_id
-ISSUE_ID = f"{APPLIANCE_ID}_{INVALID_VALUES}"
+ISSUE_ID = f"{APPLIANCE_ID}_{IssueKind.INVALID_VALUES}"
 
 
 @dataclass
@@ -263,7 +263,7 @@ async def test_a_persistently_misbehaving_appliance_raises_a_repair_issue(
     await _push_invalid(hass, hostile, 1)
     issue = _issue(hass)
     assert issue is not None
-    assert issue.translation_key == INVALID_VALUES
+    assert issue.translation_key == IssueKind.INVALID_VALUES
     assert issue.severity is ir.IssueSeverity.WARNING
     assert not issue.is_fixable
     assert issue.translation_placeholders["appliance"] == "Hostile AC"

@@ -16,7 +16,7 @@ import pytest
 from custom_components.liuzhou_appliances import coordinator as coordinator_module
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.coordinator import reconnect_delay
-from custom_components.liuzhou_appliances.hub import async_remove_config_entry_device
+from custom_components.liuzhou_appliances.entry_points import async_remove_config_entry_device
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 
@@ -330,11 +330,11 @@ async def test_reconnect_now_answers_at_once_when_nothing_to_do(
 
 
 def test_package_exposes_entry_points_lazily() -> None:
-    """Without Home Assistant loaded first, the entry points come from hub.py on access."""
+    """Without Home Assistant loaded first, the entry points come from entry_points.py on access."""
     import custom_components.liuzhou_appliances as package
-    from custom_components.liuzhou_appliances import hub
+    from custom_components.liuzhou_appliances import entry_points
 
-    assert package.__getattr__("async_setup_entry") is hub.async_setup_entry
+    assert package.__getattr__("async_setup_entry") is entry_points.async_setup_entry
     with pytest.raises(AttributeError):
         package.__getattr__("not_an_entry_point")
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 import math
 
 from custom_components.liuzhou_appliances.link.model import Value
-from firmware_bridge.simulators import ApplianceSimulator
+from firmware_bridge.simulators import AppliancePhysics
 
 
-def assert_valid(simulator: ApplianceSimulator) -> dict[str, Value]:
+def assert_valid(simulator: AppliancePhysics) -> dict[str, Value]:
     """Every declared capability is reported, and each value validates."""
     values = simulator.values()
     assert set(values) == set(simulator.declaration.capabilities)
@@ -21,7 +21,7 @@ def assert_valid(simulator: ApplianceSimulator) -> dict[str, Value]:
 
 
 def run_until(
-    simulator: ApplianceSimulator,
+    simulator: AppliancePhysics,
     done: Callable[[], bool],
     *,
     dt: float = 60.0,

@@ -19,7 +19,7 @@ from custom_components.liuzhou_appliances.link.model import (
     ValueKind,
 )
 from firmware_bridge.simulators import (
-    ApplianceSimulator,
+    AppliancePhysics,
     DishwasherSimulator,
     RefrigeratorSimulator,
     create_simulator,
@@ -104,7 +104,7 @@ def test_writes_are_validated_against_the_declaration() -> None:
         simulator.step(float("nan"))
 
 
-def _scenario(simulator: ApplianceSimulator) -> None:
+def _scenario(simulator: AppliancePhysics) -> None:
     """Put each type to work so a day exercises its physics."""
     kind = simulator.declaration.type
     if kind is ApplianceType.ROOM_AIR_CONDITIONER:
@@ -295,7 +295,7 @@ def _operations(appliance_type: ApplianceType) -> st.SearchStrategy[list[tuple[s
     return st.lists(st.one_of(choices), min_size=1, max_size=40)
 
 
-def _apply(simulator: ApplianceSimulator, operation: tuple[str, Any]) -> None:
+def _apply(simulator: AppliancePhysics, operation: tuple[str, Any]) -> None:
     kind, argument = operation
     try:
         if kind == "write":

@@ -21,7 +21,7 @@ import threading
 from typing import Final, Literal
 
 from .fuzzy import CompiledRuleBase, Condition, Rule, RuleBase, Term, Variable, compile_rule_base
-from .inputs import DecisionStatus, Issue, Reading, usable
+from .inputs import DecisionStatus, Issue, Reading, fresh_value
 from .tariff import PriceUnavailableError, SensorPriceTariff, Tariff, price_signal
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,8 +58,14 @@ def comfort_price_signal(
     return float(min(1.0, max(0.0, (day[0] - low) / (high - low))))
 
 
-def _c(variable: str, term: str, negated: bool = False) -> Condition:
-    return Condition(variable, term, negated)
+def _is(variable: str, term: str) -> Condition:
+    """A rule's condition ``variable is term``."""
+    return Condition(variable, term)
+
+
+def _is_not(variable: str, term: str) -> Condition:
+    """A rule's condition ``variable is not term``."""
+    return Condition(variable, term, negated=True)
 
 
 def ac_rule_base() -> RuleBase:
@@ -177,24 +183,24 @@ def ac_rule_base() -> RuleBase:
             Term("high", "trap", (50.0, 75.0, 100.0, 100.0)),
         ),
     )
-    occupied, vacant = _c("occupancy", "occupied"), _c("occupancy", "vacant")
+    occupied, vacant = _is("occupancy", "occupied"), _is("occupancy", "vacant")
     rules = (
         Rule(
-            (occupied, _c("price", "neutral")),
+            (occupied, _is("price", "neutral")),
             "offset",
             "hold",
             group="hold",
             text="Someone is in and it is the cheapest time of day: keep the setpoint.",
         ),
         Rule(
-            (occupied, _c("price", "expensive")),
+            (occupied, _is("price", "expensive")),
             "offset",
             "relax",
             group="relax",
             text="Dearer hours (flat or peak): let the room drift to the edge of the comfort band.",
         ),
         Rule(
-            (occupied, _c("price", "expensive"), _c("outdoor_load", "hot")),
+            (occupied, _is("price", "expensive"), _is("outdoor_load", "hot")),
             "offset",
             "relax_small",
             group="relax",
@@ -202,68 +208,68 @@ def ac_rule_base() -> RuleBase:
             "the room would run away.",
         ),
         Rule(
-            (occupied, _c("price", "expensive"), _c("humidity", "humid")),
+            (occupied, _is("price", "expensive"), _is("humidity", "humid")),
             "offset",
             "relax_small",
             group="relax",
             text="Dearer hours but humid air (feels warmer): drift only half as far.",
         ),
         Rule(
-            (occupied, _c("price", "prepare")),
+            (occupied, _is("price", "prepare")),
             "offset",
             "precool",
             group="precool",
             text="A dearer period starts soon: cool (heat) a little ahead, while it is cheap.",
         ),
         Rule(
-            (occupied, _c("price", "prepare"), _c("outdoor_load", "hot")),
+            (occupied, _is("price", "prepare"), _is("outdoor_load", "hot")),
             "offset",
             "precool_strong",
             group="precool",
             text="A dearer period starts soon on a very hot (cold) day: store more coolness.",
         ),
         Rule(
-            (vacant, _c("price", "prepare", True)),
+            (vacant, _is_not("price", "prepare")),
             "offset",
             "setback",
             group="setback",
             text="Nobody in or expected: set back to save energy.",
         ),
         Rule(
-            (vacant, _c("price", "prepare")),
+            (vacant, _is("price", "prepare")),
             "offset",
             "hold",
             group="hold",
             text="Nobody in, but cheap hours before a dear period: keep the room ready.",
         ),
-        Rule((_c("error", "far"),), "fan", "high", text="Room well off the setpoint: fan high."),
+        Rule((_is("error", "far"),), "fan", "high", text="Room well off the setpoint: fan high."),
         Rule(
-            (_c("error", "above"), _c("trend", "worsening")),
+            (_is("error", "above"), _is("trend", "worsening")),
             "fan",
             "high",
             text="Room off the setpoint and getting worse: fan high.",
         ),
         Rule(
-            (_c("error", "above"), _c("trend", "worsening", True)),
+            (_is("error", "above"), _is_not("trend", "worsening")),
             "fan",
             "medium",
             text="Room off the setpoint but holding or recovering: fan medium.",
         ),
         Rule(
-            (_c("error", "near"), _c("trend", "worsening")),
+            (_is("error", "near"), _is("trend", "worsening")),
             "fan",
             "medium",
             text="At the setpoint but drifting away: fan medium.",
         ),
         Rule(
-            (_c("error", "near"), _c("trend", "worsening", True)),
+            (_is("error", "near"), _is_not("trend", "worsening")),
             "fan",
             "medium",
             text="At the setpoint and steady: fan medium (more air, gentler compressor).",
         ),
-        Rule((_c("error", "below"),), "fan", "low", text="Already past the setpoint: fan low."),
+        Rule((_is("error", "below"),), "fan", "low", text="Already past the setpoint: fan low."),
         Rule(
-            (_c("error", "near"), _c("humidity", "humid")),
+            (_is("error", "near"), _is("humidity", "humid")),
             "fan",
             "low",
             text="At the setpoint in humid air: fan low, a slow coil dries the air better.",
@@ -384,7 +390,7 @@ class AcComfortController:
             issue = Issue("setpoint_invalid", f"setpoint is {inputs.setpoint!r}")
             _LOGGER.warning("AC controller: %s; leaving the AC to itself", issue.message)
             return AcDecision(DecisionStatus.FALLBACK, math.nan, "auto", 0.0, issues=(issue,))
-        room, room_issue = usable(
+        room, room_issue = fresh_value(
             inputs.room_temperature, inputs.now, self.stale_after, "room_temperature"
         )
         if room is None:
@@ -397,7 +403,7 @@ class AcComfortController:
         error = direction * (room - inputs.setpoint)
         trend = self._update_trend(inputs.now, error)
 
-        outdoor, outdoor_issue = usable(
+        outdoor, outdoor_issue = fresh_value(
             inputs.outdoor_temperature, inputs.now, timedelta(hours=2), "outdoor_temperature"
         )
         if outdoor is None:
@@ -409,7 +415,7 @@ class AcComfortController:
 
         humidity = DEFAULT_HUMIDITY_PCT
         if inputs.mode == "cool":  # humidity only tempers cooling
-            value, humidity_issue = usable(
+            value, humidity_issue = fresh_value(
                 inputs.humidity, inputs.now, timedelta(hours=1), "humidity"
             )
             if value is None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import logging
 import math
 
-from .inputs import DecisionStatus, Issue, Reading, usable
+from .inputs import DecisionStatus, Issue, Reading, fresh_value
 from .tariff import PriceUnavailableError, Tariff, price_signal
 
 _LOGGER = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class FridgePrecoolController:
             fridge_target = max(self.fridge_min, fridge_target - self.precool_k)
             if freezer_target is not None:
                 freezer_target = max(self.freezer_min, freezer_target - self.precool_k)
-        fridge, fridge_issue = usable(
+        fridge, fridge_issue = fresh_value(
             fridge_temperature, now, self.stale_after, "fridge_temperature"
         )
         if fridge_issue is not None:
@@ -112,7 +112,7 @@ class FridgePrecoolController:
             # A door opening or a warm load: pull down now, whatever the price.
             fridge_target = self.fridge_min
         if has_freezer:
-            freezer, freezer_issue = usable(
+            freezer, freezer_issue = fresh_value(
                 freezer_temperature, now, self.stale_after, "freezer_temperature"
             )
             if freezer_issue is not None:

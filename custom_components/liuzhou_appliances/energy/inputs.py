@@ -38,7 +38,7 @@ def _aware(when: datetime) -> datetime:
     return when.replace(tzinfo=CHINA_TZ) if when.tzinfo is None else when
 
 
-def usable(
+def fresh_value(
     reading: Reading | None, now: datetime, max_age: timedelta, name: str
 ) -> tuple[float | None, Issue | None]:
     """The reading's value if present, finite and fresh; otherwise None and why."""
@@ -55,3 +55,7 @@ def usable(
             f"(limit {max_age.total_seconds() / 60:.0f} min)",
         )
     return float(value), None
+
+
+# The name energy_manager.py still imports; fresh_value says what it returns.
+usable = fresh_value

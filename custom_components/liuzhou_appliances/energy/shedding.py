@@ -31,7 +31,7 @@ from enum import IntEnum
 import logging
 from typing import Final, Literal
 
-from .inputs import Issue, Reading, usable
+from .inputs import Issue, Reading, fresh_value
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class LoadShedder:
             reason = f"{active_event.reason}: limit {active_event.limit_w:.0f} W"
             cause = GRID_EVENT
         depth = active_event.depth if active_event is not None else None
-        value, issue = usable(power, now, self.stale_after, "home_power")
+        value, issue = fresh_value(power, now, self.stale_after, "home_power")
         if value is None and depth is None:
             # Without a power reading nothing can be judged: hand everything back.
             assert issue is not None
