@@ -24,10 +24,10 @@ from custom_components.liuzhou_appliances.energy.ac import (
 )
 from custom_components.liuzhou_appliances.energy.inputs import Issue
 from custom_components.liuzhou_appliances.energy.shedding import GRID_EVENT, POWER_LIMIT, ShedStep
-from custom_components.liuzhou_appliances.energy_manager import (
+from custom_components.liuzhou_appliances.energy_runtime import (
     REASONS,
     UNEXPECTED_REASON,
-    _reason_codes,
+    reason_codes,
 )
 
 PACKAGE = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -80,7 +80,7 @@ def test_an_unknown_issue_is_unexpected_and_reasons_are_listed_once() -> None:
         Issue("something_new", "?"),
         Issue("humidity_stale", "again"),
     ]
-    assert _reason_codes(issues) == ("humidity_stale", UNEXPECTED_REASON)
+    assert reason_codes(issues) == ("humidity_stale", UNEXPECTED_REASON)
 
 
 async def test_home_assistant_serves_them_to_the_frontend(hass: HomeAssistant) -> None:
