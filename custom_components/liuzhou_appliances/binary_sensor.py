@@ -9,9 +9,10 @@ from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .coordinator import LiuzhouCoordinator
 from .descriptions import BINARY_SENSORS, LiuzhouBinarySensorEntityDescription, declared
 from .entity import LiuzhouEntity
+from .runtime_data import LiuzhouConfigEntry
 
 # Binary sensors only read pushed state; nothing here talks to the appliance.
 PARALLEL_UPDATES = 0
@@ -23,7 +24,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors the appliance declares."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         LiuzhouBinarySensor(coordinator, description)
         for description in declared(BINARY_SENSORS, coordinator.declaration)

@@ -6,9 +6,10 @@ from homeassistant.components.button import ButtonEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .coordinator import LiuzhouCoordinator
 from .descriptions import BUTTONS, LiuzhouButtonEntityDescription, declared
 from .entity import LiuzhouEntity
+from .runtime_data import LiuzhouConfigEntry
 
 # One command at a time per appliance keeps the order the user pressed them in.
 PARALLEL_UPDATES = 1
@@ -20,7 +21,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the command buttons of the appliance's type."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         LiuzhouButton(coordinator, description)
         for description in declared(BUTTONS, coordinator.declaration)

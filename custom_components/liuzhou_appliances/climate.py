@@ -21,9 +21,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .compat import NativeTemperatureClimateEntity
 from .const import DOMAIN
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .coordinator import LiuzhouCoordinator
 from .entity import LiuzhouEntity
 from .link.model import ApplianceType, Value
+from .runtime_data import LiuzhouConfigEntry
 from .setpoints import user_bound, user_step
 
 # One write at a time keeps the order of the user's changes.
@@ -61,7 +62,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the climate entity of an air conditioner."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     if coordinator.declaration.type is ApplianceType.ROOM_AIR_CONDITIONER:
         async_add_entities([LiuzhouClimate(coordinator)])
 

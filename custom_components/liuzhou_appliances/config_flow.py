@@ -22,14 +22,13 @@ from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers import instance_id, selector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .compat import OptionsFlowWithReload
 from .const import (
     CONF_APPLIANCE_ID,
     CONF_AREA_ID,
-    CONF_COMMERCIAL_FLAT_PRICE,
-    CONF_CUSTOM_TABLE,
     CONF_GRID_EVENT_ENTITY,
     CONF_GRID_EVENT_LEVEL,
     CONF_HOME_POWER_ENTITY,
@@ -43,9 +42,7 @@ from .const import (
     CONF_PAIRING_CODE,
     CONF_POWER_CAP_KW,
     CONF_POWER_LIMIT_KW,
-    CONF_PRICE_ENTITY,
     CONF_SOLAR_SURPLUS_ENTITY,
-    CONF_TARIFF,
     DEFAULT_DEMAND_RESPONSE_LEVEL,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_OFFLINE_REPAIR_MINUTES,
@@ -56,14 +53,20 @@ from .const import (
     MAX_OFFLINE_REPAIR_MINUTES,
     MIN_KEEPALIVE_INTERVAL,
     MIN_OFFLINE_REPAIR_MINUTES,
+)
+from .energy.shedding import DEMAND_RESPONSE_LEVELS
+from .energy.tariff import TariffError
+from .energy.tariff_options import (
+    CONF_COMMERCIAL_FLAT_PRICE,
+    CONF_CUSTOM_TABLE,
+    CONF_PRICE_ENTITY,
+    CONF_TARIFF,
     TARIFF_CUSTOM,
     TARIFF_KINDS,
     TARIFF_RESIDENTIAL,
     TARIFF_SENSOR,
+    build_tariff,
 )
-from .energy.shedding import DEMAND_RESPONSE_LEVELS
-from .energy.tariff import TariffError
-from .energy_manager import build_tariff
 from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
@@ -267,7 +270,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry is None or (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (host, port):
             return  # unknown, or moved: the address update reloads the entry
         if entry.state is ConfigEntryState.LOADED:
-            entry.runtime_data.async_wake_reconnect()
+            entry.runtime_data.coordinator.async_wake_reconnect()
         elif entry.state is ConfigEntryState.SETUP_RETRY:
             self.hass.config_entries.async_schedule_reload(entry.entry_id)
 
@@ -545,7 +548,7 @@ def validate_household(options: Mapping[str, Any]) -> tuple[dict[str, str], dict
     if bool(options.get(CONF_HOME_POWER_ENTITY)) != bool(options.get(CONF_POWER_LIMIT_KW)):
         return {"base": "shedding_needs_sensor_and_limit"}, {}
     try:
-        build_tariff(options)
+        build_tariff(options, time_zone=dt_util.get_default_time_zone())
     except TariffError as err:
         return {CONF_CUSTOM_TABLE: "custom_table_invalid"}, {"detail": str(err)}
     return {}, {}

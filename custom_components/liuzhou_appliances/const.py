@@ -49,15 +49,7 @@ PAIRING_CODE_LENGTH: Final = 8
 
 # Household energy: one single-instance config entry shared by all appliances.
 HOUSEHOLD_UNIQUE_ID: Final = "household_energy"
-CONF_TARIFF: Final = "tariff"
-TARIFF_RESIDENTIAL: Final = "residential_tiered"
-TARIFF_COMMERCIAL: Final = "commercial_tou"
-TARIFF_CUSTOM: Final = "custom_tou"
-TARIFF_SENSOR: Final = "sensor"
-TARIFF_KINDS: Final = (TARIFF_RESIDENTIAL, TARIFF_COMMERCIAL, TARIFF_CUSTOM, TARIFF_SENSOR)
-CONF_COMMERCIAL_FLAT_PRICE: Final = "commercial_flat_price"
-CONF_CUSTOM_TABLE: Final = "custom_table"
-CONF_PRICE_ENTITY: Final = "price_entity"
+# The tariff's options (CONF_TARIFF and the TARIFF_* kinds) are energy/tariff_options.py's.
 CONF_HOME_POWER_ENTITY: Final = "home_power_entity"
 CONF_POWER_LIMIT_KW: Final = "power_limit_kw"
 CONF_SOLAR_SURPLUS_ENTITY: Final = "solar_surplus_entity"

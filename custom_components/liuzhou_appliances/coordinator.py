@@ -15,9 +15,8 @@ import contextlib
 from dataclasses import dataclass
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
@@ -57,9 +56,10 @@ from .link.codec import HelloInfo
 from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
 from .link.model import Declaration, Value
 
-_LOGGER = logging.getLogger(__package__)
+if TYPE_CHECKING:
+    from .runtime_data import LiuzhouConfigEntry
 
-type LiuzhouConfigEntry = ConfigEntry[LiuzhouCoordinator]
+_LOGGER = logging.getLogger(__package__)
 
 # The appliance no longer knows our key: re-pairing needs a person with the code.
 _KEY_REJECTED = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.NOT_PAIRED})

@@ -13,10 +13,9 @@ from .const import (
     CONF_HUB_ID,
     CONF_KEY,
     CONF_PAIRING_CODE,
-    HOUSEHOLD_UNIQUE_ID,
 )
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
-from .energy_manager import energy_data
+from .coordinator import LiuzhouCoordinator
+from .runtime_data import AnyLiuzhouConfigEntry, HouseholdRuntimeData
 
 # Keys, codes, addresses and ids: nothing that pairs with or locates the appliance.
 TO_REDACT = {
@@ -33,19 +32,19 @@ TO_REDACT = {
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant, entry: LiuzhouConfigEntry
+    hass: HomeAssistant, entry: AnyLiuzhouConfigEntry
 ) -> dict[str, Any]:
     """Everything needed to debug an appliance, nothing that identifies or unlocks it."""
-    if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+    runtime = entry.runtime_data
+    if isinstance(runtime, HouseholdRuntimeData):
         # The household energy entry: its settings (entity ids and prices, no secrets)
         # and what load shedding holds now.
-        report = energy_data(hass).manager
-        shed = report.last_report if report is not None else None
+        shed = runtime.energy.shedding.last_report
         return {
             "options": dict(entry.options),
             "shed": [(a.action, a.appliance_id) for a in shed.active] if shed else [],
         }
-    coordinator = entry.runtime_data
+    coordinator = runtime.coordinator
     hello = coordinator.hello
     return {
         "entry": async_redact_data(

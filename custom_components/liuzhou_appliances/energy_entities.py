@@ -1,15 +1,20 @@
 """Energy entities on each appliance's device: enable switch, preset, plan and savings sensors.
 
-They read and drive the appliance's ``ApplianceEnergy``. The switch, the
-preset and the savings total survive restarts (RestoreEntity); without a
+Declared as description tables, like the appliance's own entities
+(``descriptions.py``): each description reads (``value_fn``, ``is_on_fn``,
+``current_fn``) and drives (``set_fn``, ``select_fn``) the appliance's
+``ApplianceEnergy``; ``exists_fn`` says which appliances have it. The switch,
+the preset and the savings total survive restarts (RestoreEntity); without a
 household energy entry the sensors are unknown and the status reads
 "not configured".
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.components.sensor import (
@@ -21,85 +26,191 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.const import STATE_ON, EntityCategory
-from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.restore_state import RestoreEntity
+from homeassistant.helpers.typing import StateType
 
 from .coordinator import LiuzhouCoordinator
 from .energy.ac import ComfortPreset
-from .energy_manager import ApplianceEnergy, EnergyStatus, energy_data
+from .energy_runtime import ApplianceEnergy, EnergyStatus
 from .entity import LiuzhouEntity
 from .link.model import ApplianceType, Declaration
+from .runtime_data import ApplianceRuntimeData
 
 CURRENCY_CNY: Final = "CNY"
 _RUNS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
 
-SWITCH: Final = SwitchEntityDescription(
-    key="energy_optimisation", translation_key="energy_optimisation"
+
+def _every_appliance(declaration: Declaration) -> bool:
+    return True
+
+
+def _plans_runs(declaration: Declaration) -> bool:
+    """Washers and dishwashers with a delayed start (nothing to plan without one)."""
+    return declaration.type in _RUNS and declaration.max_delay_s > 0
+
+
+def _is_ac(declaration: Declaration) -> bool:
+    return declaration.type is ApplianceType.ROOM_AIR_CONDITIONER
+
+
+def _estimates_savings(declaration: Declaration) -> bool:
+    """Planned runs and the AC; a fridge's pre-cooling savings are not estimated (docs)."""
+    return _plans_runs(declaration) or _is_ac(declaration)
+
+
+# --- descriptions -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergySwitchEntityDescription(SwitchEntityDescription):
+    """A switch of the energy runtime: ``is_on_fn`` reads it, ``set_fn`` turns it."""
+
+    is_on_fn: Callable[[ApplianceEnergy], bool]
+    set_fn: Callable[[ApplianceEnergy, bool], Awaitable[None]]
+    exists_fn: Callable[[Declaration], bool] = _every_appliance
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergySelectEntityDescription(SelectEntityDescription):
+    """A select of the energy runtime: ``current_fn`` reads it, ``select_fn`` sets it.
+
+    ``restore_fn`` takes the option kept across a restart (before anything acts).
+    """
+
+    current_fn: Callable[[ApplianceEnergy], str]
+    select_fn: Callable[[ApplianceEnergy, str], Awaitable[None]]
+    restore_fn: Callable[[ApplianceEnergy, str], None]
+    exists_fn: Callable[[Declaration], bool] = _every_appliance
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergySensorEntityDescription(SensorEntityDescription):
+    """A sensor of the energy runtime: ``value_fn`` and ``attributes_fn`` read it.
+
+    With ``restore_fn`` the value is kept across restarts and handed back to the
+    runtime (the savings total).
+    """
+
+    value_fn: Callable[[ApplianceEnergy], StateType | datetime]
+    attributes_fn: Callable[[ApplianceEnergy], Mapping[str, Any]] | None = None
+    restore_fn: Callable[[ApplianceEnergy, float], None] | None = None
+    exists_fn: Callable[[Declaration], bool] = _every_appliance
+
+
+def _set_preset(energy: ApplianceEnergy, option: str) -> Awaitable[None]:
+    return energy.async_set_preset(ComfortPreset(option))
+
+
+def _restore_preset(energy: ApplianceEnergy, option: str) -> None:
+    energy.preset = ComfortPreset(option)
+
+
+def _status_details(energy: ApplianceEnergy) -> dict[str, Any]:
+    """The reasons (codes Home Assistant shows translated), and the last decision's latency."""
+    decision_ms = energy.ac_loop.last_decision_ms
+    return {
+        "reason": list(energy.reasons) or None,
+        "decision_ms": round(decision_ms, 3) if decision_ms is not None else None,
+    }
+
+
+def _planned_start(energy: ApplianceEnergy) -> datetime | None:
+    plan = energy.runs.plan
+    return None if plan is None or energy.household is None else plan.start
+
+
+def _expected_cost(energy: ApplianceEnergy) -> float | None:
+    plan = energy.runs.plan
+    return None if plan is None or energy.household is None else round(plan.cost, 4)
+
+
+def _savings(energy: ApplianceEnergy) -> float | None:
+    return None if energy.household is None else round(energy.savings.total, 4)
+
+
+def _restore_savings(energy: ApplianceEnergy, total: float) -> None:
+    energy.savings.total = total
+
+
+ENERGY_SWITCHES: Final[tuple[EnergySwitchEntityDescription, ...]] = (
+    # Whether the hub may act on this appliance (what it does and why: the status sensor).
+    EnergySwitchEntityDescription(
+        key="energy_optimisation",
+        translation_key="energy_optimisation",
+        is_on_fn=lambda energy: energy.enabled,
+        set_fn=lambda energy, on: energy.async_set_enabled(on),
+    ),
 )
-PRESET: Final = SelectEntityDescription(
-    key="energy_preset",
-    translation_key="energy_preset",
-    options=[str(preset) for preset in ComfortPreset],
+ENERGY_SELECTS: Final[tuple[EnergySelectEntityDescription, ...]] = (
+    # Only the AC's comfort controller has presets; switching compiles once, in the executor.
+    EnergySelectEntityDescription(
+        key="energy_preset",
+        translation_key="energy_preset",
+        options=[str(preset) for preset in ComfortPreset],
+        current_fn=lambda energy: str(energy.preset),
+        select_fn=_set_preset,
+        restore_fn=_restore_preset,
+        exists_fn=_is_ac,
+    ),
 )
-STATUS: Final = SensorEntityDescription(
-    key="energy_status",
-    translation_key="energy_status",
-    device_class=SensorDeviceClass.ENUM,
-    options=[str(status) for status in EnergyStatus],
-    entity_category=EntityCategory.DIAGNOSTIC,
-)
-PLANNED_START: Final = SensorEntityDescription(
-    key="planned_start", translation_key="planned_start", device_class=SensorDeviceClass.TIMESTAMP
-)
-EXPECTED_COST: Final = SensorEntityDescription(
-    key="expected_cost",
-    translation_key="expected_cost",
-    device_class=SensorDeviceClass.MONETARY,
-    native_unit_of_measurement=CURRENCY_CNY,
-    suggested_display_precision=2,
-)
-# Monetary sensors allow state class "total" only; the estimate may also go down
-# (pre-cooling at a cheap hour costs a little now), see docs/energy.md.
-SAVINGS: Final = SensorEntityDescription(
-    key="energy_savings",
-    translation_key="energy_savings",
-    device_class=SensorDeviceClass.MONETARY,
-    state_class=SensorStateClass.TOTAL,
-    native_unit_of_measurement=CURRENCY_CNY,
-    suggested_display_precision=2,
+ENERGY_SENSORS: Final[tuple[EnergySensorEntityDescription, ...]] = (
+    EnergySensorEntityDescription(
+        key="energy_status",
+        translation_key="energy_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(status) for status in EnergyStatus],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda energy: str(energy.status),
+        attributes_fn=_status_details,
+    ),
+    EnergySensorEntityDescription(
+        key="planned_start",
+        translation_key="planned_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_planned_start,
+        exists_fn=_plans_runs,
+    ),
+    EnergySensorEntityDescription(
+        key="expected_cost",
+        translation_key="expected_cost",
+        device_class=SensorDeviceClass.MONETARY,
+        native_unit_of_measurement=CURRENCY_CNY,
+        suggested_display_precision=2,
+        value_fn=_expected_cost,
+        exists_fn=_plans_runs,
+    ),
+    # Monetary sensors allow state class "total" only; the estimate may also go down
+    # (pre-cooling at a cheap hour costs a little now), see docs/energy.md.
+    EnergySensorEntityDescription(
+        key="energy_savings",
+        translation_key="energy_savings",
+        device_class=SensorDeviceClass.MONETARY,
+        state_class=SensorStateClass.TOTAL,
+        native_unit_of_measurement=CURRENCY_CNY,
+        suggested_display_precision=2,
+        value_fn=_savings,
+        restore_fn=_restore_savings,
+        exists_fn=_estimates_savings,
+    ),
 )
 
 
-def energy_of(hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> ApplianceEnergy:
-    """The appliance's energy runtime (created by setup before the platforms)."""
-    energy = energy_data(hass).appliances[coordinator.config_entry.entry_id]
-    return energy
-
-
-def has_preset(kind: ApplianceType) -> bool:
-    """Only the AC's comfort controller has presets."""
-    return kind is ApplianceType.ROOM_AIR_CONDITIONER
-
-
-def sensor_descriptions(
-    kind: ApplianceType, declaration: Declaration
-) -> tuple[SensorEntityDescription, ...]:
-    """Status for all; savings where they are estimated; plan sensors for delayed starts."""
-    if kind in _RUNS:
-        if declaration.max_delay_s <= 0:
-            return (STATUS,)  # no delayed start: nothing to plan
-        return (STATUS, PLANNED_START, EXPECTED_COST, SAVINGS)
-    if kind is ApplianceType.ROOM_AIR_CONDITIONER:
-        return (STATUS, SAVINGS)
-    return (STATUS,)  # fridge: pre-cooling's savings are not estimated (docs/energy.md)
+# --- entities -----------------------------------------------------------------------
 
 
 class _EnergyEntity(LiuzhouEntity):
     """Follows both the appliance (availability) and its energy runtime."""
 
-    def __init__(self, coordinator: LiuzhouCoordinator, energy: ApplianceEnergy, key: str) -> None:
-        super().__init__(coordinator, key)
+    def __init__(
+        self,
+        coordinator: LiuzhouCoordinator,
+        energy: ApplianceEnergy,
+        description: EntityDescription,
+    ) -> None:
+        super().__init__(coordinator, description.key)
         self.energy = energy
+        self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -109,13 +220,13 @@ class _EnergyEntity(LiuzhouEntity):
 class EnergySwitch(_EnergyEntity, SwitchEntity, RestoreEntity):
     """Energy optimisation on/off (off by default; restored after a restart)."""
 
-    entity_description = SWITCH
+    entity_description: EnergySwitchEntityDescription
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         last = await self.async_get_last_state()
         if last is not None and last.state == STATE_ON:
-            await self.energy.async_set_enabled(True)
+            await self.entity_description.set_fn(self.energy, True)
 
     @property
     def available(self) -> bool:
@@ -124,148 +235,125 @@ class EnergySwitch(_EnergyEntity, SwitchEntity, RestoreEntity):
 
     @property
     def is_on(self) -> bool:
-        """Whether the hub may act on this appliance (what it does and why: the status sensor)."""
-        return self.energy.enabled
+        """The runtime's setting."""
+        return self.entity_description.is_on_fn(self.energy)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Start the controllers."""
-        await self.energy.async_set_enabled(True)
+        await self.entity_description.set_fn(self.energy, True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Hand the appliance back to its own control."""
-        await self.energy.async_set_enabled(False)
+        await self.entity_description.set_fn(self.energy, False)
 
 
-class EnergyPresetSelect(_EnergyEntity, SelectEntity, RestoreEntity):
-    """Comfort / balanced / eco for the AC comfort controller (restored)."""
+class EnergySelect(_EnergyEntity, SelectEntity, RestoreEntity):
+    """A setting of the energy runtime, restored after a restart."""
 
-    entity_description = PRESET
+    entity_description: EnergySelectEntityDescription
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         last = await self.async_get_last_state()
         if last is not None and last.state in self.options:
-            self.energy.preset = ComfortPreset(last.state)
+            self.entity_description.restore_fn(self.energy, last.state)
 
     @property
     def current_option(self) -> str:
-        """The preset in use."""
-        return str(self.energy.preset)
+        """The option in use."""
+        return self.entity_description.current_fn(self.energy)
 
     async def async_select_option(self, option: str) -> None:
-        """Switch preset (its surface compiles once, in the executor)."""
-        await self.energy.async_set_preset(ComfortPreset(option))
+        """Use another option."""
+        await self.entity_description.select_fn(self.energy, option)
 
 
-class _EnergySensor(_EnergyEntity, SensorEntity):
+class EnergySensor(_EnergyEntity, SensorEntity):
     """A sensor of the energy runtime."""
 
-
-class EnergyStatusSensor(_EnergySensor):
-    """What the energy features do now; the reason as an attribute."""
-
+    entity_description: EnergySensorEntityDescription
     # The AC loop's latency changes every minute: shown, but not kept in the history.
     _unrecorded_attributes = frozenset({"decision_ms"})
 
     @property
-    def native_value(self) -> str:
-        """The status."""
-        return str(self.energy.status)
+    def native_value(self) -> StateType | datetime:
+        """The value now."""
+        return self.entity_description.value_fn(self.energy)
 
     @property
-    def extra_state_attributes(self) -> dict[str, Any]:
-        """The reasons (codes Home Assistant shows translated), and the last decision's latency."""
-        return {
-            "reason": list(self.energy.reasons) or None,
-            "decision_ms": (
-                round(self.energy.last_decision_ms, 3)
-                if self.energy.last_decision_ms is not None
-                else None
-            ),
-        }
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Details, such as the status's reasons."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.energy)
 
 
-class PlannedStartSensor(_EnergySensor):
-    """When the planned run starts (unknown without a plan)."""
-
-    @property
-    def native_value(self) -> datetime | None:
-        """The planned start."""
-        plan = self.energy.plan
-        return None if plan is None or self.energy.manager is None else plan.start
-
-
-class ExpectedCostSensor(_EnergySensor):
-    """What the planned run costs at the planned time (CNY)."""
-
-    @property
-    def native_value(self) -> float | None:
-        """The expected cost."""
-        plan = self.energy.plan
-        return None if plan is None or self.energy.manager is None else round(plan.cost, 4)
-
-
-class SavingsSensor(_EnergySensor, RestoreSensor):
-    """Savings so far (CNY), kept across restarts; unknown without a household entry."""
+class RestoredEnergySensor(EnergySensor, RestoreSensor):
+    """A sensor whose value is kept across restarts (the savings total)."""
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
+        restore_fn = self.entity_description.restore_fn
         last = await self.async_get_last_sensor_data()
-        if last is not None and isinstance(last.native_value, int | float | str):
+        if restore_fn is None or last is None:
+            return
+        if isinstance(last.native_value, int | float | str):
             try:
-                self.energy.savings = float(last.native_value)
+                restore_fn(self.energy, float(last.native_value))
             except ValueError:
-                self.energy.savings = 0.0
+                restore_fn(self.energy, 0.0)
+
+
+class _Described(Protocol):
+    """What ``_energy_entities`` needs from a description."""
 
     @property
-    def native_value(self) -> float | None:
-        """The total so far."""
-        if self.energy.manager is None:
-            return None
-        return round(self.energy.savings, 4)
+    def exists_fn(self) -> Callable[[Declaration], bool]: ...
 
 
-_SENSOR_CLASSES: Final[dict[str, type[_EnergySensor]]] = {
-    STATUS.key: EnergyStatusSensor,
-    PLANNED_START.key: PlannedStartSensor,
-    EXPECTED_COST.key: ExpectedCostSensor,
-    SAVINGS.key: SavingsSensor,
-}
+def _energy_entities[EntityT: _EnergyEntity, DescriptionT: _Described](
+    make: Callable[[LiuzhouCoordinator, ApplianceEnergy, DescriptionT], EntityT],
+    table: tuple[DescriptionT, ...],
+    runtime: ApplianceRuntimeData,
+) -> list[EntityT]:
+    """The entities of ``table`` that the appliance has."""
+    declaration = runtime.coordinator.declaration
+    return [
+        make(runtime.coordinator, runtime.energy, description)
+        for description in table
+        if description.exists_fn(declaration)
+    ]
 
 
-def energy_switches(hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> list[EnergySwitch]:
-    """The enable switch of every appliance."""
-    return [EnergySwitch(coordinator, energy_of(hass, coordinator), SWITCH.key)]
+def _energy_sensor(
+    coordinator: LiuzhouCoordinator,
+    energy: ApplianceEnergy,
+    description: EnergySensorEntityDescription,
+) -> EnergySensor:
+    if description.restore_fn is not None:
+        return RestoredEnergySensor(coordinator, energy, description)
+    return EnergySensor(coordinator, energy, description)
 
 
-def energy_selects(
-    hass: HomeAssistant, coordinator: LiuzhouCoordinator
-) -> list[EnergyPresetSelect]:
-    """The preset select (AC only)."""
-    energy = energy_of(hass, coordinator)
-    if not has_preset(energy.kind):
-        return []
-    return [EnergyPresetSelect(coordinator, energy, PRESET.key)]
+def energy_switches(runtime: ApplianceRuntimeData) -> list[EnergySwitch]:
+    """The energy switches of the appliance (every appliance has the enable switch)."""
+    return _energy_entities(EnergySwitch, ENERGY_SWITCHES, runtime)
 
 
-def energy_sensors(hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> list[SensorEntity]:
-    """Status, plan and savings sensors for the appliance's type."""
-    energy = energy_of(hass, coordinator)
-    sensors: list[SensorEntity] = []
-    for description in sensor_descriptions(energy.kind, coordinator.declaration):
-        entity = _SENSOR_CLASSES[description.key](coordinator, energy, description.key)
-        entity.entity_description = description
-        sensors.append(entity)
-    return sensors
+def energy_selects(runtime: ApplianceRuntimeData) -> list[EnergySelect]:
+    """The energy selects of the appliance (the AC's preset)."""
+    return _energy_entities(EnergySelect, ENERGY_SELECTS, runtime)
+
+
+def energy_sensors(runtime: ApplianceRuntimeData) -> list[EnergySensor]:
+    """Status for all; savings where they are estimated; plan sensors for delayed starts."""
+    return _energy_entities(_energy_sensor, ENERGY_SENSORS, runtime)
 
 
 def all_energy_descriptions() -> list[tuple[str, str, frozenset[str]]]:
     """(platform, translation key, states) of every energy entity; used by tests."""
-    out: list[tuple[str, str, frozenset[str]]] = [
-        ("switch", str(SWITCH.translation_key), frozenset()),
-        ("select", str(PRESET.translation_key), frozenset(PRESET.options or ())),
+    return [
+        *(("switch", str(d.translation_key), frozenset[str]()) for d in ENERGY_SWITCHES),
+        *(("select", str(d.translation_key), frozenset(d.options or ())) for d in ENERGY_SELECTS),
+        *(("sensor", str(d.translation_key), frozenset(d.options or ())) for d in ENERGY_SENSORS),
     ]
-    for description in (STATUS, PLANNED_START, EXPECTED_COST, SAVINGS):
-        states = frozenset(description.options or ())
-        out.append(("sensor", str(description.translation_key), states))
-    return out

@@ -1,11 +1,11 @@
 """The household energy entry's device and entities: price now, tariff period, demand response.
 
 The household entry (unique id ``HOUSEHOLD_UNIQUE_ID``) has no appliance; its
-runtime is the ``EnergyManager``. Its device (a service) shows what the whole
+runtime is the ``HouseholdEnergy``. Its device (a service) shows what the whole
 home shares: the electricity price now (CNY/kWh, from the tariff or the price
 feed), the tariff period (valley, flat, peak, critical peak) and the demand
 response in force (none, moderate, critical). The descriptions below are the
-data; ``HouseholdSensor`` reads them from the manager.
+data; ``HouseholdSensor`` reads them from the household runtime.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
@@ -33,9 +32,7 @@ from .const import DOMAIN, HOUSEHOLD_UNIQUE_ID, MANUFACTURER
 from .energy.shedding import DEMAND_RESPONSE_LEVELS
 from .energy.tariff import TARIFF_PERIODS
 from .energy_entities import CURRENCY_CNY
-from .energy_manager import EnergyManager
-
-type HouseholdEntry = ConfigEntry[EnergyManager]
+from .energy_runtime import HouseholdEnergy
 
 # The demand-response sensor's state while no event is in force.
 NO_DEMAND_RESPONSE: Final = "none"
@@ -43,20 +40,20 @@ NO_DEMAND_RESPONSE: Final = "none"
 
 @dataclass(frozen=True, kw_only=True)
 class HouseholdSensorEntityDescription(SensorEntityDescription):
-    """A household sensor: ``value_fn`` (and ``attributes_fn``) read the manager at a moment."""
+    """A household sensor: ``value_fn`` (and ``attributes_fn``) read the runtime at a moment."""
 
-    value_fn: Callable[[EnergyManager, datetime], StateType]
-    attributes_fn: Callable[[EnergyManager, datetime], Mapping[str, Any]] | None = None
+    value_fn: Callable[[HouseholdEnergy, datetime], StateType]
+    attributes_fn: Callable[[HouseholdEnergy, datetime], Mapping[str, Any]] | None = None
 
 
-def _demand_response(manager: EnergyManager, now: datetime) -> str:
-    response = manager.demand_response_now(now)
+def _demand_response(household: HouseholdEnergy, now: datetime) -> str:
+    response = household.shedding.demand_response_now(now)
     return NO_DEMAND_RESPONSE if response is None else response.level
 
 
-def _demand_response_details(manager: EnergyManager, now: datetime) -> dict[str, Any]:
+def _demand_response_details(household: HouseholdEnergy, now: datetime) -> dict[str, Any]:
     """Where the event comes from (shown translated) and when it ends (None: until stopped)."""
-    response = manager.demand_response_now(now)
+    response = household.shedding.demand_response_now(now)
     if response is None:
         return {"source": None, "end": None}
     end = None if response.end is None else response.end.isoformat()
@@ -70,14 +67,14 @@ HOUSEHOLD_SENSORS: Final[tuple[HouseholdSensorEntityDescription, ...]] = (
         native_unit_of_measurement=f"{CURRENCY_CNY}/{UnitOfEnergy.KILO_WATT_HOUR}",
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=4,
-        value_fn=lambda manager, now: manager.price_now(now),
+        value_fn=lambda household, now: household.price_now(now),
     ),
     HouseholdSensorEntityDescription(
         key="tariff_period",
         translation_key="tariff_period",
         device_class=SensorDeviceClass.ENUM,
         options=list(TARIFF_PERIODS),
-        value_fn=lambda manager, now: manager.tariff_period(now),
+        value_fn=lambda household, now: household.tariff_period(now),
     ),
     HouseholdSensorEntityDescription(
         key="demand_response",
@@ -90,7 +87,7 @@ HOUSEHOLD_SENSORS: Final[tuple[HouseholdSensorEntityDescription, ...]] = (
 )
 
 
-def household_device_info(manager: EnergyManager, tariff_name: str | None = None) -> DeviceInfo:
+def household_device_info(household: HouseholdEnergy, tariff_name: str | None = None) -> DeviceInfo:
     """The household's device: a service holding the whole home's energy entities.
 
     Its model is the tariff, named in the server's language when ``tariff_name``
@@ -100,24 +97,23 @@ def household_device_info(manager: EnergyManager, tariff_name: str | None = None
         identifiers={(DOMAIN, HOUSEHOLD_UNIQUE_ID)},
         entry_type=DeviceEntryType.SERVICE,
         manufacturer=MANUFACTURER,
-        model=tariff_name or manager.tariff.name,
-        name=manager.entry.title,
+        model=tariff_name or household.tariff.name,
+        name=household.entry.title,
     )
 
 
 def household_sensors(
-    entry: HouseholdEntry, tariff_name: str | None = None
+    household: HouseholdEnergy, tariff_name: str | None = None
 ) -> list[HouseholdSensor]:
     """The household entry's sensors, on a device whose model is ``tariff_name``."""
-    device_info = household_device_info(entry.runtime_data, tariff_name)
+    device_info = household_device_info(household, tariff_name)
     return [
-        HouseholdSensor(entry.runtime_data, description, device_info)
-        for description in HOUSEHOLD_SENSORS
+        HouseholdSensor(household, description, device_info) for description in HOUSEHOLD_SENSORS
     ]
 
 
 class HouseholdSensor(SensorEntity):
-    """A household sensor: follows the manager, and the clock (prices change on the minute)."""
+    """A household sensor: follows the runtime, and the clock (prices change on the minute)."""
 
     _attr_has_entity_name = True
     _attr_should_poll = False
@@ -125,12 +121,12 @@ class HouseholdSensor(SensorEntity):
 
     def __init__(
         self,
-        manager: EnergyManager,
+        household: HouseholdEnergy,
         description: HouseholdSensorEntityDescription,
         device_info: DeviceInfo,
     ) -> None:
         """Identify the sensor as ``household_energy_<key>`` on the household's device."""
-        self.manager = manager
+        self.household = household
         self.entity_description = description
         self._attr_unique_id = f"{HOUSEHOLD_UNIQUE_ID}_{description.key}"
         self._attr_device_info = device_info
@@ -138,7 +134,7 @@ class HouseholdSensor(SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Follow demand-response and price-feed changes, and every whole minute."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.manager.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(self.household.async_add_listener(self.async_write_ha_state))
         self.async_on_remove(async_track_time_change(self.hass, self._async_minute, second=0))
 
     @callback
@@ -148,14 +144,14 @@ class HouseholdSensor(SensorEntity):
     @property
     def native_value(self) -> StateType:
         """The value now."""
-        return self.entity_description.value_fn(self.manager, dt_util.utcnow())
+        return self.entity_description.value_fn(self.household, dt_util.utcnow())
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
         """Details, such as where a demand-response event comes from."""
         if self.entity_description.attributes_fn is None:
             return None
-        return self.entity_description.attributes_fn(self.manager, dt_util.utcnow())
+        return self.entity_description.attributes_fn(self.household, dt_util.utcnow())
 
 
 def all_household_descriptions() -> list[tuple[str, str, frozenset[str]]]:

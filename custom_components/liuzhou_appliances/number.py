@@ -6,9 +6,10 @@ from homeassistant.components.number import NumberDeviceClass, NumberEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .coordinator import LiuzhouCoordinator
 from .descriptions import NUMBERS, LiuzhouNumberEntityDescription, declared
 from .entity import LiuzhouEntity
+from .runtime_data import LiuzhouConfigEntry
 from .setpoints import user_step
 
 # One write at a time per appliance keeps the order the user chose.
@@ -21,7 +22,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers the appliance declares."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         LiuzhouNumber(coordinator, description)
         for description in declared(NUMBERS, coordinator.declaration)

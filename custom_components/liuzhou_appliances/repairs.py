@@ -58,7 +58,7 @@ class UnreachableRepairFlow(RepairsFlow):
         # Unloading deletes the issue; a flow left open meanwhile has nothing to retry.
         if entry is None or entry.state is not ConfigEntryState.LOADED:
             return False
-        coordinator: LiuzhouCoordinator = entry.runtime_data
+        coordinator: LiuzhouCoordinator = entry.runtime_data.coordinator
         return await coordinator.async_reconnect_now()
 
 

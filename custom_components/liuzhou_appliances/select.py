@@ -6,10 +6,11 @@ from homeassistant.components.select import SelectEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .coordinator import LiuzhouCoordinator
 from .descriptions import SELECTS, LiuzhouSelectEntityDescription, declared
 from .energy_entities import energy_selects
 from .entity import LiuzhouEntity
+from .runtime_data import LiuzhouConfigEntry
 
 # One write at a time per appliance keeps the order the user chose.
 PARALLEL_UPDATES = 1
@@ -21,12 +22,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the selects the appliance declares."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     async_add_entities(
         LiuzhouSelect(coordinator, description)
         for description in declared(SELECTS, coordinator.declaration)
     )
-    async_add_entities(energy_selects(hass, coordinator))
+    async_add_entities(energy_selects(entry.runtime_data))
 
 
 class LiuzhouSelect(LiuzhouEntity, SelectEntity):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
 import math
-from typing import Any, Self, cast
+from typing import Any, Self
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
 from homeassistant.core import HomeAssistant, callback
@@ -15,18 +15,19 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_TARIFF, HOUSEHOLD_UNIQUE_ID, TARIFF_RESIDENTIAL
-from .coordinator import LiuzhouConfigEntry, LiuzhouCoordinator
+from .coordinator import LiuzhouCoordinator
 from .descriptions import (
     SENSORS,
     STABLE_TIMESTAMP_TOLERANCE_S,
     LiuzhouSensorEntityDescription,
     declared,
 )
+from .energy.tariff_options import CONF_TARIFF, TARIFF_RESIDENTIAL
 from .energy_entities import energy_sensors
 from .entity import LiuzhouEntity
-from .household import HouseholdEntry, household_sensors
+from .household import household_sensors
 from .naming import async_tariff_name
+from .runtime_data import AnyLiuzhouConfigEntry, HouseholdRuntimeData
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -36,21 +37,22 @@ PARALLEL_UPDATES = 0
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: LiuzhouConfigEntry,
+    entry: AnyLiuzhouConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors the appliance declares, or the household's."""
-    if entry.unique_id == HOUSEHOLD_UNIQUE_ID:
+    runtime = entry.runtime_data
+    if isinstance(runtime, HouseholdRuntimeData):
         kind = entry.options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
         tariff_name = await async_tariff_name(hass, kind)
-        async_add_entities(household_sensors(cast(HouseholdEntry, entry), tariff_name))
+        async_add_entities(household_sensors(runtime.energy, tariff_name))
         return
-    coordinator = entry.runtime_data
+    coordinator = runtime.coordinator
     async_add_entities(
         _sensor_class(description)(coordinator, description)
         for description in declared(SENSORS, coordinator.declaration)
     )
-    async_add_entities(energy_sensors(hass, coordinator))
+    async_add_entities(energy_sensors(runtime))
 
 
 def _sensor_class(description: LiuzhouSensorEntityDescription) -> type[LiuzhouSensor]:

@@ -30,9 +30,10 @@ from .const import (
 )
 from .energy.planner import PlanResult
 from .energy.shedding import DEMAND_RESPONSE_LEVELS
-from .energy_manager import ApplianceEnergy, china_aware, energy_data
+from .energy_runtime import ApplianceEnergy, china_aware
 from .link.errors import LinkError
 from .link.model import ApplianceType
+from .runtime_data import household_energy, loaded_appliance
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -103,17 +104,16 @@ def _run_appliance(hass: HomeAssistant, device_id: str) -> ApplianceEnergy:
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
         raise _error("unknown_device", device_id=device_id)
-    energies = energy_data(hass).appliances
     # Matched by the device's identifier, not DeviceEntry.config_entries (deprecated
     # from Home Assistant 2026.10, gone in 2027.10): the same on every release.
     for entry in hass.config_entries.async_entries(DOMAIN):
         appliance_id = entry.data.get(CONF_APPLIANCE_ID)
         if appliance_id is None or (DOMAIN, appliance_id) not in device.identifiers:
             continue
-        entry_id = entry.entry_id
-        if entry.state is not ConfigEntryState.LOADED or entry_id not in energies:
+        runtime = loaded_appliance(entry)
+        if entry.state is not ConfigEntryState.LOADED or runtime is None:
             raise _error("device_not_loaded", device=device.name or device_id)
-        energy = energies[entry_id]
+        energy = runtime.energy
         if energy.kind not in _RUN_APPLIANCES:
             raise _error("not_a_run_appliance", device=device.name or device_id)
         return energy
@@ -129,10 +129,10 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     started = time.perf_counter()
     energy = _run_appliance(hass, call.data[ATTR_DEVICE_ID])
-    if energy.manager is None:
+    if energy.household is None:
         raise _error("household_not_configured")
     try:
-        programme = energy.programme(call.data.get(ATTR_PROGRAMME))
+        programme = energy.runs.programme(call.data.get(ATTR_PROGRAMME))
     except LinkError:
         declared = ", ".join(p.id for p in energy.coordinator.declaration.programmes)
         raise _error(
@@ -144,7 +144,7 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
     # Local times, so the planner's reasons show the user's clock.
     earliest = dt_util.as_local(dt_util.as_utc(call.data.get(ATTR_EARLIEST_START, now)))
     finish_by = dt_util.as_local(dt_util.as_utc(call.data[ATTR_FINISH_BY]))
-    result, at_once = energy.plan_run(
+    result, at_once = energy.runs.plan_run(
         programme,
         earliest,
         finish_by,
@@ -165,8 +165,9 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
     if energy.coordinator.data.get("programme") != programme.id:
         await energy.coordinator.async_write({"programme": programme.id})
     await energy.coordinator.async_command("start", plan.command_args)
-    energy.record_plan(programme.id, plan, at_once)
-    assert energy.plan is not None
+    energy.runs.record_plan(programme.id, plan, at_once)
+    recorded = energy.runs.plan
+    assert recorded is not None
     _LOGGER.debug(
         "plan_run for %s: start %s (delay %s s) in %.1f ms",
         energy.appliance_id,
@@ -179,8 +180,8 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         "start": _local(plan.start).isoformat(),
         "end": _local(plan.end).isoformat(),
         "delay_s": plan.delay_s,
-        "expected_cost": round(energy.plan.cost, 4),
-        "savings": round(energy.plan.savings, 4),
+        "expected_cost": round(recorded.cost, 4),
+        "savings": round(recorded.savings, 4),
         "energy_kwh": round(plan.energy_kwh, 3),
     }
     return response
@@ -204,13 +205,13 @@ async def _async_cancel_run(call: ServiceCall) -> None:
     if not data.get("delay_remaining"):
         raise _error("nothing_to_cancel", device=energy.coordinator.config_entry.title)
     await energy.coordinator.async_command("stop")
-    energy.forget_plan()
+    energy.runs.forget_plan()
 
 
 async def _async_demand_response(call: ServiceCall) -> ServiceResponse:
     """Start or stop a demand-response event; return what load shedding holds now."""
-    manager = energy_data(call.hass).manager
-    if manager is None:
+    household = household_energy(call.hass)
+    if household is None:
         raise _error("household_not_configured")
     action = call.data[ATTR_ACTION]
     if action not in DEMAND_RESPONSE_ACTIONS:
@@ -224,10 +225,10 @@ async def _async_demand_response(call: ServiceCall) -> ServiceResponse:
     if duration is not None and duration <= timedelta(0):
         raise _error("invalid_demand_response_duration", duration=str(duration))
     if action == "start":
-        await manager.async_start_demand_response(level, duration)
+        await household.shedding.async_start_demand_response(level, duration)
     else:
-        await manager.async_stop_demand_response()
-    report = manager.last_report
+        await household.shedding.async_stop_demand_response()
+    report = household.shedding.last_report
     return {
         "shed": [
             {"appliance_id": a.appliance_id, "action": a.action, "reason": a.reason}

@@ -15,7 +15,7 @@ from custom_components.liuzhou_appliances.energy.ac import (
     comfort_price_signal,
 )
 from custom_components.liuzhou_appliances.energy.fridge import FridgePrecoolController
-from custom_components.liuzhou_appliances.energy.inputs import DecisionStatus, Reading, usable
+from custom_components.liuzhou_appliances.energy.inputs import DecisionStatus, Reading, fresh_value
 from custom_components.liuzhou_appliances.energy.shedding import (
     DEMAND_RESPONSE_LEVELS,
     GridEvent,
@@ -66,7 +66,7 @@ def _ac_inputs(**changes: object) -> AcInputs:
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), "26.0", True])
 def test_unusable_reading_is_invalid_with_its_value(value: object) -> None:
-    result, issue = usable(Reading(value, NOW), NOW, timedelta(minutes=5), "room_temperature")  # type: ignore[arg-type]
+    result, issue = fresh_value(Reading(value, NOW), NOW, timedelta(minutes=5), "room_temperature")  # type: ignore[arg-type]
     assert result is None
     assert issue is not None
     assert issue.code == "room_temperature_invalid"

@@ -89,7 +89,7 @@ class PairedAppliance:
     @property
     def coordinator(self) -> LiuzhouCoordinator:
         """The entry's runtime data (set up entries only)."""
-        coordinator: LiuzhouCoordinator = self.entry.runtime_data
+        coordinator: LiuzhouCoordinator = self.entry.runtime_data.coordinator
         return coordinator
 
     @property

@@ -107,7 +107,7 @@ async def test_manual_entry_pairs_and_stores_the_key_not_the_code(
     assert appliance.module.paired
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.connected
+    assert entry.runtime_data.coordinator.connected
 
 
 async def test_wrong_code_then_right_code(
@@ -471,7 +471,7 @@ async def test_key_rejected_at_runtime_starts_reauth_and_repairing_fixes_it(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.connected
+    assert entry.runtime_data.coordinator.connected
 
 
 async def test_factory_reset_appliance_fails_setup_with_reauth(
@@ -565,7 +565,7 @@ async def test_options_change_keepalive_and_reload(
     await hass.async_block_till_done()
     assert entry.options == {CONF_KEEPALIVE_INTERVAL: 45, CONF_OFFLINE_REPAIR_MINUTES: 10}
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.client.keepalive_interval == 45
+    assert entry.runtime_data.coordinator.client.keepalive_interval == 45
     assert entry.runtime_data is not before  # reloaded
 
 

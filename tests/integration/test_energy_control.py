@@ -14,9 +14,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.liuzhou_appliances.energy.ac_policy import BALANCED_LEAD, ECO_LEAD
-from custom_components.liuzhou_appliances.energy_entities import EnergyStatusSensor
-from custom_components.liuzhou_appliances.energy_manager import energy_data
+from custom_components.liuzhou_appliances.energy_entities import EnergySensor
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.runtime_data import household_energy
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
 from .energy_helpers import (
@@ -75,17 +75,17 @@ async def test_ac_loop_writes_when_enabled_and_hands_back_when_disabled(
     status = energy_status(hass, ac)
     assert status.state == "active_no_occupancy"
     assert status.attributes["reason"] == ["no_occupancy_entity"]
-    energy = energy_data(hass).appliances[ac.entry.entry_id]
-    assert energy.last_decision_ms is not None
+    energy = ac.entry.runtime_data.energy
+    assert energy.ac_loop.last_decision_ms is not None
     assert status.attributes["decision_ms"] is not None  # shown, not recorded (every minute)
-    assert EnergyStatusSensor._unrecorded_attributes == frozenset({"decision_ms"})
+    assert EnergySensor._unrecorded_attributes == frozenset({"decision_ms"})
     # The on/off policy's pre-conditioning lead is the preset's, and follows the select.
-    assert energy._policy.lead == BALANCED_LEAD
+    assert energy.ac_loop._policy.lead == BALANCED_LEAD
     select = entity_id(hass, "select", ac.appliance.id, "energy_preset")
     await hass.services.async_call(
         "select", "select_option", {"entity_id": select, "option": "eco"}, blocking=True
     )
-    await wait_long(hass, lambda: energy._policy.lead == ECO_LEAD, 60)
+    await wait_long(hass, lambda: energy.ac_loop._policy.lead == ECO_LEAD, 60)
     await ac.push()
     await set_energy_optimisation(hass, ac, False)
     values = ac.simulator.values()
@@ -183,7 +183,7 @@ async def test_switch_and_preset_are_restored(
         )
     await hass.config_entries.async_setup(ac.entry.entry_id)
     await hass.async_block_till_done()
-    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    energy = ac.entry.runtime_data.energy
     assert energy.enabled
     assert str(energy.preset) == "eco"
     assert hass.states.get(f"switch.restored_{suffix}").state == "on"  # type: ignore[union-attr]
@@ -202,7 +202,7 @@ async def test_load_shedding_sheds_in_order_and_restores_in_reverse(
     await washer.appliance.mcu.advance(300)  # filled, heating
     await wait_until(hass, lambda: appliance_power(ac) > 0)
     await wait_until(hass, lambda: appliance_power(washer) > 500)
-    manager = energy_data(hass).manager
+    manager = household_energy(hass)
     assert manager is not None
     for machine in (ac, washer):
         await set_energy_optimisation(hass, machine, True)
@@ -215,8 +215,8 @@ async def test_load_shedding_sheds_in_order_and_restores_in_reverse(
     # Far above: the running washer is paused as well.
     await set_home_power(hass, "9000", "W")
     assert washer.simulator.values()["operational_state"] == "paused"
-    assert manager.last_report is not None
-    assert [a.action for a in manager.last_report.active] == ["ac_vacant_off", "pause_run"]
+    assert manager.shedding.last_report is not None
+    assert [a.action for a in manager.shedding.last_report.active] == ["ac_vacant_off", "pause_run"]
     # Back under the limit: restored one per update, last shed first.
     await set_home_power(hass, "500", "W")
     assert washer.simulator.values()["operational_state"] == "running"
@@ -273,15 +273,15 @@ async def test_ac_savings_follow_the_documented_estimate(
     await ac.appliance.mcu.advance(120)
     await set_energy_optimisation(hass, ac, True)
     await wait_long(hass, lambda: energy_status(hass, ac).state == "active_no_occupancy", 60)
-    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    energy = ac.entry.runtime_data.energy
     # The user's setpoint stays 26 °C; pretend the controller relaxed the unit to 27 °C.
     await ac.coordinator.async_write({"target_temperature": 27.0})
-    energy._written["target_temperature"] = 27.0  # as if the loop wrote it
+    energy.written["target_temperature"] = 27.0  # as if the loop wrote it
     await ac.push()
     await wait_until(hass, lambda: ac.coordinator.data.get("target_temperature") == 27.0)
     power = float(ac.coordinator.data["power"])  # type: ignore[arg-type]
-    energy._last_tick = dt_util.utcnow() - timedelta(minutes=5)  # one loop period
-    manager = energy_data(hass).manager
+    energy.savings.last_tick = dt_util.utcnow() - timedelta(minutes=5)  # one loop period
+    manager = household_energy(hass)
     assert manager is not None
     price = manager.price_now(dt_util.utcnow())
     assert price is not None
@@ -289,7 +289,7 @@ async def test_ac_savings_follow_the_documented_estimate(
     # Power scales with the outdoor-to-target gap: 8 K at the setpoint vs 7 K now.
     expected = power * (8 / 7 - 1) * 300 / 3.6e6 * price
     assert power > 0
-    assert energy.savings == pytest.approx(expected, rel=0.02)
+    assert energy.savings.total == pytest.approx(expected, rel=0.02)
 
 
 class _Clock:
@@ -336,16 +336,16 @@ async def test_next_arrival_entity_starts_conditioning_the_presets_lead_before_i
     clock = _Clock(monkeypatch)
     await set_energy_optimisation(hass, ac, True)  # balanced: a 15-minute lead
     await wait_long(hass, lambda: ac.simulator.values()["fan_speed"] != "auto", 60)
-    energy = energy_data(hass).appliances[ac.entry.entry_id]
+    energy = ac.entry.runtime_data.energy
     vacant = dict(ac.simulator.values())
     assert vacant["target_temperature"] > 26.0  # set back: nobody is coming yet
     for _ in range(4):  # up to 4 min 4 s: the arrival is still more than 15 minutes away
         await clock.minute_passes(hass)
         await ac.push()
-        assert energy._policy._preconditioning_for is None
+        assert energy.ac_loop._policy._preconditioning_for is None
         assert ac.simulator.values()["target_temperature"] == vacant["target_temperature"]
     await clock.minute_passes(hass)  # 5 min 5 s: within the lead
-    assert energy._policy._preconditioning_for == arrival
+    assert energy.ac_loop._policy._preconditioning_for == arrival
     await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] <= 26.0)
     assert ac.simulator.values()["on"] is True
     assert "arrival" not in str(energy_status(hass, ac).attributes["reason"])

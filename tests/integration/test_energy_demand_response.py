@@ -15,8 +15,9 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.liuzhou_appliances.const import DOMAIN, EVENT_LOAD_SHED
-from custom_components.liuzhou_appliances.energy_manager import EnergyManager, energy_data
+from custom_components.liuzhou_appliances.energy_runtime import HouseholdEnergy
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.runtime_data import appliance_energies, household_energy
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
 from .energy_helpers import (
@@ -41,14 +42,14 @@ def _status(hass: HomeAssistant, machine: PairedAppliance) -> tuple[str, list[st
     return state.state, state.attributes.get("reason")
 
 
-def _manager(hass: HomeAssistant) -> EnergyManager:
-    manager = energy_data(hass).manager
+def _manager(hass: HomeAssistant) -> HouseholdEnergy:
+    manager = household_energy(hass)
     assert manager is not None
     return manager
 
 
 def _active(hass: HomeAssistant) -> list[str]:
-    return [action.action for action in _manager(hass).shedder.active]
+    return [action.action for action in _manager(hass).shedding.shedder.active]
 
 
 def _actions(event: Event, key: str) -> list[tuple[str, str]]:
@@ -166,7 +167,7 @@ async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_t
     # The duration runs out: with a power reading, restoring goes one step per update.
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=51))
     await hass.async_block_till_done()
-    assert _manager(hass).demand_response is None
+    assert _manager(hass).shedding.demand_response is None
     assert _actions(shed_events[-1], "restored") == [("ac_fan_only", ac.appliance.id)]
     assert ac.simulator.values()["mode"] == "cool"
     assert dishwasher.simulator.values()["operational_state"] == "paused"
@@ -285,7 +286,7 @@ async def test_bad_demand_response_input_is_a_translated_error(
     assert caught.value.translation_key == key
     placeholders = caught.value.translation_placeholders or {}
     assert any(placeholder in value for value in placeholders.values())
-    assert _manager(hass).demand_response is None
+    assert _manager(hass).shedding.demand_response is None
 
 
 async def test_demand_response_needs_the_household_entry(
@@ -340,7 +341,7 @@ async def test_appliance_shed_then_away_is_restored_when_it_returns_after_the_ev
         "ac_relax_1k",
     ]
     # The AC loop acts again (it holds nothing back for a shed that is over).
-    ac_energy = next(iter(energy_data(hass).appliances.values()))
+    ac_energy = next(appliance_energies(hass))
     assert ac_energy.status.value != "shed"
 
 
@@ -422,10 +423,10 @@ async def test_switching_off_an_away_shed_appliance_drops_its_held_steps(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
     ac, target = await _shed_ac_then_disconnect(hass, start_appliance)
-    assert _manager(hass).awaits(ac.appliance.id)
+    assert _manager(hass).shedding.waits_for(ac.appliance.id)
     await set_energy_optimisation(hass, ac, False)
-    assert not _manager(hass).awaits(ac.appliance.id)
-    assert energy_data(hass).appliances[ac.entry.entry_id].status.value == "off"
+    assert not _manager(hass).shedding.waits_for(ac.appliance.id)
+    assert ac.entry.runtime_data.energy.status.value == "off"
     await _reconnect(hass, ac)
     # The unit kept the relaxed target through its power cycle: the user's is written back.
     await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] == target)

@@ -10,7 +10,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
 from custom_components.liuzhou_appliances.energy.shedding import DEMAND_RESPONSE_LEVELS
 from custom_components.liuzhou_appliances.energy.tariff import TimeOfUseTariff
-from custom_components.liuzhou_appliances.energy_manager import EnergyManager, energy_data
+from custom_components.liuzhou_appliances.energy_runtime import HouseholdEnergy
+from custom_components.liuzhou_appliances.runtime_data import household_energy
 
 from .energy_helpers import add_household
 
@@ -52,8 +53,8 @@ async def test_household_entry_validates_then_is_created_once(hass: HomeAssistan
     assert entry.options["custom_table"] == table
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    manager = energy_data(hass).manager
-    assert isinstance(manager, EnergyManager)
+    manager = household_energy(hass)
+    assert isinstance(manager, HouseholdEnergy)
     assert isinstance(manager.tariff, TimeOfUseTariff)
     # Single instance.
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -75,12 +76,12 @@ async def test_options_flow_changes_the_tariff_and_reloads(hass: HomeAssistant) 
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    manager = energy_data(hass).manager
+    manager = household_energy(hass)
     assert manager is not None
     assert manager.tariff.name == "Guangxi commercial time-of-use"
     assert manager.entry.options["commercial_flat_price"] == 0.8
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert energy_data(hass).manager is None
+    assert household_energy(hass) is None
 
 
 async def test_stored_options_that_make_no_tariff_fail_setup_clearly(hass: HomeAssistant) -> None:
@@ -94,7 +95,7 @@ async def test_stored_options_that_make_no_tariff_fail_setup_clearly(hass: HomeA
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert energy_data(hass).manager is None
+    assert household_energy(hass) is None
 
 
 async def test_household_diagnostics_show_the_settings(hass: HomeAssistant) -> None:

@@ -14,15 +14,16 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
 from custom_components.liuzhou_appliances.energy.tariff import SensorPriceTariff
-from custom_components.liuzhou_appliances.energy_manager import EnergyManager, energy_data
+from custom_components.liuzhou_appliances.energy_runtime import HouseholdEnergy
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.runtime_data import household_energy
 
 from .conftest import StartAppliance
 from .energy_helpers import add_household, entity_id
 
 
-def _manager(hass: HomeAssistant) -> EnergyManager:
-    manager = energy_data(hass).manager
+def _manager(hass: HomeAssistant) -> HouseholdEnergy:
+    manager = household_energy(hass)
     assert manager is not None
     return manager
 
@@ -81,7 +82,7 @@ async def test_stored_sensor_tariff_without_a_sensor_fails_setup(hass: HomeAssis
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert entry.reason is not None
-    assert energy_data(hass).manager is None
+    assert household_energy(hass) is None
 
 
 async def test_custom_table_price_that_is_not_a_number_is_named(hass: HomeAssistant) -> None:
@@ -127,8 +128,8 @@ async def test_preset_select_and_a_corrupt_restored_savings_total(
     assert hass.states.get(status).state == "not_configured"  # type: ignore[union-attr]
     await add_household(hass)
     assert hass.states.get(status).state == "off"  # type: ignore[union-attr]
-    energy = energy_data(hass).appliances[ac.entry.entry_id]
-    assert energy.savings == 0.0  # not a number: start from zero rather than fail
+    energy = ac.entry.runtime_data.energy
+    assert energy.savings.total == 0.0  # not a number: start from zero rather than fail
     assert hass.states.get(f"sensor.restored_{suffix}").state == "0.0"  # type: ignore[union-attr]
     select = entity_id(hass, "select", ac.appliance.id, "energy_preset")
     await hass.services.async_call(

@@ -22,13 +22,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.liuzhou_appliances.const import DOMAIN
-from custom_components.liuzhou_appliances.energy_manager import (
-    DATA_ENERGY,
+from custom_components.liuzhou_appliances.energy_runtime import HouseholdEnergy
+from custom_components.liuzhou_appliances.energy_runtime.runtime_state import (
+    DATA_RUNTIME_STATE,
     STORE_KEY,
-    EnergyManager,
-    energy_data,
 )
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.runtime_data import household_energy
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
 from .energy_helpers import (
@@ -43,8 +43,8 @@ from .energy_helpers import (
 pytestmark = at_valley_night
 
 
-def _manager(hass: HomeAssistant) -> EnergyManager:
-    manager = energy_data(hass).manager
+def _manager(hass: HomeAssistant) -> HouseholdEnergy:
+    manager = household_energy(hass)
     assert manager is not None
     return manager
 
@@ -100,7 +100,7 @@ async def _restart(
     for entry in entries:
         assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    hass.data.pop(DATA_ENERGY)  # the runtime objects are gone
+    hass.data.pop(DATA_RUNTIME_STATE)  # the state in memory is gone
     hass_storage[STORE_KEY] = kept
     for entry in reversed(entries):
         assert await hass.config_entries.async_setup(entry.entry_id)
@@ -118,8 +118,8 @@ async def test_saving_options_mid_event_keeps_the_dishwasher_paused_until_the_en
     assert manager is not before  # reloaded with the new options
     assert manager.power_cap_w == 3000.0
     assert dishwasher.simulator.values()["operational_state"] == "paused"
-    assert manager.demand_response is not None
-    assert manager.demand_response.level == "critical"
+    assert manager.shedding.demand_response is not None
+    assert manager.shedding.demand_response.level == "critical"
     assert hass.states.get("sensor.household_energy_demand_response").state == "critical"
     assert energy_status(hass, dishwasher).state == "shed"
     # The event runs to its end, not to the reload: then the dishwasher is handed back.
@@ -147,27 +147,27 @@ async def test_restart_mid_event_restores_the_event_and_what_it_shed(
     await _restart(hass, hass_storage, order)
     await wait_until(hass, lambda: dishwasher.coordinator.connected)
     manager = _manager(hass)
-    assert manager.demand_response is not None
-    assert manager.demand_response.level == "critical"
+    assert manager.shedding.demand_response is not None
+    assert manager.shedding.demand_response.level == "critical"
     assert dishwasher.simulator.values()["operational_state"] == "paused"
     await wait_until(hass, lambda: energy_status(hass, dishwasher).state == "shed")
-    assert [action.action for action in manager.shedder.active] == ["pause_run"]
+    assert [action.action for action in manager.shedding.shedder.active] == ["pause_run"]
     await _until_the_event_is_over(hass, manager, dishwasher)
 
 
 async def _until_the_event_is_over(
-    hass: HomeAssistant, manager: EnergyManager, dishwasher: PairedAppliance
+    hass: HomeAssistant, manager: HouseholdEnergy, dishwasher: PairedAppliance
 ) -> None:
     """Two hours pass (the connection's timers too: it reconnects); then it runs again."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=119))
     await hass.async_block_till_done()
-    assert manager.demand_response is not None
+    assert manager.shedding.demand_response is not None
     dishwasher.coordinator.async_wake_reconnect()
     await wait_until(hass, lambda: dishwasher.coordinator.connected)
     assert dishwasher.simulator.values()["operational_state"] == "paused"
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(hours=2, seconds=1))
     await hass.async_block_till_done()
-    assert manager.demand_response is None
+    assert manager.shedding.demand_response is None
     dishwasher.coordinator.async_wake_reconnect()
     await wait_until(hass, lambda: dishwasher.simulator.values()["operational_state"] == "running")
 

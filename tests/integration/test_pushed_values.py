@@ -54,7 +54,7 @@ class HostileAppliance:
 
     @property
     def coordinator(self) -> LiuzhouCoordinator:
-        coordinator: LiuzhouCoordinator = self.entry.runtime_data
+        coordinator: LiuzhouCoordinator = self.entry.runtime_data.coordinator
         return coordinator
 
     def push(self, values: dict[str, Any]) -> None:

@@ -154,7 +154,7 @@ async def test_unload_and_reload_leave_nothing_running(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     await wait_until(hass, lambda: server.session_count == 1)
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert not coordinator.connected

@@ -24,10 +24,10 @@ from custom_components.liuzhou_appliances.energy.ac import (
 )
 from custom_components.liuzhou_appliances.energy.inputs import Issue
 from custom_components.liuzhou_appliances.energy.shedding import GRID_EVENT, POWER_LIMIT, ShedStep
-from custom_components.liuzhou_appliances.energy_manager import (
+from custom_components.liuzhou_appliances.energy_runtime import (
     REASONS,
     UNEXPECTED_REASON,
-    _reason_codes,
+    reason_codes,
 )
 
 PACKAGE = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -61,12 +61,12 @@ def test_the_defaults_named_in_the_reasons_are_the_controllers(language: str) ->
 
 
 def test_every_issue_the_controllers_raise_has_a_reason() -> None:
-    """Codes written in the controllers' source, and those usable() makes from input names."""
+    """Codes written in the controllers' source, and those fresh_value() makes from input names."""
     codes: set[str] = set()
     for name in ("ac.py", "fridge.py"):
         source = (PACKAGE / "energy" / name).read_text("utf-8")
         codes |= set(re.findall(r'Issue\(\s*"(\w+)"', source))
-        for reading in re.findall(r'usable\([^)]*"(\w+)"\s*,?\s*\)', source, re.S):
+        for reading in re.findall(r'fresh_value\([^)]*"(\w+)"\s*,?\s*\)', source, re.S):
             codes |= {f"{reading}_{problem}" for problem in ("missing", "invalid", "stale")}
     assert {"room_temperature_stale", "freezer_temperature_missing", "price_unavailable"} <= codes
     codes.discard("input_clipped")  # a value kept in range: not a reason
@@ -80,7 +80,7 @@ def test_an_unknown_issue_is_unexpected_and_reasons_are_listed_once() -> None:
         Issue("something_new", "?"),
         Issue("humidity_stale", "again"),
     ]
-    assert _reason_codes(issues) == ("humidity_stale", UNEXPECTED_REASON)
+    assert reason_codes(issues) == ("humidity_stale", UNEXPECTED_REASON)
 
 
 async def test_home_assistant_serves_them_to_the_frontend(hass: HomeAssistant) -> None:

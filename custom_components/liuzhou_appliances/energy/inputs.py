@@ -55,7 +55,3 @@ def fresh_value(
             f"(limit {max_age.total_seconds() / 60:.0f} min)",
         )
     return float(value), None
-
-
-# The name energy_manager.py still imports; fresh_value says what it returns.
-usable = fresh_value

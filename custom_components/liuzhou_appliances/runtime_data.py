@@ -1,0 +1,85 @@
+"""What each kind of config entry holds while loaded, and how the two kinds find each other.
+
+An appliance entry's runtime data is its coordinator and its energy runtime;
+the household energy entry's is the ``HouseholdEnergy``. Nothing per entry
+lives in ``hass.data``: an appliance finds the household through the household
+entry (``household_energy``), the household finds the appliances through the
+appliance entries (``appliance_energies``). Each runtime is found from its
+set-up until its unload begins (its ``attached`` flag), as the set-up and the
+unload order their steps around that moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+
+from .const import DOMAIN, HOUSEHOLD_UNIQUE_ID
+
+if TYPE_CHECKING:
+    from .coordinator import LiuzhouCoordinator
+    from .energy_runtime.appliance import ApplianceEnergy
+    from .energy_runtime.household import HouseholdEnergy
+
+
+@dataclass(slots=True)
+class ApplianceRuntimeData:
+    """One appliance entry's runtime: its connection and its energy features."""
+
+    coordinator: LiuzhouCoordinator
+    energy: ApplianceEnergy
+
+
+@dataclass(slots=True)
+class HouseholdRuntimeData:
+    """The household energy entry's runtime: tariff, household sensors, load shedding."""
+
+    energy: HouseholdEnergy
+
+
+type LiuzhouConfigEntry = ConfigEntry[ApplianceRuntimeData]
+type HouseholdConfigEntry = ConfigEntry[HouseholdRuntimeData]
+# What a platform serving both kinds of entry (the sensors, diagnostics) is given.
+type AnyLiuzhouConfigEntry = LiuzhouConfigEntry | HouseholdConfigEntry
+
+
+def household_entry(entry: ConfigEntry[Any]) -> HouseholdConfigEntry | None:
+    """The entry as the household energy entry, or None if it is an appliance's.
+
+    Told by the unique id, so it also holds before the entry is set up.
+    """
+    return entry if entry.unique_id == HOUSEHOLD_UNIQUE_ID else None
+
+
+def appliance_entry(entry: ConfigEntry[Any]) -> LiuzhouConfigEntry | None:
+    """The entry as an appliance's, or None if it is the household energy entry."""
+    return None if entry.unique_id == HOUSEHOLD_UNIQUE_ID else entry
+
+
+def household_energy(hass: HomeAssistant) -> HouseholdEnergy | None:
+    """The household runtime, if the household entry is set up (else None)."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, HOUSEHOLD_UNIQUE_ID)
+    runtime = getattr(entry, "runtime_data", None)
+    if not isinstance(runtime, HouseholdRuntimeData) or not runtime.energy.attached:
+        return None
+    return runtime.energy
+
+
+def appliance_energies(hass: HomeAssistant) -> Iterator[ApplianceEnergy]:
+    """The energy runtime of every set-up appliance entry."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        runtime = getattr(entry, "runtime_data", None)
+        if isinstance(runtime, ApplianceRuntimeData) and runtime.energy.attached:
+            yield runtime.energy
+
+
+def loaded_appliance(entry: ConfigEntry[Any]) -> ApplianceRuntimeData | None:
+    """The runtime of an appliance entry while it is set up, else None."""
+    runtime = getattr(entry, "runtime_data", None)
+    if isinstance(runtime, ApplianceRuntimeData) and runtime.energy.attached:
+        return runtime
+    return None
