@@ -70,7 +70,15 @@ from .energy.tariff_options import (
 from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
-from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
+from .link.errors import (
+    InvalidStateError,
+    KeyRejectedError,
+    LinkError,
+    RateLimitedError,
+    TransportError,
+    UnsupportedVersionError,
+    WrongCodeError,
+)
 from .link.pairing import PAIRING_WINDOW_S, InvalidPairingCode, normalise_pairing_code
 from .naming import async_default_name, async_household_title, async_type_name
 
@@ -95,16 +103,16 @@ def _link_error_key(err: LinkError, *, pairing: bool = False) -> tuple[str, dict
     ``pairing``: the error answered a pairing attempt, where INVALID_STATE
     means the appliance is not open for pairing (PROTOCOL.md 5.5).
     """
-    if pairing and err.code is ErrorCode.INVALID_STATE:
+    if pairing and err.means(InvalidStateError):
         return "pairing_closed", {"minutes": str(round(PAIRING_WINDOW_S / 60))}
-    if err.code is ErrorCode.WRONG_CODE:
+    if err.means(WrongCodeError):
         return "wrong_code", {}
-    if err.code is ErrorCode.RATE_LIMITED:
-        retry_after = getattr(err, "retry_after", None) or 0
+    if err.means(RateLimitedError):
+        retry_after = err.retry_after or 0
         return "rate_limited", {"retry_after": str(max(1, math.ceil(retry_after)))}
-    if err.code is ErrorCode.UNSUPPORTED_VERSION:
+    if err.means(UnsupportedVersionError):
         return "unsupported_version", {}
-    if err.code in (ErrorCode.AUTH_FAILED, ErrorCode.NOT_PAIRED):
+    if err.means(KeyRejectedError):
         return "key_rejected", {}
     _LOGGER.warning("Unexpected error from the appliance: %s", err)
     return "unknown", {}
@@ -148,12 +156,12 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         hub_id = await async_get_hub_id(self.hass)
         try:
             result = await pair(host, port, digits, hub_id=hub_id)
+        except TransportError as err:
+            _LOGGER.debug("Cannot reach %s:%s: %s", host, port, err)
+            raise PairingFailed("cannot_connect") from err
         except LinkError as err:
             error, placeholders = _link_error_key(err, pairing=True)
             raise PairingFailed(error, placeholders) from err
-        except (ApplianceUnreachable, OSError, TimeoutError) as err:
-            _LOGGER.debug("Cannot reach %s:%s: %s", host, port, err)
-            raise PairingFailed("cannot_connect") from err
         except Exception as err:
             _LOGGER.exception("Unexpected error pairing with %s:%s", host, port)
             raise PairingFailed("unknown") from err
@@ -421,13 +429,13 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             await client.connect()
             assert client.hello is not None  # set by connect()
             return client.hello
+        except TransportError as err:
+            raise PairingFailed("cannot_connect") from err
         except LinkError as err:
             if client.hello is not None and client.hello.appliance_id != entry.unique_id:
                 return client.hello
             error, placeholders = _link_error_key(err)
             raise PairingFailed(error, placeholders) from err
-        except (ApplianceUnreachable, OSError, TimeoutError) as err:
-            raise PairingFailed("cannot_connect") from err
         except Exception as err:
             _LOGGER.exception("Unexpected error connecting to %s:%s", host, port)
             raise PairingFailed("unknown") from err

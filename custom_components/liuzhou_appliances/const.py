@@ -41,10 +41,6 @@ DEFAULT_OFFLINE_REPAIR_MINUTES: Final = 30
 MIN_OFFLINE_REPAIR_MINUTES: Final = 1
 MAX_OFFLINE_REPAIR_MINUTES: Final = 1440
 
-# Reconnect backoff like ESPHome's: min(1.8**attempt, 60) seconds.
-RECONNECT_BACKOFF_BASE: Final = 1.8
-RECONNECT_BACKOFF_MAX: Final = 60.0
-
 PAIRING_CODE_LENGTH: Final = 8
 
 # Household energy: one single-instance config entry shared by all appliances.

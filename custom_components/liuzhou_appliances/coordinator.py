@@ -1,16 +1,17 @@
-"""One appliance's connection: pushed state, keepalive, reconnect, commands.
+"""One appliance's connection in Home Assistant: pushed state, availability, commands.
 
 The appliance pushes every change (iot_class local_push), so nothing polls.
-A lost connection makes every entity unavailable until the reconnect loop
-succeeds; the loop backs off like ESPHome's (min(1.8**n, 60) s) and is woken
-at once when zeroconf sees the appliance again.
+A lost connection makes every entity unavailable until ``link.reconnect``
+gets it back (backoff as ESPHome's, woken at once when zeroconf sees the
+appliance again); this module keeps only the Home Assistant side of that:
+availability, repair issues, reauthentication and following new firmware.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -36,8 +37,6 @@ from .const import (
     DEFAULT_OFFLINE_REPAIR_MINUTES,
     DOMAIN,
     MANUFACTURER,
-    RECONNECT_BACKOFF_BASE,
-    RECONNECT_BACKOFF_MAX,
 )
 from .issues import (
     INVALID_VALUES_COUNT,
@@ -53,26 +52,21 @@ from .issues import (
 )
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
-from .link.errors import ApplianceUnreachable, ErrorCode, LinkError
+from .link.errors import (
+    ApplianceUnreachable,
+    KeyRejectedError,
+    LinkError,
+    TransportError,
+    UnknownCapabilityError,
+    ValueRejectedError,
+)
 from .link.model import Declaration, Value
+from .link.reconnect import ReconnectLogic
 
 if TYPE_CHECKING:
     from .runtime_data import LiuzhouConfigEntry
 
 _LOGGER = logging.getLogger(__package__)
-
-# The appliance no longer knows our key: re-pairing needs a person with the code.
-_KEY_REJECTED = frozenset({ErrorCode.AUTH_FAILED, ErrorCode.NOT_PAIRED})
-
-# Rejections caused by the value the user asked for, not by the appliance's state.
-_VALUE_ERRORS = frozenset(
-    {
-        ErrorCode.OUT_OF_RANGE,
-        ErrorCode.INVALID_TYPE,
-        ErrorCode.READ_ONLY,
-        ErrorCode.UNKNOWN_CAPABILITY,
-    }
-)
 
 
 # An appliance's text in a log line or a notice is cut to this many characters.
@@ -84,11 +78,6 @@ _MAX_UNDECLARED = 5
 def _shown(text: str) -> str:
     """``text`` (a key, a value's repr, an error message) cut short: the appliance chose it."""
     return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 1]}…"
-
-
-def reconnect_delay(attempt: int) -> float:
-    """Seconds to wait before reconnect attempt ``attempt`` (0-based)."""
-    return float(min(RECONNECT_BACKOFF_BASE**attempt, RECONNECT_BACKOFF_MAX))
 
 
 @dataclass
@@ -144,9 +133,17 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self._connected = False
         self._closing = False
         self._client_unsubs: list[CALLBACK_TYPE] = []
-        self._reconnect_task: asyncio.Task[None] | None = None
-        self._wake = asyncio.Event()
-        self._attempt_waiters: list[asyncio.Future[None]] = []
+        self._reconnect = ReconnectLogic(
+            name=entry.title,
+            address=f"{self.host}:{self.port}",
+            connect=self._async_reconnect_once,
+            on_connected=self._async_reconnected,
+            on_key_rejected=self._async_key_rejected,
+            on_failure=self._reconnect_failed,
+            logger=_LOGGER,
+            create_task=self._create_reconnect_task,
+            task_name=f"{DOMAIN} reconnect {self.appliance_id}",
+        )
         self._cancel_offline_timer: CALLBACK_TYPE | None = None
         # Values the appliance reports against its own declaration (client.py drops them).
         self._invalid_logged: set[str] = set()
@@ -188,7 +185,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         if self._connected:
             try:
                 return await self.client.refresh()
-            except (ApplianceUnreachable, LinkError, TimeoutError) as err:
+            except LinkError as err:
                 raise UpdateFailed(
                     translation_domain=DOMAIN,
                     translation_key="appliance_unavailable",
@@ -196,8 +193,14 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 ) from err
         try:
             await self._async_connect()
+        except TransportError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="appliance_unavailable",
+                translation_placeholders={"appliance": self.config_entry.title},
+            ) from err
         except LinkError as err:
-            if err.code in _KEY_REJECTED:
+            if err.means(KeyRejectedError):
                 raise ConfigEntryAuthFailed(
                     translation_domain=DOMAIN,
                     translation_key="key_rejected",
@@ -207,12 +210,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 translation_domain=DOMAIN,
                 translation_key="connect_failed",
                 translation_placeholders={"appliance": self.config_entry.title, "error": str(err)},
-            ) from err
-        except (ApplianceUnreachable, OSError, TimeoutError) as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="appliance_unavailable",
-                translation_placeholders={"appliance": self.config_entry.title},
             ) from err
         return dict(self.client.state)
 
@@ -234,6 +231,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self._rejected_keys = set()
         try:
             await client.connect()
+        except TransportError:
+            await client.disconnect()
+            raise
         except LinkError as err:
             await client.disconnect()
             if client.hello is not None and client.hello.appliance_id != self.appliance_id:
@@ -334,7 +334,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         happening (issues.py defines how often is persistent).
         """
         name = self.config_entry.title
-        if error.code is ErrorCode.UNKNOWN_CAPABILITY:
+        if isinstance(error, UnknownCapabilityError):
             # An appliance can invent any number of keys: a few are named, the rest are "…".
             attribute = _shown(key)
             if attribute not in self._invalid_logged and len(self._undeclared) >= _MAX_UNDECLARED:
@@ -432,18 +432,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self.stats.disconnects += 1
         self.stats.last_disconnected = dt_util.utcnow().isoformat()
         self.stats.last_error = repr(error) if error else None
-        _LOGGER.info(
-            "Lost the connection to %s (%s:%s): %s; reconnecting",
-            self.config_entry.title,
-            self.host,
-            self.port,
-            error or "closed by the appliance",
-        )
+        self._reconnect.name = self.config_entry.title
         self.async_set_update_error(ApplianceUnreachable(str(error or "connection closed")))
         self._cancel_offline_timer = async_call_later(
             self.hass, self._offline_repair_s, self._async_offline_too_long
         )
-        self._start_reconnect()
+        self._reconnect.connection_lost(error)
 
     @callback
     def async_set_update_error(self, err: Exception) -> None:
@@ -470,92 +464,37 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             unsub()
         self._client_unsubs = []
 
-    def _start_reconnect(self) -> None:
-        if self._reconnect_task is None or self._reconnect_task.done():
-            self._wake.clear()
-            self._reconnect_task = self.config_entry.async_create_background_task(
-                self.hass, self._async_reconnect_loop(), f"{DOMAIN} reconnect {self.appliance_id}"
-            )
+    def _create_reconnect_task(
+        self, coro: Coroutine[Any, Any, None], name: str
+    ) -> asyncio.Task[None]:
+        return self.config_entry.async_create_background_task(self.hass, coro, name)
 
     @callback
     def async_wake_reconnect(self) -> None:
         """Zeroconf saw the appliance: retry now instead of waiting out the backoff."""
         if not self._connected and not self._closing:
-            self._wake.set()
+            self._reconnect.wake()
 
     async def async_reconnect_now(self) -> bool:
         """Try to connect at once (repair flow) and wait for that attempt; True if connected."""
         if self._connected:
             return True
-        if self._reconnect_task is None or self._reconnect_task.done():
-            return False  # closing, or waiting for the user to pair again
-        attempt_done: asyncio.Future[None] = self.hass.loop.create_future()
-        self._attempt_waiters.append(attempt_done)
-        self.async_wake_reconnect()
-        await attempt_done
-        return self._connected
+        # False when closing, or waiting for the user to pair again.
+        return await self._reconnect.attempt_now() and self._connected
 
-    def _attempt_finished(self) -> None:
-        waiters, self._attempt_waiters = self._attempt_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+    async def _async_reconnect_once(self) -> None:
+        await self._async_connect()
 
-    async def _async_reconnect_loop(self) -> None:
-        """Retry with backoff until connected, closed or the key is rejected.
+    def _reconnect_failed(self, err: Exception) -> None:
+        self.stats.last_error = repr(err)
 
-        Nothing an appliance (or anything else on its address) sends can end
-        this loop: an unexpected exception is logged with its traceback once
-        per outage and the loop keeps retrying.
-        """
-        reported = False
-        try:
-            attempt = 0
-            while not self._closing:
-                try:
-                    async with asyncio.timeout(reconnect_delay(attempt)):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-                self._wake.clear()
-                attempt += 1
-                try:
-                    connected = await self._async_attempt_reconnect()
-                except Exception as err:  # the loop must outlive any bug
-                    self.stats.last_error = repr(err)
-                    if not reported:
-                        reported = True
-                        _LOGGER.warning(
-                            "Unexpected error reconnecting to %s; retrying with backoff",
-                            self.config_entry.title,
-                            exc_info=True,
-                        )
-                    else:
-                        _LOGGER.debug("Reconnect to %s failed: %r", self.appliance_id, err)
-                    connected = False
-                self._attempt_finished()
-                if connected is not False:
-                    return
-        finally:
-            self._attempt_finished()
-
-    async def _async_attempt_reconnect(self) -> bool | None:
-        """One attempt: True connected, False failed (retry), None give up (reauth)."""
-        try:
-            await self._async_connect()
-        except (LinkError, ApplianceUnreachable, OSError, TimeoutError) as err:
-            self.stats.last_error = repr(err)
-            if isinstance(err, LinkError) and err.code in _KEY_REJECTED:
-                _LOGGER.info(
-                    "%s rejected the stored key; asking to pair again", self.config_entry.title
-                )
-                self.config_entry.async_start_reauth(self.hass)
-                return None
-            _LOGGER.debug("Reconnect to %s failed: %s", self.appliance_id, err)
-            return False
-        _LOGGER.info("Connection to %s restored", self.config_entry.title)
+    @callback
+    def _async_reconnected(self) -> None:
         self.async_set_updated_data(dict(self.client.state))
-        return True
+
+    @callback
+    def _async_key_rejected(self, _err: LinkError) -> None:
+        self.config_entry.async_start_reauth(self.hass)
 
     async def async_close(self) -> None:
         """Stop reconnecting and close the connection; nothing keeps running."""
@@ -566,12 +505,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         if self._cancel_invalid_quiet is not None:
             self._cancel_invalid_quiet()
             self._cancel_invalid_quiet = None
-        task = self._reconnect_task
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._reconnect_task = None
+        await self._reconnect.stop()
         self._drop_client_listeners()
         if self._connected:
             self._connected = False
@@ -612,11 +546,14 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self.stats.writes += 1
         try:
             await self.client.write(validated)
+        except TransportError as err:
+            raise self._unavailable() from err
+        except ValueRejectedError as err:
+            self.stats.rejected += 1
+            key = err.key or next(iter(validated))
+            raise self._value_error(key, validated.get(key), err) from err
         except LinkError as err:
             self.stats.rejected += 1
-            if err.code in _VALUE_ERRORS:
-                key = err.key or next(iter(validated))
-                raise self._value_error(key, validated.get(key), err) from err
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="write_rejected",
@@ -626,8 +563,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                     "detail": err.message,
                 },
             ) from err
-        except (ApplianceUnreachable, OSError, TimeoutError) as err:
-            raise self._unavailable() from err
 
     def _value_error(self, key: str, value: object, err: LinkError) -> HomeAssistantError:
         return HomeAssistantError(
@@ -648,11 +583,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         self.stats.commands += 1
         try:
             await self.client.command(name, normalised)
+        except TransportError as err:
+            raise self._unavailable() from err
         except LinkError as err:
             self.stats.rejected += 1
             raise self._command_error(name, err) from err
-        except (ApplianceUnreachable, OSError, TimeoutError) as err:
-            raise self._unavailable() from err
 
     def _command_error(self, name: str, err: LinkError) -> HomeAssistantError:
         return HomeAssistantError(

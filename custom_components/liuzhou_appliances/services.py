@@ -31,7 +31,7 @@ from .const import (
 from .energy.planner import PlanResult
 from .energy.shedding import DEMAND_RESPONSE_LEVELS
 from .energy_runtime import ApplianceEnergy, china_aware
-from .link.errors import LinkError
+from .link.errors import OutOfRangeError
 from .link.model import ApplianceType
 from .runtime_data import household_energy, loaded_appliance
 
@@ -133,7 +133,7 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         raise _error("household_not_configured")
     try:
         programme = energy.runs.programme(call.data.get(ATTR_PROGRAMME))
-    except LinkError:
+    except OutOfRangeError:
         declared = ", ".join(p.id for p in energy.coordinator.declaration.programmes)
         raise _error(
             "unknown_programme",

@@ -22,9 +22,9 @@ from custom_components.liuzhou_appliances.link.codec import (
     read_frame,
 )
 from custom_components.liuzhou_appliances.link.errors import (
-    ApplianceUnreachable,
     ErrorCode,
     LinkError,
+    TransportError,
 )
 
 from .runner import CheckFailed, describe_error
@@ -159,7 +159,7 @@ async def session_outcome(channel: SecureChannel, wait: float) -> Outcome:
             )
         except TimeoutError:
             return Outcome(Reaction.SILENT, note=f"nothing for {wait:g} s")
-        except ApplianceUnreachable:
+        except TransportError:
             return Outcome(Reaction.CLOSED)
         except LinkError as err:
             return Outcome(Reaction.UNREADABLE, note=describe_error(err))

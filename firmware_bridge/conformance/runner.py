@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, SecureChannel
 from custom_components.liuzhou_appliances.link.codec import HelloInfo
-from custom_components.liuzhou_appliances.link.errors import ApplianceUnreachable, LinkError
+from custom_components.liuzhou_appliances.link.errors import LinkError, TransportError
 from custom_components.liuzhou_appliances.link.model import (
     Capability,
     Declaration,
@@ -222,10 +222,10 @@ def settings_differences(
 
 def describe_error(err: BaseException) -> str:
     """A short text for an exception raised while talking to the device."""
+    if isinstance(err, TransportError):  # inside the LinkError family: asked first
+        return f"unreachable: {err}"
     if isinstance(err, LinkError):
         return f"{err.code.name}: {err.message}"
-    if isinstance(err, ApplianceUnreachable):
-        return f"unreachable: {err}"
     if isinstance(err, TimeoutError):
         return "timed out"
     return f"{type(err).__name__}: {err}"
@@ -281,6 +281,6 @@ async def _run_one(check: Check, context: Context, skip_reason: str | None) -> C
     except TimeoutError:
         status = Status.FAILED
         detail = f"the check did not finish within {context.options.check_timeout:g} s"
-    except (LinkError, ApplianceUnreachable, OSError) as err:
+    except (LinkError, OSError) as err:  # transport errors are LinkErrors
         status, detail = Status.FAILED, f"unexpected: {describe_error(err)}"
     return CheckResult(check.name, status, detail, (time.perf_counter() - started) * 1000)

@@ -15,7 +15,6 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.loader import async_get_zeroconf
 import pytest
 
-from custom_components.liuzhou_appliances import coordinator as coordinator_module
 from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
 from custom_components.liuzhou_appliances.const import (
     CONF_APPLIANCE_ID,
@@ -26,6 +25,7 @@ from custom_components.liuzhou_appliances.const import (
     CONF_PAIRING_CODE,
     DOMAIN,
 )
+from custom_components.liuzhou_appliances.link import reconnect as reconnect_module
 from custom_components.liuzhou_appliances.link.client import pair
 from custom_components.liuzhou_appliances.link.discovery import SERVICE_TYPE
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
@@ -437,7 +437,7 @@ async def test_discovery_wakes_the_reconnect_at_once(
     hass: HomeAssistant, paired_appliance: PairedAppliance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """While the backoff would wait an hour, seeing the appliance reconnects immediately."""
-    monkeypatch.setattr(coordinator_module, "reconnect_delay", lambda attempt: 3600.0)
+    monkeypatch.setattr(reconnect_module, "reconnect_delay", lambda attempt: 3600.0)
     coordinator = paired_appliance.coordinator
     await paired_appliance.appliance.stop()
     await wait_until(hass, lambda: not coordinator.connected)

@@ -69,7 +69,7 @@ async def test_a_malformed_answer_while_away_does_not_stop_reconnecting(
             coordinator.async_wake_reconnect()
             await wait_until(hass, lambda asked=asked: len(hellos) > asked)
             await hass.async_block_till_done()
-        reconnect = coordinator._reconnect_task
+        reconnect = coordinator._reconnect.task
         assert reconnect is not None
         assert not reconnect.done()
     await appliance.restart()

@@ -13,11 +13,11 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 
-from custom_components.liuzhou_appliances import coordinator as coordinator_module
 from custom_components.liuzhou_appliances.const import DOMAIN
-from custom_components.liuzhou_appliances.coordinator import reconnect_delay
 from custom_components.liuzhou_appliances.entry_points import async_remove_config_entry_device
+from custom_components.liuzhou_appliances.link import reconnect as reconnect_module
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.link.reconnect import reconnect_delay
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 
 from .conftest import PairedAppliance, StartAppliance, closed_port, wait_until
@@ -135,7 +135,7 @@ async def test_backoff_retries_without_help(
     hass: HomeAssistant, paired_appliance: PairedAppliance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No zeroconf: the loop itself reconnects once the appliance is back."""
-    monkeypatch.setattr(coordinator_module, "reconnect_delay", lambda attempt: 0.05)
+    monkeypatch.setattr(reconnect_module, "reconnect_delay", lambda attempt: 0.05)
     coordinator = paired_appliance.coordinator
     await paired_appliance.appliance.stop()
     await wait_until(hass, lambda: not coordinator.connected)
@@ -168,7 +168,7 @@ async def test_unload_while_reconnecting_stops_the_loop(
     coordinator = paired_appliance.coordinator
     await paired_appliance.appliance.stop()
     await wait_until(hass, lambda: not coordinator.connected)
-    reconnect = coordinator._reconnect_task
+    reconnect = coordinator._reconnect.task
     assert reconnect is not None
     assert not reconnect.done()
     assert await hass.config_entries.async_unload(paired_appliance.entry.entry_id)

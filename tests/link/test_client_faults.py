@@ -19,8 +19,8 @@ import pytest
 from custom_components.liuzhou_appliances.link.client import (
     MAX_PENDING_REQUESTS,
     ApplianceClient,
+    PlaintextConnection,
     SecureChannel,
-    _Stream,
     pair,
 )
 from custom_components.liuzhou_appliances.link.codec import (
@@ -569,23 +569,25 @@ async def test_channel_drain_to_a_stalled_appliance_is_unreachable() -> None:
         )
         try:
             _fill_send_buffer(
-                channel._stream.writer,
+                channel.transport.writer,
                 lambda: channel.send_frame(FrameType.ENCRYPTED, bytes(16000)),
             )
             with pytest.raises(ApplianceUnreachable, match="connection lost: TimeoutError"):
                 await channel.drain()
         finally:
-            channel._stream.writer.transport.abort()  # it cannot flush to a stalled peer
+            channel.transport.writer.transport.abort()  # it cannot flush to a stalled peer
             await channel.close()
 
 
 async def test_plaintext_send_to_a_stalled_appliance_is_unreachable() -> None:
     async with FakeAppliance(_stop_reading) as fake:
-        stream = await _Stream.open("127.0.0.1", fake.port, 0.2)
+        stream = await PlaintextConnection.open("127.0.0.1", fake.port, 0.2)
         try:
-            _fill_send_buffer(stream.writer, lambda: stream.writer.write(bytes(16000)))
+            _fill_send_buffer(
+                stream.transport.writer, lambda: stream.transport.writer.write(bytes(16000))
+            )
             with pytest.raises(ApplianceUnreachable, match="connection lost: TimeoutError"):
                 await stream.send(FrameType.HELLO, ClientHello(HUB_ID).encode())
         finally:
-            stream.writer.transport.abort()
+            stream.transport.writer.transport.abort()
             await stream.close()

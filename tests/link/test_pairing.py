@@ -175,11 +175,11 @@ async def test_rate_limit_and_recovery(server: ApplianceServer, clock: FakeClock
 
 
 async def test_abandoned_attempt_counts_as_failure(server: ApplianceServer) -> None:
-    from custom_components.liuzhou_appliances.link.client import _Stream
+    from custom_components.liuzhou_appliances.link.client import PlaintextConnection
     from custom_components.liuzhou_appliances.link.codec import FrameType
 
     server.open_pairing_window()  # paired already: someone presses its pairing button
-    stream = await _Stream.open("127.0.0.1", server.port, 2)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     _, transcript = await stream.hello(HUB_ID)
     guess = PairingInitiator(
         "1111-1111", hub_id=HUB_ID, appliance_id="lz-ac-3f2a9c01", hello_transcript=transcript
@@ -235,11 +235,11 @@ async def test_factory_reset_clears_key_and_sessions(
 
 
 async def test_concurrent_pairing_is_busy(server: ApplianceServer) -> None:
-    from custom_components.liuzhou_appliances.link.client import _Stream
+    from custom_components.liuzhou_appliances.link.client import PlaintextConnection
     from custom_components.liuzhou_appliances.link.codec import FrameType
 
     server.open_pairing_window()  # paired already: someone presses its pairing button
-    first = await _Stream.open("127.0.0.1", server.port, 2)
+    first = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     _, transcript = await first.hello(HUB_ID)
     hub = PairingInitiator(
         CODE, hub_id=HUB_ID, appliance_id="lz-ac-3f2a9c01", hello_transcript=transcript
@@ -290,9 +290,9 @@ async def test_no_common_version(backend: MemoryBackend, key_store: MemoryKeySto
 
 async def test_connection_limit_is_busy(server: ApplianceServer) -> None:
     server.max_connections = 1
-    from custom_components.liuzhou_appliances.link.client import _Stream
+    from custom_components.liuzhou_appliances.link.client import PlaintextConnection
 
-    holder = await _Stream.open("127.0.0.1", server.port, 2)
+    holder = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     await holder.hello(HUB_ID)
     with pytest.raises(LinkError) as caught:
         await pair("127.0.0.1", server.port, CODE, hub_id=HUB_ID, timeout=2)

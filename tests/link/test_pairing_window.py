@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from custom_components.liuzhou_appliances.link.client import _Stream, pair
+from custom_components.liuzhou_appliances.link.client import PlaintextConnection, pair
 from custom_components.liuzhou_appliances.link.codec import FrameType
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.pairing import (
@@ -38,7 +38,7 @@ async def _pair_error(server: ApplianceServer, code: str) -> LinkError:
 
 async def _start_and_walk_away(server: ApplianceServer, code: str = WRONG) -> None:
     """A stranger: HELLO, PAIR START, read the REPLY (one guess checked), close."""
-    stream = await _Stream.open("127.0.0.1", server.port, 2)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     try:
         info, transcript = await stream.hello(HUB_ID)
         guess = PairingInitiator(
@@ -128,7 +128,7 @@ async def test_outside_the_window_pairing_is_refused_at_once_and_not_counted(
 async def test_start_outside_the_window_gets_an_error_not_a_reply(
     server: ApplianceServer,
 ) -> None:
-    stream = await _Stream.open("127.0.0.1", server.port, 2)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     try:
         info, transcript = await stream.hello(HUB_ID)
         hub = PairingInitiator(
@@ -195,7 +195,7 @@ async def test_a_guess_is_counted_and_saved_before_the_reply_leaves(
     make_server: MakeServer, store: MemoryPairingStateStore
 ) -> None:
     server = await make_server(MemoryKeyStore(), store)
-    stream = await _Stream.open("127.0.0.1", server.port, 2)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     try:
         info, transcript = await stream.hello(HUB_ID)
         hub = PairingInitiator(

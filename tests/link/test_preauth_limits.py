@@ -13,7 +13,7 @@ import contextlib
 
 import pytest
 
-from custom_components.liuzhou_appliances.link.client import ApplianceClient, _Stream
+from custom_components.liuzhou_appliances.link.client import ApplianceClient, PlaintextConnection
 from custom_components.liuzhou_appliances.link.codec import (
     ClientHello,
     FrameType,
@@ -74,7 +74,7 @@ async def crowd(port: int, size: int, opening: bytes = b"") -> AsyncIterator[Cro
 async def captured_hello_and_handshake(server: ApplianceServer) -> bytes:
     """What a listener on the LAN records from a hub opening a session: HELLO + HANDSHAKE."""
     client_hello = ClientHello(HUB_ID).encode()
-    stream = await _Stream.open("127.0.0.1", server.port, 2)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2)
     try:
         await stream.send(FrameType.HELLO, client_hello)
         server_hello = (await stream.receive(FrameType.HELLO)).payload

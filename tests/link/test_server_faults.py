@@ -12,8 +12,8 @@ import pytest
 
 from custom_components.liuzhou_appliances.link.client import (
     ApplianceClient,
+    PlaintextConnection,
     SecureChannel,
-    _Stream,
     pair,
 )
 from custom_components.liuzhou_appliances.link.codec import ClientHello, FrameType
@@ -90,8 +90,8 @@ class FullDiskKeyStore(MemoryKeyStore):
 # --- the plaintext phase ------------------------------------------------------
 
 
-async def _hello(server: ApplianceServer) -> _Stream:
-    stream = await _Stream.open("127.0.0.1", server.port, 2.0)
+async def _hello(server: ApplianceServer) -> PlaintextConnection:
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2.0)
     await stream.hello(HUB_ID)
     return stream
 
@@ -100,7 +100,7 @@ async def test_silent_hub_times_out_with_an_error_frame(
     server: ApplianceServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.handshake_timeout = 0.1
-    stream = await _Stream.open("127.0.0.1", server.port, 2.0)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2.0)
     try:
         with caplog.at_level(logging.INFO, LOGGER):
             with pytest.raises(LinkError) as caught:
@@ -134,7 +134,7 @@ async def test_wrong_frame_during_pairing_is_malformed_and_counts(
     server: ApplianceServer,
 ) -> None:
     server.open_pairing_window()  # paired already: someone presses its pairing button
-    stream = await _Stream.open("127.0.0.1", server.port, 2.0)
+    stream = await PlaintextConnection.open("127.0.0.1", server.port, 2.0)
     try:
         info, transcript = await stream.hello(HUB_ID)
         hub = PairingInitiator(
@@ -182,7 +182,7 @@ async def test_cancelling_the_stream_handler_ends_the_connection(
 
     transport = await asyncio.start_server(accept, "127.0.0.1", 0)
     port = transport.sockets[0].getsockname()[1]
-    stream = await _Stream.open("127.0.0.1", port, 2.0)
+    stream = await PlaintextConnection.open("127.0.0.1", port, 2.0)
     try:
         await stream.send(FrameType.HELLO, ClientHello(HUB_ID).encode())
         await stream.receive(FrameType.HELLO)
@@ -280,5 +280,5 @@ async def test_hub_that_sends_but_never_reads_is_dropped_when_writes_stall(
         assert server.session_count == 0
         assert "cannot write to hub (TimeoutError())" in caplog.text
     finally:
-        channel._stream.writer.transport.abort()
+        channel.transport.writer.transport.abort()
         await channel.close()

@@ -11,7 +11,6 @@ import pytest
 from custom_components.liuzhou_appliances.link.client import (
     ApplianceClient,
     SecureChannel,
-    _Stream,
 )
 from custom_components.liuzhou_appliances.link.codec import (
     MAX_PAYLOAD,
@@ -85,15 +84,15 @@ async def test_wrong_key_is_auth_failed(
     assert "rejected" in caplog.text
 
 
-async def _raw_session(server: ApplianceServer) -> tuple[_Stream, SecureChannel]:
+async def _raw_session(server: ApplianceServer) -> tuple[SecureChannel, SecureChannel]:
     channel = await SecureChannel.open("127.0.0.1", server.port, KEY, hub_id=HUB_ID)
-    return channel._stream, channel
+    return channel, channel
 
 
-async def _closed_by_server(stream: _Stream) -> bool:
+async def _closed_by_server(stream: SecureChannel) -> bool:
     try:
         while True:
-            await asyncio.wait_for(read_frame(stream.reader), 2)
+            await asyncio.wait_for(read_frame(stream.transport.reader), 2)
     except EOFError:
         return True
 
@@ -104,7 +103,7 @@ async def test_tampered_frame_closes_session(
     stream, channel = await _raw_session(server)
     ciphertext = bytearray(channel.session.encrypt(b'{"id":1,"type":"ping"}'))
     ciphertext[-1] ^= 0x80
-    stream.writer.write(encode_frame(FrameType.ENCRYPTED, bytes(ciphertext)))
+    stream.transport.writer.write(encode_frame(FrameType.ENCRYPTED, bytes(ciphertext)))
     with caplog.at_level(logging.INFO):
         assert await _closed_by_server(stream)
         await asyncio.sleep(0.05)
@@ -115,23 +114,25 @@ async def test_tampered_frame_closes_session(
 async def test_replayed_frame_closes_session(server: ApplianceServer) -> None:
     stream, channel = await _raw_session(server)
     frame = encode_frame(FrameType.ENCRYPTED, channel.session.encrypt(b'{"id":1,"type":"ping"}'))
-    stream.writer.write(frame)
+    stream.transport.writer.write(frame)
     assert (await channel.receive_message(2))["id"] == 1
-    stream.writer.write(frame)
+    stream.transport.writer.write(frame)
     assert await _closed_by_server(stream)
     await channel.close()
 
 
 async def test_plaintext_after_handshake_closes_session(server: ApplianceServer) -> None:
     stream, channel = await _raw_session(server)
-    stream.writer.write(encode_frame(FrameType.HELLO, ClientHello(HUB_ID).encode()))
+    stream.transport.writer.write(encode_frame(FrameType.HELLO, ClientHello(HUB_ID).encode()))
     assert await _closed_by_server(stream)
     await channel.close()
 
 
 async def test_oversized_frame_in_session_is_too_large(server: ApplianceServer) -> None:
     stream, channel = await _raw_session(server)
-    stream.writer.write(bytes([FrameType.ENCRYPTED]) + (MAX_PAYLOAD + 1).to_bytes(2, "big"))
+    stream.transport.writer.write(
+        bytes([FrameType.ENCRYPTED]) + (MAX_PAYLOAD + 1).to_bytes(2, "big")
+    )
     reply = await channel.receive_message(2)
     assert reply["code"] == ErrorCode.TOO_LARGE
     assert await _closed_by_server(stream)

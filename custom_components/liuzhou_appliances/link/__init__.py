@@ -1,5 +1,163 @@
-"""Liuzhou appliance link: data model, wire codec, crypto and sessions.
+"""Liuzhou appliance link: data model, wire codec, crypto, sessions and transports.
 
 Imports nothing from Home Assistant: the integration and firmware_bridge
-(the appliance's network module) both use this one package.
+(the appliance's network module) both use this one package. The names below
+are its public API (a test pins the list); the modules hold more for the
+conformance kit and tests.
+
+errors.py      the error family (LinkError and one class per wire code)
+model.py       appliance types, attributes, commands, declarations
+codec.py       outer frames, HELLO/ERROR payloads, inner JSON messages
+transport.py   FrameTransport (the seam), TcpTransport
+pairing.py     SPAKE2 commissioning, pairing window and limiter
+session.py     Noise session encryption
+client.py      hub side: pair(), ApplianceClient, SecureChannel
+reconnect.py   hub side: ReconnectLogic (backoff, wake-up, two log lines)
+server.py      appliance side: ApplianceServer, ApplianceBackend, key stores
+discovery.py   DNS-SD service type and TXT record
+ble.py         BLE GATT fragmentation
 """
+
+from .client import ApplianceClient, PairingResult, SecureChannel, pair
+from .codec import SUPPORTED_VERSIONS, HelloInfo
+from .discovery import (
+    DEFAULT_PORT,
+    SERVICE_TYPE,
+    DiscoveryError,
+    DiscoveryRecord,
+    build_txt,
+    parse_txt,
+    service_name,
+)
+from .errors import (
+    ApplianceUnreachable,
+    AuthFailedError,
+    BusyError,
+    CodecError,
+    ConnectionClosed,
+    ErrorCode,
+    InternalError,
+    InvalidStateError,
+    InvalidTypeError,
+    KeyRejectedError,
+    LinkError,
+    MalformedError,
+    McuUnavailableError,
+    NotPairedError,
+    OutOfRangeError,
+    RateLimitedError,
+    ReadOnlyError,
+    TimedOutError,
+    TooLargeError,
+    TransportError,
+    UnknownCapabilityError,
+    UnknownMessageError,
+    UnsupportedCommandError,
+    UnsupportedVersionError,
+    ValueRejectedError,
+    WrongCodeError,
+    error_for,
+)
+from .model import (
+    APPLIANCE_TYPES,
+    ApplianceType,
+    Capability,
+    Declaration,
+    DeclarationError,
+    OperationalState,
+    Programme,
+    Value,
+    ValueKind,
+)
+from .pairing import (
+    PAIRING_WINDOW_S,
+    FilePairingStateStore,
+    InvalidPairingCode,
+    MemoryPairingStateStore,
+    PairingLimiter,
+    PairingWindow,
+    format_pairing_code,
+    generate_pairing_code,
+    normalise_pairing_code,
+)
+from .reconnect import ReconnectLogic, reconnect_delay
+from .server import (
+    ApplianceBackend,
+    ApplianceIdentity,
+    ApplianceServer,
+    FileKeyStore,
+    KeyStore,
+    MemoryKeyStore,
+)
+from .transport import FrameTransport, TcpTransport
+
+__all__ = [
+    "APPLIANCE_TYPES",
+    "DEFAULT_PORT",
+    "PAIRING_WINDOW_S",
+    "SERVICE_TYPE",
+    "SUPPORTED_VERSIONS",
+    "ApplianceBackend",
+    "ApplianceClient",
+    "ApplianceIdentity",
+    "ApplianceServer",
+    "ApplianceType",
+    "ApplianceUnreachable",
+    "AuthFailedError",
+    "BusyError",
+    "Capability",
+    "CodecError",
+    "ConnectionClosed",
+    "Declaration",
+    "DeclarationError",
+    "DiscoveryError",
+    "DiscoveryRecord",
+    "ErrorCode",
+    "FileKeyStore",
+    "FilePairingStateStore",
+    "FrameTransport",
+    "HelloInfo",
+    "InternalError",
+    "InvalidPairingCode",
+    "InvalidStateError",
+    "InvalidTypeError",
+    "KeyRejectedError",
+    "KeyStore",
+    "LinkError",
+    "MalformedError",
+    "McuUnavailableError",
+    "MemoryKeyStore",
+    "MemoryPairingStateStore",
+    "NotPairedError",
+    "OperationalState",
+    "OutOfRangeError",
+    "PairingLimiter",
+    "PairingResult",
+    "PairingWindow",
+    "Programme",
+    "RateLimitedError",
+    "ReadOnlyError",
+    "ReconnectLogic",
+    "SecureChannel",
+    "TcpTransport",
+    "TimedOutError",
+    "TooLargeError",
+    "TransportError",
+    "UnknownCapabilityError",
+    "UnknownMessageError",
+    "UnsupportedCommandError",
+    "UnsupportedVersionError",
+    "Value",
+    "ValueKind",
+    "ValueRejectedError",
+    "WrongCodeError",
+    "build_txt",
+    "error_for",
+    "format_pairing_code",
+    "generate_pairing_code",
+    "normalise_pairing_code",
+    "pair",
+    "parse_txt",
+    "reconnect_delay",
+    "service_name",
+]

@@ -1,8 +1,9 @@
 """Hub side of the link: ``pair()`` (commissioning) and ``ApplianceClient`` (sessions).
 
-``SecureChannel`` is the lower layer both use: one TCP connection that has
-done HELLO and the Noise handshake, sending and receiving raw inner messages.
-The conformance kit uses it directly to send malformed requests.
+``SecureChannel`` is the lower layer both use: one connection (a
+``FrameTransport``, TCP today) that has done HELLO and the Noise handshake,
+sending and receiving raw inner messages. The conformance kit uses it
+directly to send malformed requests.
 """
 
 from __future__ import annotations
@@ -26,16 +27,26 @@ from .codec import (
     decode_error,
     decode_message,
     encode_error,
-    encode_frame,
     encode_message,
     error_from_dict,
-    read_frame,
     request_message,
 )
-from .errors import ApplianceUnreachable, ErrorCode, LinkError
+from .errors import (
+    ApplianceUnreachable,
+    AuthFailedError,
+    BusyError,
+    ConnectionClosed,
+    LinkError,
+    MalformedError,
+    NotPairedError,
+    TimedOutError,
+    TransportError,
+    UnsupportedVersionError,
+)
 from .model import Declaration, DeclarationError, Value
 from .pairing import PairingInitiator
 from .session import NoiseInitiator, SecureSession, hello_transcript
+from .transport import FrameTransport, TcpTransport
 
 _LOGGER: Final = logging.getLogger(__name__)
 MAX_PENDING_REQUESTS: Final = 32
@@ -49,43 +60,39 @@ class PairingResult:
     hello: HelloInfo
 
 
-class _Stream:
-    """A connection in its plaintext phase."""
+class PlaintextConnection:
+    """A connection in its plaintext phase: HELLO, then PAIR or HANDSHAKE frames.
 
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
-    ) -> None:
-        self.reader = reader
-        self.writer = writer
+    Every wait is bounded by ``timeout``; a connection that fails or stays
+    silent is ``ApplianceUnreachable``, an ERROR frame raises its error.
+    """
+
+    def __init__(self, transport: FrameTransport, timeout: float) -> None:
+        self.transport = transport
         self.timeout = timeout
 
     @classmethod
-    async def open(cls, host: str, port: int, io_timeout: float) -> _Stream:
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), io_timeout)
-        except (OSError, TimeoutError) as err:
-            raise ApplianceUnreachable(f"cannot connect to {host}:{port}: {err!r}") from err
-        return cls(reader, writer, io_timeout)
+    async def open(cls, host: str, port: int, io_timeout: float) -> PlaintextConnection:
+        """Connect over TCP."""
+        return cls(await TcpTransport.connect(host, port, io_timeout), io_timeout)
 
     async def send(self, frame_type: FrameType, payload: bytes) -> None:
-        self.writer.write(encode_frame(frame_type, payload))
-        try:
-            await asyncio.wait_for(self.writer.drain(), self.timeout)
-        except (OSError, TimeoutError) as err:
-            raise ApplianceUnreachable(f"connection lost: {err!r}") from err
+        """Send one frame and wait until the connection takes it."""
+        self.transport.send_frame(frame_type, payload)
+        await drain(self.transport, self.timeout)
 
     async def receive(self, expected: FrameType) -> Frame:
         """The next frame, which must be ``expected``; an ERROR frame raises its LinkError."""
         try:
-            frame = await asyncio.wait_for(read_frame(self.reader), self.timeout)
-        except TimeoutError as err:  # before OSError: TimeoutError is one
+            frame = await asyncio.wait_for(self.transport.receive_frame(), self.timeout)
+        except TimeoutError as err:
             raise ApplianceUnreachable("the appliance did not answer in time") from err
-        except (EOFError, OSError) as err:
+        except ConnectionClosed as err:
             raise ApplianceUnreachable(f"connection lost: {err}") from err
         if frame.type is FrameType.ERROR:
             raise decode_error(frame.payload)
         if frame.type is not expected:
-            raise LinkError(ErrorCode.MALFORMED, f"expected {expected.name}, got {frame.type.name}")
+            raise MalformedError(f"expected {expected.name}, got {frame.type.name}")
         return frame
 
     async def hello(self, hub_id: str) -> tuple[HelloInfo, bytes]:
@@ -96,17 +103,25 @@ class _Stream:
         frame = await self.receive(FrameType.HELLO)
         info = HelloInfo.decode(frame.payload)
         if not offer.min_version <= info.protocol <= offer.max_version:
-            raise LinkError(
-                ErrorCode.UNSUPPORTED_VERSION,
+            raise UnsupportedVersionError(
                 f"appliance chose version {info.protocol}, outside the offered "
                 f"{offer.min_version}-{offer.max_version}",
             )
         return info, hello_transcript(client_hello, frame.payload)
 
     async def close(self) -> None:
-        self.writer.close()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+        """Close the connection."""
+        await self.transport.close()
+
+
+async def drain(transport: FrameTransport, timeout: float) -> None:  # noqa: ASYNC109
+    """Wait up to ``timeout`` for ``transport`` to take what was sent; ApplianceUnreachable."""
+    try:
+        await asyncio.wait_for(transport.drain(), timeout)
+    except TimeoutError as err:
+        raise ApplianceUnreachable(f"connection lost: {err!r}") from err
+    except ConnectionClosed as err:
+        raise ApplianceUnreachable(f"connection lost: {err}") from err
 
 
 async def pair(
@@ -122,7 +137,7 @@ async def pair(
     Raises LinkError(WRONG_CODE | RATE_LIMITED (``retry_after``) |
     UNSUPPORTED_VERSION | BUSY ...) or ApplianceUnreachable.
     """
-    stream = await _Stream.open(host, port, timeout)
+    stream = await PlaintextConnection.open(host, port, timeout)
     try:
         info, transcript = await stream.hello(hub_id)
         initiator = PairingInitiator(
@@ -152,8 +167,11 @@ async def pair(
 class SecureChannel:
     """An authenticated, encrypted connection carrying inner messages."""
 
-    def __init__(self, stream: _Stream, hello: HelloInfo, session: SecureSession) -> None:
-        self._stream = stream
+    def __init__(
+        self, connection: PlaintextConnection, hello: HelloInfo, session: SecureSession
+    ) -> None:
+        self.transport = connection.transport
+        self._timeout = connection.timeout
         self.hello = hello
         self.session = session
 
@@ -175,28 +193,32 @@ class SecureChannel:
         if the appliance rejects the key or has none (not paired, e.g. after a
         factory reset); ApplianceUnreachable if it cannot be reached.
         """
-        stream = await _Stream.open(host, port, io_timeout)
+        stream = await PlaintextConnection.open(host, port, io_timeout)
         try:
             info, transcript = await stream.hello(hub_id)
             if on_hello is not None:
                 on_hello(info)
             if not info.paired:
-                raise LinkError(
-                    ErrorCode.AUTH_FAILED,
-                    f"{info.appliance_id} is not paired (factory reset?); pair it again",
+                raise AuthFailedError(
+                    f"{info.appliance_id} is not paired (factory reset?); pair it again"
                 )
             initiator = NoiseInitiator(key, transcript)
             await stream.send(FrameType.HANDSHAKE, initiator.first_message())
             try:
                 reply = await stream.receive(FrameType.HANDSHAKE)
-            except LinkError as err:
-                if err.code is ErrorCode.NOT_PAIRED:
-                    raise LinkError(ErrorCode.AUTH_FAILED, f"not paired: {err.message}") from err
-                raise
+            except NotPairedError as err:
+                raise AuthFailedError(f"not paired: {err.message}") from err
             session = initiator.finish(reply.payload)
+        except TransportError:
+            await stream.close()
+            raise
         except CodecError as err:
             await stream.close()
             raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
+        except LinkError as err:
+            # Whichever step refused, the caller gets the code (AUTH_FAILED: pair again).
+            await stream.close()
+            raise LinkError(err.code, err.message, key=err.key) from err
         except BaseException:
             await stream.close()
             raise
@@ -204,13 +226,11 @@ class SecureChannel:
 
     def send_plaintext(self, plaintext: bytes) -> None:
         """Encrypt arbitrary bytes as one ENCRYPTED frame (the conformance kit's door)."""
-        self._stream.writer.write(
-            encode_frame(FrameType.ENCRYPTED, self.session.encrypt(plaintext))
-        )
+        self.transport.send_frame(FrameType.ENCRYPTED, self.session.encrypt(plaintext))
 
     def send_frame(self, frame_type: FrameType, payload: bytes) -> None:
         """Send a raw outer frame (for tests of the appliance's defences)."""
-        self._stream.writer.write(encode_frame(frame_type, payload))
+        self.transport.send_frame(frame_type, payload)
 
     def send_message(self, message: Mapping[str, Any]) -> None:
         """Encrypt and send one inner message (encryption order equals send order)."""
@@ -218,10 +238,7 @@ class SecureChannel:
 
     async def drain(self) -> None:
         """Wait until the transport takes what was sent."""
-        try:
-            await asyncio.wait_for(self._stream.writer.drain(), self._stream.timeout)
-        except (OSError, TimeoutError) as err:
-            raise ApplianceUnreachable(f"connection lost: {err!r}") from err
+        await drain(self.transport, self._timeout)
 
     async def receive_message(self, idle_timeout: float | None = None) -> dict[str, Any]:
         """The next inner message.
@@ -230,18 +247,18 @@ class SecureChannel:
         ``idle_timeout``; LinkError(AUTH_FAILED) when a frame fails decryption.
         """
         try:
-            frame = await asyncio.wait_for(read_frame(self._stream.reader), idle_timeout)
-        except TimeoutError as err:  # before OSError: TimeoutError is one
+            frame = await asyncio.wait_for(self.transport.receive_frame(), idle_timeout)
+        except TimeoutError as err:
             raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
-        except (EOFError, OSError) as err:
+        except ConnectionClosed as err:
             raise ApplianceUnreachable(f"connection lost: {err}") from err
         if frame.type is not FrameType.ENCRYPTED:
-            raise LinkError(ErrorCode.MALFORMED, f"plaintext {frame.type.name} in a session")
+            raise MalformedError(f"plaintext {frame.type.name} in a session")
         return decode_message(self.session.decrypt(frame.payload))
 
     async def close(self) -> None:
         """Close the connection."""
-        await self._stream.close()
+        await self.transport.close()
 
 
 type InvalidValueCallback = Callable[[str, object, LinkError], None]
@@ -324,7 +341,7 @@ class ApplianceClient:
             try:
                 self.declaration = Declaration.from_dict(described.get("declaration"))
             except DeclarationError as err:
-                raise LinkError(ErrorCode.MALFORMED, f"bad declaration: {err}") from err
+                raise MalformedError(f"bad declaration: {err}") from err
             subscribed = await self._request(MessageType.SUBSCRIBE)
             seq = subscribed.get("seq")
             self.last_seq = seq if isinstance(seq, int) else 0
@@ -353,7 +370,7 @@ class ApplianceClient:
         result = await self._request(MessageType.READ, **fields)
         values = result.get("values")
         if not isinstance(values, dict):
-            raise LinkError(ErrorCode.MALFORMED, "read result has no values")
+            raise MalformedError("read result has no values")
         return values
 
     async def refresh(self) -> dict[str, Value]:
@@ -380,7 +397,7 @@ class ApplianceClient:
         if channel is None:
             raise ApplianceUnreachable("not connected")
         if len(self._pending) >= MAX_PENDING_REQUESTS:
-            raise LinkError(ErrorCode.BUSY, "too many requests in flight")
+            raise BusyError("too many requests in flight")
         message_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
@@ -389,8 +406,8 @@ class ApplianceClient:
             await channel.drain()
             return await asyncio.wait_for(asyncio.shield(future), self.request_timeout)
         except TimeoutError:
-            raise LinkError(
-                ErrorCode.TIMEOUT, f"no answer to {message_type} in {self.request_timeout:g} s"
+            raise TimedOutError(
+                f"no answer to {message_type} in {self.request_timeout:g} s"
             ) from None
         finally:
             self._pending.pop(message_id, None)
@@ -405,7 +422,7 @@ class ApplianceClient:
                 self._handle(message)
         except asyncio.CancelledError:
             raise
-        except ApplianceUnreachable as err:
+        except TransportError as err:
             error = err
         except LinkError as err:
             _LOGGER.warning("closing session with %s: %s", self.host, err)
@@ -421,7 +438,7 @@ class ApplianceClient:
             values = message.get("values")
             seq = message.get("seq")
             if not isinstance(values, dict) or not isinstance(seq, int):
-                raise LinkError(ErrorCode.MALFORMED, "changed needs seq and values")
+                raise MalformedError("changed needs seq and values")
             self.last_seq = seq
             accepted = self._accept(values)
             if not accepted:
@@ -451,7 +468,7 @@ class ApplianceClient:
             if isinstance(result, dict):
                 future.set_result(result)
             else:
-                future.set_exception(LinkError(ErrorCode.MALFORMED, "result is not an object"))
+                future.set_exception(MalformedError("result is not an object"))
 
     def _accept(self, values: Mapping[str, object]) -> dict[str, Value]:
         """The values that fit the declaration; each other one goes to ``on_invalid_value``."""
@@ -460,7 +477,7 @@ class ApplianceClient:
         for key, value in values.items():
             try:
                 if declaration is None:  # pragma: no cover - values come after DESCRIBE
-                    raise LinkError(ErrorCode.MALFORMED, "values before the declaration")
+                    raise MalformedError("values before the declaration")
                 accepted[key] = declaration.validate_reported(key, value)
             except LinkError as err:
                 if self._on_invalid_value is not None:
@@ -475,7 +492,7 @@ class ApplianceClient:
             await asyncio.sleep(self.keepalive_interval)
             try:
                 await self.ping()
-            except (LinkError, ApplianceUnreachable) as err:
+            except LinkError as err:
                 self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
                 return
 

@@ -19,7 +19,13 @@ import re
 import struct
 from typing import Any, Final, TypeIs
 
-from .errors import ErrorCode, LinkError
+# CodecError lives with the rest of the family in errors.py; callers may import it from here.
+from .errors import (
+    CodecError as CodecError,  # noqa: PLC0414 - an explicit re-export
+    ErrorCode,
+    LinkError,
+    error_for,
+)
 from .model import ApplianceType
 
 PROTOCOL_VERSION: Final = 1
@@ -74,10 +80,6 @@ REQUEST_TYPES: Final = frozenset(
         MessageType.PING,
     }
 )
-
-
-class CodecError(LinkError):
-    """Bytes from a peer that do not follow the protocol."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,14 +422,15 @@ def error_from_dict(data: Mapping[str, Any]) -> LinkError:
     retry_after = data.get("retry_after")
     if retry_after is not None and (not _is_int(retry_after) or not 0 <= retry_after <= _MAX_ID):
         raise CodecError(ErrorCode.MALFORMED, "retry_after must be whole seconds up to 2^53-1")
+    seconds = None if retry_after is None else float(retry_after)
     try:
         code = ErrorCode(raw_code)
     except ValueError:
         # A newer peer's code: keep the text, treat it as an internal error.
-        code, message = ErrorCode.INTERNAL, f"error {raw_code}: {message}"
-    return LinkError(
-        code, message, key=key, retry_after=None if retry_after is None else float(retry_after)
-    )
+        return LinkError(
+            ErrorCode.INTERNAL, f"error {raw_code}: {message}", key=key, retry_after=seconds
+        )
+    return error_for(code, message, key=key, retry_after=seconds)
 
 
 # --- inner messages ----------------------------------------------------------

@@ -26,7 +26,14 @@ from enum import StrEnum
 import math
 from typing import Any, Final
 
-from .errors import ErrorCode, LinkError
+from .errors import (
+    InvalidTypeError,
+    MalformedError,
+    OutOfRangeError,
+    ReadOnlyError,
+    UnknownCapabilityError,
+    UnsupportedCommandError,
+)
 
 DECLARATION_SCHEMA: Final = 1
 
@@ -123,16 +130,14 @@ class ApplianceTypeSpec:
         for spec in self.attributes:
             if spec.key == key:
                 return spec
-        raise LinkError(
-            ErrorCode.UNKNOWN_CAPABILITY, f"{self.type} has no attribute {key!r}", key=key
-        )
+        raise UnknownCapabilityError(f"{self.type} has no attribute {key!r}", key=key)
 
     def command(self, name: str) -> CommandSpec:
         """Return the command spec for ``name`` or raise UNSUPPORTED_COMMAND."""
         for spec in self.commands:
             if spec.name == name:
                 return spec
-        raise LinkError(ErrorCode.UNSUPPORTED_COMMAND, f"{self.type} has no command {name!r}")
+        raise UnsupportedCommandError(f"{self.type} has no command {name!r}")
 
 
 # --- the vocabulary --------------------------------------------------------
@@ -527,40 +532,35 @@ class Capability:
         key = self.spec.key
         if kind is ValueKind.BOOL:
             if not isinstance(value, bool):
-                raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects true or false", key=key)
+                raise InvalidTypeError(f"{key} expects true or false", key=key)
             return value
         if kind is ValueKind.ENUM:
             if not isinstance(value, str):
-                raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects a string", key=key)
+                raise InvalidTypeError(f"{key} expects a string", key=key)
             if value not in self.options:
-                raise LinkError(
-                    ErrorCode.OUT_OF_RANGE,
+                raise OutOfRangeError(
                     f"{key} must be one of {', '.join(self.options)}; got {value!r}",
                     key=key,
                 )
             return value
         if kind is ValueKind.FAULTS:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects a list of codes", key=key)
+                raise InvalidTypeError(f"{key} expects a list of codes", key=key)
             return list(value)
         # NUMBER and DURATION
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects a number", key=key)
+            raise InvalidTypeError(f"{key} expects a number", key=key)
         if not is_finite_number(value):
-            raise LinkError(
-                ErrorCode.OUT_OF_RANGE, f"{key} must be finite and within ±2^53", key=key
-            )
+            raise OutOfRangeError(f"{key} must be finite and within ±2^53", key=key)
         if kind is ValueKind.DURATION and value != int(value):
-            raise LinkError(ErrorCode.INVALID_TYPE, f"{key} expects whole seconds", key=key)
+            raise InvalidTypeError(f"{key} expects whole seconds", key=key)
         if self.minimum is not None and value < self.minimum:
-            raise LinkError(
-                ErrorCode.OUT_OF_RANGE,
+            raise OutOfRangeError(
                 f"{key} must be at least {self.minimum}; got {value}",
                 key=key,
             )
         if self.maximum is not None and value > self.maximum:
-            raise LinkError(
-                ErrorCode.OUT_OF_RANGE,
+            raise OutOfRangeError(
                 f"{key} must be at most {self.maximum}; got {value}",
                 key=key,
             )
@@ -568,8 +568,7 @@ class Capability:
             base = self.minimum or 0.0
             steps = (value - base) / self.step
             if abs(steps - round(steps)) > 1e-6:
-                raise LinkError(
-                    ErrorCode.OUT_OF_RANGE,
+                raise OutOfRangeError(
                     f"{key} must be a multiple of {self.step} from {base}; got {value}",
                     key=key,
                 )
@@ -586,9 +585,7 @@ class Capability:
         try:
             normalised = self.validate(value)
         except ArithmeticError:  # an integer too large for a float
-            raise LinkError(
-                ErrorCode.OUT_OF_RANGE, f"{self.key} is too large", key=self.key
-            ) from None
+            raise OutOfRangeError(f"{self.key} is too large", key=self.key) from None
         if self.spec.kind in (ValueKind.NUMBER, ValueKind.DURATION):
             assert isinstance(normalised, int | float)
             if self.spec.kind is ValueKind.DURATION:
@@ -596,8 +593,7 @@ class Capability:
             else:
                 fits = -(2**31) <= normalised * 10**self.spec.decimals < 2**31  # i32
             if not fits:
-                raise LinkError(
-                    ErrorCode.OUT_OF_RANGE,
+                raise OutOfRangeError(
                     f"{self.key} is beyond what the appliance can report; got {normalised}",
                     key=self.key,
                 )
@@ -666,22 +662,20 @@ class Declaration:
         try:
             return self.capabilities[key]
         except KeyError:
-            raise LinkError(
-                ErrorCode.UNKNOWN_CAPABILITY, f"this {self.model} has no {key!r}", key=key
-            ) from None
+            raise UnknownCapabilityError(f"this {self.model} has no {key!r}", key=key) from None
 
     def programme(self, programme_id: str) -> Programme:
         """Return a declared programme or raise OUT_OF_RANGE."""
         for programme in self.programmes:
             if programme.id == programme_id:
                 return programme
-        raise LinkError(ErrorCode.OUT_OF_RANGE, f"unknown programme {programme_id!r}")
+        raise OutOfRangeError(f"unknown programme {programme_id!r}")
 
     def validate_write(self, key: str, value: object) -> Value:
         """Validate one write from the hub: known, writable, in range."""
         capability = self.capability(key)
         if not capability.writable:
-            raise LinkError(ErrorCode.READ_ONLY, f"{key} is read-only", key=key)
+            raise ReadOnlyError(f"{key} is read-only", key=key)
         return capability.validate(value)
 
     def validate_reported(self, key: str, value: object) -> Value:
@@ -693,20 +687,18 @@ class Declaration:
         spec = self.type_spec.command(name)
         unknown = set(args) - set(spec.args)
         if unknown:
-            raise LinkError(
-                ErrorCode.MALFORMED, f"{name} takes no argument {', '.join(sorted(unknown))}"
-            )
+            raise MalformedError(f"{name} takes no argument {', '.join(sorted(unknown))}")
         out: dict[str, int] = {}
         for arg, value in args.items():
             if isinstance(value, bool) or not isinstance(value, int):
-                raise LinkError(ErrorCode.INVALID_TYPE, f"{arg} expects whole seconds")
+                raise InvalidTypeError(f"{arg} expects whole seconds")
             if value < 0 or value > max(self.max_delay_s, 0) + _longest(self.programmes):
-                raise LinkError(ErrorCode.OUT_OF_RANGE, f"{arg}={value} is out of range")
+                raise OutOfRangeError(f"{arg}={value} is out of range")
             out[arg] = value
         if len(out) > 1:
-            raise LinkError(ErrorCode.MALFORMED, "give delay_s or finish_in_s, not both")
+            raise MalformedError("give delay_s or finish_in_s, not both")
         if out and self.max_delay_s <= 0:
-            raise LinkError(ErrorCode.UNSUPPORTED_COMMAND, f"{self.model} has no delayed start")
+            raise UnsupportedCommandError(f"{self.model} has no delayed start")
         return out
 
     def to_dict(self) -> dict[str, Any]:

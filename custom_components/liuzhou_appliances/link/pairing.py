@@ -37,7 +37,13 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from spake2 import SPAKE2_A, SPAKE2_B
 
-from .errors import ErrorCode, LinkError
+from .errors import (
+    AuthFailedError,
+    InvalidStateError,
+    MalformedError,
+    RateLimitedError,
+    WrongCodeError,
+)
 from .storage import write_private_file
 
 KEY_SIZE: Final = 32
@@ -99,9 +105,7 @@ def generate_pairing_code() -> str:
 
 def _split(payload: bytes, step: PairStep, size: int) -> bytes:
     if len(payload) != 1 + size or payload[0] != step:
-        raise LinkError(
-            ErrorCode.MALFORMED, f"expected PAIR {step.name} with {size} bytes after the step"
-        )
+        raise MalformedError(f"expected PAIR {step.name} with {size} bytes after the step")
     return bytes(payload[1:])
 
 
@@ -180,34 +184,32 @@ class PairingInitiator:
         (or someone in the middle guessed wrong).
         """
         if self._schedule is not None or not self._message_a:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected PAIR REPLY")
+            raise MalformedError("unexpected PAIR REPLY")
         body = _split(payload, PairStep.REPLY, SPAKE2_MESSAGE_SIZE + MAC_SIZE)
         message_b, confirmation = body[:SPAKE2_MESSAGE_SIZE], body[SPAKE2_MESSAGE_SIZE:]
         try:
             shared = self._spake.finish(message_b)
         except Exception as err:  # the library raises assorted errors on bad elements
-            raise LinkError(ErrorCode.MALFORMED, f"bad SPAKE2 message: {err!r}") from None
+            raise MalformedError(f"bad SPAKE2 message: {err!r}") from None
         schedule = _KeySchedule(
             shared, _transcript(self._hello_transcript, self._message_a, message_b)
         )
         if not hmac.compare_digest(confirmation, schedule.appliance_confirmation()):
-            raise LinkError(ErrorCode.WRONG_CODE, "the pairing code does not match")
+            raise WrongCodeError("the pairing code does not match")
         self._schedule = schedule
         return _step(PairStep.CONFIRM, schedule.hub_confirmation())
 
     def handle_key(self, payload: bytes) -> bytes:
         """Unwrap the long-term key; return the ACK payload."""
         if self._schedule is None or self.key is not None:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected PAIR KEY")
+            raise MalformedError("unexpected PAIR KEY")
         body = _split(payload, PairStep.KEY, WRAPPED_KEY_SIZE)
         try:
             key = ChaCha20Poly1305(self._schedule.wrap_key).decrypt(
                 body[:NONCE_SIZE], body[NONCE_SIZE:], self._schedule.transcript_hash
             )
         except InvalidTag:
-            raise LinkError(
-                ErrorCode.AUTH_FAILED, "the wrapped key failed authentication"
-            ) from None
+            raise AuthFailedError("the wrapped key failed authentication") from None
         self.key = key
         return _step(PairStep.ACK, self._schedule.ack(key))
 
@@ -215,7 +217,7 @@ class PairingInitiator:
         """Accept DONE; return the long-term key."""
         _split(payload, PairStep.DONE, 0)
         if self.key is None:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected PAIR DONE")
+            raise MalformedError("unexpected PAIR DONE")
         return self.key
 
 
@@ -246,13 +248,13 @@ class PairingResponder:
     def handle_start(self, payload: bytes) -> bytes:
         """Answer START with REPLY (SPAKE2 message B and our confirmation)."""
         if self._schedule is not None:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected PAIR START")
+            raise MalformedError("unexpected PAIR START")
         message_a = _split(payload, PairStep.START, SPAKE2_MESSAGE_SIZE)
         message_b = self._spake.start()
         try:
             shared = self._spake.finish(message_a)
         except Exception as err:  # the library raises assorted errors on bad elements
-            raise LinkError(ErrorCode.MALFORMED, f"bad SPAKE2 message: {err!r}") from None
+            raise MalformedError(f"bad SPAKE2 message: {err!r}") from None
         self._schedule = _KeySchedule(
             shared, _transcript(self._hello_transcript, message_a, message_b)
         )
@@ -261,10 +263,10 @@ class PairingResponder:
     def handle_confirm(self, payload: bytes) -> bytes:
         """Check the hub's confirmation (WRONG_CODE if wrong); return KEY with a new key."""
         if self._schedule is None or self._confirmed:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected PAIR CONFIRM")
+            raise MalformedError("unexpected PAIR CONFIRM")
         confirmation = _split(payload, PairStep.CONFIRM, MAC_SIZE)
         if not hmac.compare_digest(confirmation, self._schedule.hub_confirmation()):
-            raise LinkError(ErrorCode.WRONG_CODE, "the pairing code does not match")
+            raise WrongCodeError("the pairing code does not match")
         self._confirmed = True
         self._key = self._entropy(KEY_SIZE)
         nonce = self._entropy(NONCE_SIZE)
@@ -276,10 +278,10 @@ class PairingResponder:
     def handle_ack(self, payload: bytes) -> tuple[bytes, bytes]:
         """Check the hub's ACK; return (the long-term key to store, the DONE payload)."""
         if self._schedule is None or self._key is None:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected PAIR ACK")
+            raise MalformedError("unexpected PAIR ACK")
         proof = _split(payload, PairStep.ACK, MAC_SIZE)
         if not hmac.compare_digest(proof, self._schedule.ack(self._key)):
-            raise LinkError(ErrorCode.AUTH_FAILED, "the hub did not prove it holds the key")
+            raise AuthFailedError("the hub did not prove it holds the key")
         return self._key, _step(PairStep.DONE)
 
 
@@ -324,8 +326,7 @@ class PairingWindow:
         """Raise INVALID_STATE when commissioning is not accepted now."""
         if not self.is_open(paired=paired):
             minutes = round(self.duration / 60)
-            raise LinkError(
-                ErrorCode.INVALID_STATE,
+            raise InvalidStateError(
                 "pairing is closed: press the pairing button on the appliance, "
                 f"then pair within {minutes} min",
             )
@@ -433,8 +434,7 @@ class PairingLimiter:
         """Raise RATE_LIMITED (with retry_after) while locked out."""
         wait = self.retry_after()
         if wait > 0:
-            raise LinkError(
-                ErrorCode.RATE_LIMITED,
+            raise RateLimitedError(
                 f"too many failed pairing attempts; retry in {wait:.0f} s",
                 retry_after=wait,
             )

@@ -1,7 +1,8 @@
 """Appliance side of the link: ApplianceServer, the backend it bridges to, key storage.
 
-One ``ApplianceServer`` serves one appliance. Each connection (TCP now, BLE
-later, both through ``handle_stream``) goes HELLO -> PAIR (commissioning) or
+One ``ApplianceServer`` serves one appliance. Each connection (a
+``FrameTransport``: TCP now through ``handle_stream``, BLE later, both
+through ``serve``) goes HELLO -> PAIR (commissioning) or
 HELLO -> HANDSHAKE -> encrypted session. Every failure is answered with a
 protocol error or a clean close with a logged reason; queues and in-flight
 work are bounded per connection.
@@ -40,14 +41,22 @@ from .codec import (
     decode_error,
     decode_message,
     encode_error,
-    encode_frame,
     encode_message,
     error_message,
-    read_frame,
     result_message,
 )
 from .discovery import DEFAULT_PORT
-from .errors import ErrorCode, LinkError
+from .errors import (
+    AuthFailedError,
+    BusyError,
+    ConnectionClosed,
+    InternalError,
+    LinkError,
+    MalformedError,
+    NotPairedError,
+    TimedOutError,
+    UnknownMessageError,
+)
 from .model import ApplianceType, Declaration, Value
 from .pairing import (
     KEY_SIZE,
@@ -59,6 +68,7 @@ from .pairing import (
 )
 from .session import NoiseResponder, SecureSession, hello_transcript
 from .storage import write_private_file
+from .transport import FrameTransport, TcpTransport
 
 _LOGGER: Final = logging.getLogger(__name__)
 _MAX_READ_KEYS: Final = 256
@@ -334,9 +344,13 @@ class ApplianceServer:
     async def handle_stream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        """Serve one connection until it ends; never raises for peer behaviour."""
+        """Serve one TCP connection until it ends (``asyncio.start_server``'s callback)."""
+        await self.serve(TcpTransport(reader, writer))
+
+    async def serve(self, transport: FrameTransport) -> None:
+        """Serve one connection, over any transport, until it ends; never raises for the peer."""
         self._listen()
-        conn = _Connection(self, reader, writer)
+        conn = _Connection(self, transport)
         # Never refuse the newcomer: it may be a hub holding the key.
         if self.unauthenticated_count >= self.max_connections + self.max_sessions:
             self._evict_one(self._unauthenticated(), "making room for a new connection")
@@ -414,14 +428,11 @@ class ApplianceServer:
 
 
 class _Connection:
-    """One stream: the plaintext phase, then maybe a session."""
+    """One connection: the plaintext phase, then maybe a session."""
 
-    def __init__(
-        self, server: ApplianceServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
+    def __init__(self, server: ApplianceServer, transport: FrameTransport) -> None:
         self.server = server
-        self.reader = reader
-        self.writer = writer
+        self.transport = transport
         self.task: asyncio.Task[None] | None = None
         # Set once the handshake is answered: from then on nothing goes out in plaintext.
         self.secure: SecureSession | None = None
@@ -431,8 +442,7 @@ class _Connection:
         self.hello_done = False
         self.last_heard = asyncio.get_running_loop().time()
         self._deadline: asyncio.Timeout | None = None
-        peer = writer.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "peer")
+        self.peer = transport.peer
 
     @property
     def authenticated(self) -> bool:
@@ -441,11 +451,9 @@ class _Connection:
 
     def evict(self, reason: str) -> None:
         """Close an unauthenticated connection to make room, telling it BUSY if still plaintext."""
-        if self.secure is None and not self.writer.is_closing():
+        if self.secure is None and not self.transport.is_closing():
             with contextlib.suppress(Exception):
-                self.writer.write(
-                    encode_frame(FrameType.ERROR, encode_error(LinkError(ErrorCode.BUSY, reason)))
-                )
+                self.transport.send_frame(FrameType.ERROR, encode_error(BusyError(reason)))
         self.close(f"evicted before authentication: {reason}")
 
     def close(self, reason: str) -> None:
@@ -458,14 +466,12 @@ class _Connection:
 
     async def shutdown(self) -> None:
         """Close the transport and wait briefly for it."""
-        self.writer.close()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+        await self.transport.close()
 
     async def send_frame(self, frame_type: FrameType, payload: bytes) -> None:
         """Send a frame and wait for the transport to take it."""
-        self.writer.write(encode_frame(frame_type, payload))
-        await asyncio.wait_for(self.writer.drain(), self.server.handshake_timeout)
+        self.transport.send_frame(frame_type, payload)
+        await asyncio.wait_for(self.transport.drain(), self.server.handshake_timeout)
 
     async def send_error(self, error: LinkError) -> None:
         """Send a plaintext ERROR frame, ignoring a peer that is already gone."""
@@ -475,7 +481,7 @@ class _Connection:
     async def _read(self, wait: float | None = None) -> Frame:
         """The next frame within ``wait`` seconds (default ``handshake_timeout``)."""
         frame = await asyncio.wait_for(
-            read_frame(self.reader), wait or self.server.handshake_timeout
+            self.transport.receive_frame(), wait or self.server.handshake_timeout
         )
         self.last_heard = asyncio.get_running_loop().time()
         if frame.type is FrameType.ERROR:
@@ -491,6 +497,8 @@ class _Connection:
             await self._run()
         except _Closed as closed:
             self._log_close(str(closed))
+        except ConnectionClosed as err:
+            self._log_close(f"connection lost ({err})")
         except LinkError as err:
             self._log_close(f"{err}")
             if self.secure is None:  # after the handshake nothing goes out in plaintext
@@ -498,13 +506,11 @@ class _Connection:
         except TimeoutError:
             self._log_close("timed out waiting for the hub")
             if self.secure is None:
-                await self.send_error(LinkError(ErrorCode.TIMEOUT, "timed out"))
-        except (EOFError, ConnectionError) as err:
-            self._log_close(f"connection lost ({err})")
+                await self.send_error(TimedOutError("timed out"))
         except Exception:
             _LOGGER.exception("unexpected error serving %s", self.peer)
             if self.secure is None:
-                await self.send_error(LinkError(ErrorCode.INTERNAL, "internal error"))
+                await self.send_error(InternalError("internal error"))
 
     def _log_close(self, reason: str) -> None:
         if self.close_reason is None:
@@ -522,7 +528,7 @@ class _Connection:
         server = self.server
         frame = await self._read()
         if frame.type is not FrameType.HELLO:
-            raise LinkError(ErrorCode.MALFORMED, f"expected HELLO, got {frame.type.name}")
+            raise MalformedError(f"expected HELLO, got {frame.type.name}")
         client_hello = ClientHello.decode(frame.payload)
         self.hello_done = True
         version = choose_version(client_hello, server.supported_versions)
@@ -535,19 +541,17 @@ class _Connection:
         elif frame.type is FrameType.HANDSHAKE:
             await self._session(client_hello.hub_id, transcript, frame)
         else:
-            raise LinkError(
-                ErrorCode.MALFORMED, f"expected PAIR or HANDSHAKE, got {frame.type.name}"
-            )
+            raise MalformedError(f"expected PAIR or HANDSHAKE, got {frame.type.name}")
 
     async def _pair(self, hub_id: str, transcript: bytes, start: Frame) -> None:
         server = self.server
         check_start_shape(start.payload)
         if len(server._unauthenticated()) > server.max_connections:
-            raise LinkError(ErrorCode.BUSY, "too many connections")
+            raise BusyError("too many connections")
         # Outside the window nothing is tried and nothing counts (PROTOCOL.md 5.5).
         server.pairing_window.check(paired=server.paired)
         if server._pairing_active:
-            raise LinkError(ErrorCode.BUSY, "another pairing is in progress")
+            raise BusyError("another pairing is in progress")
         server.pairing_limiter.check()
         server._pairing_active = True
         charged = False
@@ -589,21 +593,19 @@ class _Connection:
     async def _expect(self, frame_type: FrameType) -> Frame:
         frame = await self._read()
         if frame.type is not frame_type:
-            raise LinkError(
-                ErrorCode.MALFORMED, f"expected {frame_type.name}, got {frame.type.name}"
-            )
+            raise MalformedError(f"expected {frame_type.name}, got {frame.type.name}")
         return frame
 
     async def _session(self, hub_id: str, transcript: bytes, frame: Frame) -> None:
         server = self.server
         key = server.key
         if key is None:
-            raise LinkError(ErrorCode.NOT_PAIRED, "this appliance is not paired")
+            raise NotPairedError("this appliance is not paired")
         if server.session_count >= server.max_sessions:
-            raise LinkError(ErrorCode.BUSY, f"at most {server.max_sessions} sessions")
+            raise BusyError(f"at most {server.max_sessions} sessions")
         if not server._first_use_of(frame.payload):
             # Only a recording can repeat a handshake; answering it would cost a slot.
-            raise LinkError(ErrorCode.AUTH_FAILED, "replayed handshake")
+            raise AuthFailedError("replayed handshake")
         others = server._unauthenticated(besides=self)
         if len(others) >= server.max_connections:
             server._evict_one(others, "making room for a session")
@@ -628,7 +630,7 @@ class _Connection:
             raise _Closed(f"decryption failed before authentication: {err.message}") from None
         session = _ServerSession(self, secure, hub_id)
         if server.session_count >= server.max_sessions:
-            busy = LinkError(ErrorCode.BUSY, f"at most {server.max_sessions} sessions")
+            busy = BusyError(f"at most {server.max_sessions} sessions")
             await self._send_encrypted(secure, error_message(None, busy))
             raise _Closed(f"session limit reached: {busy.message}")
         self.session = session
@@ -676,14 +678,17 @@ class _ServerSession:
             await asyncio.gather(writer_task, *self._in_flight, return_exceptions=True)
 
     async def _write_loop(self) -> None:
-        writer = self.conn.writer
+        transport = self.conn.transport
         while True:
             data = await self._outbound.get()
-            writer.write(encode_frame(FrameType.ENCRYPTED, self.secure.encrypt(data)))
+            transport.send_frame(FrameType.ENCRYPTED, self.secure.encrypt(data))
             try:
-                await asyncio.wait_for(writer.drain(), self.server.keepalive_timeout)
-            except (TimeoutError, ConnectionError) as err:
+                await asyncio.wait_for(transport.drain(), self.server.keepalive_timeout)
+            except TimeoutError as err:
                 self.conn.close(f"cannot write to hub ({err!r})")
+                return
+            except ConnectionClosed as err:
+                self.conn.close(f"cannot write to hub ({err})")
                 return
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -697,9 +702,7 @@ class _ServerSession:
             else:
                 _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
                 data = encode_message(
-                    error_message(
-                        message.get("id"), LinkError(ErrorCode.INTERNAL, "response too large")
-                    )
+                    error_message(message.get("id"), InternalError("response too large"))
                 )
         await self._outbound.put(data)
 
@@ -710,7 +713,7 @@ class _ServerSession:
             await self._handle_plaintext(first)
         while True:
             try:
-                frame = await asyncio.wait_for(read_frame(self.conn.reader), timeout)
+                frame = await asyncio.wait_for(self.conn.transport.receive_frame(), timeout)
             except TimeoutError:
                 raise _Closed(
                     f"keepalive timeout: nothing from the hub for {timeout:g} s"
@@ -751,22 +754,18 @@ class _ServerSession:
             await self._send(
                 error_message(
                     message_id,
-                    LinkError(ErrorCode.UNKNOWN_MESSAGE, f"unknown message type {message_type!r}"),
+                    UnknownMessageError(f"unknown message type {message_type!r}"),
                 )
             )
             return
         if message_id is None:
-            await self._send(
-                error_message(None, LinkError(ErrorCode.MALFORMED, "a request needs an id"))
-            )
+            await self._send(error_message(None, MalformedError("a request needs an id")))
             return
         try:
             if message_type in (MessageType.WRITE, MessageType.COMMAND):
                 operation = self._prepare_operation(message)
                 if len(self._in_flight) >= self.server.max_in_flight:
-                    raise LinkError(
-                        ErrorCode.BUSY, f"at most {self.server.max_in_flight} operations in flight"
-                    )
+                    raise BusyError(f"at most {self.server.max_in_flight} operations in flight")
                 task = asyncio.create_task(self._run_operation(message_id, operation))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -782,7 +781,7 @@ class _ServerSession:
             await self._send(
                 error_message(
                     message_id,
-                    LinkError(ErrorCode.INTERNAL, f"internal error handling {message_type}"),
+                    InternalError(f"internal error handling {message_type}"),
                 )
             )
             return
@@ -807,7 +806,7 @@ class _ServerSession:
                 or len(keys) > _MAX_READ_KEYS
                 or not all(isinstance(key, str) for key in keys)
             ):
-                raise LinkError(ErrorCode.MALFORMED, "keys must be a list of capability keys")
+                raise MalformedError("keys must be a list of capability keys")
             for key in keys:
                 declaration.capability(key)
             wanted = keys
@@ -821,17 +820,17 @@ class _ServerSession:
         if message["type"] == MessageType.WRITE:
             values = message.get("values")
             if not isinstance(values, dict) or not values:
-                raise LinkError(ErrorCode.MALFORMED, "values must be a non-empty object")
+                raise MalformedError("values must be a non-empty object")
             validated = {
                 key: declaration.validate_write(key, value) for key, value in values.items()
             }
             return lambda: backend.write(validated)
         name = message.get("name")
         if not isinstance(name, str):
-            raise LinkError(ErrorCode.MALFORMED, "command needs a name")
+            raise MalformedError("command needs a name")
         args = message.get("args", {})
         if not isinstance(args, dict):
-            raise LinkError(ErrorCode.MALFORMED, "args must be an object")
+            raise MalformedError("args must be an object")
         checked = declaration.validate_command(name, args)
         return lambda: backend.command(name, checked)
 
@@ -842,14 +841,10 @@ class _ServerSession:
             await self._send(error_message(message_id, err))
         except TimeoutError:
             await self._send(
-                error_message(
-                    message_id, LinkError(ErrorCode.TIMEOUT, "the appliance did not answer")
-                )
+                error_message(message_id, TimedOutError("the appliance did not answer"))
             )
         except Exception:
             _LOGGER.exception("backend failed on request %s", message_id)
-            await self._send(
-                error_message(message_id, LinkError(ErrorCode.INTERNAL, "internal error"))
-            )
+            await self._send(error_message(message_id, InternalError("internal error")))
         else:
             await self._send(result_message(message_id, {}))

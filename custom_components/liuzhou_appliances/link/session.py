@@ -14,7 +14,10 @@ from typing import Final
 
 from noise.connection import Keypair, NoiseConnection
 
-from .errors import ErrorCode, LinkError
+from .errors import (
+    AuthFailedError,
+    MalformedError,
+)
 
 NOISE_PROTOCOL_NAME: Final = b"Noise_NNpsk0_25519_ChaChaPoly_SHA256"
 PROLOGUE_LABEL: Final = b"liuzhou-link"
@@ -38,7 +41,7 @@ def hello_transcript(client_hello: bytes, server_hello: bytes) -> bytes:
 
 def _connection(key: bytes, prologue: bytes, ephemeral: bytes | None) -> NoiseConnection:
     if len(key) != KEY_SIZE:
-        raise LinkError(ErrorCode.AUTH_FAILED, f"the key must be {KEY_SIZE} bytes")
+        raise AuthFailedError(f"the key must be {KEY_SIZE} bytes")
     noise = NoiseConnection.from_name(NOISE_PROTOCOL_NAME)
     noise.set_psks(psk=bytes(key))
     noise.set_prologue(prologue)
@@ -63,20 +66,18 @@ class SecureSession:
     def encrypt(self, plaintext: bytes) -> bytes:
         """Encrypt one message (ciphertext is 16 bytes longer)."""
         if self._broken:
-            raise LinkError(ErrorCode.AUTH_FAILED, "session is closed after a failure")
+            raise AuthFailedError("session is closed after a failure")
         return bytes(self._noise.encrypt(bytes(plaintext)))
 
     def decrypt(self, ciphertext: bytes) -> bytes:
         """Decrypt one message; AUTH_FAILED for anything not sent next by the peer."""
         if self._broken:
-            raise LinkError(ErrorCode.AUTH_FAILED, "session is closed after a failure")
+            raise AuthFailedError("session is closed after a failure")
         try:
             return bytes(self._noise.decrypt(bytes(ciphertext)))
         except Exception as err:  # InvalidTag, short input, nonce exhaustion
             self._broken = True
-            raise LinkError(
-                ErrorCode.AUTH_FAILED, f"frame failed decryption ({type(err).__name__})"
-            ) from None
+            raise AuthFailedError(f"frame failed decryption ({type(err).__name__})") from None
 
 
 class NoiseInitiator:
@@ -91,22 +92,20 @@ class NoiseInitiator:
     def first_message(self) -> bytes:
         """The HANDSHAKE payload to send (``psk, e``)."""
         if self._sent:
-            raise LinkError(ErrorCode.MALFORMED, "handshake already started")
+            raise MalformedError("handshake already started")
         self._sent = True
         return bytes(self._noise.write_message(b""))
 
     def finish(self, reply: bytes) -> SecureSession:
         """Read the appliance's reply (``e, ee``); AUTH_FAILED if it does not verify."""
         if not self._sent:
-            raise LinkError(ErrorCode.MALFORMED, "handshake not started")
+            raise MalformedError("handshake not started")
         try:
             payload = self._noise.read_message(bytes(reply))
         except Exception as err:
-            raise LinkError(
-                ErrorCode.AUTH_FAILED, f"handshake failed ({type(err).__name__})"
-            ) from None
+            raise AuthFailedError(f"handshake failed ({type(err).__name__})") from None
         if payload or not self._noise.handshake_finished:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected handshake payload")
+            raise MalformedError("unexpected handshake payload")
         return SecureSession(self._noise)
 
 
@@ -122,16 +121,15 @@ class NoiseResponder:
     def respond(self, message: bytes) -> tuple[bytes, SecureSession]:
         """Check the hub's first message; AUTH_FAILED on a wrong key or prologue."""
         if self._done:
-            raise LinkError(ErrorCode.MALFORMED, "handshake already answered")
+            raise MalformedError("handshake already answered")
         self._done = True
         try:
             payload = self._noise.read_message(bytes(message))
         except Exception as err:
-            raise LinkError(
-                ErrorCode.AUTH_FAILED,
+            raise AuthFailedError(
                 f"handshake failed: wrong key or altered HELLO ({type(err).__name__})",
             ) from None
         if payload:
-            raise LinkError(ErrorCode.MALFORMED, "unexpected handshake payload")
+            raise MalformedError("unexpected handshake payload")
         reply = bytes(self._noise.write_message(b""))
         return reply, SecureSession(self._noise)

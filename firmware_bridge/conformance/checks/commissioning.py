@@ -8,9 +8,9 @@ from typing import Final
 from custom_components.liuzhou_appliances.link.client import SecureChannel, pair
 from custom_components.liuzhou_appliances.link.codec import ClientHello, FrameType, encode_frame
 from custom_components.liuzhou_appliances.link.errors import (
-    ApplianceUnreachable,
     ErrorCode,
     LinkError,
+    TransportError,
 )
 from custom_components.liuzhou_appliances.link.pairing import (
     KEY_SIZE,
@@ -120,7 +120,7 @@ async def check_commissioning(context: Context) -> str:
         result = await pair(
             options.host, options.port, options.code, hub_id=options.hub_id, timeout=options.timeout
         )
-    except (LinkError, ApplianceUnreachable) as err:
+    except LinkError as err:  # transport errors included
         if not (isinstance(err, LinkError) and err.code is ErrorCode.INVALID_STATE):
             problems.append(f"pairing with the right code failed: {describe_error(err)}")
         elif CLOSED_HINT not in problems:
@@ -136,7 +136,7 @@ async def check_commissioning(context: Context) -> str:
     try:
         await ping_new_session(context)
         steps.append("key opens a session")
-    except (LinkError, ApplianceUnreachable, CheckFailed) as err:
+    except (LinkError, CheckFailed) as err:
         problems.append(f"the new key does not open a session: {describe_error(err)}")
     try:
         stranger = await SecureChannel.open(
@@ -146,6 +146,8 @@ async def check_commissioning(context: Context) -> str:
             hub_id=options.hub_id,
             io_timeout=options.timeout,
         )
+    except TransportError:
+        steps.append("other key -> closed")
     except LinkError as err:
         if err.code is ErrorCode.AUTH_FAILED:
             steps.append("other key -> AUTH_FAILED")
@@ -153,8 +155,6 @@ async def check_commissioning(context: Context) -> str:
             problems.append(
                 f"a key it never issued answered {describe_error(err)}, not AUTH_FAILED"
             )
-    except ApplianceUnreachable:
-        steps.append("other key -> closed")
     else:
         await stranger.close()
         problems.append("a session opened with a key the device never issued")
@@ -188,7 +188,7 @@ async def _closed_window_attempts(context: Context) -> str:
     for attempt in range(1, CLOSED_WINDOW_ATTEMPTS + 1):
         try:
             outcome = await _pair_start(context)
-        except (LinkError, ApplianceUnreachable) as err:
+        except LinkError as err:  # transport errors included
             raise CheckFailed(
                 f"PAIR START after pairing (attempt {attempt}): {describe_error(err)}"
             ) from None
@@ -211,7 +211,7 @@ async def _closed_window_attempts(context: Context) -> str:
         )
     try:
         await ping_new_session(context)
-    except (LinkError, ApplianceUnreachable) as err:
+    except LinkError as err:  # transport errors included
         raise CheckFailed(
             f"after the refused attempts the key no longer opens a session: {describe_error(err)}"
         ) from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from custom_components.liuzhou_appliances.link.codec import MessageType
 from custom_components.liuzhou_appliances.link.errors import (
-    ApplianceUnreachable,
     ErrorCode,
     LinkError,
 )
@@ -22,7 +21,7 @@ async def check_capability_declaration(context: Context) -> str:
     client = context.new_client(key)
     try:
         await client.connect()
-    except (LinkError, ApplianceUnreachable) as err:
+    except LinkError as err:  # transport errors included
         raise CheckFailed(f"the hub's session does not open: {describe_error(err)}") from None
     context.client = client
     hello = client.hello

@@ -16,9 +16,9 @@ from custom_components.liuzhou_appliances.link.codec import (
     request_message,
 )
 from custom_components.liuzhou_appliances.link.errors import (
-    ApplianceUnreachable,
     ErrorCode,
     LinkError,
+    TransportError,
 )
 from firmware_bridge.conformance.probes import PlainConnection, Reaction, session_outcome
 from firmware_bridge.conformance.runner import (
@@ -219,7 +219,7 @@ async def _fresh_session_works(context: Context) -> str | None:
     """
     try:
         channel = await context.open_channel()
-    except ApplianceUnreachable as err:
+    except TransportError as err:
         raise _DeviceGone(f"no fresh session ({describe_error(err)})") from None
     except LinkError as err:
         return f"no fresh session ({describe_error(err)})"
@@ -242,7 +242,7 @@ async def check_malformed_requests(context: Context) -> str:
             passed.append(await probe(context))
         except CheckFailed as failed:
             problems.append(str(failed))
-        except (LinkError, ApplianceUnreachable, OSError) as err:
+        except (LinkError, OSError) as err:
             problems.append(f"{name}: {describe_error(err)}")
         try:
             if broken := await _fresh_session_works(context):
@@ -254,7 +254,7 @@ async def check_malformed_requests(context: Context) -> str:
             break
     try:
         after = await context.settings()
-    except (CheckFailed, LinkError, ApplianceUnreachable):
+    except (CheckFailed, LinkError):
         problems.append("the hub's own session was dropped")
     else:
         if changed := settings_differences(context.declaration, before, after):

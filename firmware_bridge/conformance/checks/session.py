@@ -9,7 +9,7 @@ import statistics
 import time
 
 from custom_components.liuzhou_appliances.link.codec import MessageType
-from custom_components.liuzhou_appliances.link.errors import ApplianceUnreachable, LinkError
+from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import (
     Capability,
     Declaration,
@@ -151,7 +151,7 @@ async def check_reconnect(context: Context) -> str:
     fresh = context.new_client(key)
     try:
         await fresh.connect()
-    except (LinkError, ApplianceUnreachable) as err:
+    except LinkError as err:  # transport errors included
         problems.append(f"reconnecting with the key failed: {describe_error(err)}")
         raise CheckFailed("; ".join(problems)) from None
     elapsed = time.monotonic() - started
@@ -169,7 +169,7 @@ async def check_reconnect(context: Context) -> str:
         problems.append(f"settings differ after reconnect: {', '.join(changed)}")
     try:
         await fresh.ping()
-    except (LinkError, ApplianceUnreachable) as err:
+    except LinkError as err:  # transport errors included
         problems.append(f"ping after reconnect: {describe_error(err)}")
     fail_if(problems)
     return f"reconnected in {elapsed * 1000:.0f} ms; same appliance, declaration and settings"
