@@ -62,6 +62,7 @@ from .link.errors import (
 )
 from .link.model import Declaration, Value
 from .link.reconnect import ReconnectLogic
+from .naming import async_error_reason
 
 if TYPE_CHECKING:
     from .runtime_data import LiuzhouConfigEntry
@@ -209,7 +210,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="connect_failed",
-                translation_placeholders={"appliance": self.config_entry.title, "error": str(err)},
+                translation_placeholders={
+                    "appliance": self.config_entry.title,
+                    "error": err.code.name,
+                    "reason": await async_error_reason(self.hass, err.code),
+                },
             ) from err
         return dict(self.client.state)
 
@@ -540,7 +545,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 validated[key] = self.declaration.validate_write(key, value)
             except LinkError as err:
                 self.stats.rejected += 1
-                raise self._value_error(key, value, err) from err
+                raise await self._value_error(key, value, err) from err
         if not self._connected:
             raise self._unavailable()
         self.stats.writes += 1
@@ -551,7 +556,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         except ValueRejectedError as err:
             self.stats.rejected += 1
             key = err.key or next(iter(validated))
-            raise self._value_error(key, validated.get(key), err) from err
+            raise await self._value_error(key, validated.get(key), err) from err
         except LinkError as err:
             self.stats.rejected += 1
             raise HomeAssistantError(
@@ -560,15 +565,26 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                 translation_placeholders={
                     "keys": ", ".join(validated),
                     "error": err.code.name,
+                    "reason": await self._refusal(f"the change of {', '.join(validated)}", err),
                     "detail": err.message,
                 },
             ) from err
 
-    def _value_error(self, key: str, value: object, err: LinkError) -> HomeAssistantError:
+    async def _refusal(self, what: str, err: LinkError) -> str:
+        """Log the appliance's own (English) words; return the reason a person reads."""
+        _LOGGER.info("%s refused %s: %s", self.config_entry.title, what, err)
+        return await async_error_reason(self.hass, err.code)
+
+    async def _value_error(self, key: str, value: object, err: LinkError) -> HomeAssistantError:
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="value_out_of_range",
-            translation_placeholders={"key": key, "value": str(value), "detail": err.message},
+            translation_placeholders={
+                "key": key,
+                "value": str(value),
+                "reason": await self._refusal(f"{value} for {key}", err),
+                "detail": err.message,
+            },
         )
 
     async def async_command(self, name: str, args: Mapping[str, int] | None = None) -> None:
@@ -577,7 +593,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             normalised = self.declaration.validate_command(name, args or {})
         except LinkError as err:
             self.stats.rejected += 1
-            raise self._command_error(name, err) from err
+            raise await self._command_error(name, err) from err
         if not self._connected:
             raise self._unavailable()
         self.stats.commands += 1
@@ -587,15 +603,16 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             raise self._unavailable() from err
         except LinkError as err:
             self.stats.rejected += 1
-            raise self._command_error(name, err) from err
+            raise await self._command_error(name, err) from err
 
-    def _command_error(self, name: str, err: LinkError) -> HomeAssistantError:
+    async def _command_error(self, name: str, err: LinkError) -> HomeAssistantError:
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="command_rejected",
             translation_placeholders={
                 "command": name,
                 "error": err.code.name,
+                "reason": await self._refusal(name, err),
                 "detail": err.message,
             },
         )

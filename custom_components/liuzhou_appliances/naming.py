@@ -9,6 +9,7 @@ entry is created; existing entries and devices are never renamed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from homeassistant.core import HomeAssistant
@@ -16,6 +17,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN
+from .link.errors import ErrorCode
 from .link.model import ApplianceType
 
 # Where a translation is missing (it never is for en and zh-Hans).
@@ -32,6 +34,24 @@ async def async_type_name(hass: HomeAssistant, kind: ApplianceType) -> str:
     """The appliance type in the server's language: translations' ``device.<type>.name``."""
     strings = await async_get_translations(hass, hass.config.language, "device", {DOMAIN})
     return strings.get(f"component.{DOMAIN}.device.{kind}.name") or _FALLBACK[kind]
+
+
+async def async_error_reason(hass: HomeAssistant, code: ErrorCode) -> str:
+    """Why an appliance refused, in the server's language (``selector.appliance_error``).
+
+    What an appliance says itself is in English; this is what a person reads.
+    """
+    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    key = f"component.{DOMAIN}.selector.appliance_error.options.{code.name.lower()}"
+    return strings.get(key) or code.name
+
+
+async def async_plan_issue_text(hass: HomeAssistant, codes: Iterable[str]) -> str:
+    """Why a run cannot be planned, in the server's language (``selector.plan_issue``)."""
+    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    prefix = f"component.{DOMAIN}.selector.plan_issue.options"
+    separator = "；" if hass.config.language.startswith("zh") else "; "
+    return separator.join(strings.get(f"{prefix}.{code}") or str(code) for code in codes)
 
 
 async def async_tariff_name(hass: HomeAssistant, kind: str) -> str | None:

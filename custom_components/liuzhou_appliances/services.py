@@ -33,6 +33,7 @@ from .energy.shedding import DEMAND_RESPONSE_LEVELS
 from .energy_runtime import ApplianceEnergy, china_aware
 from .link.errors import OutOfRangeError
 from .link.model import ApplianceType
+from .naming import async_plan_issue_text
 from .runtime_data import household_energy, loaded_appliance
 
 _LOGGER = logging.getLogger(__package__)
@@ -155,8 +156,13 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         reason = "; ".join(issue.message for issue in result.issues)
         nearest = _describe_nearest(result)
         _LOGGER.info("plan_run for %s not executed: %s", energy.appliance_id, reason)
+        start, end = _nearest_times(result)
         raise _error(
             "plan_infeasible",
+            reasons=await async_plan_issue_text(hass, [issue.code for issue in result.issues]),
+            start=start,
+            end=end,
+            # The planner's own words, for logs and traces; the message uses the above.
             reason=reason,
             code=", ".join(str(issue.code) for issue in result.issues),
             nearest=nearest,
@@ -185,6 +191,14 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         "energy_kwh": round(plan.energy_kwh, 3),
     }
     return response
+
+
+def _nearest_times(result: PlanResult) -> tuple[str, str]:
+    """Start and end of the nearest feasible plan in local time, or dashes if there is none."""
+    if not result.plans:
+        return "—", "—"
+    plan = result.plans[0]
+    return f"{_local(plan.start):%Y-%m-%d %H:%M}", f"{_local(plan.end):%H:%M}"
 
 
 def _describe_nearest(result: PlanResult) -> str:

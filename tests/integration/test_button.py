@@ -7,10 +7,12 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.translation import async_get_translations
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .conftest import PairedAppliance, StartAppliance
@@ -98,3 +100,32 @@ async def test_dishwasher_will_not_start_with_its_door_open(
     assert error.value.translation_key == "command_rejected"
     assert "door" in error.value.translation_placeholders["detail"]
     assert dishwasher.simulator.values()["operational_state"] == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        (
+            "en",
+            "The appliance rejected start: not possible in its current state (for example "
+            "while running or with the door open).",
+        ),
+        ("zh-Hans", "电器拒绝了指令 start：电器当前状态下无法执行（例如正在运行或门开着）。"),
+    ],
+)
+async def test_a_refusal_reads_in_the_home_language(
+    hass: HomeAssistant, start_appliance: StartAppliance, language: str, message: str
+) -> None:
+    """The reason is the code's translation; a Chinese home reads no English from the appliance.
+
+    The message is put together as the frontend does: the language's exception
+    text with the error's placeholders.
+    """
+    hass.config.language = language
+    dishwasher = await _start(start_appliance, ApplianceType.DISHWASHER)
+    dishwasher.simulator.open_door()
+    with pytest.raises(HomeAssistantError) as error:
+        await _press(hass, dishwasher, "start")
+    strings = await async_get_translations(hass, language, "exceptions", {DOMAIN})
+    text = strings[f"component.{DOMAIN}.exceptions.{error.value.translation_key}.message"]
+    assert text.format(**(error.value.translation_placeholders or {})) == message

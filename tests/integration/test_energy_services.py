@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 import pytest
 
@@ -102,6 +103,29 @@ async def test_plan_run_starts_with_the_planned_delay_and_credits_savings(
     await machine.appliance.mcu.advance(remaining + 60)
     await wait_until(hass, lambda: machine.coordinator.data.get("operational_state") == "finished")
     assert energy_status(hass, machine).state == "nothing_planned"
+
+
+async def test_an_infeasible_plan_reads_in_chinese(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """The reasons and the nearest plan come in the home's language, as the frontend shows them."""
+    hass.config.language = "zh-Hans"
+    await add_household(hass, tariff="commercial_tou", power_cap_kw=1.0)
+    machine = await start_appliance(ApplianceType.DISHWASHER)
+    with pytest.raises(ServiceValidationError) as caught:
+        await _plan(
+            hass,
+            device_id=_device_id(hass, machine),
+            finish_by=(dt_util.utcnow() + timedelta(hours=12)).isoformat(),
+        )
+    strings = await async_get_translations(hass, "zh-Hans", "exceptions", {DOMAIN})
+    text = strings[f"component.{DOMAIN}.exceptions.plan_infeasible.message"]
+    message = text.format(**(caught.value.translation_placeholders or {}))
+    assert message.startswith(
+        "无法按要求预约运行：功率上限低于电器的功率。最接近的可行方案（未执行）："
+    )
+    assert message.endswith("完成。")
+    assert not any("a" <= char.lower() <= "z" for char in message), message
 
 
 async def test_infeasible_plans_name_the_reason_and_start_nothing(
