@@ -19,7 +19,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import instance_id, selector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.util import dt as dt_util
@@ -80,7 +80,12 @@ from .link.errors import (
     WrongCodeError,
 )
 from .link.pairing import PAIRING_WINDOW_S, InvalidPairingCode, normalise_pairing_code
-from .naming import async_default_name, async_household_title, async_type_name
+from .naming import (
+    async_default_name,
+    async_household_title,
+    async_tariff_problem_text,
+    async_type_name,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -194,7 +199,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, placeholders = validate_household(user_input)
+            errors, placeholders = await async_validate_household(self.hass, user_input)
             if not errors:
                 return self.async_create_entry(
                     title=await async_household_title(self.hass), data={}, options=user_input
@@ -546,8 +551,13 @@ def household_schema(current: Mapping[str, Any]) -> vol.Schema:
     )
 
 
-def validate_household(options: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """Form errors for settings that do not fit together (the tariff is built to check)."""
+async def async_validate_household(
+    hass: HomeAssistant, options: Mapping[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Form errors for settings that do not fit together (the tariff is built to check).
+
+    A mistake in a typed time-of-use table is described in the server's language.
+    """
     kind = options.get(CONF_TARIFF)
     if kind == TARIFF_SENSOR and not options.get(CONF_PRICE_ENTITY):
         return {CONF_PRICE_ENTITY: "price_entity_required"}, {}
@@ -558,7 +568,8 @@ def validate_household(options: Mapping[str, Any]) -> tuple[dict[str, str], dict
     try:
         build_tariff(options, time_zone=dt_util.get_default_time_zone())
     except TariffError as err:
-        return {CONF_CUSTOM_TABLE: "custom_table_invalid"}, {"detail": str(err)}
+        detail = await async_tariff_problem_text(hass, err)
+        return {CONF_CUSTOM_TABLE: "custom_table_invalid"}, {"detail": detail}
     return {}, {}
 
 
@@ -576,7 +587,7 @@ class HouseholdOptionsFlow(OptionsFlowWithReload):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            errors, placeholders = validate_household(user_input)
+            errors, placeholders = await async_validate_household(self.hass, user_input)
             if not errors:
                 return self.async_create_entry(data=user_input)
         return self.async_show_form(

@@ -17,6 +17,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.translation import async_get_translations
 
 from .const import DOMAIN
+from .energy.tariff import TariffError
 from .link.errors import ErrorCode
 from .link.model import ApplianceType
 
@@ -52,6 +53,21 @@ async def async_plan_issue_text(hass: HomeAssistant, codes: Iterable[str]) -> st
     prefix = f"component.{DOMAIN}.selector.plan_issue.options"
     separator = "；" if hass.config.language.startswith("zh") else "; "
     return separator.join(strings.get(f"{prefix}.{code}") or str(code) for code in codes)
+
+
+async def async_tariff_problem_text(hass: HomeAssistant, err: TariffError) -> str:
+    """A mistake in a typed time-of-use table, in the server's language.
+
+    The texts are ``selector.custom_table_problem`` templates filled with the
+    error's language-neutral details; the English message where there is none.
+    """
+    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    key = f"component.{DOMAIN}.selector.custom_table_problem.options.{err.problem}"
+    template = strings.get(key) if err.problem else None
+    try:
+        return template.format(**err.details) if template else str(err)
+    except (KeyError, IndexError):
+        return str(err)
 
 
 async def async_tariff_name(hass: HomeAssistant, kind: str) -> str | None:

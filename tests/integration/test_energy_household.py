@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
@@ -27,6 +28,28 @@ async def _household_form(hass: HomeAssistant) -> str:
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "household_energy"
     return str(result["flow_id"])
+
+
+@pytest.mark.parametrize(
+    ("table", "detail"),
+    [
+        (OVERLAPPING, "11:00-24:00 与 00:00-12:00 从 11:00 起重叠"),
+        ("22:00 0.3", "第 1 行：请写成“HH:MM-HH:MM 电价”，例如 22:00-06:00 0.3"),
+        ("00:00-12:00 0.3\n12:00-23:00 0.6", "一天中有 60 分钟没有电价，第一个从 23:00 开始"),
+        ("00:00-12:00 0.3\n12:00-25:00 0.6", "12:00-25:00：25:00 不是 00:00 到 24:00 之间的时间"),
+    ],
+)
+async def test_a_mistake_in_the_table_is_described_in_chinese(
+    hass: HomeAssistant, table: str, detail: str
+) -> None:
+    """What is wrong with a typed table reads in the home's language, with the user's own times."""
+    hass.config.language = "zh-Hans"
+    flow_id = await _household_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {"tariff": "custom_tou", "custom_table": table}
+    )
+    assert result["errors"] == {"custom_table": "custom_table_invalid"}
+    assert result["description_placeholders"]["detail"] == detail
 
 
 async def test_household_entry_validates_then_is_created_once(hass: HomeAssistant) -> None:

@@ -30,7 +30,19 @@ type FloatArray = NDArray[np.float64]
 
 
 class TariffError(ValueError):
-    """A tariff definition that cannot be used; the message says what to fix."""
+    """A tariff definition that cannot be used; the message says what to fix.
+
+    ``problem`` names the kind of mistake in a table a person typed (``format``,
+    ``not_a_price``, ``price_invalid``, ``clock_invalid``, ``same_time``,
+    ``starts_at_24``, ``overlap``, ``gap``) and ``details`` its language-neutral
+    parts (line, period, value, time …), so the integration can say it in the
+    person's language; None for mistakes only code can make.
+    """
+
+    def __init__(self, message: str, problem: str | None = None, **details: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.details = details
 
 
 class PriceUnavailableError(RuntimeError):
@@ -157,23 +169,37 @@ class TouPeriod:
     level: str
 
 
-def _parse_clock(text: str, where: str) -> int:
+def _parse_clock(text: str, where: str, period: str = "") -> int:
     parts = text.split(":")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise TariffError(f"{where}: {text!r} is not a clock time HH:MM")
+        raise TariffError(
+            f"{where}: {text!r} is not a clock time HH:MM",
+            "clock_invalid",
+            period=period,
+            value=text,
+        )
     hours, minutes = int(parts[0]), int(parts[1])
     if hours == 24 and minutes == 0:
         return MINUTES_PER_DAY
     if not (0 <= hours < 24 and 0 <= minutes < 60):
-        raise TariffError(f"{where}: {text!r} is not a clock time between 00:00 and 24:00")
+        raise TariffError(
+            f"{where}: {text!r} is not a clock time between 00:00 and 24:00",
+            "clock_invalid",
+            period=period,
+            value=text,
+        )
     return hours * 60 + minutes
 
 
-def _check_price(price: object, where: str) -> None:
+def _check_price(price: object, where: str, period: str = "") -> None:
     if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price):
-        raise TariffError(f"{where}: price must be a finite number, got {price!r}")
+        raise TariffError(
+            f"{where}: price must be a finite number, got {price!r}", "price_invalid", period=period
+        )
     if price < 0:
-        raise TariffError(f"{where}: price must not be negative, got {price}")
+        raise TariffError(
+            f"{where}: price must not be negative, got {price}", "price_invalid", period=period
+        )
 
 
 def _check_grid(step_s: int, count: int) -> None:
@@ -230,14 +256,21 @@ class TimeOfUseTariff:
                 other = self.periods[int(owner[taken[0]])]
                 raise TariffError(
                     f"{where} overlaps period {other.start}-{other.end} from "
-                    f"{_minute_of_day(int(taken[0]))}"
+                    f"{_minute_of_day(int(taken[0]))}",
+                    "overlap",
+                    period=f"{period.start}-{period.end}",
+                    other=f"{other.start}-{other.end}",
+                    time=_minute_of_day(int(taken[0])),
                 )
             owner[minutes] = index
         missing = np.flatnonzero(owner < 0)
         if missing.size:
             raise TariffError(
                 f"the periods leave {missing.size} minutes of the day without a price, "
-                f"first at {_minute_of_day(int(missing[0]))}"
+                f"first at {_minute_of_day(int(missing[0]))}",
+                "gap",
+                minutes=str(missing.size),
+                time=_minute_of_day(int(missing[0])),
             )
         if not all(isinstance(m, int) and 1 <= m <= 12 for m in self.critical_months):
             raise TariffError(f"critical_months must be month numbers 1-12: {self.critical_months}")
@@ -363,12 +396,13 @@ class TimeOfUseTariff:
 
 
 def _period_minutes(start: str, end: str, where: str) -> NDArray[np.int64]:
-    first = _parse_clock(start, where)
-    last = _parse_clock(end, where)
+    period = f"{start}-{end}"
+    first = _parse_clock(start, where, period)
+    last = _parse_clock(end, where, period)
     if first == last:
-        raise TariffError(f"{where}: start and end are the same time")
+        raise TariffError(f"{where}: start and end are the same time", "same_time", period=period)
     if first == MINUTES_PER_DAY:
-        raise TariffError(f"{where}: a period cannot start at 24:00")
+        raise TariffError(f"{where}: a period cannot start at 24:00", "starts_at_24", period=period)
     if last > first:
         return np.arange(first, last, dtype=np.int64)
     wrapped = np.concatenate((np.arange(first, MINUTES_PER_DAY), np.arange(0, last)))
@@ -530,7 +564,7 @@ def custom_time_of_use(
         if unknown:
             raise TariffError(f"{where} has unknown keys {', '.join(sorted(unknown))}")
         price = row["price"]
-        _check_price(price, where)
+        _check_price(price, where, f"{row['start']}-{row['end']}")
         assert isinstance(price, int | float)
         start, end = row["start"], row["end"]
         if not isinstance(start, str) or not isinstance(end, str):

@@ -45,11 +45,20 @@ def parse_custom_table(text: str) -> list[dict[str, object]]:
             continue
         match = _TABLE_ROW.match(line)
         if match is None:
-            raise TariffError(f"line {number}: write it as HH:MM-HH:MM price, e.g. 22:00-06:00 0.3")
+            raise TariffError(
+                f"line {number}: write it as HH:MM-HH:MM price, e.g. 22:00-06:00 0.3",
+                "format",
+                line=str(number),
+            )
         try:
             price = float(match.group(3))
         except ValueError:
-            raise TariffError(f"line {number}: {match.group(3)!r} is not a price") from None
+            raise TariffError(
+                f"line {number}: {match.group(3)!r} is not a price",
+                "not_a_price",
+                line=str(number),
+                value=match.group(3),
+            ) from None
         rows.append({"start": match.group(1), "end": match.group(2), "price": price})
     return rows
 
