@@ -16,8 +16,9 @@ import contextlib
 from dataclasses import dataclass
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
@@ -64,9 +65,6 @@ from .link.model import Declaration, Value
 from .link.reconnect import ReconnectLogic
 from .naming import async_error_reason
 
-if TYPE_CHECKING:
-    from .runtime_data import LiuzhouConfigEntry
-
 _LOGGER = logging.getLogger(__package__)
 
 
@@ -105,12 +103,14 @@ class ConnectionStats:
 class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
     """Keeps one connection to one appliance and its current state."""
 
-    config_entry: LiuzhouConfigEntry
+    # Only the entry's data, options and title are read here; its runtime data
+    # (which holds this coordinator) is typed in runtime_data.py, which imports this.
+    config_entry: ConfigEntry[Any]
     client: ApplianceClient
     declaration: Declaration
     hello: HelloInfo
 
-    def __init__(self, hass: HomeAssistant, entry: LiuzhouConfigEntry) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
         """Prepare the connection; nothing runs until the first refresh."""
         super().__init__(
             hass,
