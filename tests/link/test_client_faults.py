@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 import json
 import logging
-from typing import Any
+from typing import Any, Unpack
 
 from noise.connection import NoiseConnection
 import pytest
@@ -44,15 +44,15 @@ from custom_components.liuzhou_appliances.link.session import (
     hello_transcript,
 )
 
-from .conftest import CODE, HUB_ID, KEY
+from .conftest import CODE, HUB_ID, KEY, ClientOptions
 from .fake_appliance import HELLO, FakeAppliance, Peer, correct_result
 from .util import eventually
 
 LOGGER = "custom_components.liuzhou_appliances.link.client"
 
 
-def _client(fake: FakeAppliance, **options: float) -> ApplianceClient:
-    settings: dict[str, float] = {"request_timeout": 1.0} | options
+def _client(fake: FakeAppliance, **options: Unpack[ClientOptions]) -> ApplianceClient:
+    settings: ClientOptions = {"request_timeout": 1.0} | options
     return ApplianceClient("127.0.0.1", fake.port, KEY, hub_id=HUB_ID, **settings)
 
 
