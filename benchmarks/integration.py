@@ -27,10 +27,10 @@ import time
 from typing import Any
 
 from homeassistant import loader
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_STATE_CHANGED
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import (  # type: ignore[import-untyped]
+from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_test_home_assistant,
 )
@@ -157,7 +157,7 @@ async def _run_in(config_dir: str, rounds: int) -> dict[str, Any]:
                     heard["bare"] = time.perf_counter()
 
             unsubscribe = hass.bus.async_listen(
-                "state_changed",
+                EVENT_STATE_CHANGED,
                 lambda event: on_state(event) if event.data["entity_id"] == climate else None,
             )
             remove_bare = bare.add_state_listener(on_bare)

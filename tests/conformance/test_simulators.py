@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
@@ -20,7 +22,8 @@ TYPES = {
 
 @pytest.mark.parametrize("appliance_type", list(TYPES), ids=list(TYPES.values()))
 async def test_simulator_passes_every_check(appliance_type: ApplianceType) -> None:
-    async with simulated_appliances(**{TYPES[appliance_type]: 1}, seed=101) as (appliance,):
+    count: dict[str, Any] = {TYPES[appliance_type]: 1}  # ac=1, fridge=1, ...
+    async with simulated_appliances(**count, seed=101) as (appliance,):
         results = await run_conformance(options_for(appliance))
         assert [result.check for result in results] == list(CHECK_NAMES)
         assert all(result.passed for result in results), explain(results)

@@ -18,6 +18,7 @@ def test_valid_and_invalid_values_match_the_model(appliance_type: ApplianceType)
     declaration = load_declaration(appliance_type)
     writable = [cap for cap in declaration.capabilities.values() if cap.writable]
     assert writable
+    value: object
     for capability in writable:
         values = valid_values(capability)
         assert values, capability.key

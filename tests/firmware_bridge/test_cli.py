@@ -68,6 +68,7 @@ async def test_simulate_json_pair_and_sigint(tmp_path: Path) -> None:
         result = await pair(washer["host"], washer["port"], washer["code"], hub_id=HUB)
         client = ApplianceClient(washer["host"], washer["port"], result.key, hub_id=HUB)
         await client.connect()
+        assert client.hello is not None
         assert client.hello.appliance_id == washer["id"]
         state = await client.read()
         assert state["operational_state"] == "stopped"
@@ -194,6 +195,7 @@ async def test_bridge_serves_an_mcu_on_a_serial_port(tmp_path: Path) -> None:
         result = await pair("127.0.0.1", port, "24681357", hub_id=HUB)
         client = ApplianceClient("127.0.0.1", port, result.key, hub_id=HUB)
         await client.connect()
+        assert client.hello is not None
         assert client.hello.firmware == simulator.identity.firmware
         await client.write({"mode": "eco"})
         assert simulator.values()["mode"] == "eco"

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 import os
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -26,7 +27,16 @@ from firmware_bridge.simulators import AppliancePhysics, create_simulator
 
 from .conftest import FaultyLink, PtyMasterLink
 
-FAST = {"response_timeout": 0.05, "retries": 2, "heartbeat_interval": 0.1}
+
+class BackendOptions(TypedDict, total=False):
+    """McuBackend's optional keyword arguments."""
+
+    response_timeout: float
+    retries: int
+    heartbeat_interval: float
+
+
+FAST: BackendOptions = {"response_timeout": 0.05, "retries": 2, "heartbeat_interval": 0.1}
 
 
 @dataclass
@@ -38,16 +48,26 @@ class Rig:
     mcu_end: FaultyLink
 
 
-async def _rig(appliance_type: ApplianceType, **backend_options: float) -> Rig:
+async def _rig(appliance_type: ApplianceType, **backend_options: Unpack[BackendOptions]) -> Rig:
     simulator = create_simulator(appliance_type, seed=3, index=0)
     module_end, raw_mcu_end = memory_link_pair()
     mcu_end = FaultyLink(raw_mcu_end)
     # speed 0: the physics only move when a test calls advance().
     mcu = SimulatedSerialMcu(simulator, mcu_end, speed=0.0)
-    backend = McuBackend(module_end, simulator.declaration, **{**FAST, **backend_options})
+    backend = McuBackend(module_end, simulator.declaration, **(FAST | backend_options))
     await mcu.start()
     await backend.start()
     return Rig(simulator, mcu, backend, module_end, mcu_end)
+
+
+def _number(value: Value) -> float:
+    assert isinstance(value, int | float)
+    return value
+
+
+def _faults(value: Value) -> list[str]:
+    assert isinstance(value, list)
+    return value
 
 
 @pytest.fixture
@@ -111,7 +131,7 @@ async def test_physics_changes_are_pushed(ac: Rig) -> None:
     await _settle()
     after = ac.backend.snapshot()
     assert changes, "an hour of cooling changed nothing on the module"
-    assert after["energy"] > before["energy"]
+    assert _number(after["energy"]) > _number(before["energy"])
     assert after == ac.simulator.values()
 
 
@@ -142,7 +162,9 @@ async def test_mcu_checks_ranges_itself(ac: Rig) -> None:
 async def test_silent_mcu_times_out_and_recovers(ac: Rig) -> None:
     faults: list[list[str]] = []
     ac.backend.add_listener(
-        lambda changed: faults.append(list(changed["faults"])) if "faults" in changed else None
+        lambda changed: faults.append(list(_faults(changed["faults"])))
+        if "faults" in changed
+        else None
     )
     ac.mcu_end.mute = True
     loop = asyncio.get_running_loop()
@@ -152,14 +174,14 @@ async def test_silent_mcu_times_out_and_recovers(ac: Rig) -> None:
     assert caught.value.code is ErrorCode.MCU_UNAVAILABLE
     assert loop.time() - started < 1.0
     assert not ac.backend.available
-    assert COMMUNICATION_FAULT in ac.backend.snapshot()["faults"]
+    assert COMMUNICATION_FAULT in _faults(ac.backend.snapshot()["faults"])
     ac.mcu_end.mute = False
     for _ in range(100):
         if ac.backend.available:
             break
         await asyncio.sleep(0.02)
     assert ac.backend.available
-    assert COMMUNICATION_FAULT not in ac.backend.snapshot()["faults"]
+    assert COMMUNICATION_FAULT not in _faults(ac.backend.snapshot()["faults"])
     assert [COMMUNICATION_FAULT] in faults
     assert faults[-1] == []
 

@@ -187,6 +187,7 @@ def _value_for(spec: AttributeSpec, fault_codes: tuple[str, ...]) -> st.SearchSt
 @st.composite
 def attribute_values(draw: st.DrawFn) -> tuple[ApplianceType, dict[str, Value]]:
     appliance_type = draw(st.sampled_from(list(ApplianceType)))
+    assert isinstance(appliance_type, ApplianceType)
     type_spec = APPLIANCE_TYPES[appliance_type]
     chosen = draw(st.lists(st.sampled_from(type_spec.attributes), unique=True))
     return appliance_type, {

@@ -17,7 +17,7 @@ import socket
 from typing import TYPE_CHECKING, Any, Protocol
 
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -132,10 +132,9 @@ async def start_simulated(
         kind = ApplianceType(appliance_type)
         # speed=0: physics stands still, so values change only when a test changes them.
         # A different seed per index gives a different appliance id and code.
+        count: dict[str, Any] = {_COUNT_ARGUMENT[kind]: 1}  # ac=1, fridge=1, ...
         fleet = await stack.enter_async_context(
-            simulated_appliances(
-                **{_COUNT_ARGUMENT[kind]: 1}, seed=7 + index, speed=0.0, zeroconf=False
-            )
+            simulated_appliances(**count, seed=7 + index, speed=0.0, zeroconf=False)
         )
         return fleet[0]
 
@@ -211,7 +210,24 @@ def closed_port() -> int:
     return port
 
 
-async def wait_until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
+class Condition(Protocol):
+    """A check polled until it holds.
+
+    A protocol rather than a Callable, so that mypy accepts lambdas that bind loop values
+    as default arguments.
+    """
+
+    def __call__(self) -> bool: ...
+
+
+def current_state(hass: HomeAssistant, entity: str) -> State:
+    """The state of ``entity``, which must have one."""
+    state = hass.states.get(entity)
+    assert state is not None, f"{entity} has no state"
+    return state
+
+
+async def wait_until(hass: HomeAssistant, condition: Condition) -> None:
     """Let real sockets and tasks run until ``condition`` holds (at most ~5 s)."""
     for _ in range(500):
         if condition():

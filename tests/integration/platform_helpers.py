@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 import contextlib
+from typing import Protocol
 from unittest.mock import PropertyMock, patch
 
 from homeassistant.const import Platform
@@ -46,9 +47,17 @@ def entity_id(hass: HomeAssistant, platform: str, appliance_id: str, key: str) -
 STATE_WAIT_S = 5.0
 
 
-async def wait_for_state(
-    hass: HomeAssistant, entity: str, predicate: Callable[[State], bool]
-) -> State:
+class StatePredicate(Protocol):
+    """A check of a state.
+
+    A protocol rather than a Callable, so that mypy accepts lambdas that bind loop values
+    as default arguments.
+    """
+
+    def __call__(self, state: State, /) -> bool: ...
+
+
+async def wait_for_state(hass: HomeAssistant, entity: str, predicate: StatePredicate) -> State:
     """Wait until the pushed state of ``entity`` satisfies ``predicate``; return it."""
     state: State | None = None
     try:

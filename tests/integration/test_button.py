@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.button.const import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -78,6 +78,7 @@ async def test_presses_the_appliance_refuses(
         with pytest.raises(HomeAssistantError) as error:
             await _press(hass, machine, command)
         assert error.value.translation_key == "command_rejected"
+        assert error.value.translation_placeholders is not None
         assert error.value.translation_placeholders["command"] == command
         assert error.value.translation_placeholders["error"] == "INVALID_STATE"
     # Start while paused: resume (or stop) first.
@@ -98,6 +99,7 @@ async def test_dishwasher_will_not_start_with_its_door_open(
     with pytest.raises(HomeAssistantError) as error:
         await _press(hass, dishwasher, "start")
     assert error.value.translation_key == "command_rejected"
+    assert error.value.translation_placeholders is not None
     assert "door" in error.value.translation_placeholders["detail"]
     assert dishwasher.simulator.values()["operational_state"] == "stopped"
 

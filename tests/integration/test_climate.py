@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.climate import (
+    DATA_COMPONENT as CLIMATE_DATA_COMPONENT,
+    ClimateEntity,
+)
+from homeassistant.components.climate.const import (
     ATTR_CURRENT_HUMIDITY,
     ATTR_CURRENT_TEMPERATURE,
     ATTR_FAN_MODE,
@@ -12,16 +16,12 @@ from homeassistant.components.climate import (
     ATTR_HVAC_MODE,
     ATTR_PRESET_MODE,
     ATTR_SWING_MODE,
-    DATA_COMPONENT as CLIMATE_DATA_COMPONENT,
     DOMAIN as CLIMATE_DOMAIN,
     SERVICE_SET_FAN_MODE,
     SERVICE_SET_HVAC_MODE,
     SERVICE_SET_PRESET_MODE,
     SERVICE_SET_SWING_MODE,
     SERVICE_SET_TEMPERATURE,
-    SERVICE_TURN_OFF,
-    SERVICE_TURN_ON,
-    ClimateEntity,
     HVACAction,
     HVACMode,
 )
@@ -30,6 +30,8 @@ from homeassistant.const import (
     ATTR_TEMPERATURE,
     MAJOR_VERSION,
     MINOR_VERSION,
+    SERVICE_TURN_OFF,
+    SERVICE_TURN_ON,
     STATE_UNAVAILABLE,
     Platform,
 )
@@ -44,7 +46,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
-from .conftest import PairedAppliance, StartAppliance
+from .conftest import PairedAppliance, StartAppliance, current_state
 from .platform_helpers import entity_id, only_platform, wait_for_state
 
 AC = ApplianceType.ROOM_AIR_CONDITIONER
@@ -134,7 +136,7 @@ async def test_hvac_action_says_what_the_unit_does(
         )
         return str(state.attributes[ATTR_HVAC_ACTION])
 
-    assert hass.states.get(climate).attributes[ATTR_HVAC_ACTION] == HVACAction.OFF
+    assert current_state(hass, climate).attributes[ATTR_HVAC_ACTION] == HVACAction.OFF
     # On, heating towards 16 °C in a summer room: nothing to do, the unit idles.
     await _call(
         hass, SERVICE_SET_TEMPERATURE, climate, **{ATTR_TEMPERATURE: 16, ATTR_HVAC_MODE: "heat"}
@@ -243,6 +245,7 @@ async def test_rejections(hass: HomeAssistant, ac: PairedAppliance) -> None:
     with pytest.raises(HomeAssistantError) as error:
         await _call(hass, SERVICE_SET_TEMPERATURE, climate, **{ATTR_TEMPERATURE: 22.3})
     assert error.value.translation_key == "value_out_of_range"
+    assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["key"] == "target_temperature"
     # Outside the declared bounds: Home Assistant's own check, from the declared min/max.
     with pytest.raises(ServiceValidationError) as error:
@@ -258,6 +261,7 @@ async def test_rejections(hass: HomeAssistant, ac: PairedAppliance) -> None:
     else:
         assert error.value.translation_domain == DOMAIN
         assert error.value.translation_key == "value_out_of_range"
+        assert error.value.translation_placeholders is not None
         assert error.value.translation_placeholders["key"] == "hvac_mode"
     with pytest.raises(ServiceValidationError) as error:
         await _call(hass, SERVICE_SET_FAN_MODE, climate, **{ATTR_FAN_MODE: "turbo"})
@@ -297,7 +301,7 @@ async def test_every_fahrenheit_setpoint_the_card_offers_reaches_the_unit(
     """
     ac = ac_in_fahrenheit
     climate = _climate(hass, ac)
-    attributes = hass.states.get(climate).attributes
+    attributes = current_state(hass, climate).attributes
     setpoint = ac.simulator.declaration.capabilities["target_temperature"]
     fahrenheit = attributes["min_temp"]
     sent: dict[float, float] = {}

@@ -12,14 +12,14 @@ import json
 from typing import Any
 from unittest.mock import patch
 
-from homeassistant.components.climate import ATTR_HVAC_MODES, ClimateEntityFeature
+from homeassistant.components.climate.const import ATTR_HVAC_MODES, ClimateEntityFeature
 from homeassistant.const import ATTR_SUPPORTED_FEATURES
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
-from firmware_bridge import bridge
+from firmware_bridge import bridge, simulators
 from firmware_bridge.simulators.base import DECLARATIONS_DIR
 
 from .conftest import StartAppliance
@@ -35,7 +35,7 @@ def model_declaring(kind: ApplianceType, **changes: Any) -> Iterator[None]:
         else:
             raw[key] = value
     declaration = Declaration.from_dict(raw)
-    create_simulator = bridge.create_simulator
+    create_simulator = simulators.create_simulator
 
     def create(appliance_type: ApplianceType, **kwargs: Any) -> Any:
         return create_simulator(appliance_type, declaration=declaration, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import json
+from typing import Any
 
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.components.repairs import repairs_flow_manager
@@ -47,7 +48,8 @@ async def test_diagnostics_redact_keys_addresses_and_ids(
     await appliance.restart()
     paired_appliance.coordinator.async_wake_reconnect()
     await wait_until(hass, lambda: paired_appliance.coordinator.connected)
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    # A JSON document, looked into by key.
+    diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     text = json.dumps(diagnostics)
     for secret in (
         entry.data[CONF_KEY],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components.energy import data as energy_data
 from homeassistant.components.energy.validate import async_validate
-from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.core import Recorder
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -37,7 +37,8 @@ async def test_energy_dashboard_accepts_the_energy_sensor(
         washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     energy = entity_id(hass, "sensor", washer.appliance.id, "energy")
     manager = await energy_data.async_get_manager(hass)
-    await manager.async_update({"device_consumption": [{"stat_consumption": energy}]})
+    # EnergyPreferencesUpdate means every key to be optional, but inherits them as required.
+    await manager.async_update({"device_consumption": [{"stat_consumption": energy}]})  # type: ignore[typeddict-item]
     await async_wait_recording_done(hass)
     # Compile the statistics the dashboard reads (the recorder does this every 5 minutes).
     now = dt_util.utcnow()

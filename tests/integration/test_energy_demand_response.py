@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+from typing import Any
 
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
@@ -52,7 +53,7 @@ def _active(hass: HomeAssistant) -> list[str]:
     return [action.action for action in _manager(hass).shedding.shedder.active]
 
 
-def _actions(event: Event, key: str) -> list[tuple[str, str]]:
+def _actions(event: Event[dict[str, Any]], key: str) -> list[tuple[str, str]]:
     return [(item["action"], item["appliance_id"]) for item in event.data[key]]
 
 
@@ -161,9 +162,9 @@ async def test_action_with_duration_sheds_critical_then_restores_one_step_at_a_t
     assert dishwasher.simulator.values()["operational_state"] == "paused"
     assert _status(hass, dishwasher) == ("shed", ["shed_pause_run", "grid_event"])
     assert _status(hass, ac) == ("shed", ["shed_ac_fan_only", "grid_event"])
-    assert str(shed[0]["reason"]).startswith(  # type: ignore[index]
-        "demand response action (critical, until "
-    )
+    first = shed[0]
+    assert isinstance(first, dict)
+    assert str(first["reason"]).startswith("demand response action (critical, until ")
     # The duration runs out: with a power reading, restoring goes one step per update.
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=51))
     await hass.async_block_till_done()

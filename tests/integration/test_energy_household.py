@@ -49,7 +49,9 @@ async def test_a_mistake_in_the_table_is_described_in_chinese(
         flow_id, {"tariff": "custom_tou", "custom_table": table}
     )
     assert result["errors"] == {"custom_table": "custom_table_invalid"}
-    assert result["description_placeholders"]["detail"] == detail
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["detail"] == detail
 
 
 async def test_household_entry_validates_then_is_created_once(hass: HomeAssistant) -> None:
@@ -61,8 +63,10 @@ async def test_household_entry_validates_then_is_created_once(hass: HomeAssistan
     assert result["errors"] == {"custom_table": "custom_table_required"}
     result = await configure(flow_id, {"tariff": "custom_tou", "custom_table": OVERLAPPING})
     assert result["errors"] == {"custom_table": "custom_table_invalid"}
+    assert result["description_placeholders"] is not None
     assert "overlap" in result["description_placeholders"]["detail"]
     result = await configure(flow_id, {"tariff": "custom_tou", "custom_table": "22:00 0.3"})
+    assert result["description_placeholders"] is not None
     assert "HH:MM-HH:MM" in result["description_placeholders"]["detail"]
     result = await configure(
         flow_id, {"tariff": "residential_tiered", "home_power_entity": "sensor.home_power"}

@@ -30,7 +30,7 @@ from custom_components.liuzhou_appliances.energy_runtime.runtime_state import (
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.runtime_data import household_energy
 
-from .conftest import PairedAppliance, StartAppliance, wait_until
+from .conftest import PairedAppliance, StartAppliance, current_state, wait_until
 from .energy_helpers import (
     add_household,
     appliance_power,
@@ -120,7 +120,7 @@ async def test_saving_options_mid_event_keeps_the_dishwasher_paused_until_the_en
     assert dishwasher.simulator.values()["operational_state"] == "paused"
     assert manager.shedding.demand_response is not None
     assert manager.shedding.demand_response.level == "critical"
-    assert hass.states.get("sensor.household_energy_demand_response").state == "critical"
+    assert current_state(hass, "sensor.household_energy_demand_response").state == "critical"
     assert energy_status(hass, dishwasher).state == "shed"
     # The event runs to its end, not to the reload: then the dishwasher is handed back.
     await _until_the_event_is_over(hass, manager, dishwasher)
@@ -218,7 +218,7 @@ async def test_planned_run_survives_saved_options_and_a_restart(
     await _restart(hass, hass_storage, [washer.entry, household])
     await wait_until(hass, lambda: washer.coordinator.connected)
     await wait_until(hass, lambda: planned_start() == start)
-    assert float(hass.states.get(savings_sensor).state) == 0.0  # not credited yet
+    assert float(current_state(hass, savings_sensor).state) == 0.0  # not credited yet
     # The washer starts at the planned time; the plan's savings are credited then.
     delay = int(washer.simulator.values()["delay_remaining"])
     await washer.appliance.mcu.advance(delay + 1)
@@ -226,5 +226,6 @@ async def test_planned_run_survives_saved_options_and_a_restart(
     await wait_until(hass, lambda: washer.coordinator.data.get("operational_state") == "running")
     await wait_until(
         hass,
-        lambda: float(hass.states.get(savings_sensor).state) == pytest.approx(savings, abs=1e-3),
+        lambda: float(current_state(hass, savings_sensor).state)
+        == pytest.approx(savings, abs=1e-3),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from homeassistant.core import HomeAssistant
@@ -45,7 +46,7 @@ def _dear_now_cheap_in_three_hours() -> tuple[str, datetime]:
     return table, boundary
 
 
-async def _plan(hass: HomeAssistant, **data: object) -> dict[str, object]:
+async def _plan(hass: HomeAssistant, **data: object) -> Mapping[str, object]:
     response = await hass.services.async_call(
         DOMAIN, "plan_run", data, blocking=True, return_response=True
     )
@@ -99,7 +100,7 @@ async def test_plan_run_starts_with_the_planned_delay_and_credits_savings(
     # planned run is under way, nothing planned once it has finished.
     await set_energy_optimisation(hass, machine, True)
     assert energy_status(hass, machine).state == "active"
-    remaining = int(machine.simulator.values()["remaining_time"])  # type: ignore[call-overload]
+    remaining = int(machine.simulator.values()["remaining_time"])
     await machine.appliance.mcu.advance(remaining + 60)
     await wait_until(hass, lambda: machine.coordinator.data.get("operational_state") == "finished")
     assert energy_status(hass, machine).state == "nothing_planned"

@@ -18,7 +18,7 @@ from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.bridge import simulator_state_path
 from firmware_bridge.mcu.simulated import ENERGY_RESERVE_KEY
 
-from .conftest import PairedAppliance, StartAppliance
+from .conftest import PairedAppliance, StartAppliance, current_state
 from .energy_helpers import entity_id
 from .platform_helpers import wait_for_state
 
@@ -61,7 +61,7 @@ async def test_total_carries_on_when_the_appliance_counter_goes_back(
     await wait_for_state(hass, sensor, lambda s: s.state == STATE_UNAVAILABLE)
     await wait_for_state(hass, sensor, lambda s: s.state != STATE_UNAVAILABLE)
     assert ac.coordinator.data["energy"] == saved_kwh  # the appliance went back...
-    assert hass.states.get(sensor).state == "13.009"  # ...the sensor did not
+    assert current_state(hass, sensor).state == "13.009"  # ...the sensor did not
     # What the appliance counts from then on is added to what was shown.
     await _count_to(ac, saved_kwh + 0.005)
     state = await wait_for_state(hass, sensor, lambda s: s.state != "13.009")

@@ -14,7 +14,7 @@ from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
 from firmware_bridge.simulators.base import SIMULATOR_FIRMWARE, load_declaration
 
-from .conftest import PairedAppliance, StartAppliance, wait_until
+from .conftest import PairedAppliance, StartAppliance, current_state, wait_until
 
 AC = ApplianceType.ROOM_AIR_CONDITIONER
 COORDINATOR_LOGGER = "custom_components.liuzhou_appliances"
@@ -80,7 +80,7 @@ async def test_new_firmware_with_a_new_capability_adds_its_entity(
     outdoor = _entity(hass, ac, "sensor", "outdoor_temperature")
     assert outdoor is not None
     await wait_until(hass, lambda: hass.states.get(outdoor) is not None)
-    assert float(hass.states.get(outdoor).state) == ac.simulator.values()["outdoor_temperature"]
+    assert float(current_state(hass, outdoor).state) == ac.simulator.values()["outdoor_temperature"]
     assert ac.coordinator is not first  # the entry was reloaded with the new declaration
     assert ac.coordinator.declaration == ac.simulator.declaration
     device = _device(hass, ac)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.components.number import (
+from homeassistant.components.number.const import (
     ATTR_VALUE,
     DOMAIN as NUMBER_DOMAIN,
     SERVICE_SET_VALUE,
@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
-from .conftest import PairedAppliance, StartAppliance
+from .conftest import PairedAppliance, StartAppliance, current_state
 from .platform_helpers import entity_id, only_platform, wait_for_state
 
 
@@ -81,6 +81,7 @@ async def test_set_value_rejections(hass: HomeAssistant, fridge: PairedAppliance
     with pytest.raises(HomeAssistantError) as error:
         await _set(hass, entity, 4.5)
     assert error.value.translation_key == "value_out_of_range"
+    assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["key"] == "fridge_target_temperature"
     # Outside the declared bounds: Home Assistant's check against the entity's min/max.
     with pytest.raises(ServiceValidationError) as error:
@@ -91,6 +92,7 @@ async def test_set_value_rejections(hass: HomeAssistant, fridge: PairedAppliance
     with pytest.raises(HomeAssistantError) as error:
         await _set(hass, entity, 4)
     assert error.value.translation_key == "write_rejected"
+    assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["error"] == "INVALID_STATE"
     assert fridge.simulator.values()["fridge_target_temperature"] == before
 
@@ -137,7 +139,7 @@ async def test_fahrenheit_steps_reach_every_setpoint(
     """
     fridge = fridge_in_fahrenheit
     entity = entity_id(hass, "number", fridge.appliance.id, key)
-    attributes = hass.states.get(entity).attributes
+    attributes = current_state(hass, entity).attributes
     assert (attributes["min"], attributes["max"], attributes["step"]) == bounds_and_step
     capability = fridge.simulator.declaration.capabilities[key]
     sent: list[float] = []

@@ -13,7 +13,7 @@ from datetime import timedelta
 import logging
 from typing import Any
 
-from homeassistant.components.climate import ATTR_CURRENT_HUMIDITY, ATTR_CURRENT_TEMPERATURE
+from homeassistant.components.climate.const import ATTR_CURRENT_HUMIDITY, ATTR_CURRENT_TEMPERATURE
 from homeassistant.const import ATTR_TEMPERATURE, CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -37,6 +37,7 @@ from custom_components.liuzhou_appliances.issues import (
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 from tests.link.backend import AC_IDENTITY, AC_STATE, MemoryBackend
 
+from .conftest import current_state
 from .platform_helpers import entity_id, wait_for_state
 
 KEY = bytes(range(32))
@@ -137,8 +138,9 @@ async def test_invalid_pushed_values_keep_the_last_valid_state(
     """Every kind of invalid value is dropped; valid values in the same push still arrive."""
     climate = _climate(hass)
     before = hass.states.get(climate)
+    assert before is not None
     assert before.attributes[ATTR_TEMPERATURE] == 24.0
-    humidity_before = hass.states.get(_humidity(hass)).state
+    humidity_before = current_state(hass, _humidity(hass)).state
     for n, (key, value) in enumerate(BAD_VALUES):
         measured = 20.0 + n / 2
         hostile.push({key: value, "temperature": measured})
@@ -149,11 +151,12 @@ async def test_invalid_pushed_values_keep_the_last_valid_state(
             lambda s, measured=measured: s.attributes[ATTR_CURRENT_TEMPERATURE] == measured,
         )
         state = hass.states.get(climate)
+        assert state is not None
         assert state.state == before.state, key
         assert state.attributes[ATTR_TEMPERATURE] == 24.0, key
         assert state.attributes["swing_mode"] == "off", key
         assert state.attributes[ATTR_CURRENT_HUMIDITY] == 60, key
-        assert hass.states.get(_humidity(hass)).state == humidity_before, key
+        assert current_state(hass, _humidity(hass)).state == humidity_before, key
         assert hostile.coordinator.data.get(key) == AC_STATE.get(key), key
     assert hostile.coordinator.connected
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
@@ -202,10 +205,11 @@ async def test_invalid_values_at_connect_are_not_shown(
 ) -> None:
     """Invalid values in the first read: the entry loads, those values read unknown."""
     state = hass.states.get(_climate(hass))
+    assert state is not None
     assert state.attributes[ATTR_TEMPERATURE] is None
     assert state.attributes.get(ATTR_CURRENT_HUMIDITY) is None
     assert state.attributes[ATTR_CURRENT_TEMPERATURE] == 27.5
-    assert hass.states.get(_humidity(hass)).state == "unknown"
+    assert current_state(hass, _humidity(hass)).state == "unknown"
 
 
 async def test_invalid_values_read_later_keep_the_last_valid_value(
@@ -231,7 +235,7 @@ async def test_invalid_values_read_later_keep_the_last_valid_value(
     )
     assert state.attributes[ATTR_TEMPERATURE] == 24.0
     assert state.attributes[ATTR_CURRENT_HUMIDITY] == 60
-    assert hass.states.get(_humidity(hass)).state == "60"
+    assert current_state(hass, _humidity(hass)).state == "60"
 
 
 def _issue(hass: HomeAssistant) -> ir.IssueEntry | None:
@@ -241,7 +245,9 @@ def _issue(hass: HomeAssistant) -> ir.IssueEntry | None:
 async def _push_invalid(hass: HomeAssistant, hostile: HostileAppliance, count: int) -> None:
     coordinator = hostile.coordinator
     for _ in range(count):
-        measured = float(coordinator.data["temperature"]) + 0.5
+        temperature = coordinator.data["temperature"]
+        assert isinstance(temperature, int | float)
+        measured = float(temperature) + 0.5
         hostile.push({"humidity": 150, "temperature": measured})
         await wait_for_state(
             hass,
@@ -266,6 +272,7 @@ async def test_a_persistently_misbehaving_appliance_raises_a_repair_issue(
     assert issue.translation_key == IssueKind.INVALID_VALUES
     assert issue.severity is ir.IssueSeverity.WARNING
     assert not issue.is_fixable
+    assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["appliance"] == "Hostile AC"
     assert issue.translation_placeholders["keys"] == "humidity, mode"
     # Faults and supplies are synced on every push; that leaves this notice alone.

@@ -156,7 +156,8 @@ async def test_unload_and_reload_leave_nothing_running(
     await wait_until(hass, lambda: server.session_count == 1)
     coordinator = entry.runtime_data.coordinator
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.NOT_LOADED
+    # mypy still holds the state asserted before the unload.
+    assert entry.state is ConfigEntryState.NOT_LOADED  # type: ignore[comparison-overlap]
     assert not coordinator.connected
     await wait_until(hass, lambda: server.session_count == 0)
     assert not [t for t in asyncio.all_tasks() if DOMAIN in t.get_name()]
@@ -184,6 +185,7 @@ async def test_write_round_trip_and_translated_rejections(
     with pytest.raises(HomeAssistantError) as out_of_range:
         await coordinator.async_write({"target_temperature": 45})
     assert out_of_range.value.translation_key == "value_out_of_range"
+    assert out_of_range.value.translation_placeholders is not None
     assert out_of_range.value.translation_placeholders["key"] == "target_temperature"
     with pytest.raises(HomeAssistantError) as read_only:
         await coordinator.async_write({"temperature": 20})
@@ -300,6 +302,7 @@ async def test_command_rejected_by_the_appliance_state(
     with pytest.raises(HomeAssistantError) as rejected:
         await paired.coordinator.async_command("pause")
     assert rejected.value.translation_key == "command_rejected"
+    assert rejected.value.translation_placeholders is not None
     assert rejected.value.translation_placeholders["error"] == "INVALID_STATE"
     await paired.coordinator.async_command("start")
     assert paired.simulator.values()["operational_state"] == "running"
@@ -308,6 +311,7 @@ async def test_command_rejected_by_the_appliance_state(
     with pytest.raises(HomeAssistantError) as busy:
         await paired.coordinator.async_write({"programme": other})
     assert busy.value.translation_key == "write_rejected"
+    assert busy.value.translation_placeholders is not None
     assert busy.value.translation_placeholders["keys"] == "programme"
     await paired.appliance.stop()
     await wait_until(hass, lambda: not paired.coordinator.connected)

@@ -119,6 +119,7 @@ async def test_select_rejections(hass: HomeAssistant, start_appliance: StartAppl
     with pytest.raises(HomeAssistantError) as error:
         await _choose(hass, water, "90")
     assert error.value.translation_key == "value_out_of_range"
+    assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["key"] == "water_temperature"
     # Not an option at all: Home Assistant's own check.
     with pytest.raises(ServiceValidationError):
@@ -129,5 +130,6 @@ async def test_select_rejections(hass: HomeAssistant, start_appliance: StartAppl
     with pytest.raises(HomeAssistantError) as error:
         await _choose(hass, programme, "quick")
     assert error.value.translation_key == "write_rejected"
+    assert error.value.translation_placeholders is not None
     assert error.value.translation_placeholders["error"] == "INVALID_STATE"
     assert washer.simulator.values()["programme"] == "wool"

@@ -23,7 +23,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.liuzhou_appliances.descriptions import SENSORS, seconds_until_finish
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 
-from .conftest import PairedAppliance, StartAppliance
+from .conftest import PairedAppliance, StartAppliance, current_state
 from .platform_helpers import entity_id, only_platform, wait_for_state
 
 
@@ -252,7 +252,7 @@ async def test_an_option_the_sensor_was_not_built_with_reads_unknown(
     """A state from newer firmware (before the entry reloads with its declaration) is unknown."""
     washer = await _start(start_appliance, ApplianceType.LAUNDRY_WASHER)
     entity = _sensor(hass, washer, "phase")
-    assert hass.states.get(entity).state == "idle"
+    assert current_state(hass, entity).state == "idle"
     washer.coordinator.async_set_updated_data(dict(washer.coordinator.data, phase="steaming"))
     await hass.async_block_till_done()
-    assert hass.states.get(entity).state == STATE_UNKNOWN
+    assert current_state(hass, entity).state == STATE_UNKNOWN

@@ -59,6 +59,7 @@ def test_values_farther_outside_are_refused_with_the_bounds(value: float) -> Non
         fit_number(SETPOINT, value)
     assert error.value.translation_key == "setpoint_out_of_range"
     placeholders = error.value.translation_placeholders
+    assert placeholders is not None
     assert (placeholders["minimum"], placeholders["maximum"], placeholders["unit"]) == (
         "16",
         "30",

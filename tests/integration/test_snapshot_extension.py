@@ -47,5 +47,6 @@ async def test_a_real_registry_entry(hass: HomeAssistant) -> None:
     # Registered without an entity, so nothing set it: it differs and is compared.
     assert entry.object_id_base is None
     assert "'object_id_base': None," in serialized
-    derived = attr.evolve(entry, object_id_base="Power")
+    # The field is newer than the Home Assistant release mypy checks against.
+    derived = attr.evolve(entry, object_id_base="Power")  # type: ignore[call-arg]
     assert "object_id_base" not in LiuzhouSnapshotSerializer.serialize(derived)

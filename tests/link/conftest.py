@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import TypedDict, Unpack
 
 import pytest
 
-from custom_components.liuzhou_appliances.link.client import ApplianceClient
+from custom_components.liuzhou_appliances.link.client import (
+    ApplianceClient,
+    InvalidValueCallback,
+)
 from custom_components.liuzhou_appliances.link.pairing import PairingLimiter, PairingWindow
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 
@@ -15,6 +19,15 @@ from .backend import AC_IDENTITY, MemoryBackend
 CODE = "1234-5678"
 HUB_ID = "hub-test"
 KEY = bytes(range(32))
+
+
+class ClientOptions(TypedDict, total=False):
+    """ApplianceClient's optional keyword arguments."""
+
+    keepalive_interval: float
+    request_timeout: float
+    keepalive_timeout: float
+    on_invalid_value: InvalidValueCallback | None
 
 
 class FakeClock:
@@ -73,8 +86,8 @@ async def make_client(
 ) -> AsyncIterator[Callable[..., ApplianceClient]]:
     clients: list[ApplianceClient] = []
 
-    def factory(key: bytes = KEY, **kwargs: float) -> ApplianceClient:
-        options: dict[str, float] = {"request_timeout": 2.0} | kwargs
+    def factory(key: bytes = KEY, **kwargs: Unpack[ClientOptions]) -> ApplianceClient:
+        options: ClientOptions = {"request_timeout": 2.0} | kwargs
         client = ApplianceClient("127.0.0.1", server.port, key, hub_id=HUB_ID, **options)
         clients.append(client)
         return client

@@ -78,6 +78,9 @@ def render(value: Any) -> str:
 _ids = st.integers(0, 2**53 - 1)
 _texts = st.text(max_size=12)
 _keys = st.sampled_from([*AC_STATE, "turbo", "programme", "delay_s"])
+# Field strategies of differing value types: without this annotation mypy cannot infer
+# one value type for both of fixed_dictionaries' arguments.
+_Fields = dict[str, st.SearchStrategy[Any]]
 
 
 def _values() -> st.SearchStrategy[Any]:
@@ -115,15 +118,18 @@ def messages() -> st.SearchStrategy[dict[str, Any]]:
         ),
         request,
         st.fixed_dictionaries(
-            {"id": _ids, "type": st.just("read")}, optional={"keys": st.lists(_keys, max_size=3)}
+            _Fields({"id": _ids, "type": st.just("read")}),
+            optional={"keys": st.lists(_keys, max_size=3)},
         ),
         st.fixed_dictionaries({"id": _ids, "type": st.just("write"), "values": _values()}),
         st.fixed_dictionaries(
-            {
-                "id": _ids,
-                "type": st.just("command"),
-                "name": st.sampled_from(["start", "stop", "pause"]),
-            },
+            _Fields(
+                {
+                    "id": _ids,
+                    "type": st.just("command"),
+                    "name": st.sampled_from(["start", "stop", "pause"]),
+                }
+            ),
             optional={"args": st.fixed_dictionaries({}, optional={"delay_s": st.just(60)})},
         ),
         st.fixed_dictionaries(
@@ -140,7 +146,7 @@ def messages() -> st.SearchStrategy[dict[str, Any]]:
             }
         ),
         st.fixed_dictionaries(
-            {"id": _ids | st.none(), "type": st.just("error"), "code": st.integers(1, 20)},
+            _Fields({"id": _ids | st.none(), "type": st.just("error"), "code": st.integers(1, 20)}),
             optional={"message": _texts, "key": _keys, "retry_after": st.integers(1, 60)},
         ),
         st.fixed_dictionaries(

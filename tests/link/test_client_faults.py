@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 import json
 import logging
-from typing import Any
+from typing import Any, Unpack
 
 from noise.connection import NoiseConnection
 import pytest
@@ -44,15 +44,16 @@ from custom_components.liuzhou_appliances.link.session import (
     hello_transcript,
 )
 
-from .conftest import CODE, HUB_ID, KEY
+from .conftest import CODE, HUB_ID, KEY, ClientOptions
 from .fake_appliance import HELLO, FakeAppliance, Peer, correct_result
+from .tcp import tcp
 from .util import eventually
 
 LOGGER = "custom_components.liuzhou_appliances.link.client"
 
 
-def _client(fake: FakeAppliance, **options: float) -> ApplianceClient:
-    settings: dict[str, float] = {"request_timeout": 1.0} | options
+def _client(fake: FakeAppliance, **options: Unpack[ClientOptions]) -> ApplianceClient:
+    settings: ClientOptions = {"request_timeout": 1.0} | options
     return ApplianceClient("127.0.0.1", fake.port, KEY, hub_id=HUB_ID, **settings)
 
 
@@ -569,13 +570,13 @@ async def test_channel_drain_to_a_stalled_appliance_is_unreachable() -> None:
         )
         try:
             _fill_send_buffer(
-                channel.transport.writer,
+                tcp(channel.transport).writer,
                 lambda: channel.send_frame(FrameType.ENCRYPTED, bytes(16000)),
             )
             with pytest.raises(ApplianceUnreachable, match="connection lost: TimeoutError"):
                 await channel.drain()
         finally:
-            channel.transport.writer.transport.abort()  # it cannot flush to a stalled peer
+            tcp(channel.transport).writer.transport.abort()  # it cannot flush to a stalled peer
             await channel.close()
 
 
@@ -584,10 +585,11 @@ async def test_plaintext_send_to_a_stalled_appliance_is_unreachable() -> None:
         stream = await PlaintextConnection.open("127.0.0.1", fake.port, 0.2)
         try:
             _fill_send_buffer(
-                stream.transport.writer, lambda: stream.transport.writer.write(bytes(16000))
+                tcp(stream.transport).writer,
+                lambda: tcp(stream.transport).writer.write(bytes(16000)),
             )
             with pytest.raises(ApplianceUnreachable, match="connection lost: TimeoutError"):
                 await stream.send(FrameType.HELLO, ClientHello(HUB_ID).encode())
         finally:
-            stream.transport.writer.transport.abort()
+            tcp(stream.transport).writer.transport.abort()
             await stream.close()

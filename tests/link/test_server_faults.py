@@ -29,6 +29,7 @@ from custom_components.liuzhou_appliances.link.server import (
 
 from .backend import AC_IDENTITY, AC_STATE, MemoryBackend
 from .conftest import CODE, HUB_ID, KEY
+from .tcp import tcp
 from .util import eventually
 
 LOGGER = "custom_components.liuzhou_appliances.link.server"
@@ -280,5 +281,5 @@ async def test_hub_that_sends_but_never_reads_is_dropped_when_writes_stall(
         assert server.session_count == 0
         assert "cannot write to hub (TimeoutError())" in caplog.text
     finally:
-        channel.transport.writer.transport.abort()
+        tcp(channel.transport).writer.transport.abort()
         await channel.close()

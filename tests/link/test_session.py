@@ -32,6 +32,7 @@ from custom_components.liuzhou_appliances.link.session import (
 )
 
 from .conftest import HUB_ID, KEY
+from .tcp import tcp
 from .util import eventually
 
 
@@ -92,7 +93,7 @@ async def _raw_session(server: ApplianceServer) -> tuple[SecureChannel, SecureCh
 async def _closed_by_server(stream: SecureChannel) -> bool:
     try:
         while True:
-            await asyncio.wait_for(read_frame(stream.transport.reader), 2)
+            await asyncio.wait_for(read_frame(tcp(stream.transport).reader), 2)
     except EOFError:
         return True
 
@@ -103,7 +104,7 @@ async def test_tampered_frame_closes_session(
     stream, channel = await _raw_session(server)
     ciphertext = bytearray(channel.session.encrypt(b'{"id":1,"type":"ping"}'))
     ciphertext[-1] ^= 0x80
-    stream.transport.writer.write(encode_frame(FrameType.ENCRYPTED, bytes(ciphertext)))
+    tcp(stream.transport).writer.write(encode_frame(FrameType.ENCRYPTED, bytes(ciphertext)))
     with caplog.at_level(logging.INFO):
         assert await _closed_by_server(stream)
         await asyncio.sleep(0.05)
@@ -114,23 +115,23 @@ async def test_tampered_frame_closes_session(
 async def test_replayed_frame_closes_session(server: ApplianceServer) -> None:
     stream, channel = await _raw_session(server)
     frame = encode_frame(FrameType.ENCRYPTED, channel.session.encrypt(b'{"id":1,"type":"ping"}'))
-    stream.transport.writer.write(frame)
+    tcp(stream.transport).writer.write(frame)
     assert (await channel.receive_message(2))["id"] == 1
-    stream.transport.writer.write(frame)
+    tcp(stream.transport).writer.write(frame)
     assert await _closed_by_server(stream)
     await channel.close()
 
 
 async def test_plaintext_after_handshake_closes_session(server: ApplianceServer) -> None:
     stream, channel = await _raw_session(server)
-    stream.transport.writer.write(encode_frame(FrameType.HELLO, ClientHello(HUB_ID).encode()))
+    tcp(stream.transport).writer.write(encode_frame(FrameType.HELLO, ClientHello(HUB_ID).encode()))
     assert await _closed_by_server(stream)
     await channel.close()
 
 
 async def test_oversized_frame_in_session_is_too_large(server: ApplianceServer) -> None:
     stream, channel = await _raw_session(server)
-    stream.transport.writer.write(
+    tcp(stream.transport).writer.write(
         bytes([FrameType.ENCRYPTED]) + (MAX_PAYLOAD + 1).to_bytes(2, "big")
     )
     reply = await channel.receive_message(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 import json
 from typing import Any
 import warnings
@@ -25,6 +26,7 @@ from custom_components.liuzhou_appliances.link.codec import (
     read_frame,
 )
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import PairingInitiator
 from custom_components.liuzhou_appliances.link.session import (
     NoiseInitiator,
@@ -157,7 +159,7 @@ def test_discovery_vectors() -> None:
     for case in data["valid"]:
         record = discovery.parse_txt(case["txt"])
         assert {name: getattr(record, name) for name in case["record"]} == case["record"] | {
-            "type": discovery.ApplianceType(case["record"]["type"])
+            "type": ApplianceType(case["record"]["type"])
         }
         as_bytes = {k.encode(): v.encode() for k, v in case["txt"].items()}
         assert discovery.parse_txt(as_bytes) == record
@@ -177,7 +179,7 @@ async def _scripted_appliance(
     frame = await read_frame(reader)
     server_hello = HelloInfo(
         appliance["identity"]["appliance_id"],
-        discovery.ApplianceType(appliance["identity"]["type"]),
+        ApplianceType(appliance["identity"]["type"]),
         appliance["identity"]["model"],
         appliance["identity"]["firmware"],
         1,
@@ -221,7 +223,7 @@ async def test_messages_hub_side(socket_enabled: None) -> None:
         for step in steps:
             request = json.loads(step["request"])
             response = step["expect"][-1]
-            call = {
+            call: Callable[[dict[str, Any]], Awaitable[object]] = {
                 "read": lambda r: client.read(r.get("keys")),
                 "write": lambda r: client.write(r["values"]),
                 "command": lambda r: client.command(r["name"], r["args"]),

@@ -231,6 +231,7 @@ def test_bad_declarations_say_what_is_wrong(
 
 
 def test_non_object_declaration() -> None:
+    data: object
     for data in (None, [], "x", 3):
         with pytest.raises(DeclarationError):
             Declaration.from_dict(data)

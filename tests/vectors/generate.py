@@ -40,7 +40,7 @@ from custom_components.liuzhou_appliances.link.session import (
 from . import VECTOR_DIR, VectorBackend, seeded_entropy
 
 HUB_ID = "hub-7f3c"
-APPLIANCE = {
+APPLIANCE: dict[str, Any] = {
     "identity": {
         "appliance_id": "lz-ac-3f2a9c01",
         "type": "room_air_conditioner",
@@ -350,7 +350,7 @@ async def _messages() -> dict[str, Any]:
     )
     await server.start("127.0.0.1", 0)
     channel = await SecureChannel.open("127.0.0.1", server.port, LONG_TERM_KEY, hub_id=HUB_ID)
-    steps = []
+    steps: list[dict[str, Any]] = []
     try:
         for name, request in _steps():
             channel.send_plaintext(request.encode())
