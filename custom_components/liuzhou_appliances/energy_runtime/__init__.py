@@ -5,7 +5,8 @@ One job a file (docs/architecture.md, "Energy in Home Assistant"):
 shedding), ``appliance`` (one appliance's switch, preset and status),
 ``ac_loop``, ``fridge_loop``, ``planned_runs``, ``appliance_shedding``,
 ``savings``, ``runtime_state`` (the Store), ``status`` (status and reasons),
-``reported`` (typed views of reported values), ``listeners``. The decisions
+``reported`` (typed views of reported values), ``listeners``, ``views``
+(what the parts use of their owners, so imports go one way). The decisions
 themselves are the HA-free ``energy`` package's.
 """
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 import math
 import time
-from typing import TYPE_CHECKING
 
 from homeassistant.util import dt as dt_util
 
@@ -27,16 +26,13 @@ from custom_components.liuzhou_appliances.link.model import Value
 
 from .reported import AcState, number, reported_reading
 from .status import EnergyStatus, reason_codes
-
-if TYPE_CHECKING:
-    from .appliance import ApplianceEnergy
-    from .household import HouseholdEnergy
+from .views import ApplianceView, HouseholdView
 
 
 class AcLoop:
     """The comfort controller of one AC, compiled once per preset (in the executor)."""
 
-    def __init__(self, energy: ApplianceEnergy) -> None:
+    def __init__(self, energy: ApplianceView) -> None:
         """No controller until the first loop compiles the preset's."""
         self.energy = energy
         self.coordinator = energy.coordinator
@@ -62,7 +58,7 @@ class AcLoop:
             self._preparing = False
         await self.energy.async_tick()
 
-    async def async_tick(self, household: HouseholdEnergy) -> None:
+    async def async_tick(self, household: HouseholdView) -> None:
         """One decision for the AC."""
         energy = self.energy
         data = self.coordinator.data
@@ -158,7 +154,7 @@ class AcLoop:
             status = EnergyStatus.ACTIVE
         energy.set_status(status, (*degraded, *defaults))
 
-    def _unconfigured_inputs(self, household: HouseholdEnergy) -> dict[str, str]:
+    def _unconfigured_inputs(self, household: HouseholdView) -> dict[str, str]:
         """Issue codes of the AC controller's inputs nobody set up, and the reason shown.
 
         No occupancy entity: the room counts as occupied. No humidity on the AC:

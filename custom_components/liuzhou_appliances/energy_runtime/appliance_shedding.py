@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.exceptions import HomeAssistantError
 
@@ -27,9 +27,7 @@ from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType, OperationalState, Value
 
 from .runtime_state import kept_values
-
-if TYPE_CHECKING:
-    from .appliance import ApplianceEnergy
+from .views import ApplianceView
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -39,7 +37,7 @@ _RUN_STEPS = frozenset({ShedStep.DEFER_RUN, ShedStep.PAUSE_RUN})
 class ApplianceShedding:
     """The shedding steps held on one appliance."""
 
-    def __init__(self, energy: ApplianceEnergy) -> None:
+    def __init__(self, energy: ApplianceView) -> None:
         """Nothing is shed."""
         self.energy = energy
         self.coordinator = energy.coordinator

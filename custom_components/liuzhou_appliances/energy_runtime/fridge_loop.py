@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from homeassistant.util import dt as dt_util
 
 from custom_components.liuzhou_appliances.energy.fridge import FridgePrecoolController
@@ -11,22 +9,19 @@ from custom_components.liuzhou_appliances.energy.inputs import DecisionStatus
 
 from .reported import number, reported_reading
 from .status import EnergyStatus, reason_codes
-
-if TYPE_CHECKING:
-    from .appliance import ApplianceEnergy
-    from .household import HouseholdEnergy
+from .views import ApplianceView, HouseholdView
 
 
 class FridgeLoop:
     """The pre-cooling controller of one fridge."""
 
-    def __init__(self, energy: ApplianceEnergy) -> None:
+    def __init__(self, energy: ApplianceView) -> None:
         """The controller takes the household's tariff at each loop."""
         self.energy = energy
         self.coordinator = energy.coordinator
         self._fridge = FridgePrecoolController()
 
-    async def async_tick(self, household: HouseholdEnergy) -> None:
+    async def async_tick(self, household: HouseholdView) -> None:
         """One decision for the fridge."""
         data = self.coordinator.data
         now = dt_util.utcnow()

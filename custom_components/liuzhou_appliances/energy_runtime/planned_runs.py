@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.util import dt as dt_util
 
@@ -28,9 +28,7 @@ from custom_components.liuzhou_appliances.link.model import OperationalState, Pr
 
 from .runtime_state import time_from_json
 from .status import EnergyStatus
-
-if TYPE_CHECKING:
-    from .appliance import ApplianceEnergy
+from .views import ApplianceView
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -89,7 +87,7 @@ class PlannedRun:
 class PlannedRuns:
     """The planned run of one washer or dishwasher."""
 
-    def __init__(self, energy: ApplianceEnergy) -> None:
+    def __init__(self, energy: ApplianceView) -> None:
         """No run planned."""
         self.energy = energy
         self.coordinator = energy.coordinator

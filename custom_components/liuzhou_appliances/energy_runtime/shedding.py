@@ -10,12 +10,12 @@ reports every change on the bus.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE
@@ -39,10 +39,7 @@ from custom_components.liuzhou_appliances.energy.shedding import (
 from custom_components.liuzhou_appliances.runtime_data import appliance_energies
 
 from .runtime_state import action_from_json, action_to_json, async_keep_runtime, time_from_json
-
-if TYPE_CHECKING:
-    from .appliance import ApplianceEnergy
-    from .household import HouseholdEnergy
+from .views import ApplianceView, HouseholdView
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -84,7 +81,7 @@ def _grid_event(start: datetime, end: datetime | None, level: str, reason: str) 
 class LoadShedding:
     """The household's demand-response events and load shedding over its appliances."""
 
-    def __init__(self, household: HouseholdEnergy, limit_w: float) -> None:
+    def __init__(self, household: HouseholdView, limit_w: float) -> None:
         """Shed above ``limit_w`` (infinite: only for demand-response events)."""
         self.household = household
         self.hass = household.hass
@@ -253,10 +250,11 @@ class LoadShedding:
         finally:
             self._running = False
 
-    def _track_away(
-        self, appliances: Mapping[str, ApplianceEnergy], present: set[str]
-    ) -> list[ShedAction]:
-        """Park the shed actions of appliances gone away; hand back those of returned ones."""
+    def _track_away(self, appliances: Collection[str], present: set[str]) -> list[ShedAction]:
+        """Park the shed actions of appliances gone away; hand back those of returned ones.
+
+        ``appliances``: the ids of the switched-on appliances; ``present``: those connected.
+        """
         for action in list(self.shedder.active):
             if action.appliance_id in appliances and action.appliance_id not in present:
                 self.shedder.active.remove(action)
@@ -318,7 +316,7 @@ class LoadShedding:
         energy = self._appliance(appliance_id)
         return energy.coordinator.config_entry.title if energy is not None else appliance_id
 
-    def _appliance(self, appliance_id: str) -> ApplianceEnergy | None:
+    def _appliance(self, appliance_id: str) -> ApplianceView | None:
         return next(
             (
                 energy
