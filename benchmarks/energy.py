@@ -33,8 +33,8 @@ from custom_components.liuzhou_appliances.energy.fuzzy import (
     reference_outputs,
     reference_simulation,
 )
-from custom_components.liuzhou_appliances.energy.tariff import (
-    Tariff,
+from custom_components.liuzhou_appliances.energy.tariff import Tariff
+from custom_components.liuzhou_appliances.energy.tariff_presets import (
     guangxi_commercial_tou,
     guangxi_residential,
 )

@@ -27,8 +27,8 @@ from custom_components.liuzhou_appliances.energy.tariff import (
     PriceUnavailableError,
     TimeOfUseTariff,
     TouPeriod,
-    guangxi_commercial_tou,
 )
+from custom_components.liuzhou_appliances.energy.tariff_presets import guangxi_commercial_tou
 
 type FloatArray = NDArray[np.float64]
 

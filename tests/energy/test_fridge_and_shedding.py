@@ -17,7 +17,7 @@ from custom_components.liuzhou_appliances.energy.shedding import (
     ShedAction,
     ShedStep,
 )
-from custom_components.liuzhou_appliances.energy.tariff import guangxi_commercial_tou
+from custom_components.liuzhou_appliances.energy.tariff_presets import guangxi_commercial_tou
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.simulators import RefrigeratorSimulator, create_simulator
 

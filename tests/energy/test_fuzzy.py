@@ -29,7 +29,7 @@ from custom_components.liuzhou_appliances.energy.fuzzy import (
     reference_outputs,
 )
 from custom_components.liuzhou_appliances.energy.inputs import DecisionStatus, Reading
-from custom_components.liuzhou_appliances.energy.tariff import (
+from custom_components.liuzhou_appliances.energy.tariff_presets import (
     guangxi_commercial_tou,
     guangxi_residential,
 )

@@ -19,9 +19,8 @@ from custom_components.liuzhou_appliances.energy.planner import (
     RunRequest,
     SurplusForecast,
 )
-from custom_components.liuzhou_appliances.energy.tariff import (
-    TimeOfUseTariff,
-    TouPeriod,
+from custom_components.liuzhou_appliances.energy.tariff import TimeOfUseTariff, TouPeriod
+from custom_components.liuzhou_appliances.energy.tariff_presets import (
     guangxi_commercial_tou,
     guangxi_residential,
 )

@@ -16,11 +16,8 @@ from custom_components.liuzhou_appliances.energy.planner import (
     RunRequest,
     SurplusForecast,
 )
-from custom_components.liuzhou_appliances.energy.tariff import (
-    TimeOfUseTariff,
-    TouPeriod,
-    guangxi_commercial_tou,
-)
+from custom_components.liuzhou_appliances.energy.tariff import TimeOfUseTariff, TouPeriod
+from custom_components.liuzhou_appliances.energy.tariff_presets import guangxi_commercial_tou
 from custom_components.liuzhou_appliances.link.model import Programme
 
 type FloatArray = NDArray[np.float64]

@@ -17,11 +17,13 @@ from custom_components.liuzhou_appliances.energy.tariff import (
     TierStep,
     TimeOfUseTariff,
     TouPeriod,
+    price_signal,
+    tariff_period,
+)
+from custom_components.liuzhou_appliances.energy.tariff_presets import (
     custom_time_of_use,
     guangxi_commercial_tou,
     guangxi_residential,
-    price_signal,
-    tariff_period,
 )
 
 

@@ -12,8 +12,8 @@ from custom_components.liuzhou_appliances.energy.planner import (
     RunPlanner,
     RunRequest,
 )
-from custom_components.liuzhou_appliances.energy.tariff import (
-    CHINA_TZ,
+from custom_components.liuzhou_appliances.energy.tariff import CHINA_TZ
+from custom_components.liuzhou_appliances.energy.tariff_presets import (
     custom_time_of_use,
     guangxi_commercial_tou,
 )

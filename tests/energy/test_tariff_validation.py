@@ -17,9 +17,11 @@ from custom_components.liuzhou_appliances.energy.tariff import (
     TierStep,
     TimeOfUseTariff,
     TouPeriod,
+    price_signal,
+)
+from custom_components.liuzhou_appliances.energy.tariff_presets import (
     custom_time_of_use,
     guangxi_commercial_tou,
-    price_signal,
 )
 
 NOW = datetime(2026, 7, 15, 12, 0)

@@ -1,4 +1,4 @@
-"""Electricity tariffs: Guangxi presets, custom time-of-use tables and sensor price feeds.
+"""Electricity tariffs: tiers, time-of-use tables and sensor price feeds.
 
 Every tariff answers two questions the controllers ask: the price at one
 moment (``price_at``) and a price series on a time grid (``prices``). A
@@ -8,7 +8,7 @@ custom table whatever zone its author typed it in (Home Assistant passes its
 configured zone). Aware datetimes are converted to that zone; naive ones are
 taken as already in it. ``to_local`` is the planner's axis: naive China time.
 
-Sources and the reasoning behind the presets are in docs/energy.md.
+The Guangxi presets and custom tables are built in ``tariff_presets.py``.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class TieredTariff:
             raise TariffError("a tiered tariff needs at least one tier")
         previous = 0.0
         for index, tier in enumerate(self.tiers):
-            _check_price(tier.price, f"tier {index + 1}")
+            check_price(tier.price, f"tier {index + 1}")
             last = index == len(self.tiers) - 1
             if tier.up_to_kwh is None:
                 if not last:
@@ -191,7 +191,8 @@ def _parse_clock(text: str, where: str, period: str = "") -> int:
     return hours * 60 + minutes
 
 
-def _check_price(price: object, where: str, period: str = "") -> None:
+def check_price(price: object, where: str, period: str = "") -> None:
+    """Raise TariffError unless ``price`` is a finite, non-negative number of CNY/kWh."""
     if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price):
         raise TariffError(
             f"{where}: price must be a finite number, got {price!r}", "price_invalid", period=period
@@ -239,7 +240,7 @@ class TimeOfUseTariff:
         if not self.level_prices:
             raise TariffError("level_prices is empty")
         for level, price in self.level_prices.items():
-            _check_price(price, f"level {level!r}")
+            check_price(price, f"level {level!r}")
         if not self.periods:
             raise TariffError("a time-of-use table needs at least one period")
         owner = np.full(MINUTES_PER_DAY, -1, dtype=np.int64)
@@ -471,108 +472,6 @@ class SensorPriceTariff:
 
 def _as_utc(when: datetime) -> datetime:
     return when.replace(tzinfo=CHINA_TZ) if when.tzinfo is None else when.astimezone(UTC)
-
-
-# --- presets ---------------------------------------------------------------------
-
-GUANGXI_RESIDENTIAL_TIERS: Final = (
-    TierStep(3120.0, 0.5283),
-    TierStep(4440.0, 0.5783),
-    TierStep(None, 0.8283),
-)
-
-# Illustrative base (flat) price for Guangxi general commercial supply: the real
-# flat price is the monthly grid-agency purchase price plus transmission and
-# fees, which changes every month. See docs/energy.md.
-GUANGXI_COMMERCIAL_FLAT_CNY: Final = 0.65
-
-GUANGXI_COMMERCIAL_PERIODS_2023: Final = (
-    TouPeriod("23:00", "07:00", "valley"),
-    TouPeriod("07:00", "11:00", "flat"),
-    TouPeriod("11:00", "13:00", "peak"),
-    TouPeriod("13:00", "17:00", "flat"),
-    TouPeriod("17:00", "23:00", "peak"),
-)
-
-
-def guangxi_residential(consumed_kwh: float = 0.0) -> TieredTariff:
-    """Guangxi residential tiered pricing (price bureau 〔2021〕16号)."""
-    return TieredTariff(
-        GUANGXI_RESIDENTIAL_TIERS, consumed_kwh=consumed_kwh, name="Guangxi residential (tiered)"
-    )
-
-
-def guangxi_commercial_tou(
-    flat_price: float = GUANGXI_COMMERCIAL_FLAT_CNY,
-    *,
-    peak_ratio: float = 1.5,
-    valley_ratio: float = 0.5,
-    critical_months: Sequence[int] = (7, 8, 9, 12),
-    critical_uplift: float = 1.2,
-    critical_periods: Sequence[tuple[str, str]] = (),
-    periods: Sequence[TouPeriod] = GUANGXI_COMMERCIAL_PERIODS_2023,
-) -> TimeOfUseTariff:
-    """Guangxi commercial time-of-use (〔2023〕609号 schedule, 〔2021〕1029号 critical peak).
-
-    Its hours are China Standard Time wherever the household's clock is set.
-    Ratios peak : flat : valley = 1.5 : 1 : 0.5 around ``flat_price``. The
-    critical-peak hours differ between sources, so by default the uplift
-    applies to all peak hours in the critical months; pass
-    ``critical_periods`` to narrow it.
-    """
-    _check_price(flat_price, "flat price")
-    for label, ratio in (("peak_ratio", peak_ratio), ("valley_ratio", valley_ratio)):
-        if not math.isfinite(ratio) or ratio < 0:
-            raise TariffError(f"{label} must be a non-negative number, got {ratio}")
-    return TimeOfUseTariff(
-        periods=tuple(periods),
-        level_prices={
-            "valley": flat_price * valley_ratio,
-            "flat": flat_price,
-            "peak": flat_price * peak_ratio,
-        },
-        critical_months=frozenset(critical_months),
-        critical_uplift=critical_uplift,
-        critical_periods=tuple(critical_periods),
-        name="Guangxi commercial time-of-use",
-        tz=CHINA_TZ,
-    )
-
-
-def custom_time_of_use(
-    table: Sequence[Mapping[str, object]],
-    *,
-    name: str = "custom time-of-use",
-    tz: tzinfo = CHINA_TZ,
-) -> TimeOfUseTariff:
-    """A time-of-use tariff from rows like ``{"start": "07:00", "end": "11:00", "price": 0.6}``.
-
-    The clock times are read in ``tz``: the zone the table's author lives in.
-    """
-    if not isinstance(table, Sequence) or not table:
-        raise TariffError("a custom time-of-use table is a non-empty list of rows")
-    periods: list[TouPeriod] = []
-    prices: dict[str, float] = {}
-    for index, row in enumerate(table):
-        where = f"row {index + 1}"
-        if not isinstance(row, Mapping):
-            raise TariffError(f"{where} must be a mapping with start, end and price")
-        missing = {"start", "end", "price"} - set(row)
-        if missing:
-            raise TariffError(f"{where} is missing {', '.join(sorted(missing))}")
-        unknown = set(row) - {"start", "end", "price"}
-        if unknown:
-            raise TariffError(f"{where} has unknown keys {', '.join(sorted(unknown))}")
-        price = row["price"]
-        _check_price(price, where, f"{row['start']}-{row['end']}")
-        assert isinstance(price, int | float)
-        start, end = row["start"], row["end"]
-        if not isinstance(start, str) or not isinstance(end, str):
-            raise TariffError(f"{where}: start and end must be strings HH:MM")
-        level = f"p{index + 1}"
-        prices[level] = float(price)
-        periods.append(TouPeriod(start, end, level))
-    return TimeOfUseTariff(tuple(periods), prices, name=name, tz=tz)
 
 
 # --- the period of the day ---------------------------------------------------------

@@ -14,15 +14,8 @@ from datetime import tzinfo
 import re
 from typing import Any, Final
 
-from .tariff import (
-    PriceSample,
-    SensorPriceTariff,
-    Tariff,
-    TariffError,
-    custom_time_of_use,
-    guangxi_commercial_tou,
-    guangxi_residential,
-)
+from .tariff import PriceSample, SensorPriceTariff, Tariff, TariffError
+from .tariff_presets import custom_time_of_use, guangxi_commercial_tou, guangxi_residential
 
 CONF_TARIFF: Final = "tariff"
 TARIFF_RESIDENTIAL: Final = "residential_tiered"
