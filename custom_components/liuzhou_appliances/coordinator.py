@@ -10,7 +10,6 @@ availability, repair issues, reauthentication and following new firmware.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Coroutine, Mapping
 import contextlib
 from dataclasses import dataclass
@@ -39,15 +38,11 @@ from .const import (
     DOMAIN,
     MANUFACTURER,
 )
+from .invalid_values import InvalidValues
 from .issues import (
-    INVALID_VALUES_COUNT,
-    INVALID_VALUES_QUIET_S,
-    INVALID_VALUES_WINDOW_S,
     IssueOwner,
     async_clear_all_issues,
-    async_clear_invalid_values_issue,
     async_clear_unreachable_issue,
-    async_raise_invalid_values_issue,
     async_raise_unreachable_issue,
     async_sync_state_issues,
 )
@@ -58,7 +53,6 @@ from .link.errors import (
     KeyRejectedError,
     LinkError,
     TransportError,
-    UnknownCapabilityError,
     ValueRejectedError,
 )
 from .link.model import Declaration, Value
@@ -66,17 +60,6 @@ from .link.reconnect import ReconnectLogic
 from .naming import async_error_reason
 
 _LOGGER = logging.getLogger(__package__)
-
-
-# An appliance's text in a log line or a notice is cut to this many characters.
-_SHOWN_CHARS = 80
-# Undeclared keys named in logs and notices; the others are counted together.
-_MAX_UNDECLARED = 5
-
-
-def _shown(text: str) -> str:
-    """``text`` (a key, a value's repr, an error message) cut short: the appliance chose it."""
-    return text if len(text) <= _SHOWN_CHARS else f"{text[: _SHOWN_CHARS - 1]}…"
 
 
 @dataclass
@@ -147,14 +130,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         )
         self._cancel_offline_timer: CALLBACK_TYPE | None = None
         # Values the appliance reports against its own declaration (client.py drops them).
-        self._invalid_logged: set[str] = set()
-        # The moments of the last few invalid values, to tell a glitch from a habit.
-        self._invalid_times: deque[float] = deque(maxlen=INVALID_VALUES_COUNT)
-        self._undeclared: set[str] = set()
-        self._invalid_keys: dict[str, float] = {}
-        self._invalid_issue_keys: list[str] | None = None
-        self._cancel_invalid_quiet: CALLBACK_TYPE | None = None
-        self._rejected_keys: set[str] = set()
+        self._invalid = InvalidValues(hass, lambda: self._issue_owner)
 
     # --- connection ------------------------------------------------------
 
@@ -231,9 +207,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             bytes.fromhex(data[CONF_KEY]),
             hub_id=data[CONF_HUB_ID],
             keepalive_interval=self._keepalive,
-            on_invalid_value=self._handle_invalid_value,
+            on_invalid_value=self._invalid.handle,
         )
-        self._rejected_keys = set()
+        self._invalid.rejected_keys = set()
         try:
             await client.connect()
         except TransportError:
@@ -325,87 +301,10 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
     def _keep_last_valid_values(self, client: ApplianceClient) -> None:
         """Values refused in the first read keep what the entities showed, if still valid."""
         previous = self.data or {}
-        for key in self._rejected_keys - set(client.state):
+        for key in self._invalid.rejected_keys - set(client.state):
             if key in previous:
                 with contextlib.suppress(LinkError):
                     client.state[key] = self.declaration.validate_reported(key, previous[key])
-
-    @callback
-    def _handle_invalid_value(self, key: str, value: object, error: LinkError) -> None:
-        """A pushed or read value its declaration does not allow: log once, count, maybe raise.
-
-        The client has already kept the last valid value; this says so once per
-        attribute (then at debug level) and raises a repair issue when it keeps
-        happening (issues.py defines how often is persistent).
-        """
-        name = self.config_entry.title
-        if isinstance(error, UnknownCapabilityError):
-            # An appliance can invent any number of keys: a few are named, the rest are "…".
-            attribute = _shown(key)
-            if attribute not in self._invalid_logged and len(self._undeclared) >= _MAX_UNDECLARED:
-                attribute = "…"
-            self._undeclared.add(attribute)
-        else:
-            attribute = key
-            self._rejected_keys.add(key)
-        if attribute in self._invalid_logged:
-            _LOGGER.debug(
-                "%s reported %s = %s again: %s",
-                name,
-                _shown(key),
-                _shown(repr(value)),
-                error.message,
-            )
-        else:
-            self._invalid_logged.add(attribute)
-            _LOGGER.warning(
-                "%s reported %s = %s, which its own declaration does not allow (%s); "
-                "keeping the last valid value. Further invalid values of %s are logged at "
-                "debug level",
-                name,
-                _shown(key),
-                _shown(repr(value)),
-                _shown(error.message),
-                attribute,
-            )
-        now = time.monotonic()
-        self._invalid_times.append(now)
-        self._invalid_keys[attribute] = now
-        window_start = now - INVALID_VALUES_WINDOW_S
-        for old_key in [k for k, seen in self._invalid_keys.items() if seen <= window_start]:
-            del self._invalid_keys[old_key]
-        if self._invalid_issue_keys is not None:
-            self._restart_invalid_quiet_timer()
-        times = self._invalid_times
-        if len(times) < INVALID_VALUES_COUNT or times[0] <= window_start:
-            return  # not (yet) persistent
-        keys = sorted(self._invalid_keys)
-        if keys != self._invalid_issue_keys:
-            if self._invalid_issue_keys is None:
-                _LOGGER.warning(
-                    "%s keeps reporting invalid values (%s); raising a repair issue",
-                    name,
-                    ", ".join(keys),
-                )
-            self._invalid_issue_keys = keys
-            async_raise_invalid_values_issue(self.hass, self._issue_owner, keys=keys)
-            self._restart_invalid_quiet_timer()
-
-    def _restart_invalid_quiet_timer(self) -> None:
-        if self._cancel_invalid_quiet is not None:
-            self._cancel_invalid_quiet()
-        self._cancel_invalid_quiet = async_call_later(
-            self.hass, INVALID_VALUES_QUIET_S, self._async_invalid_values_quiet
-        )
-
-    @callback
-    def _async_invalid_values_quiet(self, _now: Any) -> None:
-        """No invalid value for a while: the appliance behaves again."""
-        self._cancel_invalid_quiet = None
-        self._invalid_issue_keys = None
-        self._invalid_times.clear()
-        self._invalid_keys.clear()
-        async_clear_invalid_values_issue(self.hass, self.appliance_id)
 
     @callback
     def _async_connection_restored(self) -> None:
@@ -507,9 +406,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
         if self._cancel_offline_timer is not None:
             self._cancel_offline_timer()
             self._cancel_offline_timer = None
-        if self._cancel_invalid_quiet is not None:
-            self._cancel_invalid_quiet()
-            self._cancel_invalid_quiet = None
+        self._invalid.async_cancel()
         await self._reconnect.stop()
         self._drop_client_listeners()
         if self._connected:
