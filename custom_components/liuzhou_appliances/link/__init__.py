@@ -13,11 +13,16 @@ pairing.py     SPAKE2 commissioning, pairing window and limiter
 session.py     Noise session encryption
 client.py      hub side: pair(), ApplianceClient, SecureChannel
 reconnect.py   hub side: ReconnectLogic (backoff, wake-up, two log lines)
-server.py      appliance side: ApplianceServer, ApplianceBackend, key stores
+server.py      appliance side: ApplianceServer (limits, pairing state, connections)
+backend.py     appliance side: ApplianceIdentity, ApplianceBackend (what is served)
+connection.py  appliance side: one connection's plaintext phase (HELLO, pairing, handshake)
+appliance_session.py   appliance side: the authenticated session (requests, pushes)
+keystore.py    appliance side: KeyStore, MemoryKeyStore, FileKeyStore
 discovery.py   DNS-SD service type and TXT record
 ble.py         BLE GATT fragmentation
 """
 
+from .backend import ApplianceBackend, ApplianceIdentity
 from .client import ApplianceClient, PairingResult, SecureChannel, pair
 from .codec import SUPPORTED_VERSIONS, HelloInfo
 from .discovery import (
@@ -58,6 +63,7 @@ from .errors import (
     WrongCodeError,
     error_for,
 )
+from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
 from .model import (
     APPLIANCE_TYPES,
     ApplianceType,
@@ -81,14 +87,7 @@ from .pairing import (
     normalise_pairing_code,
 )
 from .reconnect import ReconnectLogic, reconnect_delay
-from .server import (
-    ApplianceBackend,
-    ApplianceIdentity,
-    ApplianceServer,
-    FileKeyStore,
-    KeyStore,
-    MemoryKeyStore,
-)
+from .server import ApplianceServer
 from .transport import FrameTransport, TcpTransport
 
 __all__ = [
