@@ -52,6 +52,7 @@ from .issues import (
 )
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
+from .link.declaration import Declaration
 from .link.errors import (
     ApplianceUnreachable,
     KeyRejectedError,
@@ -60,7 +61,7 @@ from .link.errors import (
     UnknownCapabilityError,
     ValueRejectedError,
 )
-from .link.model import Declaration, Value
+from .link.model import Value
 from .link.reconnect import ReconnectLogic
 
 if TYPE_CHECKING:

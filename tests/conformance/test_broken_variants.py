@@ -20,8 +20,9 @@ from custom_components.liuzhou_appliances.link import (
     connection as link_connection,
     server as link_server,
 )
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.link.pairing import (
     PairingResponder,
     PairingWindow,

@@ -21,7 +21,7 @@ from custom_components.liuzhou_appliances.energy.tariff import (
     TouPeriod,
     guangxi_commercial_tou,
 )
-from custom_components.liuzhou_appliances.link.model import Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
 
 type FloatArray = NDArray[np.float64]
 

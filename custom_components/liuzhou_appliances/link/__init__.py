@@ -6,7 +6,8 @@ are its public API (a test pins the list); the modules hold more for the
 conformance kit and tests.
 
 errors.py      the error family (LinkError and one class per wire code)
-model.py       appliance types, attributes, commands, declarations
+model.py       appliance types, attributes, commands (the tables)
+declaration.py a model's declaration: capabilities, programmes, their checks
 codec.py       outer frames, HELLO/ERROR payloads, inner JSON messages
 transport.py   FrameTransport (the seam), TcpTransport
 pairing.py     SPAKE2 commissioning, pairing window and limiter
@@ -25,6 +26,7 @@ ble.py         BLE GATT fragmentation
 from .backend import ApplianceBackend, ApplianceIdentity
 from .client import ApplianceClient, PairingResult, SecureChannel, pair
 from .codec import SUPPORTED_VERSIONS, HelloInfo
+from .declaration import Capability, Declaration, DeclarationError, Programme
 from .discovery import (
     DEFAULT_PORT,
     SERVICE_TYPE,
@@ -64,17 +66,7 @@ from .errors import (
     error_for,
 )
 from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
-from .model import (
-    APPLIANCE_TYPES,
-    ApplianceType,
-    Capability,
-    Declaration,
-    DeclarationError,
-    OperationalState,
-    Programme,
-    Value,
-    ValueKind,
-)
+from .model import APPLIANCE_TYPES, ApplianceType, OperationalState, Value, ValueKind
 from .pairing import (
     PAIRING_WINDOW_S,
     FilePairingStateStore,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .codec import APPLIANCE_ID_PATTERN
-from .model import ApplianceType, Declaration, Value
+from .declaration import Declaration
+from .model import ApplianceType, Value
 
 
 @dataclass(frozen=True, slots=True)
