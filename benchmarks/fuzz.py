@@ -44,12 +44,9 @@ from custom_components.liuzhou_appliances.link.codec import (
     encode_frame,
     error_from_dict,
 )
+from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import (
-    ApplianceType,
-    Declaration,
-    DeclarationError,
-)
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.server import (
     ApplianceIdentity,
     ApplianceServer,

@@ -24,7 +24,8 @@ from custom_components.liuzhou_appliances.link.codec import (
     encode_frame,
     encode_message,
 )
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration, Value
+from custom_components.liuzhou_appliances.link.declaration import Declaration
+from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
 from custom_components.liuzhou_appliances.link.pairing import PairingLimiter
 from custom_components.liuzhou_appliances.link.server import (
     ApplianceIdentity,

@@ -24,13 +24,14 @@ import ifaddr
 from zeroconf import IPVersion, ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.discovery import (
     DEFAULT_PORT,
     SERVICE_TYPE,
     build_txt,
     service_name,
 )
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import (
     FilePairingStateStore,
     PairingLimiter,

@@ -22,9 +22,9 @@ import sys
 from typing import Final
 
 from custom_components.liuzhou_appliances.link.codec import APPLIANCE_ID_PATTERN
+from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.discovery import DEFAULT_PORT
 from custom_components.liuzhou_appliances.link.errors import LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.pairing import (
     PAIRING_WINDOW_S,
     InvalidPairingCode,

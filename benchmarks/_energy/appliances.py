@@ -27,7 +27,8 @@ from custom_components.liuzhou_appliances.energy.planner import (
     SurplusForecast,
 )
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.simulators import RefrigeratorSimulator, create_simulator
 from firmware_bridge.simulators.climate import LiuzhouClimate
 from firmware_bridge.simulators.wet_cycle import WetApplianceSimulator

@@ -48,6 +48,7 @@ from .issues import (
 )
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
+from .link.declaration import Declaration
 from .link.errors import (
     ApplianceUnreachable,
     KeyRejectedError,
@@ -55,7 +56,7 @@ from .link.errors import (
     TransportError,
     ValueRejectedError,
 )
-from .link.model import Declaration, Value
+from .link.model import Value
 from .link.reconnect import ReconnectLogic
 from .naming import async_error_reason
 

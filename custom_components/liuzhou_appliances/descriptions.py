@@ -37,7 +37,8 @@ from homeassistant.const import (
 )
 from homeassistant.helpers.typing import StateType
 
-from .link.model import ApplianceType, Declaration, OperationalState, Value
+from .link.declaration import Declaration
+from .link.model import ApplianceType, OperationalState, Value
 
 type Values = Mapping[str, Value]
 

@@ -34,7 +34,8 @@ from .coordinator import LiuzhouCoordinator
 from .energy.ac import ComfortPreset
 from .energy_runtime import ApplianceEnergy, EnergyStatus
 from .entity import LiuzhouEntity
-from .link.model import ApplianceType, Declaration
+from .link.declaration import Declaration
+from .link.model import ApplianceType
 from .runtime_data import ApplianceRuntimeData
 
 CURRENCY_CNY: Final = "CNY"

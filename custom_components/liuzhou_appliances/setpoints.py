@@ -35,7 +35,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util.unit_conversion import TemperatureConverter
 
 from .const import DOMAIN
-from .link.model import Capability, Declaration, Value, ValueKind
+from .link.declaration import Capability, Declaration
+from .link.model import Value, ValueKind
 
 # Float noise allowed when comparing converted values.
 _EPSILON = 1e-9

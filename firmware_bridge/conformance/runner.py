@@ -13,14 +13,9 @@ from typing import Any, Final
 
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, SecureChannel
 from custom_components.liuzhou_appliances.link.codec import HelloInfo
+from custom_components.liuzhou_appliances.link.declaration import Capability, Declaration
 from custom_components.liuzhou_appliances.link.errors import LinkError, TransportError
-from custom_components.liuzhou_appliances.link.model import (
-    Capability,
-    Declaration,
-    OperationalState,
-    Value,
-    ValueKind,
-)
+from custom_components.liuzhou_appliances.link.model import OperationalState, Value, ValueKind
 
 DEFAULT_HUB_ID: Final = "conformance-kit"
 POLL_INTERVAL: Final = 0.05

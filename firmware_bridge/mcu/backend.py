@@ -8,8 +8,9 @@ import contextlib
 import logging
 from typing import Final
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.model import Value
 
 from .endpoint import (
     RESPONSE_TIMEOUT,

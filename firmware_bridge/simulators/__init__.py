@@ -14,7 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
+from custom_components.liuzhou_appliances.link.declaration import Declaration
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import (

@@ -19,13 +19,9 @@ import math
 from pathlib import Path
 from typing import Any, Final
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import (
-    ApplianceType,
-    Declaration,
-    Value,
-    ValueKind,
-)
+from custom_components.liuzhou_appliances.link.model import ApplianceType, Value, ValueKind
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .climate import LiuzhouClimate, Season

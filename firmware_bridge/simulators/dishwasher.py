@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, OperationalState, Value
+from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import state_bool, state_number

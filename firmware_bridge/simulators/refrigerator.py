@@ -48,8 +48,9 @@ import math
 import random
 from typing import Any, Final
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import AppliancePhysics, number_value, state_choice, state_number

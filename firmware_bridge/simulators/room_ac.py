@@ -65,8 +65,9 @@ from datetime import datetime
 import math
 from typing import Any, Final
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import AppliancePhysics, number_value, state_bool, state_choice, state_number

@@ -39,12 +39,9 @@ from enum import StrEnum
 import math
 from typing import Any, Final
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import (
-    Declaration,
-    OperationalState,
-    Value,
-)
+from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import AppliancePhysics

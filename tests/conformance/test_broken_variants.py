@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 from zeroconf import ServiceInfo
 
-from custom_components.liuzhou_appliances.link import server as link_server
+from custom_components.liuzhou_appliances.link import (
+    connection as link_connection,
+    server as link_server,
+)
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.link.pairing import (
     PairingResponder,
     PairingWindow,
@@ -208,12 +212,12 @@ VARIANTS: dict[str, tuple[tuple[Any, str, Any], set[str], str]] = {
         "was accepted but no push brought it within 1 s",
     ),
     "accepts_wrong_code": (
-        (link_server, "PairingResponder", TrustingResponder),
+        (link_connection, "PairingResponder", TrustingResponder),
         {"commissioning"},
         "wrong code accepted",
     ),
     "vague_wrong_code": (
-        (link_server, "PairingResponder", VagueResponder),
+        (link_connection, "PairingResponder", VagueResponder),
         {"commissioning"},
         "wrong code answered error AUTH_FAILED (pairing failed), expected WRONG_CODE",
     ),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.liuzhou_appliances.link.declaration import Capability
 from custom_components.liuzhou_appliances.link.errors import LinkError
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Capability
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import normalise_pairing_code
 from firmware_bridge.conformance.checks.commissioning import wrong_code_for
 from firmware_bridge.conformance.checks.values import invalid_values, valid_values

@@ -24,7 +24,7 @@ from custom_components.liuzhou_appliances.energy.tariff_presets import (
     guangxi_commercial_tou,
     guangxi_residential,
 )
-from custom_components.liuzhou_appliances.link.model import Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
 
 NOW = datetime(2026, 7, 15, 18, 7, 20)
 

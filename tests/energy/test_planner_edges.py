@@ -18,7 +18,7 @@ from custom_components.liuzhou_appliances.energy.planner import (
 )
 from custom_components.liuzhou_appliances.energy.tariff import TimeOfUseTariff, TouPeriod
 from custom_components.liuzhou_appliances.energy.tariff_presets import guangxi_commercial_tou
-from custom_components.liuzhou_appliances.link.model import Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
 
 type FloatArray = NDArray[np.float64]
 

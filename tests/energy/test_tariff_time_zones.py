@@ -17,7 +17,7 @@ from custom_components.liuzhou_appliances.energy.tariff_presets import (
     custom_time_of_use,
     guangxi_commercial_tou,
 )
-from custom_components.liuzhou_appliances.link.model import Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
 
 ZONES = ["Europe/Berlin", "America/Los_Angeles"]
 NIGHT_CHEAP = [

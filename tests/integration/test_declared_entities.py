@@ -18,7 +18,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
+from custom_components.liuzhou_appliances.link.declaration import Declaration
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge import bridge, simulators
 from firmware_bridge.simulators.base import DECLARATIONS_DIR
 

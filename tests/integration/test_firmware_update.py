@@ -11,7 +11,8 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 
 from custom_components.liuzhou_appliances.const import DOMAIN
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
+from custom_components.liuzhou_appliances.link.declaration import Declaration
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.simulators.base import SIMULATOR_FIRMWARE, load_declaration
 
 from .conftest import PairedAppliance, StartAppliance, current_state, wait_until

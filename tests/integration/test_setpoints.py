@@ -6,7 +6,7 @@ from homeassistant.const import UnitOfTemperature
 from homeassistant.exceptions import ServiceValidationError
 import pytest
 
-from custom_components.liuzhou_appliances.link.model import Declaration
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.setpoints import (
     fit_number,
     fit_value,

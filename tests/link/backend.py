@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 AC_DECLARATION: dict[str, Any] = {

@@ -32,8 +32,8 @@ from custom_components.liuzhou_appliances.link.codec import (
     error_from_dict,
     load_json_object,
 )
+from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.pairing import (
     PairingInitiator,
     PairingResponder,

@@ -11,13 +11,12 @@ from typing import Any
 from hypothesis import given, strategies as st
 import pytest
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import (
     APPLIANCE_TYPES,
     ATTRIBUTES_BY_ID,
     ApplianceType,
-    Declaration,
-    DeclarationError,
     ValueKind,
 )
 

@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import (
     ApplianceType,
-    Declaration,
     OperationalState,
     Value,
     ValueKind,

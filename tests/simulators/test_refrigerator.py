@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Declaration
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.simulators import RefrigeratorSimulator, create_simulator
 
 from .conftest import assert_valid

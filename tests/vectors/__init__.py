@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from custom_components.liuzhou_appliances.link.client import SecureChannel
-from custom_components.liuzhou_appliances.link.model import Declaration, Value
+from custom_components.liuzhou_appliances.link.declaration import Declaration
+from custom_components.liuzhou_appliances.link.model import Value
 
 VECTOR_DIR = Path(__file__).parent
 

@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
-from custom_components.liuzhou_appliances.link.model import Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
 
 from .tariff import Tariff, to_local
 

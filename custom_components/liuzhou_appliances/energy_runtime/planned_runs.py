@@ -24,7 +24,8 @@ from custom_components.liuzhou_appliances.energy.planner import (
     RunRequest,
 )
 from custom_components.liuzhou_appliances.energy.tariff import CHINA_TZ
-from custom_components.liuzhou_appliances.link.model import OperationalState, Programme
+from custom_components.liuzhou_appliances.link.declaration import Programme
+from custom_components.liuzhou_appliances.link.model import OperationalState
 
 from .runtime_state import time_from_json
 from .status import EnergyStatus

@@ -24,7 +24,8 @@ from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.planner import PlanningContext
 from custom_components.liuzhou_appliances.energy.shedding import LoadState, ShedReport, ShedStep
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
-from custom_components.liuzhou_appliances.link.model import ApplianceType, Programme, Value
+from custom_components.liuzhou_appliances.link.declaration import Programme
+from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
 
 from .savings import Savings
 from .status import EnergyStatus

@@ -6,20 +6,27 @@ are its public API (a test pins the list); the modules hold more for the
 conformance kit and tests.
 
 errors.py      the error family (LinkError and one class per wire code)
-model.py       appliance types, attributes, commands, declarations
+model.py       appliance types, attributes, commands (the tables)
+declaration.py a model's declaration: capabilities, programmes, their checks
 codec.py       outer frames, HELLO/ERROR payloads, inner JSON messages
 transport.py   FrameTransport (the seam), TcpTransport
 pairing.py     SPAKE2 commissioning, pairing window and limiter
 session.py     Noise session encryption
 client.py      hub side: pair(), ApplianceClient, SecureChannel
 reconnect.py   hub side: ReconnectLogic (backoff, wake-up, two log lines)
-server.py      appliance side: ApplianceServer, ApplianceBackend, key stores
+server.py      appliance side: ApplianceServer (limits, pairing state, connections)
+backend.py     appliance side: ApplianceIdentity, ApplianceBackend (what is served)
+connection.py  appliance side: one connection's plaintext phase (HELLO, pairing, handshake)
+appliance_session.py   appliance side: the authenticated session (requests, pushes)
+keystore.py    appliance side: KeyStore, MemoryKeyStore, FileKeyStore
 discovery.py   DNS-SD service type and TXT record
 ble.py         BLE GATT fragmentation
 """
 
+from .backend import ApplianceBackend, ApplianceIdentity
 from .client import ApplianceClient, PairingResult, SecureChannel, pair
 from .codec import SUPPORTED_VERSIONS, HelloInfo
+from .declaration import Capability, Declaration, DeclarationError, Programme
 from .discovery import (
     DEFAULT_PORT,
     SERVICE_TYPE,
@@ -58,17 +65,8 @@ from .errors import (
     WrongCodeError,
     error_for,
 )
-from .model import (
-    APPLIANCE_TYPES,
-    ApplianceType,
-    Capability,
-    Declaration,
-    DeclarationError,
-    OperationalState,
-    Programme,
-    Value,
-    ValueKind,
-)
+from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
+from .model import APPLIANCE_TYPES, ApplianceType, OperationalState, Value, ValueKind
 from .pairing import (
     PAIRING_WINDOW_S,
     FilePairingStateStore,
@@ -81,14 +79,7 @@ from .pairing import (
     normalise_pairing_code,
 )
 from .reconnect import ReconnectLogic, reconnect_delay
-from .server import (
-    ApplianceBackend,
-    ApplianceIdentity,
-    ApplianceServer,
-    FileKeyStore,
-    KeyStore,
-    MemoryKeyStore,
-)
+from .server import ApplianceServer
 from .transport import FrameTransport, TcpTransport
 
 __all__ = [

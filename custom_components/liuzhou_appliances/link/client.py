@@ -31,6 +31,7 @@ from .codec import (
     error_from_dict,
     request_message,
 )
+from .declaration import Declaration, DeclarationError
 from .errors import (
     ApplianceUnreachable,
     AuthFailedError,
@@ -43,7 +44,7 @@ from .errors import (
     TransportError,
     UnsupportedVersionError,
 )
-from .model import Declaration, DeclarationError, Value
+from .model import Value
 from .pairing import PairingInitiator
 from .session import NoiseInitiator, SecureSession, hello_transcript
 from .transport import FrameTransport, TcpTransport

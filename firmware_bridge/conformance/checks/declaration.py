@@ -4,11 +4,11 @@ give exactly what it declares (reads), CONFORMANCE.md checks 4 and 5."""
 from __future__ import annotations
 
 from custom_components.liuzhou_appliances.link.codec import MessageType
+from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.errors import (
     ErrorCode,
     LinkError,
 )
-from custom_components.liuzhou_appliances.link.model import Declaration, DeclarationError
 from firmware_bridge.conformance.runner import CheckFailed, Context, describe_error
 
 from .common import UNKNOWN_KEY, fail_if, request, result_of

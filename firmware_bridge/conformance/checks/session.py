@@ -9,13 +9,9 @@ import statistics
 import time
 
 from custom_components.liuzhou_appliances.link.codec import MessageType
+from custom_components.liuzhou_appliances.link.declaration import Capability, Declaration
 from custom_components.liuzhou_appliances.link.errors import LinkError
-from custom_components.liuzhou_appliances.link.model import (
-    Capability,
-    Declaration,
-    Value,
-    ValueKind,
-)
+from custom_components.liuzhou_appliances.link.model import Value, ValueKind
 from firmware_bridge.conformance.probes import Reaction
 from firmware_bridge.conformance.runner import (
     CheckFailed,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
+from custom_components.liuzhou_appliances.link.declaration import Capability, Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode
-from custom_components.liuzhou_appliances.link.model import (
-    Capability,
-    Declaration,
-    Value,
-    ValueKind,
-)
+from custom_components.liuzhou_appliances.link.model import Value, ValueKind
 
 
 def _rounded(value: float) -> float | int:
