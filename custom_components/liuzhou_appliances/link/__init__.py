@@ -9,6 +9,7 @@ errors.py      the error family (LinkError and one class per wire code)
 model.py       appliance types, attributes, commands (the tables)
 declaration.py a model's declaration: capabilities, programmes, their checks
 codec.py       outer frames, HELLO/ERROR payloads, inner JSON messages
+messages.py    typed inner messages (requests, answers, pushes)
 transport.py   FrameTransport (the seam), TcpTransport
 pairing.py     SPAKE2 commissioning, pairing window and limiter
 session.py     Noise session encryption

@@ -10,36 +10,34 @@ stops reading.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 import logging
 from typing import Any, Final, Protocol
 
 from .backend import ApplianceBackend
-from .codec import (
-    REQUEST_TYPES,
-    CodecError,
-    FrameType,
-    MessageType,
-    decode_message,
-    encode_message,
-    error_message,
-    result_message,
-)
-from .errors import (
-    BusyError,
-    ConnectionClosed,
-    InternalError,
-    LinkError,
-    MalformedError,
-    TimedOutError,
-    UnknownMessageError,
+from .codec import CodecError, FrameType, decode_message, encode_message
+from .errors import BusyError, ConnectionClosed, InternalError, LinkError, TimedOutError
+from .messages import (
+    Command,
+    Describe,
+    DescribeResult,
+    EmptyResult,
+    ErrorReply,
+    Ping,
+    Read,
+    ReadResult,
+    Result,
+    ResultBody,
+    Subscribe,
+    SubscribeResult,
+    Write,
+    request_from_dict,
 )
 from .session import SecureSession
 from .transport import FrameTransport
 
 # The appliance side logs under one name, whichever of its modules speaks.
 _LOGGER: Final = logging.getLogger(__name__.rpartition(".")[0] + ".server")
-_MAX_READ_KEYS: Final = 256
 
 
 class ConnectionEnded(Exception):
@@ -60,8 +58,8 @@ class SessionHost(Protocol):
         """The number of the last pushed change."""
         ...
 
-    def describe(self) -> dict[str, Any]:
-        """The describe result."""
+    def describe(self) -> DescribeResult:
+        """The answer to describe."""
         ...
 
 
@@ -122,19 +120,21 @@ class ApplianceSession:
                 self._close(f"cannot write to hub ({err})")
                 return
 
-    async def _send(self, message: dict[str, Any]) -> None:
+    async def _send(self, message: Result | ErrorReply) -> None:
         try:
-            data = encode_message(message)
+            data = encode_message(message.to_dict())
         except CodecError as err:
-            if message.get("type") == MessageType.ERROR:
+            if isinstance(message, ErrorReply):
                 # An error echoing a huge key: keep the code, drop the echo.
-                reply = {k: v for k, v in message.items() if k not in ("key", "message")}
-                data = encode_message(reply | {"message": "(detail too large)"})
+                error = message.error
+                too_large = LinkError(
+                    error.code, "(detail too large)", retry_after=error.retry_after
+                )
+                data = encode_message(ErrorReply(message.id, too_large).to_dict())
             else:
                 _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
-                data = encode_message(
-                    error_message(message.get("id"), InternalError("response too large"))
-                )
+                reply = ErrorReply(message.id, InternalError("response too large"))
+                data = encode_message(reply.to_dict())
         await self._outbound.put(data)
 
     async def _read_loop(self) -> None:
@@ -150,7 +150,7 @@ class ApplianceSession:
                     f"keepalive timeout: nothing from the hub for {timeout:g} s"
                 ) from None
             except CodecError as err:
-                await self._send(error_message(None, err))
+                await self._send(ErrorReply(None, err))
                 await self._flush()
                 raise ConnectionEnded(f"bad frame: {err}") from None
             if frame.type is not FrameType.ENCRYPTED:
@@ -166,7 +166,7 @@ class ApplianceSession:
         try:
             message = decode_message(plaintext)
         except CodecError as err:
-            await self._send(error_message(None, err))
+            await self._send(ErrorReply(None, err))
             return
         await self._dispatch(message)
 
@@ -181,101 +181,69 @@ class ApplianceSession:
     async def _dispatch(self, message: dict[str, Any]) -> None:
         message_id = message.get("id")
         message_type = message["type"]
-        if message_type not in REQUEST_TYPES:
-            await self._send(
-                error_message(
-                    message_id,
-                    UnknownMessageError(f"unknown message type {message_type!r}"),
-                )
-            )
-            return
-        if message_id is None:
-            await self._send(error_message(None, MalformedError("a request needs an id")))
-            return
         try:
-            if message_type in (MessageType.WRITE, MessageType.COMMAND):
-                operation = self._prepare_operation(message)
+            request = request_from_dict(message)
+            if isinstance(request, Write | Command):
+                operation = self._prepare_operation(request)
                 if len(self._in_flight) >= self.server.max_in_flight:
                     raise BusyError(f"at most {self.server.max_in_flight} operations in flight")
-                task = asyncio.create_task(self._run_operation(message_id, operation))
+                task = asyncio.create_task(self._run_operation(request.id, operation))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
                 return
-            result = self._answer(message_type, message)
+            answer = Result.answering(request.id, self._answer(request))
         except LinkError as err:
-            await self._send(error_message(message_id, err))
+            await self._send(ErrorReply(message_id, err))
             return
         except Exception:
             # A request that decrypted and parsed always gets an answer and the
             # session goes on (PROTOCOL.md 7.2); a bug here is ours, not the hub's.
             _LOGGER.exception("failed to handle %s request %s", message_type, message_id)
-            await self._send(
-                error_message(
-                    message_id,
-                    InternalError(f"internal error handling {message_type}"),
-                )
-            )
+            internal = InternalError(f"internal error handling {message_type}")
+            await self._send(ErrorReply(message_id, internal))
             return
-        await self._send(result_message(message_id, result))
+        await self._send(answer)
 
-    def _answer(self, message_type: str, message: Mapping[str, Any]) -> dict[str, Any]:
-        if message_type == MessageType.PING:
-            return {}
-        if message_type == MessageType.DESCRIBE:
+    def _answer(self, request: Ping | Describe | Subscribe | Read) -> ResultBody:
+        if isinstance(request, Ping):
+            return EmptyResult()
+        if isinstance(request, Describe):
             return self.server.describe()
-        if message_type == MessageType.SUBSCRIBE:
+        if isinstance(request, Subscribe):
             self.subscribed = True
-            return {"seq": self.server.seq}
-        # READ
+            return SubscribeResult(self.server.seq)
         declaration = self.server.backend.declaration
-        keys = message.get("keys")
-        if keys is None:
-            wanted = list(declaration.capabilities)
+        if request.keys is None:
+            wanted: Sequence[str] = list(declaration.capabilities)
         else:
-            if (
-                not isinstance(keys, list)
-                or len(keys) > _MAX_READ_KEYS
-                or not all(isinstance(key, str) for key in keys)
-            ):
-                raise MalformedError("keys must be a list of capability keys")
-            for key in keys:
+            for key in request.keys:
                 declaration.capability(key)
-            wanted = keys
+            wanted = request.keys
         snapshot = self.server.backend.snapshot()
-        return {"values": {key: snapshot[key] for key in wanted if key in snapshot}}
+        return ReadResult({key: snapshot[key] for key in wanted if key in snapshot})
 
-    def _prepare_operation(self, message: Mapping[str, Any]) -> Callable[[], Any]:
+    def _prepare_operation(self, request: Write | Command) -> Callable[[], Any]:
         """Validate a write or command completely before anything is touched."""
         backend = self.server.backend
         declaration = backend.declaration
-        if message["type"] == MessageType.WRITE:
-            values = message.get("values")
-            if not isinstance(values, dict) or not values:
-                raise MalformedError("values must be a non-empty object")
+        if isinstance(request, Write):
             validated = {
-                key: declaration.validate_write(key, value) for key, value in values.items()
+                key: declaration.validate_write(key, value) for key, value in request.values.items()
             }
             return lambda: backend.write(validated)
-        name = message.get("name")
-        if not isinstance(name, str):
-            raise MalformedError("command needs a name")
-        args = message.get("args", {})
-        if not isinstance(args, dict):
-            raise MalformedError("args must be an object")
-        checked = declaration.validate_command(name, args)
+        name = request.name
+        checked = declaration.validate_command(name, request.args)
         return lambda: backend.command(name, checked)
 
     async def _run_operation(self, message_id: int, operation: Callable[[], Any]) -> None:
         try:
             await asyncio.wait_for(operation(), self.server.operation_timeout)
         except LinkError as err:
-            await self._send(error_message(message_id, err))
+            await self._send(ErrorReply(message_id, err))
         except TimeoutError:
-            await self._send(
-                error_message(message_id, TimedOutError("the appliance did not answer"))
-            )
+            await self._send(ErrorReply(message_id, TimedOutError("the appliance did not answer")))
         except Exception:
             _LOGGER.exception("backend failed on request %s", message_id)
-            await self._send(error_message(message_id, InternalError("internal error")))
+            await self._send(ErrorReply(message_id, InternalError("internal error")))
         else:
-            await self._send(result_message(message_id, {}))
+            await self._send(Result.answering(message_id, EmptyResult()))

@@ -28,10 +28,8 @@ from .codec import (
     decode_message,
     encode_error,
     encode_message,
-    error_from_dict,
-    request_message,
 )
-from .declaration import Declaration, DeclarationError
+from .declaration import Declaration
 from .errors import (
     ApplianceUnreachable,
     AuthFailedError,
@@ -43,6 +41,21 @@ from .errors import (
     TimedOutError,
     TransportError,
     UnsupportedVersionError,
+)
+from .messages import (
+    Changed,
+    Command,
+    Describe,
+    DescribeResult,
+    ErrorReply,
+    Ping,
+    Read,
+    ReadResult,
+    Request,
+    Result,
+    Subscribe,
+    SubscribeResult,
+    Write,
 )
 from .model import Value
 from .pairing import PairingInitiator
@@ -301,7 +314,7 @@ class ApplianceClient:
         self.last_seq = 0
         self._channel: SecureChannel | None = None
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._pending: dict[int, asyncio.Future[Mapping[str, Any]]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._closing: asyncio.Task[None] | None = None
         self._state_listeners: list[Callable[[Mapping[str, Value]], None]] = []
@@ -338,14 +351,10 @@ class ApplianceClient:
         self.hello = channel.hello
         self._tasks = [asyncio.create_task(self._read_loop(channel))]
         try:
-            described = await self._request(MessageType.DESCRIBE)
-            try:
-                self.declaration = Declaration.from_dict(described.get("declaration"))
-            except DeclarationError as err:
-                raise MalformedError(f"bad declaration: {err}") from err
-            subscribed = await self._request(MessageType.SUBSCRIBE)
-            seq = subscribed.get("seq")
-            self.last_seq = seq if isinstance(seq, int) else 0
+            described = DescribeResult.from_dict(await self._request(Describe))
+            self.declaration = described.declaration
+            subscribed = SubscribeResult.from_dict(await self._request(Subscribe))
+            self.last_seq = subscribed.seq
             self.state = self._accept(await self.read())
             if self._channel is not channel:
                 # The read loop dropped the session right behind the last answer.
@@ -367,12 +376,9 @@ class ApplianceClient:
 
     async def read(self, keys: Sequence[str] | None = None) -> dict[str, Value]:
         """Current values (all, or ``keys``)."""
-        fields: dict[str, Any] = {} if keys is None else {"keys": list(keys)}
-        result = await self._request(MessageType.READ, **fields)
-        values = result.get("values")
-        if not isinstance(values, dict):
-            raise MalformedError("read result has no values")
-        return values
+        wanted = None if keys is None else tuple(keys)
+        result = ReadResult.from_dict(await self._request(lambda i: Read(i, wanted)))
+        return dict(result.values)
 
     async def refresh(self) -> dict[str, Value]:
         """Read every value again; the valid ones update ``state``, which is returned."""
@@ -381,34 +387,36 @@ class ApplianceClient:
 
     async def write(self, values: Mapping[str, Value]) -> None:
         """Write values, all or nothing; LinkError on rejection."""
-        await self._request(MessageType.WRITE, values=dict(values))
+        await self._request(lambda i: Write(i, dict(values)))
 
     async def command(self, name: str, args: Mapping[str, int] | None = None) -> None:
         """Run a command; LinkError on rejection."""
-        await self._request(MessageType.COMMAND, name=name, args=dict(args or {}))
+        await self._request(lambda i: Command(i, name, dict(args or {})))
 
     async def ping(self) -> float:
         """Round trip in seconds."""
         started = time.perf_counter()
-        await self._request(MessageType.PING)
+        await self._request(Ping)
         return time.perf_counter() - started
 
-    async def _request(self, message_type: MessageType, **fields: Any) -> dict[str, Any]:
+    async def _request(self, request_with_id: Callable[[int], Request]) -> Mapping[str, Any]:
+        """Send the request (given its id), wait for the answer; return the result body."""
         channel = self._channel
         if channel is None:
             raise ApplianceUnreachable("not connected")
         if len(self._pending) >= MAX_PENDING_REQUESTS:
             raise BusyError("too many requests in flight")
         message_id = next(self._ids)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        request = request_with_id(message_id)
+        future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
         try:
-            channel.send_message(request_message(message_id, message_type, **fields))
+            channel.send_message(request.to_dict())
             await channel.drain()
             return await asyncio.wait_for(asyncio.shield(future), self.request_timeout)
         except TimeoutError:
             raise TimedOutError(
-                f"no answer to {message_type} in {self.request_timeout:g} s"
+                f"no answer to {request.KIND} in {self.request_timeout:g} s"
             ) from None
         finally:
             self._pending.pop(message_id, None)
@@ -434,14 +442,12 @@ class ApplianceClient:
         self._drop(error)
 
     def _handle(self, message: dict[str, Any]) -> None:
+        """Act on one decoded message from the appliance: a push or an answer."""
         message_type = message["type"]
         if message_type == MessageType.CHANGED:
-            values = message.get("values")
-            seq = message.get("seq")
-            if not isinstance(values, dict) or not isinstance(seq, int):
-                raise MalformedError("changed needs seq and values")
-            self.last_seq = seq
-            accepted = self._accept(values)
+            changed = Changed.from_dict(message)
+            self.last_seq = changed.seq
+            accepted = self._accept(changed.values)
             if not accepted:
                 return
             self.state.update(accepted)
@@ -456,20 +462,20 @@ class ApplianceClient:
             _LOGGER.debug("ignoring %s message from %s", message_type, self.host)
             return
         if message_id is None:
-            _LOGGER.warning("appliance %s reports: %s", self.host, error_from_dict(message))
+            error = ErrorReply.from_dict(message).error
+            _LOGGER.warning("appliance %s reports: %s", self.host, error)
             return
         future = self._pending.get(message_id)
         if future is None or future.done():
             _LOGGER.debug("answer to unknown request %s", message_id)
             return
         if message_type == MessageType.ERROR:
-            future.set_exception(error_from_dict(message))
-        else:
-            result = message.get("result")
-            if isinstance(result, dict):
-                future.set_result(result)
-            else:
-                future.set_exception(MalformedError("result is not an object"))
+            future.set_exception(ErrorReply.from_dict(message).error)
+            return
+        try:
+            future.set_result(Result.from_dict(message).result)
+        except MalformedError as err:
+            future.set_exception(err)
 
     def _accept(self, values: Mapping[str, object]) -> dict[str, Value]:
         """The values that fit the declaration; each other one goes to ``on_invalid_value``."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from .appliance_session import ApplianceSession, ConnectionEnded, SessionHost
 from .backend import ApplianceIdentity
@@ -27,7 +27,6 @@ from .codec import (
     decode_error,
     encode_error,
     encode_message,
-    error_message,
 )
 from .errors import (
     AuthFailedError,
@@ -39,6 +38,7 @@ from .errors import (
     NotPairedError,
     TimedOutError,
 )
+from .messages import ErrorReply
 from .pairing import PairingLimiter, PairingResponder, PairingWindow, check_start_shape
 from .session import NoiseResponder, SecureSession, hello_transcript
 from .transport import FrameTransport
@@ -294,7 +294,7 @@ class ServerConnection:
         try:
             frame = await self._read(min(server.handshake_timeout, server.keepalive_timeout))
         except CodecError as err:  # as inside a session: say why, encrypted, then close
-            await self._send_encrypted(secure, error_message(None, err))
+            await self._send_encrypted(secure, ErrorReply(None, err))
             raise ConnectionEnded(f"bad frame: {err}") from None
         if frame.type is not FrameType.ENCRYPTED:
             raise ConnectionEnded(f"plaintext {frame.type.name} frame after the handshake")
@@ -307,7 +307,7 @@ class ServerConnection:
         session = ApplianceSession(server, self.transport, secure, hub_id, close=self.close)
         if server.session_count >= server.max_sessions:
             busy = BusyError(f"at most {server.max_sessions} sessions")
-            await self._send_encrypted(secure, error_message(None, busy))
+            await self._send_encrypted(secure, ErrorReply(None, busy))
             raise ConnectionEnded(f"session limit reached: {busy.message}")
         self.session = session
         if self._deadline is not None:
@@ -315,6 +315,7 @@ class ServerConnection:
         _LOGGER.info("session with hub %s from %s", hub_id, self.peer)
         session.first = plaintext
 
-    async def _send_encrypted(self, secure: SecureSession, message: dict[str, Any]) -> None:
+    async def _send_encrypted(self, secure: SecureSession, message: ErrorReply) -> None:
         with contextlib.suppress(Exception):
-            await self.send_frame(FrameType.ENCRYPTED, secure.encrypt(encode_message(message)))
+            data = encode_message(message.to_dict())
+            await self.send_frame(FrameType.ENCRYPTED, secure.encrypt(data))

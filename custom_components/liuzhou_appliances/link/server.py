@@ -25,13 +25,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 import hashlib
 import logging
-from typing import Any, Final
+from typing import Final
 
 from .backend import ApplianceBackend, ApplianceIdentity
-from .codec import SUPPORTED_VERSIONS, CodecError, HelloInfo, changed_message, encode_message
+from .codec import SUPPORTED_VERSIONS, CodecError, HelloInfo, encode_message
 from .connection import ServerConnection
 from .discovery import DEFAULT_PORT
 from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
+from .messages import Changed, DescribeResult
 from .model import Value
 from .pairing import PairingLimiter, PairingWindow, normalise_pairing_code
 from .transport import FrameTransport, TcpTransport
@@ -242,7 +243,7 @@ class ApplianceServer:
             return
         self.seq += 1
         try:
-            data = encode_message(changed_message(self.seq, values))
+            data = encode_message(Changed(self.seq, values).to_dict())
         except CodecError as err:
             _LOGGER.error("cannot push change %s: %s", self.seq, err)
             return
@@ -280,12 +281,14 @@ class ApplianceServer:
         """The normalised pairing code."""
         return self._pairing_code
 
-    def describe(self) -> dict[str, Any]:
-        """The describe result: identity and declaration."""
-        return {
-            "appliance_id": self.identity.appliance_id,
-            "type": str(self.identity.type),
-            "model": self.identity.model,
-            "firmware": self.identity.firmware,
-            "declaration": self.backend.declaration.to_dict(),
-        }
+    def describe(self) -> DescribeResult:
+        """The answer to describe: identity and declaration."""
+        return DescribeResult(
+            self.backend.declaration,
+            {
+                "appliance_id": self.identity.appliance_id,
+                "type": str(self.identity.type),
+                "model": self.identity.model,
+                "firmware": self.identity.firmware,
+            },
+        )

@@ -1,0 +1,132 @@
+"""Typed inner messages write the same dictionaries as the envelope functions and read them back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from custom_components.liuzhou_appliances.link.codec import (
+    MessageType,
+    changed_message,
+    decode_message,
+    encode_message,
+    error_message,
+    request_message,
+    result_message,
+)
+from custom_components.liuzhou_appliances.link.declaration import Declaration
+from custom_components.liuzhou_appliances.link.errors import (
+    ErrorCode,
+    LinkError,
+    MalformedError,
+    OutOfRangeError,
+    UnknownMessageError,
+)
+from custom_components.liuzhou_appliances.link.messages import (
+    Changed,
+    Command,
+    Describe,
+    DescribeResult,
+    EmptyResult,
+    ErrorReply,
+    Ping,
+    Read,
+    ReadResult,
+    Request,
+    Result,
+    Subscribe,
+    SubscribeResult,
+    Write,
+    request_from_dict,
+)
+
+from .backend import AC_DECLARATION
+
+REQUESTS: list[tuple[Request, dict[str, Any]]] = [
+    (Ping(1), request_message(1, MessageType.PING)),
+    (Describe(2), request_message(2, MessageType.DESCRIBE)),
+    (Subscribe(3), request_message(3, MessageType.SUBSCRIBE)),
+    (Read(4), request_message(4, MessageType.READ)),
+    (Read(5, ("mode", "on")), request_message(5, MessageType.READ, keys=["mode", "on"])),
+    (Write(6, {"on": True}), request_message(6, MessageType.WRITE, values={"on": True})),
+    (
+        Command(7, "start", {"delay_s": 60}),
+        request_message(7, MessageType.COMMAND, name="start", args={"delay_s": 60}),
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_", "wire"), REQUESTS)
+def test_requests_write_the_envelope_and_read_back(request_: Request, wire: dict[str, Any]) -> None:
+    assert request_.to_dict() == wire
+    assert request_from_dict(decode_message(encode_message(wire))) == request_
+
+
+@pytest.mark.parametrize(
+    ("message", "error", "detail"),
+    [
+        ({"id": 1, "type": "pong"}, UnknownMessageError, "unknown message type"),
+        ({"type": "ping"}, MalformedError, "needs an id"),
+        ({"id": None, "type": "read"}, MalformedError, "needs an id"),
+        ({"id": 1, "type": "read", "keys": "mode"}, MalformedError, "keys must be"),
+        ({"id": 1, "type": "read", "keys": ["a"] * 257}, MalformedError, "keys must be"),
+        ({"id": 1, "type": "write", "values": {}}, MalformedError, "non-empty object"),
+        ({"id": 1, "type": "command"}, MalformedError, "needs a name"),
+        ({"id": 1, "type": "command", "name": "start", "args": None}, MalformedError, "args"),
+    ],
+)
+def test_requests_of_the_wrong_shape_raise_the_error_the_session_answers(
+    message: dict[str, Any], error: type[LinkError], detail: str
+) -> None:
+    with pytest.raises(error, match=detail):
+        request_from_dict(message)
+
+
+def test_a_command_without_args_has_none() -> None:
+    assert request_from_dict({"id": 1, "type": "command", "name": "pause"}) == Command(1, "pause")
+
+
+def test_answers_and_pushes_write_the_envelope_and_read_back() -> None:
+    declaration = Declaration.from_dict(AC_DECLARATION)
+    described = DescribeResult(declaration, {"appliance_id": "lz-ac-1", "model": "M"})
+    wire = Result.answering(9, described).to_dict()
+    assert wire == result_message(
+        9, {"appliance_id": "lz-ac-1", "model": "M", "declaration": declaration.to_dict()}
+    )
+    assert DescribeResult.from_dict(Result.from_dict(wire).result) == described
+    assert Result.answering(1, EmptyResult()).to_dict() == result_message(1, {})
+    assert ReadResult.from_dict(ReadResult({"on": True}).to_dict()) == ReadResult({"on": True})
+    assert SubscribeResult.from_dict(SubscribeResult(4).to_dict()) == SubscribeResult(4)
+    assert SubscribeResult.from_dict({}) == SubscribeResult(0)
+    changed = Changed(3, {"on": False})
+    assert changed.to_dict() == changed_message(3, {"on": False})
+    assert Changed.from_dict(changed.to_dict()) == changed
+    error = OutOfRangeError("too hot", key="target_temperature")
+    reply = ErrorReply.from_dict(ErrorReply(5, error).to_dict())
+    assert ErrorReply(5, error).to_dict() == error_message(5, error)
+    assert (reply.id, reply.error.code, reply.error.key) == (5, error.code, error.key)
+
+
+@pytest.mark.parametrize(
+    ("parse", "data", "detail"),
+    [
+        (DescribeResult.from_dict, {"declaration": {"type": "toaster"}}, "bad declaration"),
+        (ReadResult.from_dict, {"values": []}, "has no values"),
+        (Result.from_dict, {"id": 1, "type": "result", "result": []}, "not an object"),
+        (Result.from_dict, {"id": None, "type": "result", "result": {}}, "needs an id"),
+        (Changed.from_dict, {"type": "changed", "seq": "1", "values": {}}, "seq and values"),
+    ],
+)
+def test_answers_of_the_wrong_shape_are_malformed(
+    parse: Callable[[Mapping[str, Any]], object], data: dict[str, Any], detail: str
+) -> None:
+    with pytest.raises(MalformedError, match=detail):
+        parse(data)
+
+
+def test_an_error_that_is_no_error_is_malformed() -> None:
+    with pytest.raises(LinkError) as caught:
+        ErrorReply.from_dict({"id": 1, "type": "error", "code": "x"})
+    assert caught.value.code is ErrorCode.MALFORMED
