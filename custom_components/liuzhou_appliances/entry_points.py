@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import (
@@ -37,6 +39,7 @@ from .runtime_data import (
     LiuzhouConfigEntry,
     appliance_energies,
     appliance_entry,
+    household_energy,
     household_entry,
 )
 from .services import async_setup_services
@@ -74,8 +77,10 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
         raise
     coordinator.type_name = await async_type_name(hass, coordinator.hello.type)
     _async_apply_chosen_area(hass, coordinator)
-    state = await async_load_runtime_state(hass)
-    energy = ApplianceEnergy(hass, coordinator)
+    state = await async_load_runtime_state(
+        hass, partial(household_energy, hass), partial(appliance_energies, hass)
+    )
+    energy = ApplianceEnergy(hass, coordinator, partial(household_energy, hass))
     # What was shed or planned before a reload or restart goes on.
     energy.restore_runtime(
         (state.kept.get("appliances") or {}).get(coordinator.appliance_id),
@@ -108,9 +113,11 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
     A demand-response event and what is shed go on from where they were before
     the entry was reloaded (its options saved) or Home Assistant restarted.
     """
-    state = await async_load_runtime_state(hass)
+    state = await async_load_runtime_state(
+        hass, partial(household_energy, hass), partial(appliance_energies, hass)
+    )
     try:
-        household = HouseholdEnergy(hass, entry)
+        household = HouseholdEnergy(hass, entry, partial(appliance_energies, hass))
     except TariffError as err:  # options are validated by the flow; stored data may be old
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -167,7 +174,9 @@ async def _async_unload_household(
 
 async def async_remove_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) -> None:
     """Forget the entry's kept runtime state; a removed household hands every load back."""
-    state = await async_load_runtime_state(hass)
+    state = await async_load_runtime_state(
+        hass, partial(household_energy, hass), partial(appliance_energies, hass)
+    )
     if household_entry(entry) is not None:
         state.kept = {**state.kept, "household": None}
         for energy in appliance_energies(hass):

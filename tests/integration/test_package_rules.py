@@ -184,6 +184,9 @@ def test_config_schema_defined_because_async_setup_exists() -> None:
     assert callable(entry_points.CONFIG_SCHEMA)
 
 
+_PACKAGE_NAME = "custom_components.liuzhou_appliances"
+
+
 def _module_imports(path: Path) -> set[str]:
     """The package modules ``path`` imports at module level, for type checking too."""
     package = path.relative_to(PACKAGE).parent.parts
@@ -195,14 +198,24 @@ def _module_imports(path: Path) -> set[str]:
         if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
     )
     for node in [*body, *(statement for block in checking_only for statement in block)]:
-        if not isinstance(node, ast.ImportFrom) or node.level == 0:
+        if not isinstance(node, ast.ImportFrom):
             continue
-        base = package[: len(package) - node.level + 1]
-        target = (*base, *(node.module or "").split(".")) if node.module else base
+        if node.level == 0:
+            # Absolute imports of the package count too: custom_components.liuzhou_appliances.x
+            if not (node.module or "").startswith(f"{_PACKAGE_NAME}."):
+                continue
+            target = tuple(node.module.removeprefix(f"{_PACKAGE_NAME}.").split("."))
+        else:
+            base = package[: len(package) - node.level + 1]
+            target = (*base, *(node.module or "").split(".")) if node.module else base
         for alias in node.names:
             candidate = (*target, alias.name)
             if (PACKAGE.joinpath(*candidate).with_suffix(".py")).exists():
                 target_module = candidate
+            elif PACKAGE.joinpath(*candidate, "__init__.py").exists():
+                target_module = (*candidate, "__init__")  # a subpackage: its __init__.py
+            elif target and PACKAGE.joinpath(*target, "__init__.py").exists():
+                target_module = (*target, "__init__")  # a name from a package's __init__.py
             else:
                 target_module = target
             found.add(".".join(part for part in target_module if part))

@@ -11,7 +11,7 @@ the switch is turned off or a loop falls back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 import logging
 from typing import Any, Final
@@ -24,7 +24,6 @@ from homeassistant.util import dt as dt_util
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
-from custom_components.liuzhou_appliances.runtime_data import household_energy
 
 from .ac_loop import AcLoop
 from .appliance_shedding import ApplianceShedding
@@ -49,10 +48,21 @@ RUN_KINDS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWA
 class ApplianceEnergy(EntityListeners):
     """The energy features of one appliance; created with its coordinator."""
 
-    def __init__(self, hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> None:
-        """Nothing acts until the switch is turned on (restored by the switch entity)."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        coordinator: LiuzhouCoordinator,
+        find_household: Callable[[], HouseholdEnergy | None],
+    ) -> None:
+        """Nothing acts until the switch is turned on (restored by the switch entity).
+
+        ``find_household`` returns the household runtime while the household
+        entry is set up (``runtime_data.household_energy``, given by the set-up
+        so that this package does not import the runtime data that holds it).
+        """
         self.hass = hass
         self.coordinator = coordinator
+        self._find_household = find_household
         self.appliance_id = coordinator.appliance_id
         self.kind = ApplianceType(coordinator.declaration.type)
         self.enabled = False
@@ -81,7 +91,7 @@ class ApplianceEnergy(EntityListeners):
     @property
     def household(self) -> HouseholdEnergy | None:
         """The household runtime, if a household energy entry is set up."""
-        return household_energy(self.hass)
+        return self._find_household()
 
     @property
     def status(self) -> EnergyStatus:

@@ -9,12 +9,13 @@ the appliance's own control (docs/energy.md, "In Home Assistant").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 import logging
 import math
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event, async_track_time_interval
@@ -45,10 +46,10 @@ from custom_components.liuzhou_appliances.energy.tariff_options import (
     TARIFF_SENSOR,
     build_tariff,
 )
-from custom_components.liuzhou_appliances.runtime_data import HouseholdConfigEntry
 
 from .listeners import EntityListeners
 from .shedding import ON_STATES, LoadShedding
+from .views import ApplianceView
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -66,10 +67,21 @@ def _watts(state_value: float, unit: object) -> float:
 class HouseholdEnergy(EntityListeners):
     """The household's tariff, sensors and load shedding (the household entry's runtime)."""
 
-    def __init__(self, hass: HomeAssistant, entry: HouseholdConfigEntry) -> None:
-        """Build the tariff from the options; TariffError if they are inconsistent."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        find_appliances: Callable[[], Iterable[ApplianceView]],
+    ) -> None:
+        """Build the tariff from the options; TariffError if they are inconsistent.
+
+        ``find_appliances`` returns the set-up appliances' runtimes
+        (``runtime_data.appliance_energies``, given by the set-up so that this
+        package does not import the runtime data that holds it).
+        """
         self.hass = hass
         self.entry = entry
+        self._find_appliances = find_appliances
         self.options: Mapping[str, Any] = dict(entry.options)
         self.tariff = self._build_tariff()
         limit_kw = self.options.get(CONF_POWER_LIMIT_KW)
@@ -86,6 +98,10 @@ class HouseholdEnergy(EntityListeners):
         self._unsubs: list[CALLBACK_TYPE] = []
         self._arrival_problem: str | None = None
         super().__init__()
+
+    def appliances(self) -> Iterable[ApplianceView]:
+        """The runtimes of the appliance entries that are set up."""
+        return self._find_appliances()
 
     def _build_tariff(self) -> Tariff:
         """A custom table follows Home Assistant's time zone; the presets China time."""

@@ -9,11 +9,11 @@ energy data in ``hass.data``, as it belongs to no single entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.storage import Store
@@ -23,7 +23,6 @@ from homeassistant.util.hass_dict import HassKey
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.energy.shedding import ShedAction, ShedStep
 from custom_components.liuzhou_appliances.link.model import Value
-from custom_components.liuzhou_appliances.runtime_data import appliance_energies, household_energy
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -32,11 +31,29 @@ STORE_VERSION: Final = 1
 STORE_SAVE_DELAY: Final = 10  # seconds; Home Assistant also writes it when it stops
 
 
+class KeptRuntime(Protocol):
+    """A runtime whose in-progress state is kept (the household's)."""
+
+    def export_runtime(self) -> dict[str, Any]:
+        """Its state as plain data."""
+
+
+class KeptApplianceRuntime(KeptRuntime, Protocol):
+    """An appliance's runtime whose in-progress state is kept."""
+
+    @property
+    def appliance_id(self) -> str:
+        """The appliance's id."""
+
+
 @dataclass
 class RuntimeState:
-    """The Store and the state as last kept (read once, at the first set-up)."""
+    """The Store, the state as last kept (read once, at the first set-up), and where
+    the set-up runtimes are found (given by the set-up: ``runtime_data``'s lookups)."""
 
     store: Store[dict[str, Any]]
+    find_household: Callable[[], KeptRuntime | None]
+    find_appliances: Callable[[], Iterable[KeptApplianceRuntime]]
     kept: dict[str, Any] = field(default_factory=dict)
 
     def household_holds(self, appliance_id: str) -> bool:
@@ -51,23 +68,28 @@ class RuntimeState:
 DATA_RUNTIME_STATE: HassKey[RuntimeState] = HassKey(f"{DOMAIN}_energy_runtime_state")
 
 
-async def async_load_runtime_state(hass: HomeAssistant) -> RuntimeState:
+async def async_load_runtime_state(
+    hass: HomeAssistant,
+    find_household: Callable[[], KeptRuntime | None],
+    find_appliances: Callable[[], Iterable[KeptApplianceRuntime]],
+) -> RuntimeState:
     """The runtime state kept by the last run (the Store is read once)."""
     if (state := hass.data.get(DATA_RUNTIME_STATE)) is not None:
         return state
-    state = RuntimeState(Store(hass, STORE_VERSION, STORE_KEY))
+    state = RuntimeState(Store(hass, STORE_VERSION, STORE_KEY), find_household, find_appliances)
     loaded = await state.store.async_load()
     if isinstance(loaded, dict):
         state.kept = loaded
     return hass.data.setdefault(DATA_RUNTIME_STATE, state)
 
 
-def _snapshot(hass: HomeAssistant, kept: dict[str, Any]) -> dict[str, Any]:
+def _snapshot(state: RuntimeState) -> dict[str, Any]:
     """The runtime state now: loaded entries' own, the others' as kept."""
+    kept = state.kept
     appliances = dict(kept.get("appliances") or {})
-    for energy in appliance_energies(hass):
+    for energy in state.find_appliances():
         appliances[energy.appliance_id] = energy.export_runtime()
-    household = household_energy(hass)
+    household = state.find_household()
     return {
         "household": household.export_runtime() if household is not None else kept.get("household"),
         "appliances": appliances,
@@ -81,7 +103,7 @@ def async_keep_runtime(hass: HomeAssistant) -> None:
     if state is None:
         return  # nothing set up yet (or the state was dropped): nothing to keep
     try:
-        snapshot = _snapshot(hass, state.kept)
+        snapshot = _snapshot(state)
     except Exception:  # the energy features must never take the hub down
         _LOGGER.exception("Energy: cannot keep the runtime state")
         return

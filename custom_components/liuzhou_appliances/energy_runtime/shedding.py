@@ -36,7 +36,6 @@ from custom_components.liuzhou_appliances.energy.shedding import (
     ShedAction,
     ShedReport,
 )
-from custom_components.liuzhou_appliances.runtime_data import appliance_energies
 
 from .runtime_state import action_from_json, action_to_json, async_keep_runtime, time_from_json
 from .views import ApplianceView, HouseholdView
@@ -212,7 +211,7 @@ class LoadShedding:
         try:
             appliances = {
                 energy.appliance_id: energy
-                for energy in appliance_energies(self.hass)
+                for energy in self.household.appliances()
                 if energy.enabled
             }
             loads = [
@@ -320,7 +319,7 @@ class LoadShedding:
         return next(
             (
                 energy
-                for energy in appliance_energies(self.hass)
+                for energy in self.household.appliances()
                 if energy.appliance_id == appliance_id
             ),
             None,

@@ -12,7 +12,7 @@ as they are (the type check confirms it where they hand themselves over).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,6 +50,9 @@ class HouseholdView(Protocol):
     @property
     def hass(self) -> HomeAssistant:
         """Home Assistant."""
+
+    def appliances(self) -> Iterable[ApplianceView]:
+        """The runtimes of the appliance entries that are set up."""
 
     @property
     def options(self) -> Mapping[str, Any]:
