@@ -6,7 +6,6 @@ real sockets on 127.0.0.1, then a property test over every mutated message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -14,14 +13,6 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.liuzhou_appliances.link.client import SecureChannel
-from custom_components.liuzhou_appliances.link.codec import (
-    ClientHello,
-    Frame,
-    FrameDecoder,
-    FrameType,
-    decode_message,
-    encode_frame,
-)
 from custom_components.liuzhou_appliances.link.errors import ErrorCode
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.server import (
@@ -29,12 +20,11 @@ from custom_components.liuzhou_appliances.link.server import (
     ApplianceServer,
     MemoryKeyStore,
 )
-from custom_components.liuzhou_appliances.link.session import NoiseInitiator, hello_transcript
 
-from .backend import AC_IDENTITY, AC_STATE, WASHER_DECLARATION, MemoryBackend
+from .backend import AC_STATE, WASHER_DECLARATION, MemoryBackend
 from .conftest import CODE, HUB_ID, KEY
 from .hostile import hostile_payloads
-from .test_properties import _Pipe, _run
+from .memory_session import SessionRun, exchange, run_in_new_loop
 
 HUGE = "9" * 401
 WASHER_IDENTITY = ApplianceIdentity("lz-wm-00000001", ApplianceType.LAUNDRY_WASHER, "LZ-W8", "1.0")
@@ -186,43 +176,10 @@ async def test_a_failure_inside_the_appliance_is_internal_and_the_session_contin
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(hostile_payloads(), min_size=1, max_size=6))
 def test_every_mutated_message_is_answered_once_in_a_live_session(inputs: list[bytes]) -> None:
-    async def scenario() -> tuple[list[dict[str, Any]], MemoryBackend]:
-        backend = MemoryBackend()
-        server = ApplianceServer(
-            backend,
-            AC_IDENTITY,
-            pairing_code="12345678",
-            key_store=MemoryKeyStore(KEY),
-            handshake_timeout=1,
-            keepalive_timeout=1,
-        )
-        inbound, outbound = asyncio.StreamReader(), asyncio.StreamReader()
-        serving = asyncio.create_task(server.handle_stream(inbound, _Pipe(outbound)))  # type: ignore[arg-type]
-        client_hello = ClientHello("hub").encode()
-        inbound.feed_data(encode_frame(FrameType.HELLO, client_hello))
-        decoder = FrameDecoder()
-
-        async def next_frame() -> Frame:
-            while True:
-                frames = decoder.feed(await outbound.read(1))
-                if frames:
-                    return frames[0]
-
-        server_hello = (await next_frame()).payload
-        initiator = NoiseInitiator(KEY, hello_transcript(client_hello, server_hello))
-        inbound.feed_data(encode_frame(FrameType.HANDSHAKE, initiator.first_message()))
-        session = initiator.finish((await next_frame()).payload)
-        for data in [*inputs, b'{"id":0,"type":"ping"}']:
-            inbound.feed_data(encode_frame(FrameType.ENCRYPTED, session.encrypt(data)))
-        replies: list[dict[str, Any]] = []
-        while sum(r["type"] in ("result", "error") for r in replies) < len(inputs) + 1:
-            replies.append(decode_message(session.decrypt((await next_frame()).payload)))
-        inbound.feed_eof()
-        await serving
-        await server.stop()
-        return replies, backend
-
-    replies, backend = _run(scenario)
+    run: SessionRun = run_in_new_loop(
+        lambda: exchange([*inputs, b'{"id":0,"type":"ping"}'], keepalive_timeout=1)
+    )
+    replies, backend = run.replies, run.backend
     answers = [r for r in replies if r["type"] in ("result", "error")]
     assert len(answers) == len(inputs) + 1  # each answered once, and the session still serves
     assert {"id": 0, "type": "result", "result": {}} in answers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 import contextlib
 import json
 from typing import Any
@@ -28,10 +27,10 @@ from custom_components.liuzhou_appliances.link.discovery import DiscoveryError, 
 from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.pairing import PairingResponder
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
-from custom_components.liuzhou_appliances.link.session import NoiseInitiator, hello_transcript
 
 from .backend import AC_IDENTITY, AC_STATE, MemoryBackend
 from .conftest import KEY
+from .memory_session import MemoryPipe, SessionRun, exchange, run_in_new_loop
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 frame_types = st.sampled_from(list(FrameType))
@@ -138,40 +137,6 @@ def test_ble_fragment_round_trip(frame_type: FrameType, payload: bytes, mtu: int
 # --- the server as a state machine -------------------------------------------
 
 
-class _Pipe:
-    """The transport half the server writes to: collects bytes for the peer."""
-
-    def __init__(self, peer: asyncio.StreamReader) -> None:
-        self.peer = peer
-        self.closed = False
-
-    def write(self, data: bytes) -> None:
-        if not self.closed:
-            self.peer.feed_data(data)
-
-    async def drain(self) -> None:
-        await asyncio.sleep(0)
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.peer.feed_eof()
-
-    async def wait_closed(self) -> None:
-        return None
-
-    def get_extra_info(self, name: str) -> Any:
-        return ("memory", 0) if name == "peername" else None
-
-
-def _run(coro_factory: Callable[[], Any]) -> Any:
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(asyncio.wait_for(coro_factory(), 10))
-    finally:
-        loop.close()
-
-
 def _valid_hello() -> bytes:
     return encode_frame(FrameType.HELLO, ClientHello("hub").encode())
 
@@ -204,12 +169,12 @@ def test_server_survives_any_unauthenticated_input(inputs: list[bytes]) -> None:
         for data in inputs:
             inbound.feed_data(data)
         inbound.feed_eof()
-        await server.handle_stream(inbound, _Pipe(outbound))  # type: ignore[arg-type]
+        await server.handle_stream(inbound, MemoryPipe(outbound))  # type: ignore[arg-type]
         replies = FrameDecoder().feed(await outbound.read())
         await server.stop()
         return replies, server, backend
 
-    replies, server, backend = _run(scenario)
+    replies, server, backend = run_in_new_loop(scenario)
     # Without the key nobody gets a session, a key, or a change of state.
     assert all(frame.type is not FrameType.HANDSHAKE for frame in replies)
     assert all(frame.type is not FrameType.ENCRYPTED for frame in replies)
@@ -251,47 +216,9 @@ requests = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(requests, min_size=1, max_size=10))
 def test_session_survives_any_request_and_keeps_state_valid(inputs: list[bytes]) -> None:
-    async def scenario() -> tuple[list[dict[str, Any]], MemoryBackend]:
-        backend = MemoryBackend()
-        server = ApplianceServer(
-            backend,
-            AC_IDENTITY,
-            pairing_code="12345678",
-            key_store=MemoryKeyStore(KEY),
-            handshake_timeout=1,
-            keepalive_timeout=0.3,
-        )
-        inbound, outbound = asyncio.StreamReader(), asyncio.StreamReader()
-        serving = asyncio.create_task(server.handle_stream(inbound, _Pipe(outbound)))  # type: ignore[arg-type]
-        client_hello = ClientHello("hub").encode()
-        inbound.feed_data(encode_frame(FrameType.HELLO, client_hello))
-        decoder = FrameDecoder()
-
-        async def next_frame() -> Frame:
-            while True:
-                frames = decoder.feed(await outbound.read(1))
-                if frames:
-                    return frames[0]
-
-        server_hello = (await next_frame()).payload
-        initiator = NoiseInitiator(KEY, hello_transcript(client_hello, server_hello))
-        inbound.feed_data(encode_frame(FrameType.HANDSHAKE, initiator.first_message()))
-        session = initiator.finish((await next_frame()).payload)
-        for data in inputs:
-            inbound.feed_data(encode_frame(FrameType.ENCRYPTED, session.encrypt(data)))
-        replies: list[dict[str, Any]] = []
-        answered = 0
-        while answered < len(inputs):
-            reply = decode_message(session.decrypt((await next_frame()).payload))
-            replies.append(reply)
-            answered += reply["type"] in ("result", "error")
-        inbound.feed_eof()
-        await serving
-        assert decoder.feed(await outbound.read()) == []  # nothing unasked for
-        await server.stop()
-        return replies, backend
-
-    replies, backend = _run(scenario)
+    run: SessionRun = run_in_new_loop(lambda: exchange(inputs, keepalive_timeout=0.3))
+    replies, backend = run.replies, run.backend
+    assert run.after_end == []  # nothing unasked for
     answers = [r for r in replies if r["type"] in ("result", "error")]
     assert len(answers) == len(inputs)  # every request answered, once
     for key, value in backend.values.items():
