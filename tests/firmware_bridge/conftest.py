@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import os
 
 import pytest
@@ -13,6 +14,16 @@ from firmware_bridge.mcu.links import ByteLink
 @pytest.fixture(autouse=True)
 def _real_sockets(socket_enabled: None) -> None:
     """Serve and connect over 127.0.0.1 (Home Assistant's test plugin blocks sockets)."""
+
+
+async def wait_for(condition: Callable[[], object], seconds: float = 3.0) -> None:
+    """Let the loop run until ``condition()`` is true; AssertionError after ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
 class FaultyLink:

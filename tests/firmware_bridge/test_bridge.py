@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -26,16 +26,9 @@ from firmware_bridge.bridge import (
     simulator_state_path,
 )
 
+from .conftest import wait_for
+
 HUB = "hub-test"
-
-
-async def _wait_for(condition: Callable[[], object], seconds: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def _number(value: Value) -> float:
@@ -65,7 +58,7 @@ async def test_pair_read_write_push(tmp_path: Path) -> None:
             pushed: list[Mapping[str, Value]] = []
             client.add_state_listener(pushed.append)
             await ac.mcu.advance(1200)  # 20 minutes of cooling
-            await _wait_for(
+            await wait_for(
                 lambda: client.state["temperature"] == ac.simulator.values()["temperature"]
                 and pushed
             )
@@ -94,7 +87,7 @@ async def test_factory_reset_from_the_mcu_clears_the_key(tmp_path: Path) -> None
 
         assert not dishwasher.module.paired
         assert not key_path(tmp_path, dishwasher.id).exists()
-        await _wait_for(lambda: lost)
+        await wait_for(lambda: lost)
         await client.disconnect()
         reconnect = ApplianceClient(dishwasher.host, dishwasher.port, result.key, hub_id=HUB)
         with pytest.raises(LinkError) as caught:
@@ -162,7 +155,7 @@ async def test_physics_run_at_speed(tmp_path: Path) -> None:
         start_remaining = client.state["remaining_time"]
         await asyncio.sleep(0.3)  # about 180 simulated seconds
         assert washer.mcu.simulated_seconds >= 100
-        await _wait_for(lambda: client.state["remaining_time"] < start_remaining)  # type: ignore[operator]
+        await wait_for(lambda: client.state["remaining_time"] < start_remaining)  # type: ignore[operator]
         await client.disconnect()
 
 
@@ -189,10 +182,10 @@ async def test_zeroconf_advertisement_on_loopback(tmp_path: Path) -> None:
             assert not record.paired
 
             await pair(ac.host, ac.port, ac.code, hub_id=HUB)
-            await _wait_for(lambda: parse_txt(ac.module.service_info.properties).paired)  # type: ignore[union-attr]
+            await wait_for(lambda: parse_txt(ac.module.service_info.properties).paired)  # type: ignore[union-attr]
 
             await ac.factory_reset()
-            await _wait_for(
+            await wait_for(
                 lambda: not parse_txt(ac.module.service_info.properties).paired  # type: ignore[union-attr]
             )
         finally:

@@ -8,8 +8,6 @@ energy the hub has already seen.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 import json
 from pathlib import Path
 
@@ -20,16 +18,9 @@ from firmware_bridge.mcu import SimulatedSerialMcu, memory_link_pair
 from firmware_bridge.mcu.simulated import ENERGY_RESERVE_KEY, ENERGY_RESERVE_KWH
 from firmware_bridge.simulators import create_simulator
 
+from .conftest import wait_for
+
 HUB = "hub-test"
-
-
-async def _wait_for(condition: Callable[[], object], seconds: float = 3.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def _energy(client: ApplianceClient) -> float:
@@ -59,7 +50,7 @@ async def test_energy_seen_before_a_power_cut_is_not_lost(tmp_path: Path) -> Non
         await ac.mcu.advance(120)
         for _ in range(5):
             await ac.mcu.advance(5)
-        await _wait_for(lambda: _energy(client) > 13.0)
+        await wait_for(lambda: _energy(client) > 13.0)
         shown = _energy(client)
         await client.disconnect()
         # Power goes before the next periodic save, and comes back.

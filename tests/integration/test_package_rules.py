@@ -202,9 +202,10 @@ def _module_imports(path: Path) -> set[str]:
             continue
         if node.level == 0:
             # Absolute imports of the package count too: custom_components.liuzhou_appliances.x
-            if not (node.module or "").startswith(f"{_PACKAGE_NAME}."):
+            module = node.module or ""
+            if not module.startswith(f"{_PACKAGE_NAME}."):
                 continue
-            target = tuple(node.module.removeprefix(f"{_PACKAGE_NAME}.").split("."))
+            target = tuple(module.removeprefix(f"{_PACKAGE_NAME}.").split("."))
         else:
             base = package[: len(package) - node.level + 1]
             target = (*base, *(node.module or "").split(".")) if node.module else base
