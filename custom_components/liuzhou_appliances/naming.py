@@ -37,22 +37,29 @@ async def async_type_name(hass: HomeAssistant, kind: ApplianceType) -> str:
     return strings.get(f"component.{DOMAIN}.device.{kind}.name") or _FALLBACK[kind]
 
 
+async def _selector_options(hass: HomeAssistant, selector: str) -> dict[str, str]:
+    """A ``selector.<selector>.options`` table of the translations, in the server's language."""
+    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
+    prefix = f"component.{DOMAIN}.selector.{selector}.options."
+    return {
+        key.removeprefix(prefix): text for key, text in strings.items() if key.startswith(prefix)
+    }
+
+
 async def async_error_reason(hass: HomeAssistant, code: ErrorCode) -> str:
     """Why an appliance refused, in the server's language (``selector.appliance_error``).
 
     What an appliance says itself is in English; this is what a person reads.
     """
-    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
-    key = f"component.{DOMAIN}.selector.appliance_error.options.{code.name.lower()}"
-    return strings.get(key) or code.name
+    options = await _selector_options(hass, "appliance_error")
+    return options.get(code.name.lower()) or code.name
 
 
 async def async_plan_issue_text(hass: HomeAssistant, codes: Iterable[str]) -> str:
     """Why a run cannot be planned, in the server's language (``selector.plan_issue``)."""
-    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
-    prefix = f"component.{DOMAIN}.selector.plan_issue.options"
+    options = await _selector_options(hass, "plan_issue")
     separator = "；" if hass.config.language.startswith("zh") else "; "
-    return separator.join(strings.get(f"{prefix}.{code}") or str(code) for code in codes)
+    return separator.join(options.get(str(code)) or str(code) for code in codes)
 
 
 async def async_tariff_problem_text(hass: HomeAssistant, err: TariffError) -> str:
@@ -61,9 +68,8 @@ async def async_tariff_problem_text(hass: HomeAssistant, err: TariffError) -> st
     The texts are ``selector.custom_table_problem`` templates filled with the
     error's language-neutral details; the English message where there is none.
     """
-    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
-    key = f"component.{DOMAIN}.selector.custom_table_problem.options.{err.problem}"
-    template = strings.get(key) if err.problem else None
+    options = await _selector_options(hass, "custom_table_problem")
+    template = options.get(err.problem) if err.problem else None
     try:
         return template.format(**err.details) if template else str(err)
     except (KeyError, IndexError):
@@ -72,8 +78,7 @@ async def async_tariff_problem_text(hass: HomeAssistant, err: TariffError) -> st
 
 async def async_tariff_name(hass: HomeAssistant, kind: str) -> str | None:
     """A tariff preset's name in the server's language (``selector.tariff.options``)."""
-    strings = await async_get_translations(hass, hass.config.language, "selector", {DOMAIN})
-    return strings.get(f"component.{DOMAIN}.selector.tariff.options.{kind}")
+    return (await _selector_options(hass, "tariff")).get(kind)
 
 
 async def async_household_title(hass: HomeAssistant) -> str:
