@@ -208,8 +208,8 @@ def _describe_nearest(result: PlanResult) -> str:
     plan = result.plans[0]
     cost = f", about {plan.cost:.2f} CNY" if math.isfinite(plan.cost) else ""
     relaxed = f" ({'; '.join(result.relaxed)})" if result.relaxed else ""
-    start, end = _local(plan.start), _local(plan.end)
-    return f"start {start:%Y-%m-%d %H:%M}, done {end:%H:%M}{cost}{relaxed}"
+    start, end = _nearest_times(result)
+    return f"start {start}, done {end}{cost}{relaxed}"
 
 
 async def _async_cancel_run(call: ServiceCall) -> None:
