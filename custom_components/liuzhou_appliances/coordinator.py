@@ -10,7 +10,7 @@ availability, repair issues, reauthentication and following new firmware.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -40,6 +40,7 @@ from .const import (
 )
 from .invalid_values import InvalidValues
 from .issues import (
+    STATE_ISSUE_KEYS,
     IssueOwner,
     async_clear_all_issues,
     async_clear_unreachable_issue,
@@ -59,6 +60,7 @@ from .link.errors import (
 from .link.model import Value
 from .link.reconnect import ReconnectLogic
 from .naming import async_error_reason
+from .pushed_state import ApplianceState, ReadRecorder, StateReads
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -84,8 +86,14 @@ class ConnectionStats:
         return dict(self.__dict__)
 
 
-class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
-    """Keeps one connection to one appliance and its current state."""
+class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
+    """Keeps one connection to one appliance and its current state.
+
+    A push reaches only the listeners it concerns (``pushed_state.py``):
+    entities listen with a ``StateReads`` as their context and hear a push
+    only when it changed a key they read; other listeners hear every push.
+    Connecting, reconnecting and losing the connection reach everyone.
+    """
 
     # Only the entry's data, options and title are read here; its runtime data
     # (which holds this coordinator) is typed in runtime_data.py, which imports this.
@@ -130,6 +138,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             task_name=f"{DOMAIN} reconnect {self.appliance_id}",
         )
         self._cancel_offline_timer: CALLBACK_TYPE | None = None
+        # Records which keys each entity reads (see pushed_state.py).
+        self.reads = ReadRecorder()
+        self._push_listeners: dict[object, tuple[CALLBACK_TYPE, StateReads | None]] = {}
         # Values the appliance reports against its own declaration (client.py drops them).
         self._invalid = InvalidValues(hass, lambda: self._issue_owner)
 
@@ -158,17 +169,18 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
             sw_version=self.hello.firmware,
         )
 
-    async def _async_update_data(self) -> dict[str, Value]:
+    async def _async_update_data(self) -> ApplianceState:
         """Connect on the first refresh; later refreshes re-read the state."""
         if self._connected:
             try:
-                return await self.client.refresh()
+                await self.client.refresh()
             except LinkError as err:
                 raise UpdateFailed(
                     translation_domain=DOMAIN,
                     translation_key="appliance_unavailable",
                     translation_placeholders={"appliance": self.config_entry.title},
                 ) from err
+            return self._state()
         try:
             await self._async_connect()
         except TransportError as err:
@@ -193,7 +205,42 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
                     "reason": await async_error_reason(self.hass, err.code),
                 },
             ) from err
-        return dict(self.client.state)
+        return self._state()
+
+    @property
+    def values(self) -> Mapping[str, Value]:
+        """The current values (capability key to value); empty before the first connection."""
+        return self.data or {}
+
+    def _state(self) -> ApplianceState:
+        """The client's current values, as the entities read them."""
+        return ApplianceState(self.client.state, self.reads)
+
+    @callback
+    def async_add_listener(
+        self, update_callback: CALLBACK_TYPE, context: Any = None
+    ) -> Callable[[], None]:
+        """Listen for updates; with a ``StateReads`` context, only for pushes that concern it."""
+        remove = super().async_add_listener(update_callback, context)
+        token = object()
+        reads = context if isinstance(context, StateReads) else None
+        self._push_listeners[token] = (update_callback, reads)
+
+        @callback
+        def remove_listener() -> None:
+            self._push_listeners.pop(token, None)
+            remove()
+
+        return remove_listener
+
+    @callback
+    def async_call_recording(self, update_callback: CALLBACK_TYPE, reads: StateReads) -> None:
+        """Call ``update_callback``, recording the keys it reads into ``reads``."""
+        outer = self.reads.start(reads)
+        try:
+            update_callback()
+        finally:
+            self.reads.stop(outer)
 
     async def _async_connect(self) -> None:
         """Open one connection; raises LinkError or ApplianceUnreachable."""
@@ -301,7 +348,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
 
     def _keep_last_valid_values(self, client: ApplianceClient) -> None:
         """Values refused in the first read keep what the entities showed, if still valid."""
-        previous = self.data or {}
+        previous = self.values
         for key in self._invalid.rejected_keys - set(client.state):
             if key in previous:
                 with contextlib.suppress(LinkError):
@@ -319,12 +366,21 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
 
     @callback
     def _handle_push(self, changed: Mapping[str, Value]) -> None:
-        """A pushed `changed` message: hand the full current state to the entities."""
+        """A pushed `changed` message: update the listeners whose keys changed.
+
+        Repair issues are looked at only when a key they come from changed.
+        """
         self.stats.pushes += 1
-        self.async_set_updated_data(dict(self.client.state))
-        async_sync_state_issues(
-            self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
-        )
+        self.data = self._state()
+        for update_callback, reads in list(self._push_listeners.values()):
+            if reads is None:
+                update_callback()
+            elif reads.concerns(changed):
+                self.async_call_recording(update_callback, reads)
+        if not STATE_ISSUE_KEYS.isdisjoint(changed):
+            async_sync_state_issues(
+                self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
+            )
 
     @callback
     def _handle_disconnect(self, error: Exception | None) -> None:
@@ -395,7 +451,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[dict[str, Value]]):
 
     @callback
     def _async_reconnected(self) -> None:
-        self.async_set_updated_data(dict(self.client.state))
+        self.async_set_updated_data(self._state())
 
     @callback
     def _async_key_rejected(self, _err: LinkError) -> None:

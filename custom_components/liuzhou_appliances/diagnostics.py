@@ -68,7 +68,7 @@ async def async_get_config_entry_diagnostics(
             TO_REDACT,
         ),
         "declaration": coordinator.declaration.to_dict(),
-        "state": dict(coordinator.data or {}),
+        "state": dict(coordinator.values),
         "connection": {
             "connected": coordinator.connected,
             "last_update_success": coordinator.last_update_success,

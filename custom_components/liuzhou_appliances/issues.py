@@ -42,6 +42,8 @@ class IssueKind(StrEnum):
 
 # Boolean state keys that raise an issue of the same name while true.
 SUPPLY_ISSUES: Final = (IssueKind.RINSE_AID_LOW, IssueKind.SALT_LOW)
+# The state keys issues come from: a push that changes none of them cannot change an issue.
+STATE_ISSUE_KEYS: Final = frozenset({"faults", *SUPPLY_ISSUES})
 # Issues about the connection or the values, not about what the appliance reports.
 _NOT_FROM_STATE: Final = frozenset({IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES})
 INVALID_VALUES_COUNT: Final = 10

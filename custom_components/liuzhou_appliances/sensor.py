@@ -114,7 +114,7 @@ class LiuzhouTimestampSensor(LiuzhouSensor):
     def _update_moment(self) -> None:
         seconds_until_fn = self.entity_description.seconds_until_fn
         assert seconds_until_fn is not None
-        seconds = seconds_until_fn(self.coordinator.data or {})
+        seconds = seconds_until_fn(self.coordinator.values)
         if seconds is None:
             self._moment = None
             return

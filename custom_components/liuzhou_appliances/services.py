@@ -215,7 +215,7 @@ def _describe_nearest(result: PlanResult) -> str:
 async def _async_cancel_run(call: ServiceCall) -> None:
     """Stop a delayed start that has not begun (a running programme is left alone)."""
     energy = _run_appliance(call.hass, call.data[ATTR_DEVICE_ID])
-    data = energy.coordinator.data or {}
+    data = energy.coordinator.values
     if not data.get("delay_remaining"):
         raise _error("nothing_to_cancel", device=energy.coordinator.config_entry.title)
     await energy.coordinator.async_command("stop")

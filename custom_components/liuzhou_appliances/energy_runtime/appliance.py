@@ -187,7 +187,7 @@ class ApplianceEnergy(EntityListeners):
     # --- the user's settings and writes -------------------------------------------------
 
     def _remember_user_settings(self) -> None:
-        data = self.coordinator.data or {}
+        data = self.coordinator.values
         keys = {
             ApplianceType.ROOM_AIR_CONDITIONER: ("target_temperature", "fan_speed"),
             ApplianceType.REFRIGERATOR: (
@@ -200,7 +200,7 @@ class ApplianceEnergy(EntityListeners):
 
     async def async_hand_back(self) -> None:
         """Write back what the user had wherever we changed it."""
-        data = self.coordinator.data or {}
+        data = self.coordinator.values
         restore = {
             key: value
             for key, value in self.user_settings.items()

@@ -55,7 +55,7 @@ class ApplianceShedding:
 
     def load_state(self) -> LoadState | None:
         """How the shedder sees this appliance (fridges are never shed: None)."""
-        data = self.coordinator.data or {}
+        data = self.coordinator.values
         if not self.coordinator.connected:
             return None
         power = data.get("power")
@@ -86,7 +86,7 @@ class ApplianceShedding:
 
     async def async_shed(self, step: ShedStep, cause: str) -> None:
         """Apply one shedding step (logged by the shedder); ``cause``: POWER_LIMIT or GRID_EVENT."""
-        data = self.coordinator.data or {}
+        data = self.coordinator.values
         if not self.steps:
             self._pre_shed = {
                 key: data[key] for key in ("on", "mode", "target_temperature") if key in data
@@ -109,7 +109,7 @@ class ApplianceShedding:
         title = self.coordinator.config_entry.title
         try:
             if step in _RUN_STEPS:
-                paused = (self.coordinator.data or {}).get("operational_state")
+                paused = self.coordinator.values.get("operational_state")
                 if restoring or paused != OperationalState.PAUSED:  # held again on return
                     await self.coordinator.async_command("resume" if restoring else "pause")
                 return

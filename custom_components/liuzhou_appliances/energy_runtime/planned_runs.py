@@ -103,9 +103,7 @@ class PlannedRuns:
         """A planned run is waiting or under way (not once it has finished)."""
         if self.plan is None:
             return False
-        finished = (self.coordinator.data or {}).get("operational_state") == (
-            OperationalState.FINISHED
-        )
+        finished = self.coordinator.values.get("operational_state") == (OperationalState.FINISHED)
         return not (self.plan.started and finished)
 
     def plan_run(
