@@ -41,6 +41,7 @@ from .const import (
 from .invalid_values import InvalidValues
 from .issues import (
     STATE_ISSUE_KEYS,
+    IssueId,
     IssueOwner,
     async_clear_all_issues,
     async_clear_unreachable_issue,
@@ -140,6 +141,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._cancel_offline_timer: CALLBACK_TYPE | None = None
         # Records which keys each entity reads (see pushed_state.py).
         self.reads = ReadRecorder()
+        # This appliance's fault and supply issues, as the last sync left them.
+        self._state_issues: set[IssueId] | None = None
         self._push_listeners: dict[object, tuple[CALLBACK_TYPE, StateReads | None]] = {}
         # Values the appliance reports against its own declaration (client.py drops them).
         self._invalid = InvalidValues(hass, lambda: self._issue_owner)
@@ -360,7 +363,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             self._cancel_offline_timer()
             self._cancel_offline_timer = None
         async_clear_unreachable_issue(self.hass, self.appliance_id)
-        async_sync_state_issues(
+        self._state_issues = async_sync_state_issues(
             self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
         )
 
@@ -378,8 +381,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             elif reads.concerns(changed):
                 self.async_call_recording(update_callback, reads)
         if not STATE_ISSUE_KEYS.isdisjoint(changed):
-            async_sync_state_issues(
-                self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
+            self._state_issues = async_sync_state_issues(
+                self.hass,
+                self._issue_owner,
+                self.declaration.type_spec,
+                self.client.state,
+                self._state_issues,
             )
 
     @callback
@@ -481,6 +488,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     def async_remove_issues(self) -> None:
         """Delete every repair issue of this appliance (entry removed)."""
         async_clear_all_issues(self.hass, self.appliance_id)
+        self._state_issues = None
 
     # --- commands ----------------------------------------------------------
 

@@ -128,8 +128,14 @@ def async_sync_state_issues(
     owner: IssueOwner,
     type_spec: ApplianceTypeSpec,
     state: Mapping[str, Value],
-) -> None:
-    """Create issues for active faults and low supplies; delete those that cleared."""
+    known: set[IssueId] | None = None,
+) -> set[IssueId]:
+    """Create issues for active faults and low supplies; delete those that cleared.
+
+    ``known`` is what the previous call returned: the appliance's state issues
+    then. Without it the issue registry is searched (once per connection).
+    Returns the state issues that exist now.
+    """
     appliance_id = owner.appliance_id
     wanted: dict[IssueId, tuple[str, dict[str, str], ir.IssueSeverity]] = {}
     faults = state.get("faults")
@@ -147,9 +153,14 @@ def async_sync_state_issues(
                 {"appliance": owner.title},
                 ir.IssueSeverity.WARNING,
             )
-    existing = {
-        issue for issue in _issue_ids_of(hass, appliance_id) if issue.kind not in _NOT_FROM_STATE
-    }
+    if known is None:
+        existing = {
+            issue
+            for issue in _issue_ids_of(hass, appliance_id)
+            if issue.kind not in _NOT_FROM_STATE
+        }
+    else:
+        existing = known
     for issue in existing - set(wanted):
         ir.async_delete_issue(hass, DOMAIN, str(issue))
     for issue, (translation_key, placeholders, severity) in wanted.items():
@@ -163,6 +174,7 @@ def async_sync_state_issues(
             placeholders=placeholders,
             severity=severity,
         )
+    return set(wanted)
 
 
 @callback
