@@ -38,6 +38,7 @@ from .const import (
     DOMAIN,
     MANUFACTURER,
 )
+from .hub_limits import connect_slot
 from .invalid_values import InvalidValues
 from .issues import (
     STATE_ISSUE_KEYS,
@@ -262,7 +263,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         )
         self._invalid.rejected_keys = set()
         try:
-            await client.connect()
+            async with connect_slot(self.hass):
+                await client.connect()
         except TransportError:
             await client.disconnect()
             raise

@@ -30,6 +30,7 @@ from .energy_runtime import (
     async_keep_runtime,
     async_load_runtime_state,
 )
+from .hub_limits import async_appliance_added, async_appliance_removed
 from .naming import async_type_name
 from .runtime_data import (
     AnyLiuzhouConfigEntry,
@@ -69,11 +70,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) -
 
 async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry) -> bool:
     """The appliance's connection, its energy runtime, then its entities."""
+    async_appliance_added(hass, entry.entry_id)
     coordinator = LiuzhouCoordinator(hass, entry)
     try:
         await coordinator.async_config_entry_first_refresh()
     except BaseException:
         await coordinator.async_close()
+        async_appliance_removed(hass, entry.entry_id)
         raise
     coordinator.type_name = await async_type_name(hass, coordinator.hello.type)
     _async_apply_chosen_area(hass, coordinator)
@@ -149,6 +152,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) 
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await runtime.coordinator.async_close()
+        async_appliance_removed(hass, entry.entry_id)
         runtime.coordinator.async_remove_issues()
     return unloaded
 
