@@ -476,7 +476,7 @@ class ApplianceClient:
         pending = _Pending(loop.create_future(), request.KIND)
         self._pending[message_id] = pending
         try:
-            channel.send_message(request.to_dict())
+            channel.send_plaintext(request.encode())
             self._last_sent = loop.time()
             await channel.drain()
             if not pending.future.done():
@@ -647,7 +647,7 @@ class ApplianceClient:
         """
         message_id = next(self._ids)
         try:
-            channel.send_message(Ping(message_id).to_dict())
+            channel.send_plaintext(Ping(message_id).encode())
         except LinkError as err:  # pragma: no cover - a ping always encodes; a broken session
             self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
             return False
