@@ -1,9 +1,9 @@
 """Link benchmark: commissioning, session set-up, round trips and codec throughput.
 
-``./scripts/bench link [--requests N] [--frames N] [--pairings N]`` runs a real
-ApplianceServer and ApplianceClient on 127.0.0.1 in one process (one event
-loop, so a round trip includes both sides' work), then again with the
-appliance in a child process, next to a raw asyncio echo server in another
+``./scripts/bench link [--requests N] [--frames N] [--pairings N] [--round-trips N]``
+runs a real ApplianceServer and ApplianceClient on 127.0.0.1 in one process
+(one event loop, so a round trip includes both sides' work), then again with
+the appliance in a child process, next to a raw asyncio echo server in another
 child process that answers each request with as many bytes as the appliance
 does (a ping answer's, a read answer's). It prints a table plus one JSON line.
 
