@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle",
         type=_seconds,
         default=2.0,
-        help="idle period a session must survive (s, default 2; use 25 to cover the "
-        "hub's 20 s keepalive)",
+        help="idle period a session must survive (s, default 2; use 50 to cover the "
+        "hub's 45 s longest quiet)",
     )
     parser.add_argument(
         "--discovery-timeout", type=_seconds, default=5.0, help="zeroconf browse (s, default 5)"

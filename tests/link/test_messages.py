@@ -64,6 +64,27 @@ def test_requests_write_the_envelope_and_read_back(request_: Request, wire: dict
     assert request_from_dict(decode_message(encode_message(wire))) == request_
 
 
+@pytest.mark.parametrize("message_id", [0, 7, 1000, 2**53 - 1])
+@pytest.mark.parametrize(
+    "make",
+    [
+        Ping,
+        Describe,
+        Subscribe,
+        Read,
+        lambda i: Read(i, ("mode", "on")),
+        lambda i: Write(i, {"on": True, "mode": "cool"}),
+        lambda i: Command(i, "start", {"delay_s": 60}),
+    ],
+)
+def test_encoded_requests_are_the_bytes_of_their_wire_dictionary(
+    make: Callable[[int], Request], message_id: int
+) -> None:
+    """The hand-written fast path for requests without fields is the JSON encoder's output."""
+    request = make(message_id)
+    assert request.encode() == encode_message(request.to_dict())
+
+
 @pytest.mark.parametrize(
     ("message", "error", "detail"),
     [

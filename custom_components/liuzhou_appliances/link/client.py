@@ -4,6 +4,20 @@
 ``FrameTransport``, TCP today) that has done HELLO and the Noise handshake,
 sending and receiving raw inner messages. The conformance kit uses it
 directly to send malformed requests.
+
+A hub holds thousands of sessions, so each ``ApplianceClient`` session costs
+one asyncio task (the read loop) and one timer handle (``loop.call_at``),
+whatever it does. The timer watches every deadline of the session: the
+appliance's silence (``keepalive_timeout``), the next keepalive ping and the
+answer it waits for, and the answers of requests in flight. Nothing re-arms it
+per frame: a frame only stamps the time it was heard or sent, and the timer,
+when it fires, compares those stamps with its deadlines and arms itself again
+for the earliest one still ahead. It is moved earlier only when a request's
+deadline comes before the time it is set for. Keepalive pings come from the
+timer itself (no task, no sleep), and only when needed (PROTOCOL.md 7.4):
+after ``keepalive_interval`` without hearing anything from the appliance, or
+after ``max_send_gap`` without sending it anything (so the appliance's own
+idle limit is never reached while it is the only one talking).
 """
 
 from __future__ import annotations
@@ -14,6 +28,7 @@ import contextlib
 from dataclasses import dataclass
 import itertools
 import logging
+import math
 import time
 from typing import Any, Final
 
@@ -64,6 +79,15 @@ from .transport import FrameTransport, TcpTransport
 
 _LOGGER: Final = logging.getLogger(__name__)
 MAX_PENDING_REQUESTS: Final = 32
+# The appliance ends a session after this long without a frame from the hub (PROTOCOL.md 7.4).
+APPLIANCE_IDLE_TIMEOUT: Final = 90.0
+# The longest the hub stays quiet towards an appliance that keeps talking: half the
+# appliance's idle limit, so a keepalive sent then has the other half to arrive and be
+# answered (request_timeout, 10 s by default, is far less) before the appliance gives up.
+MAX_SEND_GAP: Final = APPLIANCE_IDLE_TIMEOUT / 2
+# The session timer treats a deadline this close as reached, so it never wakes up a
+# hair early and re-arms for a moment later.
+_TIMER_SLACK: Final = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,17 +275,22 @@ class SecureChannel:
         self.send_plaintext(encode_message(message))
 
     async def drain(self) -> None:
-        """Wait until the transport takes what was sent."""
-        await drain(self.transport, self._timeout)
+        """Wait until the transport takes what was sent (at once when it already has)."""
+        if self.transport.drain_needed():
+            await drain(self.transport, self._timeout)
 
     async def receive_message(self, idle_timeout: float | None = None) -> dict[str, Any]:
         """The next inner message.
 
         ApplianceUnreachable when the connection ends or is silent for
-        ``idle_timeout``; LinkError(AUTH_FAILED) when a frame fails decryption.
+        ``idle_timeout`` (None: wait as long as it takes, the caller keeps
+        time); LinkError(AUTH_FAILED) when a frame fails decryption.
         """
         try:
-            frame = await asyncio.wait_for(self.transport.receive_frame(), idle_timeout)
+            if idle_timeout is None:
+                frame = await self.transport.receive_frame()
+            else:
+                frame = await asyncio.wait_for(self.transport.receive_frame(), idle_timeout)
         except TimeoutError as err:
             raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
         except ConnectionClosed as err:
@@ -278,6 +307,17 @@ class SecureChannel:
 type InvalidValueCallback = Callable[[str, object, LinkError], None]
 
 
+class _Pending:
+    """A request in flight: what the caller awaits and when it stops waiting."""
+
+    __slots__ = ("deadline", "future", "kind")
+
+    def __init__(self, future: asyncio.Future[Mapping[str, Any]], kind: str) -> None:
+        self.future = future
+        self.kind = kind
+        self.deadline = math.inf  # set once the request has left
+
+
 class ApplianceClient:
     """A session with one paired appliance, kept current by pushed changes.
 
@@ -286,6 +326,14 @@ class ApplianceClient:
     (undeclared key, wrong type, out of range, not an option) leaves the last
     valid value in place and is handed to ``on_invalid_value`` instead, with
     the reason; state listeners hear only the valid values.
+
+    Timing (seconds): a request not answered within ``request_timeout`` is
+    TimedOutError; an appliance heard from not at all for ``keepalive_timeout``
+    ends the session. The hub pings after ``keepalive_interval`` without
+    hearing from the appliance, or ``max_send_gap`` without sending it
+    anything; a ping not answered within ``request_timeout`` ends the session
+    ("keepalive failed"). A dead appliance is thus noticed about
+    ``keepalive_interval + request_timeout`` after its last frame.
     """
 
     def __init__(
@@ -299,6 +347,7 @@ class ApplianceClient:
         request_timeout: float = 10.0,
         keepalive_timeout: float = 90.0,
         on_invalid_value: InvalidValueCallback | None = None,
+        max_send_gap: float = MAX_SEND_GAP,
     ) -> None:
         self.host = host
         self.port = port
@@ -307,6 +356,7 @@ class ApplianceClient:
         self.keepalive_interval = keepalive_interval
         self.request_timeout = request_timeout
         self.keepalive_timeout = keepalive_timeout
+        self.max_send_gap = max_send_gap
         self.hello: HelloInfo | None = None
         self.declaration: Declaration | None = None
         self.state: dict[str, Value] = {}
@@ -314,8 +364,15 @@ class ApplianceClient:
         self.last_seq = 0
         self._channel: SecureChannel | None = None
         self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future[Mapping[str, Any]]] = {}
+        self._pending: dict[int, _Pending] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # The session timer and the stamps it compares with its deadlines (loop.time()).
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_heard = 0.0
+        self._last_sent = 0.0
+        # The keepalive ping in flight, if any, and when its answer is due.
+        self._keepalive_id: int | None = None
+        self._keepalive_deadline = 0.0
         self._closing: asyncio.Task[None] | None = None
         self._state_listeners: list[Callable[[Mapping[str, Value]], None]] = []
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
@@ -336,7 +393,7 @@ class ApplianceClient:
     # --- lifecycle -----------------------------------------------------------
 
     async def connect(self) -> None:
-        """HELLO, Noise handshake, describe, subscribe, read all; start keepalive."""
+        """HELLO, Noise handshake, describe, subscribe, read all; then keepalive."""
         if self._channel is not None:
             raise RuntimeError("already connected")
         channel = await SecureChannel.open(
@@ -349,7 +406,10 @@ class ApplianceClient:
         )
         self._channel = channel
         self.hello = channel.hello
+        self._last_heard = self._last_sent = asyncio.get_running_loop().time()
+        self._keepalive_id = None
         self._tasks = [asyncio.create_task(self._read_loop(channel))]
+        self._arm(self._next_deadline())
         try:
             described = DescribeResult.from_dict(await self._request(Describe))
             self.declaration = described.declaration
@@ -363,7 +423,7 @@ class ApplianceClient:
             await self._shutdown(err if isinstance(err, Exception) else None, notify=False)
             raise
         self.connected = True
-        self._tasks.append(asyncio.create_task(self._keepalive_loop()))
+        self._arm(self._next_deadline())  # keepalive deadlines count from now on
 
     def _set_hello(self, hello: HelloInfo) -> None:
         self.hello = hello
@@ -400,7 +460,11 @@ class ApplianceClient:
         return time.perf_counter() - started
 
     async def _request(self, request_with_id: Callable[[int], Request]) -> Mapping[str, Any]:
-        """Send the request (given its id), wait for the answer; return the result body."""
+        """Send the request (given its id), wait for the answer; return the result body.
+
+        The answer (or the session timer's TimedOutError, or the session's
+        end) resolves the future; no timer or task of its own.
+        """
         channel = self._channel
         if channel is None:
             raise ApplianceUnreachable("not connected")
@@ -408,16 +472,18 @@ class ApplianceClient:
             raise BusyError("too many requests in flight")
         message_id = next(self._ids)
         request = request_with_id(message_id)
-        future: asyncio.Future[Mapping[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[message_id] = future
+        loop = asyncio.get_running_loop()
+        pending = _Pending(loop.create_future(), request.KIND)
+        self._pending[message_id] = pending
         try:
-            channel.send_message(request.to_dict())
+            channel.send_plaintext(request.encode())
+            self._last_sent = loop.time()
             await channel.drain()
-            return await asyncio.wait_for(asyncio.shield(future), self.request_timeout)
-        except TimeoutError:
-            raise TimedOutError(
-                f"no answer to {request.KIND} in {self.request_timeout:g} s"
-            ) from None
+            if not pending.future.done():
+                # Counted from when the transport took the request, as the answer's wait.
+                pending.deadline = loop.time() + self.request_timeout
+                self._arm(pending.deadline)
+            return await pending.future
         finally:
             self._pending.pop(message_id, None)
 
@@ -425,9 +491,12 @@ class ApplianceClient:
 
     async def _read_loop(self, channel: SecureChannel) -> None:
         error: Exception
+        loop = asyncio.get_running_loop()
         try:
             while True:
-                message = await channel.receive_message(self.keepalive_timeout)
+                # No timeout per frame: the session timer watches for silence.
+                message = await channel.receive_message()
+                self._last_heard = loop.time()
                 self._handle(message)
         except asyncio.CancelledError:
             raise
@@ -465,10 +534,14 @@ class ApplianceClient:
             error = ErrorReply.from_dict(message).error
             _LOGGER.warning("appliance %s reports: %s", self.host, error)
             return
-        future = self._pending.get(message_id)
-        if future is None or future.done():
+        if message_id == self._keepalive_id:
+            self._keepalive_answered(message)
+            return
+        pending = self._pending.get(message_id)
+        if pending is None or pending.future.done():
             _LOGGER.debug("answer to unknown request %s", message_id)
             return
+        future = pending.future
         if message_type == MessageType.ERROR:
             future.set_exception(ErrorReply.from_dict(message).error)
             return
@@ -494,19 +567,102 @@ class ApplianceClient:
                         _LOGGER.exception("invalid value callback failed")
         return accepted
 
-    async def _keepalive_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.keepalive_interval)
-            try:
-                await self.ping()
-            except LinkError as err:
-                self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
+    def _keepalive_answered(self, message: Mapping[str, Any]) -> None:
+        """The keepalive ping's answer: any result will do, an error ends the session."""
+        self._keepalive_id = None
+        try:
+            if message["type"] == MessageType.ERROR:
+                raise ErrorReply.from_dict(message).error
+            Result.from_dict(message)
+        except LinkError as err:
+            self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
+            return
+        # The timer waits for the ping's deadline; the next ping may be due before that
+        # (never with the defaults: request_timeout is below keepalive_interval).
+        self._arm(self._next_deadline())
+
+    # --- the session timer ---------------------------------------------------
+
+    def _next_deadline(self) -> float:
+        """The earliest moment the session timer has something to check."""
+        deadline = self._last_heard + self.keepalive_timeout
+        if self._keepalive_id is not None:
+            deadline = min(deadline, self._keepalive_deadline)
+        elif self.connected:
+            deadline = min(
+                deadline,
+                self._last_heard + self.keepalive_interval,
+                self._last_sent + self.max_send_gap,
+            )
+        for pending in self._pending.values():
+            if pending.deadline < deadline and not pending.future.done():
+                deadline = pending.deadline
+        return deadline
+
+    def _arm(self, when: float) -> None:
+        """Have the timer fire by ``when``: a timer due earlier stays, it looks again then."""
+        timer = self._timer
+        if timer is not None:
+            if timer.when() <= when:
                 return
+            timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
+
+    def _on_timer(self) -> None:
+        """Check every deadline against the stamps, act on those reached, re-arm."""
+        self._timer = None
+        channel = self._channel
+        if channel is None:  # pragma: no cover - the shutdown cancels the timer first
+            return
+        now = asyncio.get_running_loop().time() + _TIMER_SLACK
+        if now - self._last_heard >= self.keepalive_timeout:
+            self._drop(ApplianceUnreachable(f"appliance silent for {self.keepalive_timeout:g} s"))
+            return
+        if self._keepalive_id is not None and now >= self._keepalive_deadline:
+            missed = TimedOutError(f"no answer to ping in {self.request_timeout:g} s")
+            self._drop(ApplianceUnreachable(f"keepalive failed: {missed}"))
+            return
+        for pending in self._pending.values():
+            if pending.deadline <= now and not pending.future.done():
+                pending.future.set_exception(
+                    TimedOutError(f"no answer to {pending.kind} in {self.request_timeout:g} s")
+                )
+        if (
+            self.connected
+            and self._keepalive_id is None
+            and (
+                now - self._last_heard >= self.keepalive_interval
+                or now - self._last_sent >= self.max_send_gap
+            )
+            and not self._send_keepalive(channel)
+        ):
+            return
+        self._arm(self._next_deadline())
+
+    def _send_keepalive(self, channel: SecureChannel) -> bool:
+        """Send a ping whose answer the timer awaits; False if the session ended instead.
+
+        Not drained: a ping is a few dozen bytes, and an appliance that stops
+        reading does not answer it in time, which ends the session anyway.
+        """
+        message_id = next(self._ids)
+        try:
+            channel.send_plaintext(Ping(message_id).encode())
+        except LinkError as err:  # pragma: no cover - a ping always encodes; a broken session
+            self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
+            return False
+        now = asyncio.get_running_loop().time()
+        self._keepalive_id = message_id
+        self._keepalive_deadline = now + self.request_timeout
+        self._last_sent = now
+        return True
 
     def _drop(self, error: Exception) -> None:
-        """End the session from a background task (no await)."""
+        """End the session from a background task or the timer (no await)."""
         if self._channel is None:  # pragma: no cover - tasks are cancelled before they can get here
             return
+        if self._closing is not None and not self._closing.done():
+            return  # already ending, for the first reason
         self._closing = asyncio.create_task(self._shutdown(error))
 
     async def _shutdown(self, error: Exception | None, *, notify: bool = True) -> None:
@@ -515,13 +671,18 @@ class ApplianceClient:
             return
         was_connected = self.connected
         self.connected = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._keepalive_id = None
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         self._tasks = []
         for task in tasks:
             task.cancel()
         reason = error if error is not None else ApplianceUnreachable("disconnected")
-        for future in self._pending.values():
+        for pending in self._pending.values():
+            future = pending.future
             if not future.done():
                 future.set_exception(
                     reason

@@ -24,6 +24,8 @@ from typing import Any, ClassVar, Final
 from .codec import (
     MessageType,
     changed_message,
+    encode_bare_request,
+    encode_message,
     error_from_dict,
     error_message,
     request_message,
@@ -57,6 +59,10 @@ class Ping:
         """The wire dictionary."""
         return request_message(self.id, self.KIND)
 
+    def encode(self) -> bytes:
+        """The inner message's bytes (as ``encode_message(self.to_dict())``)."""
+        return encode_bare_request(self.id, self.KIND)
+
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Ping:
         """Read a ping request."""
@@ -74,6 +80,10 @@ class Describe:
         """The wire dictionary."""
         return request_message(self.id, self.KIND)
 
+    def encode(self) -> bytes:
+        """The inner message's bytes (as ``encode_message(self.to_dict())``)."""
+        return encode_bare_request(self.id, self.KIND)
+
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Describe:
         """Read a describe request."""
@@ -90,6 +100,10 @@ class Subscribe:
     def to_dict(self) -> dict[str, Any]:
         """The wire dictionary."""
         return request_message(self.id, self.KIND)
+
+    def encode(self) -> bytes:
+        """The inner message's bytes (as ``encode_message(self.to_dict())``)."""
+        return encode_bare_request(self.id, self.KIND)
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Subscribe:
@@ -109,6 +123,12 @@ class Read:
         """The wire dictionary (no ``keys`` field when all are wanted)."""
         fields: dict[str, Any] = {} if self.keys is None else {"keys": list(self.keys)}
         return request_message(self.id, self.KIND, **fields)
+
+    def encode(self) -> bytes:
+        """The inner message's bytes (as ``encode_message(self.to_dict())``)."""
+        if self.keys is None:
+            return encode_bare_request(self.id, self.KIND)
+        return encode_message(self.to_dict())
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Read:
@@ -142,6 +162,10 @@ class Write:
         """The wire dictionary."""
         return request_message(self.id, self.KIND, values=dict(self.values))
 
+    def encode(self) -> bytes:
+        """The inner message's bytes; MALFORMED or TOO_LARGE if they cannot be sent."""
+        return encode_message(self.to_dict())
+
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Write:
         """Read a write request; MALFORMED unless values is a non-empty object."""
@@ -167,6 +191,10 @@ class Command:
     def to_dict(self) -> dict[str, Any]:
         """The wire dictionary (``args`` always present)."""
         return request_message(self.id, self.KIND, name=self.name, args=dict(self.args))
+
+    def encode(self) -> bytes:
+        """The inner message's bytes; MALFORMED or TOO_LARGE if they cannot be sent."""
+        return encode_message(self.to_dict())
 
     @classmethod
     def from_dict(cls, message: Mapping[str, Any]) -> Command:

@@ -42,6 +42,15 @@ class FrameTransport(ABC):
     async def drain(self) -> None:
         """Wait until the connection has taken what was queued; ConnectionClosed if gone."""
 
+    def drain_needed(self) -> bool:
+        """Whether ``drain()`` may wait or fail now; False means it would return at once.
+
+        Lets a caller skip the cost of a bounded wait on the common path, where
+        the connection took the frames as they were queued. This default
+        always says True.
+        """
+        return True
+
     @abstractmethod
     async def receive_frame(self) -> Frame:
         """The next frame; ConnectionClosed at the end, CodecError for bytes that are no frame."""
@@ -88,6 +97,13 @@ class TcpTransport(FrameTransport):
             await self.writer.drain()
         except OSError as err:  # ConnectionResetError, BrokenPipeError ...
             raise ConnectionClosed(repr(err)) from err
+
+    def drain_needed(self) -> bool:
+        """Closing, or more buffered than the low-water mark (the stream may be paused)."""
+        transport = self.writer.transport
+        if transport.is_closing():
+            return True
+        return transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]
 
     async def receive_frame(self) -> Frame:
         """Read one frame."""
