@@ -270,3 +270,34 @@ async def test_each_frame_pushes_the_keepalive_deadline_back(
     assert server.session_count == 1
     await client.disconnect()
     await eventually(lambda: server.session_count == 0)
+
+
+async def test_keepalive_costs_no_timer_per_frame(
+    server: ApplianceServer, backend: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hundreds of frames each way schedule about one keepalive timer, not one per frame."""
+    server.keepalive_timeout = 60.0  # far from every other timer in this test
+    loop = asyncio.get_running_loop()
+    keepalive_timers: list[object] = []
+    call_at = loop.call_at
+
+    def counting_call_at(
+        when: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        if when - loop.time() > 50:
+            keepalive_timers.append(callback)
+        return call_at(when, callback, *args, context=context)
+
+    channel = await subscribed_channel(server)
+    try:
+        monkeypatch.setattr(loop, "call_at", counting_call_at)
+        for request_id in range(2, 302):
+            channel.send_message({"id": request_id, "type": "ping"})
+            backend.change({"humidity": request_id})
+            await asyncio.sleep(0)
+        answered = 0
+        while answered < 300:
+            answered += (await channel.receive_message(5))["type"] == "result"
+        assert len(keepalive_timers) <= 2
+    finally:
+        await channel.close()

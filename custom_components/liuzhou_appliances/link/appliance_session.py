@@ -16,7 +16,12 @@ holds at most ``outbound_queue_size`` answers plus one push more than that,
 each push at most one value per key. Requests are read only as fast as their
 answers can be queued, so a flooding hub is slowed by TCP. A hub that stops
 reading altogether is closed when a write has not drained for
-``keepalive_timeout``.
+``keepalive_timeout``, a silent hub when no frame has come for as long.
+
+Both deadlines are watched by one timer per session (``_watch``) that fires
+about once per ``keepalive_timeout`` and moves itself on, rather than a
+timeout per frame read or written: at thousands of sessions and pushes per
+second, per-frame timer handles are a cost of their own.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import logging
 from typing import Any, Final, Protocol
 
 from .backend import ApplianceBackend
-from .codec import CodecError, FrameType, decode_message, encode_message
+from .codec import CodecError, Frame, FrameType, decode_message, encode_message
 from .errors import BusyError, ConnectionClosed, InternalError, LinkError, TimedOutError
 from .messages import (
     Changed,
@@ -167,6 +172,11 @@ class ApplianceSession:
         self._in_flight: set[asyncio.Task[None]] = set()
         # The frame that authenticated the hub, handled first.
         self.first: bytes | None = None
+        # Since when the read loop has waited for a frame and the writer for the
+        # transport to take a frame (loop time), or None: what _watch checks.
+        self._reading_since: float | None = None
+        self._draining_since: float | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
 
     def push(self, seq: int, values: Mapping[str, Value]) -> None:
         """Push change number ``seq`` (``values``: the changed keys) if the hub subscribed.
@@ -179,16 +189,51 @@ class ApplianceSession:
             self._outbox.push(seq, values)
 
     async def run(self) -> None:
+        """Serve the session until it ends.
+
+        Never returns normally: ConnectionClosed when the hub goes away,
+        ConnectionEnded (its text the reason) after a bad frame, a plaintext
+        frame or a failed decryption. The keepalive timeout and write failures
+        end it through ``close`` instead (which cancels the task and logs the
+        reason), as does a close from outside.
+        """
+        loop = asyncio.get_running_loop()
+        self._watchdog = loop.call_at(loop.time() + self.server.keepalive_timeout, self._watch)
         writer_task = asyncio.create_task(self._write_loop())
         try:
             await self._read_loop()
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
             writer_task.cancel()
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(writer_task, *self._in_flight, return_exceptions=True)
 
+    def _watch(self) -> None:
+        """Close the session if a read or a write has waited ``keepalive_timeout``.
+
+        Otherwise the timer is set again for the earliest moment either could
+        (a frame arriving in between only moves that moment later, so the
+        timer is never late, and needs moving only when it fires).
+        """
+        loop = asyncio.get_running_loop()
+        timeout = self.server.keepalive_timeout
+        now = loop.time()
+        self._watchdog = None
+        reading, draining = self._reading_since, self._draining_since
+        if reading is not None and now >= reading + timeout:
+            self._close(f"keepalive timeout: nothing from the hub for {timeout:g} s")
+            return
+        if draining is not None and now >= draining + timeout:
+            self._close(f"cannot write to hub ({TimeoutError()!r})")
+            return
+        waits = [since + timeout for since in (reading, draining) if since is not None]
+        self._watchdog = loop.call_at(min(waits, default=now + timeout), self._watch)
+
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         transport = self.transport
         while True:
             item = await self._outbox.get()
@@ -205,14 +250,14 @@ class ApplianceSession:
             else:
                 data = item
             transport.send_frame(FrameType.ENCRYPTED, self.secure.encrypt(data))
+            self._draining_since = loop.time()
             try:
-                await asyncio.wait_for(transport.drain(), self.server.keepalive_timeout)
-            except TimeoutError as err:
-                self._close(f"cannot write to hub ({err!r})")
-                return
+                await transport.drain()
             except ConnectionClosed as err:
                 self._close(f"cannot write to hub ({err})")
                 return
+            finally:
+                self._draining_since = None
 
     async def _send(self, message: Result | ErrorReply) -> None:
         await self._outbox.reserve()
@@ -240,18 +285,20 @@ class ApplianceSession:
                 data = encode_message(reply.to_dict())
         self._outbox.answer(data)
 
+    async def _receive_frame(self) -> Frame:
+        self._reading_since = asyncio.get_running_loop().time()
+        try:
+            return await self.transport.receive_frame()
+        finally:
+            self._reading_since = None
+
     async def _read_loop(self) -> None:
-        timeout = self.server.keepalive_timeout
         if self.first is not None:
             first, self.first = self.first, None
             await self._handle_plaintext(first)
         while True:
             try:
-                frame = await asyncio.wait_for(self.transport.receive_frame(), timeout)
-            except TimeoutError:
-                raise ConnectionEnded(
-                    f"keepalive timeout: nothing from the hub for {timeout:g} s"
-                ) from None
+                frame = await self._receive_frame()
             except CodecError as err:
                 await self._send(ErrorReply(None, err))
                 await self._flush()
