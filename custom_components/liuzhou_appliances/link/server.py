@@ -62,7 +62,11 @@ class ApplianceServer:
     ``max_sessions`` more that only a session attempt may use (pairing then
     gets BUSY). A connection beyond all that evicts the unauthenticated one
     that has waited longest for its peer, as does a session attempt while
-    more than ``max_connections`` are unauthenticated.
+    more than ``max_connections`` are unauthenticated. Per session:
+    ``max_in_flight`` writes and commands running, ``outbound_queue_size``
+    answers waiting to be sent (pushed changes merge rather than queue), and
+    ``keepalive_timeout`` without a frame from the hub, or without a write
+    draining, closes it.
     """
 
     def __init__(
