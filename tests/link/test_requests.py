@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -251,24 +250,6 @@ async def test_session_limit(
     with pytest.raises(LinkError) as caught:
         await make_client().connect()
     assert caught.value.code is ErrorCode.BUSY
-
-
-async def test_hub_that_stops_reading_is_dropped(
-    server: ApplianceServer, backend: MemoryBackend
-) -> None:
-    server.outbound_queue_size = 4
-    channel = await open_channel(server)
-    try:
-        channel.send_message({"id": 1, "type": "subscribe"})
-        await channel.receive_message(2)
-        # Never read again while the appliance pushes far more than any buffer holds.
-        for n in range(3000):
-            backend.change({"power": float(n % 1000)})
-            if n % 100 == 0:
-                await asyncio.sleep(0)
-        await eventually(lambda: server.session_count == 0, 5)
-    finally:
-        await channel.close()
 
 
 async def test_disconnect_stops_everything(

@@ -260,7 +260,6 @@ async def test_hub_that_sends_but_never_reads_is_dropped_when_writes_stall(
     # stalled writes can run it out; 1 s leaves room for a loaded machine (the flood
     # below is encrypted on this event loop too).
     server.keepalive_timeout = 1.0
-    server.outbound_queue_size = 10_000  # so the stalled transport, not the queue, decides
     channel = await SecureChannel.open("127.0.0.1", server.port, KEY, hub_id=HUB_ID)
     try:
         channel.send_message({"id": 1, "type": "subscribe"})
@@ -270,9 +269,11 @@ async def test_hub_that_sends_but_never_reads_is_dropped_when_writes_stall(
         with caplog.at_level(logging.INFO, LOGGER):
             for n in range(2000):  # far more than the socket buffers hold
                 backend.change({"swing": f"{n:05d}" + "x" * 8000})
+                # The writer sends a push at each turn it gets (changes made while it
+                # waits merge): yielding after every change keeps it writing.
+                await asyncio.sleep(0)
                 if n % 100 == 99:  # let the session read the hub's pings meanwhile
                     channel.send_message({"id": (ping := ping + 1), "type": "ping"})
-                    await asyncio.sleep(0)
             for _ in range(200):  # keep the session's read side alive, up to 10 s
                 channel.send_message({"id": (ping := ping + 1), "type": "ping"})
                 await asyncio.sleep(0.05)

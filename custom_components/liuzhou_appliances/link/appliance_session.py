@@ -3,21 +3,41 @@
 ``ApplianceSession`` runs once a frame from the hub has decrypted (see
 ``connection.py``): it reads encrypted requests, answers describe, read,
 subscribe and ping at once, runs writes and commands as bounded background
-operations, and queues pushed changes, closing the connection when the hub
-stops reading.
+operations, and pushes changes.
+
+What waits to be sent is an ``_Outbox``: answers (at most
+``outbound_queue_size``) and, between them, pushes. A push is a mapping that
+takes every further change while it is the last message waiting (the latest
+value of a key wins, the push carries the ``seq`` of the last change merged
+into it); once an answer is queued behind it, later changes gather in a new
+push behind that answer. So a slow hub gets fewer, fresher pushes and keeps
+its session, no message ever overtakes one produced before it, and a session
+holds at most ``outbound_queue_size`` answers plus one push more than that,
+each push at most one value per key. Requests are read only as fast as their
+answers can be queued, so a flooding hub is slowed by TCP. A hub that stops
+reading altogether is closed when a write has not drained for
+``keepalive_timeout``, a silent hub when no frame has come for as long.
+
+Both deadlines are watched by one timer per session (``_watch``) that fires
+about once per ``keepalive_timeout`` and moves itself on, rather than a
+timeout per frame read or written: at thousands of sessions and pushes per
+second, per-frame timer handles are a cost of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 import logging
 from typing import Any, Final, Protocol
 
 from .backend import ApplianceBackend
-from .codec import CodecError, FrameType, decode_message, encode_message
+from .codec import CodecError, Frame, FrameType, decode_message, encode_message
 from .errors import BusyError, ConnectionClosed, InternalError, LinkError, TimedOutError
 from .messages import (
+    Changed,
     Command,
     Describe,
     DescribeResult,
@@ -33,6 +53,7 @@ from .messages import (
     Write,
     request_from_dict,
 )
+from .model import Value
 from .session import SecureSession
 from .transport import FrameTransport
 
@@ -63,6 +84,71 @@ class SessionHost(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class _Push:
+    """A push waiting to be sent: every key changed since the previous push, newest values."""
+
+    seq: int
+    values: dict[str, Value]
+
+
+class _Outbox:
+    """The messages one session has yet to send, in the order they were produced.
+
+    Answers are encoded bytes, at most ``size``: ``reserve()`` waits for room
+    and the writer frees it by taking the answer. Pushes are ``_Push`` entries
+    outside that count yet bounded too: only the last entry grows, and every
+    other push has an answer behind it, so there are at most ``size + 1``.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._items: deque[bytes | _Push] = deque()
+        self._room = asyncio.Semaphore(size)
+        self._nonempty = asyncio.Event()
+        # The push that later changes merge into: the last item, or None.
+        self._open: _Push | None = None
+
+    def empty(self) -> bool:
+        """Whether nothing waits to be sent."""
+        return not self._items
+
+    async def reserve(self) -> None:
+        """Wait for room for one answer; ``answer()`` or ``release()`` must follow."""
+        await self._room.acquire()
+
+    def release(self) -> None:
+        """Give back a reservation that no answer used."""
+        self._room.release()
+
+    def answer(self, data: bytes) -> None:
+        """Queue an encoded answer (room reserved first); later changes go behind it."""
+        self._items.append(data)
+        self._open = None
+        self._nonempty.set()
+
+    def push(self, seq: int, values: Mapping[str, Value]) -> None:
+        """Merge a change into the last push waiting, or queue a new push; never waits."""
+        if self._open is None:
+            self._open = _Push(seq, dict(values))
+            self._items.append(self._open)
+            self._nonempty.set()
+        else:
+            self._open.seq = seq
+            self._open.values.update(values)
+
+    async def get(self) -> bytes | _Push:
+        """The next message to send: an encoded answer or a push."""
+        while not self._items:
+            self._nonempty.clear()
+            await self._nonempty.wait()
+        item = self._items.popleft()
+        if item is self._open:
+            self._open = None  # it is being sent: the next change starts a new push
+        if isinstance(item, bytes):
+            self._room.release()
+        return item
+
+
 class ApplianceSession:
     """The encrypted request/response/push loop of one connection."""
 
@@ -82,45 +168,107 @@ class ApplianceSession:
         self.secure = secure
         self.hub_id = hub_id
         self.subscribed = False
-        self._outbound: asyncio.Queue[bytes] = asyncio.Queue(self.server.outbound_queue_size)
+        self._outbox = _Outbox(self.server.outbound_queue_size)
         self._in_flight: set[asyncio.Task[None]] = set()
         # The frame that authenticated the hub, handled first.
         self.first: bytes | None = None
+        # Since when the read loop has waited for a frame and the writer for the
+        # transport to take a frame (loop time), or None: what _watch checks.
+        self._reading_since: float | None = None
+        self._draining_since: float | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
 
-    def push(self, data: bytes) -> None:
-        """Queue a pushed change; a hub too slow to take it is disconnected."""
-        if not self.subscribed:
-            return
-        try:
-            self._outbound.put_nowait(data)
-        except asyncio.QueueFull:
-            self._close("hub is not reading; outbound queue full")
+    def push(self, seq: int, values: Mapping[str, Value]) -> None:
+        """Push change number ``seq`` (``values``: the changed keys) if the hub subscribed.
+
+        Never waits and never closes the session: the change merges into the
+        push still waiting to be sent, if nothing is queued behind that push.
+        The caller checks that ``Changed(seq, values)`` alone fits a message.
+        """
+        if self.subscribed:
+            self._outbox.push(seq, values)
 
     async def run(self) -> None:
+        """Serve the session until it ends.
+
+        Never returns normally: ConnectionClosed when the hub goes away,
+        ConnectionEnded (its text the reason) after a bad frame, a plaintext
+        frame or a failed decryption. The keepalive timeout and write failures
+        end it through ``close`` instead (which cancels the task and logs the
+        reason), as does a close from outside.
+        """
+        loop = asyncio.get_running_loop()
+        self._watchdog = loop.call_at(loop.time() + self.server.keepalive_timeout, self._watch)
         writer_task = asyncio.create_task(self._write_loop())
         try:
             await self._read_loop()
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
             writer_task.cancel()
             for task in self._in_flight:
                 task.cancel()
             await asyncio.gather(writer_task, *self._in_flight, return_exceptions=True)
 
+    def _watch(self) -> None:
+        """Close the session if a read or a write has waited ``keepalive_timeout``.
+
+        Otherwise the timer is set again for the earliest moment either could
+        (a frame arriving in between only moves that moment later, so the
+        timer is never late, and needs moving only when it fires).
+        """
+        loop = asyncio.get_running_loop()
+        timeout = self.server.keepalive_timeout
+        now = loop.time()
+        self._watchdog = None
+        reading, draining = self._reading_since, self._draining_since
+        if reading is not None and now >= reading + timeout:
+            self._close(f"keepalive timeout: nothing from the hub for {timeout:g} s")
+            return
+        if draining is not None and now >= draining + timeout:
+            self._close(f"cannot write to hub ({TimeoutError()!r})")
+            return
+        waits = [since + timeout for since in (reading, draining) if since is not None]
+        self._watchdog = loop.call_at(min(waits, default=now + timeout), self._watch)
+
     async def _write_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         transport = self.transport
         while True:
-            data = await self._outbound.get()
+            item = await self._outbox.get()
+            if isinstance(item, _Push):
+                try:
+                    data = encode_message(Changed(item.seq, item.values).to_dict())
+                except CodecError as err:
+                    # Each change fit alone (the server checks), so only values
+                    # that a read of the same keys could not carry either get here.
+                    _LOGGER.error(
+                        "cannot push changes up to %s to %s: %s", item.seq, self.hub_id, err
+                    )
+                    continue
+            else:
+                data = item
             transport.send_frame(FrameType.ENCRYPTED, self.secure.encrypt(data))
+            self._draining_since = loop.time()
             try:
-                await asyncio.wait_for(transport.drain(), self.server.keepalive_timeout)
-            except TimeoutError as err:
-                self._close(f"cannot write to hub ({err!r})")
-                return
+                await transport.drain()
             except ConnectionClosed as err:
                 self._close(f"cannot write to hub ({err})")
                 return
+            finally:
+                self._draining_since = None
 
     async def _send(self, message: Result | ErrorReply) -> None:
+        await self._outbox.reserve()
+        try:
+            self._queue_answer(message)
+        except BaseException:
+            self._outbox.release()
+            raise
+
+    def _queue_answer(self, message: Result | ErrorReply) -> None:
+        """Encode and queue an answer whose room is reserved."""
         try:
             data = encode_message(message.to_dict())
         except CodecError as err:
@@ -135,20 +283,22 @@ class ApplianceSession:
                 _LOGGER.error("response to %s does not fit a frame: %s", self.hub_id, err)
                 reply = ErrorReply(message.id, InternalError("response too large"))
                 data = encode_message(reply.to_dict())
-        await self._outbound.put(data)
+        self._outbox.answer(data)
+
+    async def _receive_frame(self) -> Frame:
+        self._reading_since = asyncio.get_running_loop().time()
+        try:
+            return await self.transport.receive_frame()
+        finally:
+            self._reading_since = None
 
     async def _read_loop(self) -> None:
-        timeout = self.server.keepalive_timeout
         if self.first is not None:
             first, self.first = self.first, None
             await self._handle_plaintext(first)
         while True:
             try:
-                frame = await asyncio.wait_for(self.transport.receive_frame(), timeout)
-            except TimeoutError:
-                raise ConnectionEnded(
-                    f"keepalive timeout: nothing from the hub for {timeout:g} s"
-                ) from None
+                frame = await self._receive_frame()
             except CodecError as err:
                 await self._send(ErrorReply(None, err))
                 await self._flush()
@@ -173,12 +323,28 @@ class ApplianceSession:
     async def _flush(self) -> None:
         # Give the writer a moment to send a final error before closing.
         for _ in range(10):
-            if self._outbound.empty():
+            if self._outbox.empty():
                 break
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
+        # The answer's place is taken before it is computed and nothing awaits
+        # in between, so no change made after a read's snapshot (or after
+        # subscribe's seq) can be merged into a push that goes out before it.
+        await self._outbox.reserve()
+        answered = False
+        try:
+            answer = self._reply(message)
+            if answer is not None:
+                self._queue_answer(answer)
+                answered = True
+        finally:
+            if not answered:
+                self._outbox.release()
+
+    def _reply(self, message: dict[str, Any]) -> Result | ErrorReply | None:
+        """The answer to a request, or None once a write or command runs (it answers later)."""
         message_id = message.get("id")
         message_type = message["type"]
         try:
@@ -190,19 +356,15 @@ class ApplianceSession:
                 task = asyncio.create_task(self._run_operation(request.id, operation))
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
-                return
-            answer = Result.answering(request.id, self._answer(request))
+                return None
+            return Result.answering(request.id, self._answer(request))
         except LinkError as err:
-            await self._send(ErrorReply(message_id, err))
-            return
+            return ErrorReply(message_id, err)
         except Exception:
             # A request that decrypted and parsed always gets an answer and the
             # session goes on (PROTOCOL.md 7.2); a bug here is ours, not the hub's.
             _LOGGER.exception("failed to handle %s request %s", message_type, message_id)
-            internal = InternalError(f"internal error handling {message_type}")
-            await self._send(ErrorReply(message_id, internal))
-            return
-        await self._send(answer)
+            return ErrorReply(message_id, InternalError(f"internal error handling {message_type}"))
 
     def _answer(self, request: Ping | Describe | Subscribe | Read) -> ResultBody:
         if isinstance(request, Ping):

@@ -360,7 +360,11 @@ class ErrorReply:
 
 @dataclass(frozen=True, slots=True)
 class Changed:
-    """Pushed values that changed; ``seq`` counts pushes so a gap shows a missed one."""
+    """Pushed values: every key changed since the session's previous push, latest value each.
+
+    ``seq`` is the number of the last change merged in; it increases from push
+    to push and may jump by more than one (merged changes), losing nothing.
+    """
 
     KIND: ClassVar = MessageType.CHANGED
     seq: int

@@ -5,7 +5,8 @@ One ``ApplianceServer`` serves one appliance. Each connection (a
 through ``serve``) goes HELLO -> PAIR (commissioning) or
 HELLO -> HANDSHAKE -> encrypted session. Every failure is answered with a
 protocol error or a clean close with a logged reason; queues and in-flight
-work are bounded per connection.
+work are bounded per connection, and pushed changes merge per session
+rather than queue up (``appliance_session.py``).
 
 A connection counts as authenticated only once a frame from the hub has
 decrypted (a replayed handshake cannot get that far). Until then it has a
@@ -61,7 +62,11 @@ class ApplianceServer:
     ``max_sessions`` more that only a session attempt may use (pairing then
     gets BUSY). A connection beyond all that evicts the unauthenticated one
     that has waited longest for its peer, as does a session attempt while
-    more than ``max_connections`` are unauthenticated.
+    more than ``max_connections`` are unauthenticated. Per session:
+    ``max_in_flight`` writes and commands running, ``outbound_queue_size``
+    answers waiting to be sent (pushed changes merge rather than queue), and
+    ``keepalive_timeout`` without a frame from the hub, or without a write
+    draining, closes it.
     """
 
     def __init__(
@@ -243,13 +248,15 @@ class ApplianceServer:
             return
         self.seq += 1
         try:
-            data = encode_message(Changed(self.seq, values).to_dict())
+            # Sessions merge changes into pushes of their own; one that cannot
+            # travel alone must not spoil the pushes it would be merged into.
+            encode_message(Changed(self.seq, values).to_dict())
         except CodecError as err:
             _LOGGER.error("cannot push change %s: %s", self.seq, err)
             return
         for conn in list(self._connections):
             if conn.session is not None:
-                conn.session.push(data)
+                conn.session.push(self.seq, values)
 
     def hello(self, version: int) -> HelloInfo:
         """Our HELLO answer."""
