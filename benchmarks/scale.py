@@ -42,7 +42,10 @@ current/baseline: below 1 means the current code needs less) and ends with
 one JSON line holding every figure. A configuration that cannot be
 measured (set-up never completes within ``--setup-deadline``, a process
 fails) is reported as failed with the reason; every child process is ended
-at the end, on failure and on Ctrl-C.
+at the end, on failure and on Ctrl-C. ``--profile DIR`` writes the hub's
+cProfile statistics of set-up and window there (one pair per run; open with
+``python -m pstats``); profiling slows the hub, so its figures are not
+comparable with unprofiled ones.
 """
 
 from __future__ import annotations
@@ -180,10 +183,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--baseline", default=DEFAULT_BASELINE, help="git commit to compare")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--quick", action="store_true", help="a 1-2 minute smoke run")
-    parser.add_argument("--setup-deadline", type=float, default=300.0)
+    parser.add_argument(
+        "--setup-deadline",
+        type=float,
+        default=0.0,
+        help="seconds until a set-up counts as failed (default 120 + 0.25 per appliance)",
+    )
     parser.add_argument("--command-rate", type=float, default=5.0)
     parser.add_argument("--appliance-procs", type=int, default=0, help="0: 1, or 2 above 1000")
     parser.add_argument("--speed", type=float, default=60.0, help="physics simulators' speed")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write the hub's cProfile stats of set-up and window to this directory",
+    )
     args = parser.parse_args(argv)
     if args.window is None:
         args.window = 5.0 if args.quick else 20.0
@@ -202,6 +215,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         command_rate=args.command_rate,
         appliance_procs=args.appliance_procs,
         speed=args.speed,
+        profile=args.profile,
     )
     started = time.monotonic()
     result: dict[str, Any] = {
@@ -230,7 +244,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, root in order:
                 _say(f"[{number + 1}/{len(configs)}] {config.label}: {name}")
                 workdir = scratch / f"run{number}-{name}"
-                entry[name] = run_variant(config, options, root, workdir, _say)
+                entry[name] = run_variant(config, options, name, root, workdir, _say)
                 shutil.rmtree(workdir, ignore_errors=True)
             if "baseline" in entry:
                 entry["ratio"] = ratios(entry["current"], entry["baseline"])

@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 import contextlib
+import cProfile
 import json
 import logging
 import os
@@ -272,6 +273,21 @@ async def measure(
     }
 
 
+@contextlib.contextmanager
+def profiled(prefix: str | None, phase: str) -> Iterator[None]:
+    """With a prefix, profile this phase (every coroutine of the loop) to PREFIX-PHASE.pstats."""
+    if prefix is None:
+        yield
+        return
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        yield
+    finally:
+        profile.disable()
+        profile.dump_stats(f"{prefix}-{phase}.pstats")
+
+
 def finish(result: dict[str, Any]) -> None:
     """Print the JSON line and end the process.
 
@@ -307,10 +323,12 @@ async def run(
                 await start_recorder(hass, os.path.join(args.config_dir, "home-assistant_v2.db"))
             entries = add_entries(hass, appliances, await async_get_hub_id(hass))
             sampler = asyncio.create_task(lag_sampler(lag))
-            result = await set_up(hass, entries, args.setup_deadline, say)
+            with profiled(args.profile, "setup"):
+                result = await set_up(hass, entries, args.setup_deadline, say)
             result["setup_lag_max_ms"] = round(max(lag) * 1000, 2) if lag else None
             say(f"set-up done in {result['setup_s']:.1f} s; measuring {args.window:.0f} s")
-            result |= await measure(hass, entries, args, lag)
+            with profiled(args.profile, "window"):
+                result |= await measure(hass, entries, args, lag)
             sampler.cancel()
             result["origin"] = code_origin()
         except Failed as err:
@@ -330,6 +348,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--setup-deadline", type=float, default=300.0)
     parser.add_argument("--command-rate", type=float, default=5.0)
+    parser.add_argument("--profile", help="write cProfile stats to PROFILE-setup/-window.pstats")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     raise_file_limit()

@@ -32,6 +32,12 @@ class Config:
         history = "recorder on" if self.recorder else "recorder off"
         return f"{self.appliances} appliances ({kind}), {rate}, {history}"
 
+    @property
+    def slug(self) -> str:
+        """A file name part: e.g. 2000-synthetic-1000-off."""
+        kind = "sim" if self.simulators else f"synthetic-{self.push_rate:g}"
+        return f"{self.appliances}-{kind}-{'on' if self.recorder else 'off'}"
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "appliances": self.appliances,
@@ -47,10 +53,11 @@ class Options:
 
     window: float
     warmup: float
-    setup_deadline: float
+    setup_deadline: float  # 0: 120 s plus 0.25 s per appliance
     command_rate: float
     appliance_procs: int  # 0: one up to 1000 appliances, two above
     speed: float  # the physics simulators' speed
+    profile: Path | None = None  # where the hub's cProfile stats go, if anywhere
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -81,14 +88,17 @@ def _window_figures(timelines: list[list[list[float]]], start: float, end: float
 
 
 def run_variant(
-    config: Config, options: Options, code_root: Path, workdir: Path, say: Any
+    config: Config, options: Options, name: str, code_root: Path, workdir: Path, say: Any
 ) -> dict[str, Any]:
-    """Measure ``config`` with the integration under ``code_root``; every child ends here."""
+    """Measure ``config`` with the integration under ``code_root`` (the run ``name``).
+
+    Every child process started for it has ended when this returns.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     children = Children()
     started = time.monotonic()
     try:
-        return _run(config, options, code_root, workdir, children, say)
+        return _run(config, options, name, code_root, workdir, children, say)
     finally:
         children.stop_all()
         left = children.alive()
@@ -98,6 +108,7 @@ def run_variant(
 def _run(
     config: Config,
     options: Options,
+    name: str,
     code_root: Path,
     workdir: Path,
     children: Children,
@@ -126,6 +137,7 @@ def _run(
             return {"failed": f"{child.name} ran the integration of {origin}, not {code_root}"}
     say(f"  {config.appliances} appliances listening; starting Home Assistant")
 
+    deadline = options.setup_deadline or 120.0 + 0.25 * config.appliances
     hub_args = ["--config-dir", str(workdir / "config")]
     (workdir / "config").mkdir(exist_ok=True)
     for _, roster in appliance_children:
@@ -136,14 +148,17 @@ def _run(
         "--warmup",
         str(options.warmup),
         "--setup-deadline",
-        str(options.setup_deadline),
+        str(deadline),
         "--command-rate",
         str(options.command_rate),
     ]
     if config.recorder:
         hub_args.append("--recorder")
+    if options.profile is not None:
+        options.profile.mkdir(parents=True, exist_ok=True)
+        hub_args += ["--profile", str(options.profile / f"{config.slug}-{name}")]
     hub = children.start("hub", HUB_MODULE, hub_args, code_root, workdir)
-    timeout = HUB_START_ALLOWANCE + options.setup_deadline + options.warmup + options.window + 30
+    timeout = HUB_START_ALLOWANCE + deadline + options.warmup + options.window + 30
     line = hub.wait_line("{", timeout)
     if line is None:
         return {"failed": f"the hub gave no result within {timeout:.0f} s:\n{hub.tail()}"}
