@@ -1,0 +1,1 @@
+"""The processes of ``./scripts/bench scale``: appliances, hub, and their supervision."""
