@@ -64,9 +64,10 @@ from benchmarks._scale.supervise import REPO, BaselineError, extract_baseline, i
 from benchmarks._scale.variant import Config, Options, run_variant
 
 DEFAULT_BASELINE = "79df7d8"
-# (appliances, pushes/s, recorder): about 15 minutes with the baseline on a 2-core machine.
-DEFAULT_MATRIX = [(20, 0.0, False), (200, 1000.0, False), (2000, 1000.0, False)]
-DEFAULT_MATRIX += [(2000, 1000.0, True), (2000, 4000.0, False)]
+# (appliances, pushes/s, recorder), about 15 minutes with the baseline on a 2-core machine:
+# 2000 appliances take about 5 minutes to set up there, so the default stops at 1000.
+DEFAULT_MATRIX = [(20, 0.0, False), (200, 500.0, False), (200, 500.0, True)]
+DEFAULT_MATRIX += [(200, 2000.0, False), (1000, 1000.0, False)]
 QUICK_MATRIX = [(3, 0.0, False), (50, 200.0, False)]
 
 # (key, label, format); the ratio is shown for every numeric figure.

@@ -173,7 +173,7 @@ async def set_up(
             for entry in entries:
                 states[entry.state.name] = states.get(entry.state.name, 0) + 1
             raise Failed(
-                f"set-up incomplete after {deadline:.0f} s: entries {states}, "
+                f"set-up incomplete after {deadline:g} s: entries {states}, "
                 f"{len(retried)} retried"
                 + (f", {missing} of {entities} entities unavailable" if missing > 0 else "")
             )

@@ -181,5 +181,5 @@ def _run(
         result["appliance_pushes_skipped"] = result.get("appliance_pushes_skipped", 0) + int(
             data["skipped"]
         )
-    result |= _window_figures(timelines, result["window_start"], result["window_end"])
+    result |= _window_figures(timelines, result.pop("window_start"), result.pop("window_end"))
     return result
