@@ -214,7 +214,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     @property
     def values(self) -> Mapping[str, Value]:
         """The current values (capability key to value); empty before the first connection."""
-        return self.data or {}
+        data = self.data
+        return data if data is not None else {}
 
     def _state(self) -> ApplianceState:
         """The client's current values, as the entities read them."""

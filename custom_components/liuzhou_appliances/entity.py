@@ -46,7 +46,7 @@ class LiuzhouEntity(CoordinatorEntity[LiuzhouCoordinator]):
 
     def _value(self, key: str) -> Value | None:
         """The current value of a capability, or None if the appliance has not reported it."""
-        return self.coordinator.data.get(key) if self.coordinator.data else None
+        return self.coordinator.values.get(key)
 
     async def _async_write(self, values: Mapping[str, Value]) -> None:
         """Write values a person set; converted numbers are fitted to the declared step first.
