@@ -18,6 +18,12 @@ timer itself (no task, no sleep), and only when needed (PROTOCOL.md 7.4):
 after ``keepalive_interval`` without hearing anything from the appliance, or
 after ``max_send_gap`` without sending it anything (so the appliance's own
 idle limit is never reached while it is the only one talking).
+
+Pushes read together are heard together: ``state`` takes each at once, and
+the state listeners hear the merged changes (the latest value of each key)
+once the frames already received are read (``loop.call_soon``). A hub that
+falls behind thus finds several pushes of one appliance waiting and hands
+them on as one update, so its work per appliance shrinks as its backlog grows.
 """
 
 from __future__ import annotations
@@ -375,13 +381,19 @@ class ApplianceClient:
         self._keepalive_deadline = 0.0
         self._closing: asyncio.Task[None] | None = None
         self._state_listeners: list[Callable[[Mapping[str, Value]], None]] = []
+        # Pushed changes not yet handed to the state listeners (see the module's docstring).
+        self._unheard: dict[str, Value] | None = None
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
         self._on_invalid_value = on_invalid_value
 
     # --- listeners -----------------------------------------------------------
 
     def add_state_listener(self, cb: Callable[[Mapping[str, Value]], None]) -> Callable[[], None]:
-        """Call ``cb`` with the changed values on every push; returns the remover."""
+        """Call ``cb`` with the changed values after pushes; returns the remover.
+
+        Pushes received together reach ``cb`` once, merged (the latest value of
+        each key), from a ``loop.call_soon`` callback.
+        """
         self._state_listeners.append(cb)
         return lambda: _remove(self._state_listeners, cb)
 
@@ -520,11 +532,11 @@ class ApplianceClient:
             if not accepted:
                 return
             self.state.update(accepted)
-            for listener in list(self._state_listeners):
-                try:
-                    listener(accepted)
-                except Exception:
-                    _LOGGER.exception("state listener failed")
+            if self._unheard is None:
+                self._unheard = accepted
+                asyncio.get_running_loop().call_soon(self._tell_state_listeners)
+            else:
+                self._unheard.update(accepted)
             return
         message_id = message.get("id")
         if message_type not in (MessageType.RESULT, MessageType.ERROR):
@@ -549,6 +561,17 @@ class ApplianceClient:
             future.set_result(Result.from_dict(message).result)
         except MalformedError as err:
             future.set_exception(err)
+
+    def _tell_state_listeners(self) -> None:
+        """Hand the pushes read since the last call to the state listeners, merged."""
+        changed, self._unheard = self._unheard, None
+        if not changed or not self.connected:
+            return
+        for listener in list(self._state_listeners):
+            try:
+                listener(changed)
+            except Exception:
+                _LOGGER.exception("state listener failed")
 
     def _accept(self, values: Mapping[str, object]) -> dict[str, Value]:
         """The values that fit the declaration; each other one goes to ``on_invalid_value``."""
