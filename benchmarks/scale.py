@@ -75,6 +75,7 @@ ROWS: list[tuple[str, str, str]] = [
     ("setup_s", "set-up until all entities available (s)", "{:.2f}"),
     ("setup_retried", "entries that needed a retry", "{:d}"),
     ("setup_cpu_s", "CPU during set-up (s)", "{:.2f}"),
+    ("open_files_soft", "open file limit after set-up (soft)", "{:d}"),
     ("setup_lag_max_ms", "event-loop lag during set-up, max (ms)", "{:.1f}"),
     ("entities", "entities", "{:d}"),
     ("cpu_pct", "hub CPU, % of one core", "{:.1f}"),
@@ -194,6 +195,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--appliance-procs", type=int, default=0, help="0: 1, or 2 above 1000")
     parser.add_argument("--speed", type=float, default=60.0, help="physics simulators' speed")
     parser.add_argument(
+        "--open-files",
+        help="start the hub with these open file limits, SOFT[:HARD] (e.g. 1024 or 1024:1024); "
+        "by default it starts at the hard limit",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="write the hub's cProfile stats of set-up and window to this directory",
@@ -217,6 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         appliance_procs=args.appliance_procs,
         speed=args.speed,
         profile=args.profile,
+        open_files=args.open_files,
     )
     started = time.monotonic()
     result: dict[str, Any] = {

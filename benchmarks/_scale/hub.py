@@ -40,7 +40,7 @@ from homeassistant import loader
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -176,9 +176,11 @@ async def set_up(
                 f"set-up incomplete after {deadline:g} s: entries {states}, "
                 f"{len(retried)} retried"
                 + (f", {missing} of {entities} entities unavailable" if missing > 0 else "")
+                + f"; open files: {open_file_limits(hass)}"
             )
     if not task.result():
         raise Failed("the integration did not set up")
+    limits = open_file_limits(hass)
     elapsed = time.monotonic() - started
     for entry in entries:
         if getattr(stats_of(entry), "connect_attempts", 1) > 1:
@@ -188,6 +190,17 @@ async def set_up(
         "setup_cpu_s": round(time.process_time() - cpu, 3),
         "setup_retried": len(retried),
         "entities": entities,
+    } | limits
+
+
+def open_file_limits(hass: HomeAssistant) -> dict[str, Any]:
+    """The soft open file limit now, and whether a repair issue says it is too low."""
+    issues = ir.async_get(hass).issues
+    return {
+        "open_files_soft": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        "open_file_issue": any(
+            domain == DOMAIN and "open_file" in issue_id for domain, issue_id in issues
+        ),
     }
 
 
@@ -349,9 +362,15 @@ def main() -> None:
     parser.add_argument("--setup-deadline", type=float, default=300.0)
     parser.add_argument("--command-rate", type=float, default=5.0)
     parser.add_argument("--profile", help="write cProfile stats to PROFILE-setup/-window.pstats")
+    parser.add_argument("--open-files", help="SOFT[:HARD] open file limits to start with")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    raise_file_limit()
+    if args.open_files:
+        soft, _, hard = args.open_files.partition(":")
+        current_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (int(soft), int(hard or current_hard)))
+    else:
+        raise_file_limit()
 
     def say(text: str) -> None:
         print(f"[hub] {text}", file=sys.stderr, flush=True)

@@ -58,6 +58,7 @@ class Options:
     appliance_procs: int  # 0: one up to 1000 appliances, two above
     speed: float  # the physics simulators' speed
     profile: Path | None = None  # where the hub's cProfile stats go, if anywhere
+    open_files: str | None = None  # "SOFT[:HARD]" for the hub; None: raised to the hard limit
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -154,6 +155,8 @@ def _run(
     ]
     if config.recorder:
         hub_args.append("--recorder")
+    if options.open_files:
+        hub_args += ["--open-files", options.open_files]
     if options.profile is not None:
         options.profile.mkdir(parents=True, exist_ok=True)
         hub_args += ["--profile", str(options.profile / f"{config.slug}-{name}")]
