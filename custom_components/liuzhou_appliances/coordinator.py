@@ -38,7 +38,7 @@ from .const import (
     DOMAIN,
     MANUFACTURER,
 )
-from .hub_limits import connect_slot
+from .hub_limits import connect_slot, hub_limits
 from .invalid_values import InvalidValues
 from .issues import (
     STATE_ISSUE_KEYS,
@@ -144,6 +144,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self.reads = ReadRecorder()
         # This appliance's fault and supply issues, as the last sync left them.
         self._state_issues: set[IssueId] | None = None
+        # Pushed changes not shown yet, and when they will be (see _handle_push).
+        self._pacing = hub_limits(hass).pacing
+        self._unshown: dict[str, Value] | None = None
+        self._cancel_show: asyncio.TimerHandle | None = None
+        self._last_shown = 0.0
         self._push_listeners: dict[object, tuple[CALLBACK_TYPE, StateReads | None]] = {}
         # Values the appliance reports against its own declaration (client.py drops them).
         self._invalid = InvalidValues(hass, lambda: self._issue_owner)
@@ -372,11 +377,32 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
 
     @callback
     def _handle_push(self, changed: Mapping[str, Value]) -> None:
-        """A pushed `changed` message: update the listeners whose keys changed.
+        """A pushed `changed` message: show it now, or merged with the next while the hub is busy.
+
+        ``PushPacing`` says how long the entities wait between two updates
+        from pushes (zero unless the event loop is late); changes arriving
+        meanwhile are merged, the latest value of each key winning.
+        """
+        self.stats.pushes += 1
+        if self._unshown is not None:
+            self._unshown.update(changed)
+            return
+        self._unshown = dict(changed)
+        loop = self.hass.loop
+        due = self._last_shown + self._pacing.interval
+        if due <= loop.time():
+            self._show_pushed()
+        else:
+            self._cancel_show = loop.call_at(due, self._show_pushed)
+
+    @callback
+    def _show_pushed(self) -> None:
+        """Update the listeners whose keys changed since the last update.
 
         Repair issues are looked at only when a key they come from changed.
         """
-        self.stats.pushes += 1
+        changed, self._unshown, self._cancel_show = self._unshown or {}, None, None
+        self._last_shown = self.hass.loop.time()
         self.data = self._state()
         for update_callback, reads in list(self._push_listeners.values()):
             if reads is None:
@@ -400,6 +426,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         """
         self._connected = False
         self._drop_client_listeners()
+        self._forget_unshown()
         self.stats.disconnects += 1
         self.stats.last_disconnected = dt_util.utcnow().isoformat()
         self.stats.last_error = repr(error) if error else None
@@ -429,6 +456,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
                 host=self.host,
                 port=self.port,
             )
+
+    def _forget_unshown(self) -> None:
+        """Drop pushes waiting to be shown: the connection that sent them is gone."""
+        if self._cancel_show is not None:
+            self._cancel_show.cancel()
+        self._unshown, self._cancel_show = None, None
 
     def _drop_client_listeners(self) -> None:
         for unsub in self._client_unsubs:
@@ -476,6 +509,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._invalid.async_cancel()
         await self._reconnect.stop()
         self._drop_client_listeners()
+        self._forget_unshown()
         if self._connected:
             self._connected = False
             await self.client.disconnect()

@@ -1,4 +1,4 @@
-"""What one hub holds for all its appliances: connections made at once, and open files.
+"""What one hub holds for all its appliances: connections made at once, pushes, open files.
 
 **Connections made at once.** Home Assistant sets up every config entry at
 the same moment when it starts; with hundreds of appliances each connection's
@@ -8,6 +8,13 @@ start-up's own load. ``CONNECTS_AT_ONCE`` connections are made at a time, the
 others wait their turn before their timeouts start, so start-up and a
 reconnect wave after a network outage are spread over a short window instead
 of a storm. Pairing is a person's action and is not held back.
+
+**Pushes under overload.** When pushes arrive faster than Home Assistant can
+show them, every step of everything else (a set-up, a command) waits behind
+them. ``PushPacing`` watches the event loop's lag and, while it is high, makes
+each appliance's entities wait a growing interval between two updates from
+pushes; what arrives meanwhile is merged (the latest value of each key). With
+the loop calm the interval is zero: a push is shown at once.
 
 **Open files.** Each connected appliance holds one socket, hence one file
 descriptor, and a process's soft limit is often 1,024. Set-up raises the soft
@@ -42,13 +49,68 @@ FILES_PER_APPLIANCE: Final = 1
 OPEN_FILES_ISSUE: Final = "open_file_limit"
 
 
+# PushPacing: how often the loop's lag is looked at, and what counts as busy and calm (s).
+PACING_CHECK_S: Final = 0.25
+PACING_BUSY_LAG_S: Final = 0.05
+PACING_CALM_LAG_S: Final = 0.01
+PACING_FIRST_S: Final = 0.5
+PACING_MAX_S: Final = 10.0
+
+
+class PushPacing:
+    """The least time between two updates of one appliance's entities from pushes (s).
+
+    Zero while the loop is calm. Each check (every ``PACING_CHECK_S``) that
+    finds the loop late by more than ``PACING_BUSY_LAG_S`` doubles it (from
+    ``PACING_FIRST_S``, up to ``PACING_MAX_S``); each that finds it late by
+    less than ``PACING_CALM_LAG_S`` halves it, and below a quarter of
+    ``PACING_FIRST_S`` it is zero again.
+    """
+
+    def __init__(self) -> None:
+        """Start calm."""
+        self.interval = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def adapt(self, lag: float) -> None:
+        """Follow one measured lateness of the loop (s)."""
+        if lag > PACING_BUSY_LAG_S:
+            self.interval = min(PACING_MAX_S, max(PACING_FIRST_S, 2 * self.interval))
+        elif lag < PACING_CALM_LAG_S and self.interval:
+            self.interval = 0.0 if self.interval < PACING_FIRST_S / 4 else self.interval / 2
+
+    @callback
+    def async_start(self, hass: HomeAssistant) -> None:
+        """Watch the loop while appliances are set up."""
+        if self._task is None:
+            self._task = hass.async_create_background_task(
+                self._watch(), f"{DOMAIN} push pacing", eager_start=False
+            )
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop watching (no appliance left); pushes are shown at once again."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.interval = 0.0
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + PACING_CHECK_S
+            await asyncio.sleep(PACING_CHECK_S)
+            self.adapt(loop.time() - due)
+
+
 @dataclass
 class HubLimits:
-    """The hub-wide state behind both limits."""
+    """The hub-wide state behind the limits."""
 
     connect_slots: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(CONNECTS_AT_ONCE)
     )
+    pacing: PushPacing = field(default_factory=PushPacing)
     appliances: set[str] = field(default_factory=set)
     warned: bool = False
 
@@ -100,6 +162,7 @@ def async_appliance_added(hass: HomeAssistant, entry_id: str) -> None:
     """An appliance entry is being set up: make room for its connection, or say why not."""
     limits = hub_limits(hass)
     limits.appliances.add(entry_id)
+    limits.pacing.async_start(hass)
     _async_check_open_files(hass, limits)
 
 
@@ -108,6 +171,8 @@ def async_appliance_removed(hass: HomeAssistant, entry_id: str) -> None:
     """An appliance entry was unloaded."""
     limits = hub_limits(hass)
     limits.appliances.discard(entry_id)
+    if not limits.appliances:
+        limits.pacing.async_stop()
     _async_check_open_files(hass, limits)
 
 

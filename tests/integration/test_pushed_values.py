@@ -7,6 +7,7 @@ pushes and reads it out unchecked, as a faulty firmware would.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,8 +16,9 @@ from typing import Any
 
 from homeassistant.components.climate.const import ATTR_CURRENT_HUMIDITY, ATTR_CURRENT_TEMPERATURE
 from homeassistant.const import ATTR_TEMPERATURE, CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -29,6 +31,12 @@ from custom_components.liuzhou_appliances.const import (
     DOMAIN,
 )
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
+from custom_components.liuzhou_appliances.hub_limits import (
+    PACING_FIRST_S,
+    PACING_MAX_S,
+    PushPacing,
+    hub_limits,
+)
 from custom_components.liuzhou_appliances.issues import (
     INVALID_VALUES_COUNT,
     INVALID_VALUES_QUIET_S,
@@ -295,3 +303,52 @@ async def test_unloading_removes_the_invalid_values_issue(
     await hass.config_entries.async_unload(hostile.entry.entry_id)
     await hass.async_block_till_done()
     assert _issue(hass) is None
+
+
+async def test_a_busy_hub_shows_pushes_merged_at_the_pacing_interval(
+    hass: HomeAssistant, hostile: HostileAppliance
+) -> None:
+    """While the hub is behind, pushes wait for the interval and are shown merged."""
+    pacing = hub_limits(hass).pacing
+    humidity = _humidity(hass)
+    written: list[str] = []
+
+    @callback
+    def note(event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        if new_state is not None:
+            written.append(new_state.state)
+
+    async_track_state_change_event(hass, humidity, note)
+    hostile.push({"humidity": 40})  # shown at once: the loop is calm
+    await wait_for_state(hass, humidity, lambda state: state.state == "40")
+
+    pacing.interval = 0.5
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for value in range(41, 51):
+        hostile.push({"humidity": value})
+        await asyncio.sleep(0.01)
+    await wait_for_state(hass, humidity, lambda state: state.state == "50")
+    assert loop.time() - started >= 0.4  # held back for the interval
+    assert len(written) <= 3, written  # 40, maybe the first of the burst, then 50
+    assert written[-1] == "50"
+    assert hostile.coordinator.stats.pushes >= 11
+
+    pacing.interval = 0.0
+
+
+def test_pacing_follows_the_loops_lag() -> None:
+    pacing = PushPacing()
+    pacing.adapt(0.005)
+    assert pacing.interval == 0.0
+    pacing.adapt(0.2)
+    assert pacing.interval == PACING_FIRST_S
+    for _ in range(10):
+        pacing.adapt(1.0)
+    assert pacing.interval == PACING_MAX_S
+    pacing.adapt(0.03)  # neither busy nor calm: kept
+    assert pacing.interval == PACING_MAX_S
+    while pacing.interval:
+        pacing.adapt(0.001)
+    assert pacing.interval == 0.0
