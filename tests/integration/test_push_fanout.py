@@ -13,33 +13,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
-from custom_components.liuzhou_appliances.const import (
-    CONF_APPLIANCE_ID,
-    CONF_HUB_ID,
-    CONF_KEY,
-    DOMAIN,
-)
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.link.declaration import Capability, Declaration
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value, ValueKind
 from custom_components.liuzhou_appliances.link.server import (
     ApplianceIdentity,
-    ApplianceServer,
-    MemoryKeyStore,
 )
 from firmware_bridge.simulators.base import load_declaration
 from tests.link.backend import MemoryBackend
 
 from .conftest import wait_until
-
-KEY = bytes(range(32))
+from .memory_appliance import memory_appliance
 
 
 def _two_values(capability: Capability, fault_codes: tuple[str, ...]) -> tuple[Value, Value]:
@@ -90,29 +80,8 @@ async def appliance(
     identity = ApplianceIdentity(
         f"lz-fanout-{request.param}".replace("_", "-"), declaration.type, "LZ-TEST", "1.0.0"
     )
-    server = ApplianceServer(
-        backend, identity, pairing_code="1234-5678", key_store=MemoryKeyStore(KEY)
-    )
-    await server.start("127.0.0.1", 0)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Fan-out",
-        unique_id=identity.appliance_id,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: server.port,
-            CONF_APPLIANCE_ID: identity.appliance_id,
-            CONF_KEY: KEY.hex(),
-            CONF_HUB_ID: await async_get_hub_id(hass),
-        },
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield Appliance(backend, entry, changes)
-    await hass.config_entries.async_unload(entry.entry_id)
-    await server.stop()
-    await hass.async_block_till_done()
+    async with memory_appliance(hass, backend, identity, "Fan-out") as (_, entry):
+        yield Appliance(backend, entry, changes)
 
 
 def _shown(hass: HomeAssistant, entity_ids: set[str]) -> dict[str, tuple[str, dict[str, Any]]]:

@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from homeassistant.components.climate.const import ATTR_CURRENT_HUMIDITY, ATTR_CURRENT_TEMPERATURE
-from homeassistant.const import ATTR_TEMPERATURE, CONF_HOST, CONF_PORT
+from homeassistant.const import ATTR_TEMPERATURE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
@@ -23,11 +23,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
 from custom_components.liuzhou_appliances.const import (
-    CONF_APPLIANCE_ID,
-    CONF_HUB_ID,
-    CONF_KEY,
     DOMAIN,
 )
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
@@ -42,13 +38,13 @@ from custom_components.liuzhou_appliances.issues import (
     INVALID_VALUES_QUIET_S,
     IssueKind,
 )
-from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
+from custom_components.liuzhou_appliances.link.server import ApplianceServer
 from tests.link.backend import AC_IDENTITY, AC_STATE, MemoryBackend
 
 from .conftest import current_state
+from .memory_appliance import memory_appliance
 from .platform_helpers import entity_id, wait_for_state
 
-KEY = bytes(range(32))
 APPLIANCE_ID = AC_IDENTITY.appliance_id
 ISSUE_ID = f"{APPLIANCE_ID}_{IssueKind.INVALID_VALUES}"
 
@@ -83,30 +79,8 @@ async def hostile(
 ) -> AsyncIterator[HostileAppliance]:
     """A set-up entry of an air conditioner that reports values against its declaration."""
     backend = MemoryBackend(state=initial_state)
-    server = ApplianceServer(
-        backend, AC_IDENTITY, pairing_code="1234-5678", key_store=MemoryKeyStore(KEY)
-    )
-    await server.start("127.0.0.1", 0)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Hostile AC",
-        unique_id=APPLIANCE_ID,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: server.port,
-            CONF_APPLIANCE_ID: APPLIANCE_ID,
-            CONF_KEY: KEY.hex(),
-            CONF_HUB_ID: await async_get_hub_id(hass),
-        },
-    )
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    yield HostileAppliance(backend, server, entry)
-    if entry.state.recoverable:
-        await hass.config_entries.async_unload(entry.entry_id)
-    await server.stop()
-    await hass.async_block_till_done()
+    async with memory_appliance(hass, backend, AC_IDENTITY, "Hostile AC") as (server, entry):
+        yield HostileAppliance(backend, server, entry)
 
 
 def _climate(hass: HomeAssistant) -> str:
