@@ -19,9 +19,9 @@ from typing import Any, Final
 
 from bumble.controller import Controller
 from bumble.core import UUID
-from bumble.device import Connection, Device, Peer
+from bumble.device import Connection, ConnectionParametersPreferences, Device, Peer
 from bumble.gatt_client import CharacteristicProxy
-from bumble.hci import Address
+from bumble.hci import HCI_LE_1M_PHY, Address
 from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
@@ -87,9 +87,19 @@ class BumbleGattClient:
         return 23 if self._connection is None else int(self._connection.att_mtu)
 
     async def connect(self) -> bool:
-        """Connect, exchange the MTU, discover the appliance's service."""
+        """Connect (PROTOCOL.md 11.2's parameters), exchange the MTU, discover the service."""
         async with asyncio.timeout(self._timeout):
-            connection = await self.device.connect(Address(self._address))
+            connection = await self.device.connect(
+                Address(self._address),
+                connection_parameters_preferences={
+                    HCI_LE_1M_PHY: ConnectionParametersPreferences(
+                        connection_interval_min=15,
+                        connection_interval_max=30,
+                        max_latency=0,
+                        supervision_timeout=4000,
+                    )
+                },
+            )
         self._connection = connection
         connection.on("disconnection", self._on_disconnection)
         peer = Peer(connection)
