@@ -178,6 +178,7 @@ class NetworkModule:
         self._advertise_task: asyncio.Task[None] | None = None
         self._remove_reset_listener: Callable[[], None] | None = None
         self._remove_button_listener: Callable[[], None] | None = None
+        self._pairing_listeners: list[Callable[[], None]] = []
         self.identity: ApplianceIdentity | None = None
 
     @property
@@ -290,7 +291,14 @@ class NetworkModule:
             protocol=self.server.supported_versions,
         )
 
+    def add_pairing_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` when the key appears or goes (the BLE advertisement follows)."""
+        self._pairing_listeners.append(callback)
+        return lambda: self._pairing_listeners.remove(callback)
+
     def _pairing_changed(self) -> None:
+        for listener in list(self._pairing_listeners):
+            listener()
         if self._zeroconf is None or self._service_info is None:
             return
         try:

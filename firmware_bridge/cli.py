@@ -147,6 +147,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve on consecutive ports from P (default: ports chosen by the system)",
     )
     simulate.add_argument("--no-zeroconf", action="store_true", help="do not advertise")
+    simulate.add_argument(
+        "--ble",
+        action="store_true",
+        help="also serve each appliance over BLE (GATT on the Bumble host stack)",
+    )
+    simulate.add_argument(
+        "--ble-transport",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help=(
+            "the controller for the next appliance: a Bumble transport spec (usb:0, "
+            "serial:/dev/ttyUSB0, hci-socket:0 ...), one per appliance, or 'virtual' "
+            "(default: a virtual controller on an in-process link)"
+        ),
+    )
+    simulate.add_argument(
+        "--ble-expose",
+        default=None,
+        metavar="SPEC",
+        help=(
+            "serve one more virtual controller on that link over this HCI transport "
+            "(e.g. tcp-server:_:9000), for a host stack in another process"
+        ),
+    )
 
     bridge = commands.add_parser(
         "bridge",
@@ -247,7 +272,9 @@ def _pairing_button_signal() -> Iterator[_PairingButtons]:
 
 
 def _print_table(records: list[dict[str, object]]) -> None:
-    columns = ("type", "id", "host", "port", "code", "model", "firmware")
+    columns: tuple[str, ...] = ("type", "id", "host", "port", "code", "model", "firmware")
+    if any("ble" in record for record in records):
+        columns += ("ble",)
     rows = [[str(record[column]) for column in columns] for record in records]
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
     for cells in ([c.upper() for c in columns], *rows):
@@ -289,12 +316,25 @@ async def _serve_fleet(
         # Through the serial link, as the appliance's own button would.
         buttons.buttons = [(appliance.id, appliance.press_pairing_button) for appliance in fleet]
         records = [appliance.to_json() for appliance in fleet]
-        if args.json:
-            for record in records:
-                print(json.dumps(record, ensure_ascii=False), flush=True)
-        else:
-            _print_table(records)
-        await stop.wait()
+        async with contextlib.AsyncExitStack() as ble_stack:
+            if args.ble:
+                from .ble.fleet import serve_over_ble
+
+                try:
+                    peripherals = await serve_over_ble(
+                        fleet, args.ble_transport, args.ble_expose, ble_stack
+                    )
+                except ValueError as error:
+                    print(f"{PROG} simulate: {error}", file=sys.stderr)
+                    return 2
+                for record, peripheral in zip(records, peripherals, strict=True):
+                    record["ble"] = peripheral.address
+            if args.json:
+                for record in records:
+                    print(json.dumps(record, ensure_ascii=False), flush=True)
+            else:
+                _print_table(records)
+            await stop.wait()
     return 0
 
 
@@ -374,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.subparser.error(
                 "nothing to simulate: give --ac, --fridge, --washer or --dishwasher"
             )
+        if (args.ble_transport or args.ble_expose) and not args.ble:
+            args.subparser.error("--ble-transport and --ble-expose go with --ble")
         return asyncio.run(_simulate(args))
     if args.command == "bridge":
         return asyncio.run(_bridge(args))

@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 
-from custom_components.liuzhou_appliances.link import ble, discovery
+from custom_components.liuzhou_appliances.link import ble, ble_advertisement, discovery
 from custom_components.liuzhou_appliances.link.client import ApplianceClient
 from custom_components.liuzhou_appliances.link.codec import (
     ClientHello,
@@ -150,6 +150,24 @@ def test_ble_invalid(case: dict[str, Any]) -> None:
         reassembler.feed(failing)
     assert caught.value.code.name == case["error"]
     assert not reassembler.in_progress
+
+
+@pytest.mark.parametrize(
+    "case", load("ble")["advertisements"], ids=lambda c: c["appliance_id"][:14]
+)
+def test_ble_advertisement_hub_side(case: dict[str, Any]) -> None:
+    data = bytes.fromhex(case["service_data"])
+    advert = ble_advertisement.parse_service_data(data)
+    assert advert.type == case["type"]
+    assert advert.paired is case["paired"]
+    assert advert.is_for(case["appliance_id"])
+    assert not advert.is_for(case["appliance_id"] + "x")
+    packet = bytes.fromhex(case["advertising_data"])
+    assert len(packet) <= 31
+    assert packet.endswith(data)
+    assert len(bytes.fromhex(case["scan_response_data"])) <= 31
+    with pytest.raises(ble_advertisement.AdvertisementError):
+        ble_advertisement.parse_service_data(data[:9])
 
 
 def test_discovery_vectors() -> None:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 import warnings
 
-from custom_components.liuzhou_appliances.link import ble, discovery
+from custom_components.liuzhou_appliances.link import ble, ble_advertisement, discovery
 from custom_components.liuzhou_appliances.link.client import SecureChannel
 from custom_components.liuzhou_appliances.link.codec import (
     ClientHello,
@@ -384,8 +384,9 @@ def ble_vectors() -> dict[str, Any]:
         for mtu in (23, 40, 185)
     ]
     big = encode_frame(FrameType.ENCRYPTED, bytes(i % 251 for i in range(1500)))
-    cases.append(
-        {"mtu": 23, "frame": big.hex(), "fragments": [f.hex() for f in ble.fragment(big, 23)]}
+    cases.extend(
+        {"mtu": mtu, "frame": big.hex(), "fragments": [f.hex() for f in ble.fragment(big, mtu)]}
+        for mtu in (23, 185, 247, 517)
     )
     first, second, third = ble.fragment(frame, 23)[:3]
     invalid = [
@@ -414,7 +415,32 @@ def ble_vectors() -> dict[str, Any]:
         "notify_characteristic_uuid": ble.NOTIFY_CHARACTERISTIC_UUID,
         "valid": cases,
         "invalid": invalid_out,
+        "advertisements": _ble_advertisements(),
     }
+
+
+def _ble_advertisements() -> list[dict[str, Any]]:
+    out = []
+    for appliance_id, kind, paired in (
+        ("lz-ac-3f2a9c01", ApplianceType.ROOM_AIR_CONDITIONER, False),
+        ("lz-fr-00000001", ApplianceType.REFRIGERATOR, True),
+        ("lz-dishwasher-with-a-long-appliance-id-01", ApplianceType.DISHWASHER, True),
+    ):
+        out.append(
+            {
+                "appliance_id": appliance_id,
+                "type": str(kind),
+                "paired": paired,
+                "service_data": ble_advertisement.build_service_data(
+                    appliance_id, kind, paired=paired
+                ).hex(),
+                "advertising_data": ble_advertisement.advertising_data(
+                    appliance_id, kind, paired=paired
+                ).hex(),
+                "scan_response_data": ble_advertisement.scan_response_data(appliance_id).hex(),
+            }
+        )
+    return out
 
 
 def discovery_vectors() -> dict[str, Any]:

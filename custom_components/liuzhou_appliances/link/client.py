@@ -1,9 +1,11 @@
 """Hub side of the link: ``pair()`` (commissioning) and ``ApplianceClient`` (sessions).
 
 ``SecureChannel`` is the lower layer both use: one connection (a
-``FrameTransport``, TCP today) that has done HELLO and the Noise handshake,
-sending and receiving raw inner messages. The conformance kit uses it
-directly to send malformed requests.
+``FrameTransport``) that has done HELLO and the Noise handshake, sending and
+receiving raw inner messages. The conformance kit uses it directly to send
+malformed requests. Each opens a TCP connection to ``host:port``, or, given
+``open_transport``, whatever that returns (``ble_client.BleTransport``): the
+same pairing and session over another medium.
 
 A hub holds thousands of sessions, so each ``ApplianceClient`` session costs
 one asyncio task (the read loop) and one timer handle (``loop.call_at``),
@@ -29,7 +31,7 @@ them on as one update, so its work per appliance shrinks as its backlog grows.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
 import itertools
@@ -96,6 +98,11 @@ MAX_SEND_GAP: Final = APPLIANCE_IDLE_TIMEOUT / 2
 _TIMER_SLACK: Final = 0.001
 
 
+# Opens a connection to the appliance; bounds its own wait; raises a TransportError
+# (ApplianceUnreachable) if it cannot.
+type OpenTransport = Callable[[], Awaitable[FrameTransport]]
+
+
 @dataclass(frozen=True, slots=True)
 class PairingResult:
     """The outcome of commissioning: the long-term key and the appliance's HELLO."""
@@ -158,6 +165,18 @@ class PlaintextConnection:
         await self.transport.close()
 
 
+async def _open_plaintext(
+    host: str,
+    port: int,
+    timeout: float,  # noqa: ASYNC109
+    open_transport: OpenTransport | None,
+) -> PlaintextConnection:
+    """TCP to ``host:port``, or the connection ``open_transport`` makes."""
+    if open_transport is None:
+        return await PlaintextConnection.open(host, port, timeout)
+    return PlaintextConnection(await open_transport(), timeout)
+
+
 async def drain(transport: FrameTransport, timeout: float) -> None:  # noqa: ASYNC109
     """Wait up to ``timeout`` for ``transport`` to take what was sent; ApplianceUnreachable."""
     try:
@@ -175,13 +194,16 @@ async def pair(
     *,
     hub_id: str,
     timeout: float = 10.0,  # noqa: ASYNC109 - per-step timeout, part of the documented contract
+    open_transport: OpenTransport | None = None,
 ) -> PairingResult:
     """Commission an appliance with its printed code; return the long-term key.
 
-    Raises LinkError(WRONG_CODE | RATE_LIMITED (``retry_after``) |
-    UNSUPPORTED_VERSION | BUSY ...) or ApplianceUnreachable.
+    With ``open_transport`` the connection is the one it opens (BLE) and
+    ``host``/``port`` only name the appliance. Raises LinkError(WRONG_CODE |
+    RATE_LIMITED (``retry_after``) | UNSUPPORTED_VERSION | BUSY ...) or
+    ApplianceUnreachable.
     """
-    stream = await PlaintextConnection.open(host, port, timeout)
+    stream = await _open_plaintext(host, port, timeout, open_transport)
     try:
         info, transcript = await stream.hello(hub_id)
         initiator = PairingInitiator(
@@ -229,15 +251,17 @@ class SecureChannel:
         hub_id: str,
         io_timeout: float = 10.0,
         on_hello: Callable[[HelloInfo], None] | None = None,
+        open_transport: OpenTransport | None = None,
     ) -> SecureChannel:
         """Connect, exchange HELLO and complete the Noise handshake.
 
         ``on_hello`` hears the appliance's HELLO before the handshake, so a
         caller knows which appliance rejected its key. LinkError(AUTH_FAILED)
         if the appliance rejects the key or has none (not paired, e.g. after a
-        factory reset); ApplianceUnreachable if it cannot be reached.
+        factory reset); ApplianceUnreachable if it cannot be reached. With
+        ``open_transport`` the connection is the one it opens.
         """
-        stream = await PlaintextConnection.open(host, port, io_timeout)
+        stream = await _open_plaintext(host, port, io_timeout, open_transport)
         try:
             info, transcript = await stream.hello(hub_id)
             if on_hello is not None:
@@ -354,8 +378,11 @@ class ApplianceClient:
         keepalive_timeout: float = 90.0,
         on_invalid_value: InvalidValueCallback | None = None,
         max_send_gap: float = MAX_SEND_GAP,
+        open_transport: OpenTransport | None = None,
     ) -> None:
         self.host = host
+        # Each connect() opens its connection with this (BLE) instead of TCP to host:port.
+        self._open_transport = open_transport
         self.port = port
         self._key = key
         self.hub_id = hub_id
@@ -415,6 +442,7 @@ class ApplianceClient:
             hub_id=self.hub_id,
             io_timeout=self.request_timeout,
             on_hello=self._set_hello,
+            open_transport=self._open_transport,
         )
         self._channel = channel
         self.hello = channel.hello
