@@ -183,9 +183,9 @@ async def _open_centrals(
         centrals.append(central)
     if len(centrals) == 1:
         err.write(
-            "one controller: checks that open a connection next to the hub session "
-            "(capability_declaration, keepalive, malformed_requests) need a second "
-            "--ble-transport\n"
+            "one controller: from capability_declaration on the kit opens connections "
+            "next to the hub session, which one central cannot hold at once; give a "
+            "second --ble-transport for a meaningful run\n"
         )
     return centrals[0], (centrals[1] if len(centrals) > 1 else None)
 
