@@ -377,13 +377,28 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
 
     @callback
     def _handle_push(self, changed: Mapping[str, Value]) -> None:
-        """A pushed `changed` message: show it now, or merged with the next while the hub is busy.
+        """A pushed `changed` message: the state at once, the entities now or a little later.
 
-        ``PushPacing`` says how long the entities wait between two updates
-        from pushes (zero unless the event loop is late); changes arriving
-        meanwhile are merged, the latest value of each key winning.
+        ``data`` and ``values`` take the change at once, so decisions (energy
+        control, handing settings back) always see the latest state, and so do
+        listeners without a ``StateReads`` context. Repair issues are looked at
+        only when a key they come from changed. The entities are updated when
+        ``PushPacing`` allows (at once unless the event loop is late); changes
+        arriving meanwhile are merged, so each entity is written once for them.
         """
         self.stats.pushes += 1
+        self.data = self._state()
+        for update_callback, reads in list(self._push_listeners.values()):
+            if reads is None:
+                update_callback()
+        if not STATE_ISSUE_KEYS.isdisjoint(changed):
+            self._state_issues = async_sync_state_issues(
+                self.hass,
+                self._issue_owner,
+                self.declaration.type_spec,
+                self.client.state,
+                self._state_issues,
+            )
         if self._unshown is not None:
             self._unshown.update(changed)
             return
@@ -397,26 +412,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
 
     @callback
     def _show_pushed(self) -> None:
-        """Update the listeners whose keys changed since the last update.
-
-        Repair issues are looked at only when a key they come from changed.
-        """
+        """Update the entities that read a key changed since their last update from pushes."""
         changed, self._unshown, self._cancel_show = self._unshown or {}, None, None
         self._last_shown = self.hass.loop.time()
-        self.data = self._state()
         for update_callback, reads in list(self._push_listeners.values()):
-            if reads is None:
-                update_callback()
-            elif reads.concerns(changed):
+            if reads is not None and reads.concerns(changed):
                 self.async_call_recording(update_callback, reads)
-        if not STATE_ISSUE_KEYS.isdisjoint(changed):
-            self._state_issues = async_sync_state_issues(
-                self.hass,
-                self._issue_owner,
-                self.declaration.type_spec,
-                self.client.state,
-                self._state_issues,
-            )
 
     @callback
     def _handle_disconnect(self, error: Exception | None) -> None:

@@ -41,7 +41,7 @@ from custom_components.liuzhou_appliances.issues import (
 from custom_components.liuzhou_appliances.link.server import ApplianceServer
 from tests.link.backend import AC_IDENTITY, AC_STATE, MemoryBackend
 
-from .conftest import current_state
+from .conftest import current_state, wait_until
 from .memory_appliance import memory_appliance
 from .platform_helpers import entity_id, wait_for_state
 
@@ -303,6 +303,10 @@ async def test_a_busy_hub_shows_pushes_merged_at_the_pacing_interval(
     for value in range(41, 51):
         hostile.push({"humidity": value})
         await asyncio.sleep(0.01)
+    # Decisions (energy control, handing settings back) see the latest value at once ...
+    await wait_until(hass, lambda: hostile.coordinator.values.get("humidity") == 50)
+    # ... while the entity waits for the interval.
+    assert current_state(hass, humidity).state != "50"
     await wait_for_state(hass, humidity, lambda state: state.state == "50")
     assert loop.time() - started >= 0.4  # held back for the interval
     assert len(written) <= 3, written  # 40, maybe the first of the burst, then 50
