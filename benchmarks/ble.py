@@ -33,7 +33,7 @@ from custom_components.liuzhou_appliances.link.pairing import PairingLimiter
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 from custom_components.liuzhou_appliances.link.transport import FrameTransport
 from firmware_bridge.ble import BlePeripheral, VirtualLink
-from tests.ble.bumble_client import central_device, connector
+from firmware_bridge.ble.central import central_device, connector
 
 from .link import CODE, IDENTITY, _Backend, _percentile
 

@@ -165,11 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate.add_argument(
         "--ble-expose",
-        default=None,
+        action="append",
+        default=[],
         metavar="SPEC",
         help=(
             "serve one more virtual controller on that link over this HCI transport "
-            "(e.g. tcp-server:_:9000), for a host stack in another process"
+            "(e.g. tcp-server:_:9000), for a host stack in another process; repeat for "
+            "more (the conformance kit takes two)"
         ),
     )
 

@@ -19,19 +19,20 @@ if TYPE_CHECKING:
 async def serve_over_ble(
     fleet: Sequence[SimulatedProduct],
     specs: Sequence[str],
-    expose: str | None,
+    expose: str | Sequence[str] | None,
     stack: contextlib.AsyncExitStack,
     link: VirtualLink | None = None,
 ) -> list[BlePeripheral]:
     """Start one BlePeripheral per appliance of ``fleet`` (``SimulatedProduct``s).
 
-        ``specs`` name the controllers in the fleet's order (a Bumble transport
-        spec each, or ``virtual``); the last one repeats for the rest. A real
-        controller serves one appliance, so two appliances cannot share one.
-        ``expose`` (e.g. ``tcp-server:_:9000``) serves the virtual link's HCI to a
-        host stack in another process. Virtual controllers join ``link`` (default:
-    a new one). Stopped by ``stack``. ValueError for specs
-        that do not fit, OSError-like errors from Bumble's transports.
+    ``specs`` name the controllers in the fleet's order (a Bumble transport
+    spec each, or ``virtual``); the last one repeats for the rest. A real
+    controller serves one appliance, so two appliances cannot share one.
+    ``expose`` (e.g. ``tcp-server:_:9000``, or several) serves the virtual
+    link's HCI to host stacks in other processes, one controller per spec.
+    Virtual controllers join ``link`` (default: a new one). Stopped by
+    ``stack``. ValueError for specs that do not fit, OSError-like errors from
+    Bumble's transports.
     """
     wanted = list(specs) or [VIRTUAL]
     plan = [wanted[min(index, len(wanted) - 1)] for index in range(len(fleet))]
@@ -41,8 +42,8 @@ async def serve_over_ble(
     if link is None:
         link = VirtualLink()
     stack.push_async_callback(link.close)
-    if expose is not None:
-        await link.expose(expose)
+    for spec in [expose] if isinstance(expose, str) else list(expose or ()):
+        await link.expose(spec)
     peripherals: list[BlePeripheral] = []
     for appliance, spec in zip(fleet, plan, strict=True):
         peripheral = _peripheral(appliance, await open_radio(spec, link, appliance.id))

@@ -26,6 +26,7 @@ from bumble.hci import (
     HCI_Command_Status_Event,
     HCI_Disconnect_Command,
     HCI_Disconnection_Complete_Event,
+    HCI_LE_Advertising_Report_Event,
 )
 from bumble.link import LocalLink
 from bumble.transport import open_transport
@@ -57,12 +58,34 @@ class BleRadio:
             await close()
 
 
-class _VirtualController(Controller):
-    """Bumble's virtual controller, plus a disconnection the peripheral starts.
+class VirtualController(Controller):
+    """Bumble's virtual controller, plus a disconnection the peripheral starts and real
+    scan responses.
 
     Bumble's own (0.0.211) only lets the central end an LE connection; an
-    appliance ends one whenever a session fails (PROTOCOL.md 11.4).
+    appliance ends one whenever a session fails (PROTOCOL.md 11.4). And it
+    answers an active scan with the advertising data again as the scan
+    response; the appliance id is in the scan response (PROTOCOL.md 11.1).
     """
+
+    def on_link_advertising_data(self, sender_address: Address, data: bytes) -> None:
+        if self.le_scan_enable == 0:
+            return
+        sender = self.link.find_controller(sender_address) if self.link is not None else None
+        response = getattr(sender, "le_scan_response_data", None)
+        reports = [(HCI_LE_Advertising_Report_Event.ADV_IND, data)]
+        if response is not None:
+            reports.append((HCI_LE_Advertising_Report_Event.SCAN_RSP, bytes(response)))
+        for event_type, payload in reports:
+            report = HCI_LE_Advertising_Report_Event.Report(
+                HCI_LE_Advertising_Report_Event.Report.FIELDS,
+                event_type=event_type,
+                address_type=sender_address.address_type,
+                address=sender_address,
+                data=payload,
+                rssi=-50,
+            )
+            self.send_hci_packet(HCI_LE_Advertising_Report_Event([report]))
 
     def on_hci_disconnect_command(self, command: HCI_Disconnect_Command) -> bytes | None:
         handle: int = command.connection_handle  # type: ignore[attr-defined]
@@ -117,13 +140,13 @@ class VirtualLink:
 
     def radio(self, name: str) -> BleRadio:
         """A new virtual controller on this link."""
-        controller = _VirtualController(name, link=self.link)
+        controller = VirtualController(name, link=self.link)
         return BleRadio(controller, AsyncPipeSink(controller), f"virtual controller {name}")
 
     async def expose(self, spec: str) -> None:
         """Serve one more virtual controller's HCI over ``spec`` (e.g. ``tcp-server:_:9000``)."""
         hci = await open_transport(spec)
-        Controller("exposed", host_source=hci.source, host_sink=hci.sink, link=self.link)
+        VirtualController("exposed", host_source=hci.source, host_sink=hci.sink, link=self.link)
         self._exposed.append(BleRadio(hci.source, hci.sink, spec, hci.close))
 
     async def close(self) -> None:

@@ -1,24 +1,33 @@
-"""``python -m firmware_bridge conformance HOST:PORT --code CODE [--json]``."""
+"""``python -m firmware_bridge conformance HOST:PORT --code CODE [--json]``, or
+``--ble ADDRESS [--ble-transport SPEC [--ble-transport SPEC]]`` instead of HOST:PORT."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import re
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from custom_components.liuzhou_appliances.link.pairing import (
     InvalidPairingCode,
     normalise_pairing_code,
 )
 
-from .checks import CHECKS
+from .checks import checks_for
 from .runner import DEFAULT_HUB_ID, CheckResult, ConformanceOptions, Status, run_checks
+
+if TYPE_CHECKING:
+    from firmware_bridge.ble.central import BleCentral
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+DEFAULT_BLE_TRANSPORT = "usb:0"
+ADDRESSES = ("F5:F4:F3:F2:F1:F0", "F5:F4:F3:F2:F1:F1")
+_BLE_ADDRESS = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +55,12 @@ def _target(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port_text)
 
 
+def _ble_address(text: str) -> str:
+    if not _BLE_ADDRESS.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a BLE address (AA:BB:CC:DD:EE:FF)")
+    return text.upper()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The conformance subcommand's arguments."""
     parser = _Parser(
@@ -55,13 +70,31 @@ def build_parser() -> argparse.ArgumentParser:
             "check. The appliance is re-paired: pair it with the hub again afterwards."
         ),
     )
-    parser.add_argument("target", type=_target, metavar="HOST:PORT", help="the appliance")
+    parser.add_argument(
+        "target", type=_target, nargs="?", metavar="HOST:PORT", help="the appliance over TCP"
+    )
+    parser.add_argument(
+        "--ble", type=_ble_address, metavar="ADDRESS", help="the appliance over BLE, instead"
+    )
+    parser.add_argument(
+        "--ble-transport",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help=(
+            "with --ble: the Bluetooth controller, a Bumble transport spec (usb:0, "
+            "serial:/dev/ttyUSB0, tcp-client:HOST:PORT ...; default usb:0). Give a second "
+            "one for the kit's connections next to the hub session (two LE devices share "
+            "at most one connection)"
+        ),
+    )
     parser.add_argument("--code", required=True, help="pairing code on the label (1234-5678)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     parser.add_argument(
         "--no-discovery",
         action="store_true",
-        help="skip the zeroconf check (reported as skipped: the run cannot pass)",
+        help="skip the zeroconf (or BLE advertisement) check (reported as skipped: the run "
+        "cannot pass)",
     )
     parser.add_argument("--hub-id", default=DEFAULT_HUB_ID, help="hub id sent in HELLO")
     parser.add_argument(
@@ -84,13 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
         "hub's 45 s longest quiet)",
     )
     parser.add_argument(
-        "--discovery-timeout", type=_seconds, default=5.0, help="zeroconf browse (s, default 5)"
+        "--discovery-timeout",
+        type=_seconds,
+        default=5.0,
+        help="zeroconf browse or BLE scan (s, default 5)",
     )
     return parser
 
 
 def _line(result: CheckResult) -> str:
-    label = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP"}[result.status]
+    label = {
+        Status.PASSED: "PASS",
+        Status.FAILED: "FAIL",
+        Status.SKIPPED: "SKIP",
+        Status.NOT_APPLICABLE: "N/A ",
+    }[result.status]
     return f"{label} {result.check:<24} {result.duration_ms:7.0f} ms  {result.detail}"
 
 
@@ -110,7 +151,67 @@ def run_cli(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | N
         return EXIT_USAGE
     except SystemExit as exit_request:  # --help
         return EXIT_USAGE if exit_request.code else EXIT_PASSED
-    host, port = args.target
+    problem = None
+    if (args.target is None) == (args.ble is None):
+        problem = "give the appliance as HOST:PORT or as --ble ADDRESS (one of them)"
+    elif args.ble_transport and args.ble is None:
+        problem = "--ble-transport goes with --ble"
+    elif len(args.ble_transport) > 2:
+        problem = "--ble-transport: at most two controllers"
+    if problem is not None:
+        err.write(f"{parser.format_usage()}error: {problem}\n")
+        return EXIT_USAGE
+    host, port = args.target if args.target is not None else (args.ble, 0)
+    return asyncio.run(_run(args, host, port, out, err))
+
+
+async def _open_centrals(
+    specs: list[str], err: TextIO, stack: contextlib.AsyncExitStack
+) -> tuple[BleCentral, BleCentral | None] | None:
+    """The hub session's central and, with a second spec, the kit's other one."""
+    from firmware_bridge.ble.central import BleCentral  # Bumble only when asked for
+
+    centrals: list[BleCentral] = []
+    for index, spec in enumerate(specs or [DEFAULT_BLE_TRANSPORT]):
+        try:
+            # Distinct static random addresses: a link tells its devices apart by them.
+            central = await asyncio.wait_for(BleCentral.open(spec, address=ADDRESSES[index]), 10)
+        except Exception as error:  # Bumble's transports raise what their medium raises
+            err.write(f"cannot open the Bluetooth controller {spec}: {error!r}\n")
+            return None
+        stack.push_async_callback(central.close)
+        centrals.append(central)
+    if len(centrals) == 1:
+        err.write(
+            "one controller: from capability_declaration on the kit opens connections "
+            "next to the hub session, which one central cannot hold at once; give a "
+            "second --ble-transport for a meaningful run\n"
+        )
+    return centrals[0], (centrals[1] if len(centrals) > 1 else None)
+
+
+async def _run(args: argparse.Namespace, host: str, port: int, out: TextIO, err: TextIO) -> int:
+    async with contextlib.AsyncExitStack() as stack:
+        ble: BleCentral | None = None
+        ble_side: BleCentral | None = None
+        if args.ble is not None:
+            opened = await _open_centrals(args.ble_transport, err, stack)
+            if opened is None:
+                return EXIT_USAGE
+            ble, ble_side = opened
+        code = await _run_kit(args, host, port, out, ble, ble_side)
+    # (An exit stack may swallow exceptions, so mypy wants the return out here.)
+    return code
+
+
+async def _run_kit(
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    out: TextIO,
+    ble: BleCentral | None,
+    ble_side: BleCentral | None,
+) -> int:
     options = ConformanceOptions(
         host=host,
         port=port,
@@ -122,26 +223,33 @@ def run_cli(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | N
         idle=args.idle,
         discovery=not args.no_discovery,
         discovery_timeout=args.discovery_timeout,
+        ble=ble,
+        ble_side=ble_side,
     )
+    checks = checks_for(options)
 
     def report(result: CheckResult) -> None:
         out.write((json.dumps(result.to_json()) if args.json else _line(result)) + "\n")
         out.flush()
 
-    skip = {} if options.discovery else {"discovery_record": "skipped on request (--no-discovery)"}
-    results = asyncio.run(run_checks(CHECKS, options, on_result=report, skip=skip))
+    discovery = "discovery_record" if ble is None else "ble_advertisement"
+    skip = {} if options.discovery else {discovery: "skipped on request (--no-discovery)"}
+    results = await run_checks(checks, options, on_result=report, skip=skip)
     passed = sum(result.passed for result in results)
     failed = [r.check for r in results if r.status is Status.FAILED]
     skipped = [r.check for r in results if r.status is Status.SKIPPED]
+    not_applicable = [r.check for r in results if r.status is Status.NOT_APPLICABLE]
     total_ms = sum(r.duration_ms for r in results)
-    conformant = passed == len(results) == len(CHECKS)
+    conformant = len(results) == len(checks) and all(r.counts for r in results)
+    target = f"{host}:{port}" if ble is None else f"ble {host}"
     if args.json:
         summary = {
             "summary": True,
-            "target": f"{host}:{port}",
+            "target": target,
             "passed": passed,
             "failed": failed,
             "skipped": skipped,
+            "not_applicable": not_applicable,
             "total": len(results),
             "conformant": conformant,
             "duration_ms": round(total_ms, 1),
@@ -151,6 +259,7 @@ def run_cli(argv: list[str], *, stdout: TextIO | None = None, stderr: TextIO | N
         verdict = "CONFORMANT" if conformant else "NOT CONFORMANT"
         extra = f", failed: {', '.join(failed)}" if failed else ""
         extra += f", skipped: {', '.join(skipped)}" if skipped else ""
+        extra += f", not applicable: {', '.join(not_applicable)}" if not_applicable else ""
         out.write(
             f"{verdict}: {passed}/{len(results)} checks passed in {total_ms / 1000:.1f} s{extra}\n"
         )

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from custom_components.liuzhou_appliances.link.client import SecureChannel
+from custom_components.liuzhou_appliances.link.ble import FIRST, INDEX_MASK, LAST, fragment_size
+from custom_components.liuzhou_appliances.link.client import OpenTransport, SecureChannel
 from custom_components.liuzhou_appliances.link.codec import (
     ClientHello,
     CodecError,
+    Frame,
     FrameType,
     HelloInfo,
     MessageType,
@@ -26,8 +28,10 @@ from custom_components.liuzhou_appliances.link.errors import (
     LinkError,
     TransportError,
 )
+from custom_components.liuzhou_appliances.link.fragmented import FragmentedTransport, clamp_mtu
+from custom_components.liuzhou_appliances.link.transport import FrameTransport
 
-from .runner import CheckFailed, describe_error
+from .runner import CheckFailed, Context, describe_error
 
 
 class Reaction(StrEnum):
@@ -71,15 +75,53 @@ class Outcome:
         )
 
 
+def raw_fragments(data: bytes, mtu: int) -> list[bytes]:
+    """``data`` cut as ``ble.fragment`` cuts a frame, whatever ``data`` is (1+ bytes).
+
+    For probes: garbage, a truncated frame (its LAST comes too early) or an
+    oversized header reach the appliance's reassembler exactly as sent.
+    """
+    size = fragment_size(clamp_mtu(mtu))
+    chunks = [data[start : start + size] for start in range(0, len(data), size)] or [b""]
+    out = []
+    for index, chunk in enumerate(chunks):
+        flags = (index & INDEX_MASK) | (FIRST if index == 0 else 0)
+        flags |= LAST if index == len(chunks) - 1 else 0
+        out.append(bytes([flags]) + chunk)
+    return out
+
+
 class PlainConnection:
-    """A TCP connection in the plaintext phase, driven byte by byte."""
+    """A connection in the plaintext phase, driven byte by byte.
+
+    Over TCP the bytes go into the stream as they are; over BLE (``over``)
+    they are cut into fragments at the connection's MTU, each sent as one
+    GATT write, so malformed bytes reach the appliance unrepaired.
+    """
 
     def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, io_timeout: float
+        self,
+        reader: asyncio.StreamReader | None,
+        writer: asyncio.StreamWriter | None,
+        io_timeout: float,
+        transport: FragmentedTransport | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.timeout = io_timeout
+        self.transport = transport
+
+    @classmethod
+    async def over(cls, open_transport: OpenTransport, io_timeout: float) -> PlainConnection:
+        """A connection that ``open_transport`` opens (BLE), or CheckFailed."""
+        try:
+            transport: FrameTransport = await asyncio.wait_for(open_transport(), io_timeout + 5)
+        except (LinkError, OSError, TimeoutError) as err:
+            raise CheckFailed(f"cannot connect: {describe_error(err)}") from None
+        if not isinstance(transport, FragmentedTransport):
+            await transport.close()
+            raise CheckFailed(f"not a fragmented transport: {type(transport).__name__}")
+        return cls(None, None, io_timeout, transport)
 
     @classmethod
     async def open(cls, host: str, port: int, io_timeout: float) -> PlainConnection:
@@ -91,17 +133,40 @@ class PlainConnection:
         return cls(reader, writer, io_timeout)
 
     async def send(self, data: bytes, *, end: bool = False) -> None:
-        """Send bytes; with ``end`` also close our sending side (the device sees EOF)."""
+        """Send bytes; with ``end`` also close our sending side (the device sees EOF).
+
+        Over BLE there is no half-close: the fragments end where ``data`` ends.
+        """
+        if self.transport is not None:
+            await self.send_values(raw_fragments(data, self.transport.current_mtu()))
+            return
+        assert self.writer is not None
         with contextlib.suppress(OSError):
             self.writer.write(data)
             if end and self.writer.can_write_eof():
                 self.writer.write_eof()
             await asyncio.wait_for(self.writer.drain(), self.timeout)
 
+    async def send_values(self, values: list[bytes]) -> None:
+        """BLE only: send these GATT values as they are, one write each."""
+        assert self.transport is not None
+        with contextlib.suppress(LinkError, OSError, TimeoutError):
+            for value in values:
+                await asyncio.wait_for(self.transport.send_value(value), self.timeout)
+
+    async def _read_frame(self) -> Frame:
+        if self.transport is not None:
+            try:
+                return await self.transport.receive_frame()
+            except TransportError as err:
+                raise EOFError(str(err)) from None
+        assert self.reader is not None
+        return await read_frame(self.reader)
+
     async def outcome(self) -> Outcome:
         """Wait for one frame (or the end) and classify it."""
         try:
-            frame = await asyncio.wait_for(read_frame(self.reader), self.timeout)
+            frame = await asyncio.wait_for(self._read_frame(), self.timeout)
         except TimeoutError:
             return Outcome(Reaction.SILENT, note=f"nothing for {self.timeout:g} s")
         except (EOFError, OSError):
@@ -133,14 +198,18 @@ class PlainConnection:
 
     async def close(self) -> None:
         """Close the connection."""
+        if self.transport is not None:
+            await self.transport.close()
+            return
+        assert self.writer is not None
         self.writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer.wait_closed(), 1.0)
 
 
-async def exchange_hello(host: str, port: int, offer: ClientHello, io_timeout: float) -> HelloInfo:
+async def exchange_hello(context: Context, offer: ClientHello) -> HelloInfo:
     """One connection that only exchanges HELLO."""
-    connection = await PlainConnection.open(host, port, io_timeout)
+    connection = await context.open_plain()
     try:
         info, _ = await connection.hello(offer)
         return info

@@ -9,13 +9,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import math
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from custom_components.liuzhou_appliances.link.client import ApplianceClient, SecureChannel
+from custom_components.liuzhou_appliances.link.client import (
+    ApplianceClient,
+    OpenTransport,
+    SecureChannel,
+)
 from custom_components.liuzhou_appliances.link.codec import HelloInfo
 from custom_components.liuzhou_appliances.link.declaration import Capability, Declaration
 from custom_components.liuzhou_appliances.link.errors import LinkError, TransportError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value, ValueKind
+
+if TYPE_CHECKING:
+    from firmware_bridge.ble.central import BleCentral
+
+    from .probes import PlainConnection
 
 DEFAULT_HUB_ID: Final = "conformance-kit"
 POLL_INTERVAL: Final = 0.05
@@ -29,12 +38,18 @@ class CheckSkipped(Exception):
     """The check was not run, on request; the message says why."""
 
 
+class CheckNotApplicable(CheckSkipped):
+    """The check does not apply to this transport (zeroconf over BLE); the message says why."""
+
+
 class Status(StrEnum):
     """Outcome of one check."""
 
     PASSED = "pass"
     FAILED = "fail"
     SKIPPED = "skip"
+    # Not for this transport: reported, and no obstacle to conformance.
+    NOT_APPLICABLE = "n/a"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +66,11 @@ class CheckResult:
         """Only a check that ran and passed counts as passed."""
         return self.status is Status.PASSED
 
+    @property
+    def counts(self) -> bool:
+        """Passed, or does not apply to the transport: what a conformant run needs of each check."""
+        return self.status in (Status.PASSED, Status.NOT_APPLICABLE)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON line of this check."""
         out: dict[str, Any] = {
@@ -59,14 +79,20 @@ class CheckResult:
             "detail": self.detail,
             "duration_ms": round(self.duration_ms, 1),
         }
-        if self.status is Status.SKIPPED:
+        if self.status in (Status.SKIPPED, Status.NOT_APPLICABLE):
             out["skipped"] = True
+        if self.status is Status.NOT_APPLICABLE:
+            out["not_applicable"] = True
         return out
 
 
 @dataclass(frozen=True, slots=True)
 class ConformanceOptions:
-    """What to test and how patiently (seconds)."""
+    """What to test and how patiently (seconds).
+
+    Over TCP ``host``:``port`` is the appliance. Over BLE ``ble`` is the
+    central to use and ``host`` the appliance's BLE address (``port`` unused).
+    """
 
     host: str
     port: int
@@ -84,6 +110,26 @@ class ConformanceOptions:
     discovery_timeout: float = 5.0
     # Upper bound for one whole check, so a hanging device cannot hang the run.
     check_timeout: float = 60.0
+    # The hub's central when the appliance is tested over BLE.
+    ble: BleCentral | None = None
+    # A second central for the kit's own connections while the hub session is up:
+    # two LE devices share at most one connection, so one central cannot hold both.
+    ble_side: BleCentral | None = None
+
+    @property
+    def transport_name(self) -> str:
+        """``ble`` or ``tcp``."""
+        return "tcp" if self.ble is None else "ble"
+
+    def opener(self, mtu: int = 517, *, side: bool = False) -> OpenTransport | None:
+        """The ``open_transport`` for BLE (offering ``mtu``), None for TCP.
+
+        ``side``: a connection next to the hub session (on ``ble_side`` if given).
+        """
+        central = (self.ble_side or self.ble) if side else self.ble
+        if central is None:
+            return None
+        return central.opener(self.host, mtu=mtu, timeout=max(self.timeout, 5.0))
 
 
 @dataclass(slots=True)
@@ -134,10 +180,14 @@ class Context:
             key,
             hub_id=options.hub_id,
             request_timeout=options.timeout,
+            open_transport=options.opener(),
         )
 
-    async def open_channel(self) -> SecureChannel:
-        """A fresh raw session (HELLO + Noise handshake) with the stored key."""
+    async def open_channel(self, mtu: int = 517) -> SecureChannel:
+        """A fresh raw session (HELLO + Noise handshake) with the stored key.
+
+        ``mtu`` is what a BLE connection offers (23: no exchange).
+        """
         options = self.options
         return await SecureChannel.open(
             options.host,
@@ -145,7 +195,18 @@ class Context:
             self.require_key(),
             hub_id=options.hub_id,
             io_timeout=options.timeout,
+            open_transport=options.opener(mtu, side=True),
         )
+
+    async def open_plain(self, mtu: int = 517) -> PlainConnection:
+        """A connection in the plaintext phase, or CheckFailed if the device cannot be reached."""
+        from .probes import PlainConnection  # probes imports this module
+
+        options = self.options
+        opener = options.opener(mtu, side=True)
+        if opener is None:
+            return await PlainConnection.open(options.host, options.port, options.timeout)
+        return await PlainConnection.over(opener, options.timeout)
 
     # --- reading state -------------------------------------------------------
 
@@ -269,6 +330,8 @@ async def _run_one(check: Check, context: Context, skip_reason: str | None) -> C
         if skip_reason is not None:
             raise CheckSkipped(skip_reason)
         detail = await asyncio.wait_for(check.run(context), context.options.check_timeout)
+    except CheckNotApplicable as not_applicable:
+        status, detail = Status.NOT_APPLICABLE, str(not_applicable)
     except CheckSkipped as skipped:
         status, detail = Status.SKIPPED, str(skipped)
     except CheckFailed as failed:

@@ -18,9 +18,8 @@ from custom_components.liuzhou_appliances.link.pairing import PairingLimiter, Pa
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 from custom_components.liuzhou_appliances.link.transport import FrameTransport
 from firmware_bridge.ble import BlePeripheral, VirtualLink
+from firmware_bridge.ble.central import BumbleGattClient, central_device, connector
 from tests.link.backend import AC_IDENTITY, MemoryBackend
-
-from .bumble_client import BumbleGattClient, central_device, connector
 
 CODE = "1234-5678"
 HUB_ID = "hub-ble"

@@ -17,9 +17,9 @@ from custom_components.liuzhou_appliances.link.errors import (
 )
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
+from firmware_bridge.ble.central import Mangle
 from tests.link.backend import WASHER_DECLARATION, MemoryBackend
 
-from .bumble_client import Mangle
 from .conftest import CODE, HUB_ID, KEY, BleAppliance, Hub, MakeAppliance
 
 

@@ -103,3 +103,18 @@ def test_bad_arguments_exit_2(argv: list[str], message: str) -> None:
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["--help"]) == 0
     assert "--no-discovery" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["127.0.0.1:1", "--ble", "E1:DC:A0:9A:9A:B3"], "one of them"),
+        ([], "one of them"),
+        (["--ble", "E1:DC:A0:9A:9A"], "is not a BLE address"),
+        (["127.0.0.1:1", "--ble-transport", "usb:0"], "--ble-transport goes with --ble"),
+    ],
+)
+def test_ble_arguments_are_checked(argv: list[str], message: str) -> None:
+    err = io.StringIO()
+    assert run_cli([*argv, "--code", "1234-5678"], stdout=io.StringIO(), stderr=err) == 2
+    assert message in err.getvalue()

@@ -11,10 +11,10 @@ from custom_components.liuzhou_appliances.link.ble_client import BleTransport
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, pair
 from custom_components.liuzhou_appliances.link.transport import FrameTransport
 from firmware_bridge.ble import VirtualLink
+from firmware_bridge.ble.central import central_device, connector
 from firmware_bridge.ble.fleet import serve_over_ble
 from firmware_bridge.bridge import simulated_appliances
 from firmware_bridge.cli import main
-from tests.ble.bumble_client import central_device, connector
 
 
 async def test_simulated_product_over_ble(tmp_path: Path, socket_enabled: None) -> None:

@@ -11,7 +11,7 @@ import pytest
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 from firmware_bridge.ble import BlePeripheral, VirtualLink
-from tests.ble.bumble_client import central_device
+from firmware_bridge.ble.central import central_device
 from tests.vectors import load
 
 
@@ -38,8 +38,13 @@ async def test_advertisement_on_the_air(case: dict[str, Any]) -> None:
         async with asyncio.timeout(3):
             advertisement = await heard.get()
         assert str(advertisement.address) == peripheral.address
-        # The first report is the advertising packet (the scan response comes next).
-        assert advertisement.data_bytes.hex() == case["advertising_data"]
+        # Active scanning: Bumble reports the scan response with the advertising packet
+        # before it (``data``), and the response's own bytes in ``data_bytes``.
+        assert advertisement.is_scan_response
+        assert advertisement.data_bytes.hex() == case["scan_response_data"]
+        assert bytes(advertisement.data).hex() == (
+            case["advertising_data"] + case["scan_response_data"]
+        )
     finally:
         await peripheral.stop()
         await central.power_off()

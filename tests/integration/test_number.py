@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.pushed_state import ApplianceState
 
 from .conftest import PairedAppliance, StartAppliance, current_state
 from .platform_helpers import entity_id, only_platform, wait_for_state
@@ -102,7 +103,7 @@ async def test_unreported_value_reads_unknown(hass: HomeAssistant, fridge: Paire
     entity = entity_id(hass, "number", fridge.appliance.id, "freezer_target_temperature")
     partial = dict(fridge.coordinator.data)
     del partial["freezer_target_temperature"]
-    fridge.coordinator.async_set_updated_data(partial)
+    fridge.coordinator.async_set_updated_data(ApplianceState(partial, fridge.coordinator.reads))
     await wait_for_state(hass, entity, lambda s: s.state == STATE_UNKNOWN)
 
 

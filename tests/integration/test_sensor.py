@@ -22,6 +22,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.liuzhou_appliances.descriptions import SENSORS, seconds_until_finish
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.pushed_state import ApplianceState
 
 from .conftest import PairedAppliance, StartAppliance, current_state
 from .platform_helpers import entity_id, only_platform, wait_for_state
@@ -253,6 +254,8 @@ async def test_an_option_the_sensor_was_not_built_with_reads_unknown(
     washer = await _start(start_appliance, ApplianceType.LAUNDRY_WASHER)
     entity = _sensor(hass, washer, "phase")
     assert current_state(hass, entity).state == "idle"
-    washer.coordinator.async_set_updated_data(dict(washer.coordinator.data, phase="steaming"))
+    coordinator = washer.coordinator
+    newer = ApplianceState({**coordinator.values, "phase": "steaming"}, coordinator.reads)
+    coordinator.async_set_updated_data(newer)
     await hass.async_block_till_done()
     assert current_state(hass, entity).state == STATE_UNKNOWN

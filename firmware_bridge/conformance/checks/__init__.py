@@ -9,8 +9,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from firmware_bridge.conformance.runner import Check
+from firmware_bridge.conformance.runner import Check, ConformanceOptions
 
+from .ble import (
+    check_ble_advertisement,
+    check_ble_lost_fragment,
+    check_ble_mtu,
+    check_ble_paired_flag,
+)
 from .commands import check_commands
 from .commissioning import check_commissioning
 from .declaration import check_capability_declaration, check_reads
@@ -34,4 +40,23 @@ CHECKS: Final = (
 )
 CHECK_NAMES: Final = tuple(check.name for check in CHECKS)
 
-__all__ = ["CHECKS", "CHECK_NAMES"]
+# Over BLE: discovery_record reports itself not applicable; the advertisement, the
+# paired flag, the MTU and fragment loss get their own checks, where the hub meets them.
+BLE_CHECKS: Final = (
+    CHECKS[0],
+    Check("ble_advertisement", "BLE advertisement and scan response", check_ble_advertisement),
+    *CHECKS[1:3],
+    Check("ble_paired_flag", "advertisement shows paired", check_ble_paired_flag),
+    Check("ble_mtu", "MTU exchange and frames at MTU 23", check_ble_mtu),
+    Check("ble_lost_fragment", "a lost fragment ends the session", check_ble_lost_fragment),
+    *CHECKS[3:],
+)
+BLE_CHECK_NAMES: Final = tuple(check.name for check in BLE_CHECKS)
+
+
+def checks_for(options: ConformanceOptions) -> tuple[Check, ...]:
+    """The checks of a run over ``options``' transport, in order."""
+    return BLE_CHECKS if options.ble is not None else CHECKS
+
+
+__all__ = ["BLE_CHECKS", "BLE_CHECK_NAMES", "CHECKS", "CHECK_NAMES", "checks_for"]

@@ -64,7 +64,7 @@ async def _wrong_code_attempt(context: Context, code: str) -> str:
     computed, which the device must answer with WRONG_CODE and no key.
     """
     options = context.options
-    connection = await PlainConnection.open(options.host, options.port, options.timeout)
+    connection = await context.open_plain()
     try:
         initiator, outcome = await _start_pairing(connection, options.hub_id, code)
         if outcome.reaction is Reaction.ERROR and outcome.error is not None:
@@ -118,7 +118,12 @@ async def check_commissioning(context: Context) -> str:
         problems.append(str(failed))
     try:
         result = await pair(
-            options.host, options.port, options.code, hub_id=options.hub_id, timeout=options.timeout
+            options.host,
+            options.port,
+            options.code,
+            hub_id=options.hub_id,
+            timeout=options.timeout,
+            open_transport=options.opener(),
         )
     except LinkError as err:  # transport errors included
         if not (isinstance(err, LinkError) and err.code is ErrorCode.INVALID_STATE):
@@ -145,6 +150,7 @@ async def check_commissioning(context: Context) -> str:
             os.urandom(KEY_SIZE),
             hub_id=options.hub_id,
             io_timeout=options.timeout,
+            open_transport=options.opener(),
         )
     except TransportError:
         steps.append("other key -> closed")
@@ -169,7 +175,7 @@ async def check_commissioning(context: Context) -> str:
 async def _pair_start(context: Context) -> Outcome:
     """HELLO, then PAIR START with the right code on a fresh connection; the answer."""
     options = context.options
-    connection = await PlainConnection.open(options.host, options.port, options.timeout)
+    connection = await context.open_plain()
     try:
         _, outcome = await _start_pairing(connection, options.hub_id, options.code)
         return outcome

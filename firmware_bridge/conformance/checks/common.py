@@ -35,9 +35,7 @@ async def device_hello(context: Context) -> HelloInfo:
     if context.hello is None:
         options = context.options
         try:
-            context.hello = await exchange_hello(
-                options.host, options.port, ClientHello(options.hub_id), options.timeout
-            )
+            context.hello = await exchange_hello(context, ClientHello(options.hub_id))
         except LinkError as err:
             raise CheckFailed(f"HELLO refused: {describe_error(err)}") from None
     return context.hello

@@ -16,14 +16,24 @@ from custom_components.liuzhou_appliances.link.discovery import (
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from firmware_bridge.conformance.browse import find_advertisement
 from firmware_bridge.conformance.probes import exchange_hello
-from firmware_bridge.conformance.runner import CheckFailed, Context, describe_error
+from firmware_bridge.conformance.runner import (
+    CheckFailed,
+    CheckNotApplicable,
+    Context,
+    describe_error,
+)
 
 from .common import device_hello, fail_if
 
 
 async def check_discovery_record(context: Context) -> str:
-    """The zeroconf advertisement exists and agrees with HELLO."""
+    """The zeroconf advertisement exists and agrees with HELLO (TCP only)."""
     options = context.options
+    if options.ble is not None:
+        raise CheckNotApplicable(
+            "zeroconf is how a hub finds a TCP appliance; over BLE ble_advertisement "
+            "checks the advertisement instead"
+        )
     advertisement, instances = await find_advertisement(
         options.host, options.port, options.discovery_timeout
     )
@@ -73,7 +83,7 @@ async def check_version_negotiation(context: Context) -> str:
     async def offer(min_version: int, max_version: int) -> HelloInfo | LinkError:
         hello = ClientHello(options.hub_id, min_version, max_version)
         try:
-            return await exchange_hello(options.host, options.port, hello, options.timeout)
+            return await exchange_hello(context, hello)
         except LinkError as err:
             return err
 

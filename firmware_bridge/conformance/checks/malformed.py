@@ -20,7 +20,7 @@ from custom_components.liuzhou_appliances.link.errors import (
     LinkError,
     TransportError,
 )
-from firmware_bridge.conformance.probes import PlainConnection, Reaction, session_outcome
+from firmware_bridge.conformance.probes import Reaction, session_outcome
 from firmware_bridge.conformance.runner import (
     CheckFailed,
     Context,
@@ -38,8 +38,7 @@ def _hello_frame(hub_id: str, min_version: int = 1, max_version: int = 1) -> byt
 async def _plain_probe(
     context: Context, data: bytes, *, end: bool, codes: set[ErrorCode], what: str
 ) -> str:
-    options = context.options
-    connection = await PlainConnection.open(options.host, options.port, options.timeout)
+    connection = await context.open_plain()
     try:
         await connection.send(data, end=end)
         outcome = await connection.outcome()

@@ -1,9 +1,12 @@
-"""A bleak-compatible GATT client on Bumble's central, for tests and the benchmark.
+"""The hub's side of BLE on Bumble: a bleak-compatible GATT client, scanning, a central.
 
 ``BumbleGattClient`` has the part of ``bleak.BleakClient`` that the hub uses
 (``link.ble_client.GattClient``), so hub code written against bleak runs
-against a real Bluetooth host stack: here, Bumble with a virtual controller
-on the same ``LocalLink`` as the appliance's.
+against a real Bluetooth host stack: Bumble, on a real controller (the
+conformance kit's ``--ble-transport``) or a virtual one on the same
+``LocalLink`` as the appliance's (the tests, the benchmark).
+``BleCentral`` owns one such central device: it scans for an appliance's
+advertisement and opens transports to it.
 
 Two hooks stand in for a faulty radio: ``mangle_writes`` and
 ``mangle_notifications`` take one value and return the values to pass on
@@ -13,35 +16,41 @@ Two hooks stand in for a faulty radio: ``mangle_writes`` and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 import contextlib
+from dataclasses import dataclass
 from typing import Any, Final
 
-from bumble.controller import Controller
 from bumble.core import UUID
 from bumble.device import Connection, ConnectionParametersPreferences, Device, Peer
 from bumble.gatt_client import CharacteristicProxy
 from bumble.hci import HCI_LE_1M_PHY, Address
 from bumble.host import Host
 from bumble.link import LocalLink
+from bumble.transport import open_transport as open_hci
 from bumble.transport.common import AsyncPipeSink
 
 from custom_components.liuzhou_appliances.link.ble import SERVICE_UUID
 from custom_components.liuzhou_appliances.link.ble_client import (
+    BleTransport,
     ConnectGattClient,
     DisconnectedCallback,
 )
 from custom_components.liuzhou_appliances.link.errors import ApplianceUnreachable
 
+from .radio import VIRTUAL, VirtualController, VirtualLink
+
+# The central's own static random address (a real controller may use its public one).
+CENTRAL_ADDRESS: Final = "F5:F4:F3:F2:F1:F0"
 # As BlueZ does: a write without response waits while the controller's buffers are full.
 MAX_ACL_PENDING: Final = 8
 
 type Mangle = Callable[[bytes], Sequence[bytes]]
 
 
-def central_device(link: LocalLink, address: str = "F5:F4:F3:F2:F1:F0") -> Device:
+def central_device(link: LocalLink, address: str = CENTRAL_ADDRESS) -> Device:
     """A Bumble device (not powered on yet) on a virtual controller on ``link``."""
-    controller = Controller(f"hub {address}", link=link)
+    controller = VirtualController(f"hub {address}", link=link)
     return Device(
         name="hub", address=Address(address), host=Host(controller, AsyncPipeSink(controller))
     )
@@ -192,3 +201,147 @@ def connector(device: Device, address: str, *, mtu: int = 517) -> ConnectGattCli
         return client
 
     return connect
+
+
+def same_address(a: object, b: object) -> bool:
+    """Whether two BLE addresses are the same, ignoring case and Bumble's "/P" suffix."""
+    return str(a).split("/")[0].upper() == str(b).split("/")[0].upper()
+
+
+def ad_structures(data: bytes) -> list[tuple[int, bytes]]:
+    """The AD structures of an advertising or scan response packet: (AD type, value) each.
+
+    ValueError for a structure that runs past the end of the packet.
+    """
+    out: list[tuple[int, bytes]] = []
+    offset = 0
+    while offset < len(data):
+        length = data[offset]
+        if length == 0:  # the rest is padding
+            break
+        if offset + 1 + length > len(data):
+            raise ValueError(f"AD structure at byte {offset} runs past the packet")
+        out.append((data[offset + 1], bytes(data[offset + 2 : offset + 1 + length])))
+        offset += 1 + length
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What one active scan heard from one address.
+
+    ``advertising`` and ``scan_response`` are the raw packets (bytes of AD
+    structures); ``scan_response`` is None if none arrived in time.
+    """
+
+    address: str
+    advertising: bytes
+    scan_response: bytes | None
+    connectable: bool
+
+
+class BleCentral:
+    """One Bumble device acting as the hub's central: scan, and connect to appliances."""
+
+    def __init__(self, device: Device, close: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.device = device
+        self._close = close
+
+    @classmethod
+    async def open(
+        cls, spec: str, *, link: VirtualLink | None = None, address: str = CENTRAL_ADDRESS
+    ) -> BleCentral:
+        """A powered-on central on the controller ``spec`` names.
+
+        ``spec`` is a Bumble transport spec (``usb:0``, ``serial:/dev/ttyUSB0``,
+        ``tcp-client:127.0.0.1:9000`` for a virtual link another process
+        exposes) or ``virtual`` (a virtual controller on ``link``). Bumble's
+        transport errors (OSError-like) pass; ValueError for ``virtual`` without a link.
+        """
+        if spec == VIRTUAL:
+            if link is None:
+                raise ValueError("a virtual controller needs a VirtualLink")
+            device = central_device(link.link, address)
+            await device.power_on()
+            return cls(device)
+        hci = await open_hci(spec)
+        try:
+            device = Device.with_hci("conformance", Address(address), hci.source, hci.sink)
+            await device.power_on()
+        except BaseException:
+            await hci.close()
+            raise
+        return cls(device, hci.close)
+
+    def opener(
+        self, address: str, *, mtu: int = 517, timeout: float = 5.0
+    ) -> Callable[[], Awaitable[BleTransport]]:
+        """An ``open_transport``: a new BLE connection to ``address``, offering ``mtu``."""
+        device = self.device
+
+        async def open_transport() -> BleTransport:
+            async def connect(disconnected: DisconnectedCallback) -> BumbleGattClient:
+                client = BumbleGattClient(
+                    device, address, disconnected_callback=disconnected, mtu=mtu, timeout=timeout
+                )
+                await client.connect()
+                return client
+
+            return await BleTransport.open(connect)
+
+        return open_transport
+
+    async def scan(self, address: str, timeout: float) -> ScanResult | None:  # noqa: ASYNC109
+        """Scan actively for ``address`` up to ``timeout`` seconds; None if it was not heard.
+
+        Returns as soon as a scan response arrived; with only advertisements
+        heard, what they said once the time is up.
+        """
+        advertising: bytes | None = None
+        connectable = False
+        done = asyncio.Event()
+        result: list[ScanResult] = []
+
+        def on_advertisement(advertisement: Any) -> None:
+            nonlocal advertising, connectable
+            if not same_address(advertisement.address, address):
+                return
+            raw = bytes(advertisement.data_bytes)
+            if not advertisement.is_scan_response:
+                advertising, connectable = raw, bool(advertisement.is_connectable)
+                return
+            # Bumble reports a scan response with the advertisement before it merged into
+            # ``data``; the advertising packet is what precedes the response's structures.
+            merged = list(advertisement.data.ad_structures)
+            own = len(ad_structures(raw))
+            if advertising is None:
+                advertising = b"".join(
+                    bytes([len(bytes(value)) + 1, int(kind)]) + bytes(value)
+                    for kind, value in merged[: len(merged) - own]
+                )
+            result.append(ScanResult(address, advertising, raw, bool(advertisement.is_connectable)))
+            done.set()
+
+        self.device.on("advertisement", on_advertisement)
+        try:
+            await self.device.start_scanning(active=True, filter_duplicates=False, legacy=True)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await done.wait()
+        finally:
+            self.device.remove_listener("advertisement", on_advertisement)
+            with contextlib.suppress(Exception):
+                await self.device.stop_scanning()
+        if result:
+            return result[0]
+        if advertising is None:
+            return None
+        return ScanResult(address, advertising, None, connectable)
+
+    async def close(self) -> None:
+        """Power the device off and release a real controller's transport."""
+        with contextlib.suppress(Exception):
+            await self.device.power_off()
+        if self._close is not None:
+            close, self._close = self._close, None
+            await close()
