@@ -4,7 +4,7 @@ The appliance is served over GATT on a virtual controller (firmware_bridge.ble);
 Home Assistant hears its advertisement through a remote scanner registered as
 an ESPHome Bluetooth proxy registers its own, and connects through
 bleak-retry-connector's ``establish_connection``, here building the
-bleak-compatible Bumble client (tests/ble/bumble_client.py) for the address.
+bleak-compatible Bumble client (firmware_bridge/ble/central.py) for the address.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from custom_components.liuzhou_appliances.const import (
 from custom_components.liuzhou_appliances.link.ble import SERVICE_UUID
 from custom_components.liuzhou_appliances.link.ble_advertisement import build_service_data
 
-from .bumble_client import BumbleGattClient
+from firmware_bridge.ble.central import BumbleGattClient
+
 from .conftest import CODE, BleAppliance, Hub, MakeAppliance
 
 
