@@ -29,7 +29,6 @@ from custom_components.liuzhou_appliances.const import (
 )
 from custom_components.liuzhou_appliances.link.ble import SERVICE_UUID
 from custom_components.liuzhou_appliances.link.ble_advertisement import build_service_data
-
 from firmware_bridge.ble.central import BumbleGattClient
 
 from .conftest import CODE, BleAppliance, Hub, MakeAppliance
