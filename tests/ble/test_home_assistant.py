@@ -10,6 +10,7 @@ bleak-compatible Bumble client (firmware_bridge/ble/central.py) for the address.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+import contextlib
 import time
 from typing import Any
 from unittest.mock import patch
@@ -17,8 +18,10 @@ from unittest.mock import patch
 from habluetooth import BaseHaRemoteScanner, HaBluetoothConnector
 from homeassistant.components import bluetooth
 from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.liuzhou_appliances.const import (
@@ -29,7 +32,11 @@ from custom_components.liuzhou_appliances.const import (
 )
 from custom_components.liuzhou_appliances.link.ble import SERVICE_UUID
 from custom_components.liuzhou_appliances.link.ble_advertisement import build_service_data
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+from firmware_bridge.ble import VirtualLink, fleet
 from firmware_bridge.ble.central import BumbleGattClient
+from firmware_bridge.ble.peripheral import BlePeripheral
+from firmware_bridge.bridge import simulated_appliances
 
 from .conftest import CODE, BleAppliance, Hub, MakeAppliance
 
@@ -45,9 +52,14 @@ class FakeProxy(BaseHaRemoteScanner):
     """A connectable remote scanner, as an ESPHome Bluetooth proxy registers."""
 
     def hear(self, appliance: BleAppliance, *, paired: bool = False, rssi: int = -60) -> None:
-        identity = appliance.server.identity
+        self.hear_peripheral(appliance.peripheral, paired=paired, rssi=rssi)
+
+    def hear_peripheral(
+        self, peripheral: BlePeripheral, *, paired: bool = False, rssi: int = -60
+    ) -> None:
+        identity = peripheral.identity
         self._async_on_advertisement(
-            appliance.address,
+            peripheral.address,
             rssi,
             identity.appliance_id,
             [],
@@ -94,10 +106,13 @@ def bumble_connections(hub: Hub) -> Any:
         yield
 
 
-async def _discover(hass: HomeAssistant, proxy: FakeProxy, appliance: BleAppliance) -> Any:
-    proxy.hear(appliance)
+async def _discover(
+    hass: HomeAssistant, proxy: FakeProxy, appliance: BleAppliance | BlePeripheral
+) -> Any:
+    peripheral = appliance if isinstance(appliance, BlePeripheral) else appliance.peripheral
+    proxy.hear_peripheral(peripheral)
     await hass.async_block_till_done()
-    info = bluetooth.async_last_service_info(hass, appliance.address, connectable=True)
+    info = bluetooth.async_last_service_info(hass, peripheral.address, connectable=True)
     assert info is not None
     return await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_BLUETOOTH}, data=info
@@ -157,3 +172,66 @@ async def test_nearby_lists_the_appliance(
         result["flow_id"], {CONF_ADDRESS: appliance.address, CONF_PAIRING_CODE: CODE}
     )
     assert result["step_id"] == "name"
+
+
+def _entity_set(hass: HomeAssistant, entry_id: str, appliance_id: str) -> set[tuple[str, str]]:
+    """(platform domain, unique id without the appliance id) of an entry's entities."""
+    registry = er.async_get(hass)
+    return {
+        (entity.domain, entity.unique_id.removeprefix(appliance_id))
+        for entity in er.async_entries_for_config_entry(registry, entry_id)
+    }
+
+
+async def test_ble_only_dishwasher_has_the_entities_of_a_lan_dishwasher(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: None,
+    virtual_link: VirtualLink,
+    socket_enabled: None,
+) -> None:
+    """The simulator over BLE (as ``simulate --ble``) and over the LAN: the same entities.
+
+    The BLE one has the Bluetooth signal sensor besides (diagnostic, off by default).
+    """
+    async with (
+        simulated_appliances(dishwasher=1, seed=301, zeroconf=False) as (over_ble,),
+        simulated_appliances(dishwasher=1, seed=302, zeroconf=False) as (over_lan,),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        assert over_ble.type is over_lan.type is ApplianceType.DISHWASHER
+        (served,) = await fleet.serve_over_ble([over_ble], [], None, stack, virtual_link)
+
+        result = await _discover(hass, proxy, served)
+        assert result["step_id"] == "bluetooth_confirm"
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PAIRING_CODE: over_ble.code}
+        )
+        assert result["step_id"] == "name", result.get("errors")
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        ble_entry = result["result"]
+        assert "host" not in ble_entry.data
+
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "appliance"}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_HOST: over_lan.host, CONF_PORT: over_lan.port, CONF_PAIRING_CODE: over_lan.code},
+        )
+        assert result["step_id"] == "name", result.get("errors")
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        lan_entry = result["result"]
+        await hass.async_block_till_done()
+
+        for entry in (ble_entry, lan_entry):
+            assert entry.state is ConfigEntryState.LOADED
+            assert entry.runtime_data.coordinator.connected
+        ble_entities = _entity_set(hass, ble_entry.entry_id, over_ble.id)
+        lan_entities = _entity_set(hass, lan_entry.entry_id, over_lan.id)
+        assert len(lan_entities) > 5
+        assert ble_entities - lan_entities == {("sensor", "_bluetooth_signal")}
+        assert lan_entities <= ble_entities
+        for entry in (ble_entry, lan_entry):
+            await hass.config_entries.async_unload(entry.entry_id)
