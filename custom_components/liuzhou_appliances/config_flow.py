@@ -11,6 +11,7 @@ import logging
 import math
 from typing import Any
 
+from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
@@ -25,8 +26,17 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .bluetooth import (
+    NoConnectableAdapter,
+    NotInRange,
+    OutOfConnectionSlots,
+    appliance_advertisement,
+    async_nearby_appliances,
+    ble_opener,
+)
 from .compat import OptionsFlowWithReload
 from .const import (
+    CONF_ADDRESS,
     CONF_APPLIANCE_ID,
     CONF_AREA_ID,
     CONF_GRID_EVENT_ENTITY,
@@ -67,6 +77,7 @@ from .energy.tariff_options import (
     TARIFF_SENSOR,
     build_tariff,
 )
+from .link.ble_advertisement import BleAdvertisement
 from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
@@ -123,6 +134,26 @@ def _link_error_key(err: LinkError, *, pairing: bool = False) -> tuple[str, dict
     return "unknown", {}
 
 
+def _unreachable_key(err: TransportError, *, ble: bool) -> str:
+    """The form error for a connection that could not be made."""
+    if isinstance(err, NoConnectableAdapter):
+        return "no_bluetooth_adapter"
+    if isinstance(err, NotInRange):
+        return "ble_not_in_range"
+    if isinstance(err, OutOfConnectionSlots):
+        return "ble_no_connection_slot"
+    return "ble_cannot_connect" if ble else "cannot_connect"
+
+
+@callback
+def _async_wake_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A configured appliance was seen: reconnect now instead of after the backoff."""
+    if entry.state is ConfigEntryState.LOADED:
+        entry.runtime_data.coordinator.async_wake_reconnect()
+    elif entry.state is ConfigEntryState.SETUP_RETRY:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
 async def async_get_hub_id(hass: Any) -> str:
     """This Home Assistant's identity towards appliances (stable per installation)."""
     return f"ha-{(await instance_id.async_get(hass))[:16]}"
@@ -139,8 +170,11 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         self._host: str | None = None
         self._port: int = DEFAULT_PORT
         self._name: str = ""
-        # Paired, waiting for the user's name and area: host, port, result, hub id.
-        self._paired: tuple[str, int, PairingResult, str] | None = None
+        # A BLE appliance found by Home Assistant's Bluetooth: its address and advertisement.
+        self._address: str | None = None
+        self._advertisement: BleAdvertisement | None = None
+        # Paired, waiting for the user's name and area: where it is, result, hub id.
+        self._paired: tuple[dict[str, Any], PairingResult, str] | None = None
 
     @staticmethod
     @callback
@@ -152,32 +186,45 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
 
     # --- helpers -----------------------------------------------------------
 
-    async def _async_pair(self, host: str, port: int, code: str) -> tuple[PairingResult, str]:
-        """Pair with the code; raise PairingFailed with the form error."""
+    async def _async_pair(self, where: Mapping[str, Any], code: str) -> tuple[PairingResult, str]:
+        """Pair with the code over the LAN (host, port) or BLE (address).
+
+        Raises PairingFailed with the form error.
+        """
         try:
             digits = normalise_pairing_code(code)
         except InvalidPairingCode:
             raise PairingFailed("invalid_code_format") from None
         hub_id = await async_get_hub_id(self.hass)
+        host, port = where.get(CONF_HOST), where.get(CONF_PORT, DEFAULT_PORT)
+        address = None if host else where[CONF_ADDRESS]
         try:
-            result = await pair(host, port, digits, hub_id=hub_id)
+            if address is None:
+                result = await pair(str(host), port, digits, hub_id=hub_id)
+            else:
+                result = await pair(
+                    "",
+                    0,
+                    digits,
+                    hub_id=hub_id,
+                    open_transport=ble_opener(self.hass, address, DOMAIN),
+                )
         except TransportError as err:
-            _LOGGER.debug("Cannot reach %s:%s: %s", host, port, err)
-            raise PairingFailed("cannot_connect") from err
+            _LOGGER.debug("Cannot reach %s: %s", address or f"{host}:{port}", err)
+            raise PairingFailed(_unreachable_key(err, ble=address is not None)) from err
         except LinkError as err:
             error, placeholders = _link_error_key(err, pairing=True)
             raise PairingFailed(error, placeholders) from err
         except Exception as err:
-            _LOGGER.exception("Unexpected error pairing with %s:%s", host, port)
+            _LOGGER.exception("Unexpected error pairing with %s", address or f"{host}:{port}")
             raise PairingFailed("unknown") from err
         return result, hub_id
 
     def _entry_data(
-        self, host: str, port: int, result: PairingResult, hub_id: str
+        self, where: Mapping[str, Any], result: PairingResult, hub_id: str
     ) -> dict[str, Any]:
         return {
-            CONF_HOST: host,
-            CONF_PORT: port,
+            **where,
             CONF_APPLIANCE_ID: result.hello.appliance_id,
             CONF_KEY: result.key.hex(),
             CONF_HUB_ID: hub_id,
@@ -187,7 +234,9 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Add an appliance, or set up the household's energy settings."""
-        return self.async_show_menu(step_id="user", menu_options=["appliance", "household_energy"])
+        return self.async_show_menu(
+            step_id="user", menu_options=["appliance", "nearby", "household_energy"]
+        )
 
     async def async_step_household_energy(
         self, user_input: dict[str, Any] | None = None
@@ -221,7 +270,9 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             host = user_input[CONF_HOST].strip()
             port = user_input[CONF_PORT]
             try:
-                result, hub_id = await self._async_pair(host, port, user_input[CONF_PAIRING_CODE])
+                result, hub_id = await self._async_pair(
+                    {CONF_HOST: host, CONF_PORT: port}, user_input[CONF_PAIRING_CODE]
+                )
             except PairingFailed as failed:
                 errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
                     failed.error
@@ -235,7 +286,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._abort_if_unique_id_configured(
                     updates={CONF_HOST: host, CONF_PORT: port, CONF_KEY: result.key.hex()}
                 )
-                self._paired = (host, port, result, hub_id)
+                self._paired = ({CONF_HOST: host, CONF_PORT: port}, result, hub_id)
                 return await self.async_step_name()
         schema = vol.Schema(
             {
@@ -280,12 +331,130 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
     def _async_wake_known_appliance(self, appliance_id: str, host: str, port: int) -> None:
         """Zeroconf sees a configured appliance: reconnect now instead of after the backoff."""
         entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, appliance_id)
-        if entry is None or (entry.data[CONF_HOST], entry.data[CONF_PORT]) != (host, port):
+        if entry is None or (entry.data.get(CONF_HOST), entry.data.get(CONF_PORT)) != (host, port):
             return  # unknown, or moved: the address update reloads the entry
-        if entry.state is ConfigEntryState.LOADED:
-            entry.runtime_data.coordinator.async_wake_reconnect()
-        elif entry.state is ConfigEntryState.SETUP_RETRY:
-            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        _async_wake_entry(self.hass, entry)
+
+    # --- Bluetooth -----------------------------------------------------------
+
+    async def async_step_bluetooth(
+        self, discovery_info: BluetoothServiceInfoBleak
+    ) -> ConfigFlowResult:
+        """Home Assistant's Bluetooth heard an appliance; a known one is woken up."""
+        advertisement = appliance_advertisement(discovery_info)
+        if advertisement is None:
+            return self.async_abort(reason="invalid_discovery_info")
+        address = discovery_info.address
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.unique_id and advertisement.is_for(entry.unique_id):
+                if entry.data.get(CONF_ADDRESS) != address:
+                    # Kept for a BLE link later; the LAN stays in use while the entry has it.
+                    self.hass.config_entries.async_update_entry(
+                        entry, data={**entry.data, CONF_ADDRESS: address}
+                    )
+                _async_wake_entry(self.hass, entry)
+                return self.async_abort(reason="already_configured")
+        # The id is in the scan response (active scanning); else the address stands in
+        # until the appliance's HELLO names it.
+        name = discovery_info.name
+        await self.async_set_unique_id(name if advertisement.is_for(name) else address)
+        self._abort_if_unique_id_configured()
+        self._address, self._advertisement = address, advertisement
+        self._name = f"{await async_type_name(self.hass, advertisement.type)} ({address})"
+        self.context["title_placeholders"] = {"name": self._name}
+        return await self.async_step_bluetooth_confirm()
+
+    async def async_step_bluetooth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The user confirms the appliance heard over Bluetooth and types its pairing code."""
+        assert self._address is not None
+        assert self._advertisement is not None
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {"name": self._name}
+        if user_input is not None:
+            try:
+                return await self._async_pair_ble(
+                    self._address, self._advertisement, user_input[CONF_PAIRING_CODE]
+                )
+            except PairingFailed as failed:
+                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
+                    failed.error
+                )
+                placeholders.update(failed.placeholders)
+        return self.async_show_form(
+            step_id="bluetooth_confirm",
+            data_schema=_CODE_SCHEMA,
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_nearby(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick an appliance Home Assistant's Bluetooth hears, and type its pairing code."""
+        configured = [
+            entry.unique_id
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.unique_id
+        ]
+        nearby = {
+            found.address: found
+            for found in async_nearby_appliances(self.hass)
+            if not any(found.advertisement.is_for(known) for known in configured)
+        }
+        if not nearby:
+            return self.async_abort(reason="no_nearby_appliances")
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None and (found := nearby.get(user_input[CONF_ADDRESS])):
+            try:
+                return await self._async_pair_ble(
+                    found.address, found.advertisement, user_input[CONF_PAIRING_CODE]
+                )
+            except PairingFailed as failed:
+                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
+                    failed.error
+                )
+                placeholders.update(failed.placeholders)
+        options = [
+            selector.SelectOptionDict(
+                value=found.address,
+                label=f"{await async_type_name(self.hass, found.advertisement.type)} "
+                f"({found.address}, {found.rssi} dBm)",
+            )
+            for found in nearby.values()
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ADDRESS): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=options)
+                ),
+                vol.Required(CONF_PAIRING_CODE): str,
+            }
+        )
+        return self.async_show_form(
+            step_id="nearby",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_ADDRESS: (user_input or {}).get(CONF_ADDRESS)}
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_pair_ble(
+        self, address: str, advertisement: BleAdvertisement, code: str
+    ) -> ConfigFlowResult:
+        """Pair over BLE; on to naming, or abort if it is configured or not what was heard."""
+        result, hub_id = await self._async_pair({CONF_ADDRESS: address}, code)
+        appliance_id = result.hello.appliance_id
+        if not advertisement.is_for(appliance_id):
+            return self.async_abort(reason="different_appliance")
+        await self.async_set_unique_id(appliance_id, raise_on_progress=False)
+        # Pairing again replaced the appliance's key: keep the entry's in step.
+        self._abort_if_unique_id_configured(
+            updates={CONF_ADDRESS: address, CONF_KEY: result.key.hex()}
+        )
+        self._paired = ({CONF_ADDRESS: address}, result, hub_id)
+        return await self.async_step_name()
 
     async def async_step_zeroconf_confirm(
         self, user_input: dict[str, Any] | None = None
@@ -297,7 +466,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             try:
                 result, hub_id = await self._async_pair(
-                    self._host, self._port, user_input[CONF_PAIRING_CODE]
+                    {CONF_HOST: self._host, CONF_PORT: self._port}, user_input[CONF_PAIRING_CODE]
                 )
             except PairingFailed as failed:
                 errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
@@ -307,7 +476,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 if result.hello.appliance_id != self.unique_id:
                     return self.async_abort(reason="different_appliance")
-                self._paired = (self._host, self._port, result, hub_id)
+                self._paired = ({CONF_HOST: self._host, CONF_PORT: self._port}, result, hub_id)
                 return await self.async_step_name()
         return self.async_show_form(
             step_id="zeroconf_confirm",
@@ -321,11 +490,11 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_name(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Name the paired appliance (its type by default) and choose its area."""
         assert self._paired is not None
-        host, port, result, hub_id = self._paired
+        where, result, hub_id = self._paired
         hello = result.hello
         default = await async_default_name(self.hass, hello.type)
         if user_input is not None:
-            data = self._entry_data(host, port, result, hub_id)
+            data = self._entry_data(where, result, hub_id)
             if area_id := user_input.get(CONF_AREA_ID):
                 data[CONF_AREA_ID] = area_id
             name = str(user_input.get(CONF_NAME, "")).strip() or default
@@ -361,9 +530,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {"name": entry.title}
         if user_input is not None:
             try:
-                result, hub_id = await self._async_pair(
-                    entry.data[CONF_HOST], entry.data[CONF_PORT], user_input[CONF_PAIRING_CODE]
-                )
+                result, hub_id = await self._async_pair(entry.data, user_input[CONF_PAIRING_CODE])
             except PairingFailed as failed:
                 errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
                     failed.error
@@ -410,8 +577,8 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         current = user_input or entry.data
         schema = vol.Schema(
             {
-                vol.Required(CONF_HOST, default=current[CONF_HOST]): str,
-                vol.Required(CONF_PORT, default=current[CONF_PORT]): _PORT,
+                vol.Required(CONF_HOST, default=current.get(CONF_HOST, "")): str,
+                vol.Required(CONF_PORT, default=current.get(CONF_PORT, DEFAULT_PORT)): _PORT,
             }
         )
         return self.async_show_form(

@@ -28,6 +28,9 @@ CONF_APPLIANCE_ID: Final = "appliance_id"
 CONF_KEY: Final = "key"
 CONF_PAIRING_CODE: Final = "pairing_code"
 CONF_HUB_ID: Final = "hub_id"
+# A BLE appliance's Bluetooth address. An entry has host and port, this, or both;
+# the LAN is used when it has host and port.
+CONF_ADDRESS: Final = "address"
 # The area chosen when pairing; applied to the new device at its first set-up, then dropped.
 CONF_AREA_ID: Final = "area_id"
 

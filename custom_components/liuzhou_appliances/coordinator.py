@@ -27,7 +27,9 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .bluetooth import AdvertisementWatcher, ble_opener
 from .const import (
+    CONF_ADDRESS,
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
@@ -52,6 +54,7 @@ from .issues import (
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
 from .link.declaration import Declaration
+from .link.discovery import DEFAULT_PORT
 from .link.errors import (
     ApplianceUnreachable,
     KeyRejectedError,
@@ -114,8 +117,13 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             update_interval=None,
         )
         self.appliance_id: str = entry.data[CONF_APPLIANCE_ID]
-        self.host: str = entry.data[CONF_HOST]
-        self.port: int = entry.data[CONF_PORT]
+        # Host and port over the LAN, else the Bluetooth address (const.CONF_ADDRESS).
+        self.host: str | None = entry.data.get(CONF_HOST)
+        self.port: int = entry.data.get(CONF_PORT, DEFAULT_PORT)
+        self.address: str | None = None if self.host else entry.data[CONF_ADDRESS]
+        self.where = f"{self.host}:{self.port}" if self.host else str(self.address)
+        # Follows a BLE appliance's advertisements (started by async_watch_bluetooth).
+        self.advertisements: AdvertisementWatcher | None = None
         self._keepalive = float(
             entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
         )
@@ -130,7 +138,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._client_unsubs: list[CALLBACK_TYPE] = []
         self._reconnect = ReconnectLogic(
             name=entry.title,
-            address=f"{self.host}:{self.port}",
+            address=self.where,
             connect=self._async_reconnect_once,
             on_connected=self._async_reconnected,
             on_key_rejected=self._async_key_rejected,
@@ -260,12 +268,17 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         # updates the entry before its reload, and the reconnect must not lose that race.
         data = self.config_entry.data
         client = ApplianceClient(
-            self.host,
+            self.host or "",
             self.port,
             bytes.fromhex(data[CONF_KEY]),
             hub_id=data[CONF_HUB_ID],
             keepalive_interval=self._keepalive,
             on_invalid_value=self._invalid.handle,
+            open_transport=(
+                None
+                if self.address is None
+                else ble_opener(self.hass, self.address, self.config_entry.title)
+            ),
         )
         self._invalid.rejected_keys = set()
         try:
@@ -280,7 +293,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
                 # Another appliance answers at this address (DHCP reshuffle); it cannot
                 # know our key. Not a reason to re-pair: wait for ours to reappear.
                 raise ApplianceUnreachable(
-                    f"{self.host}:{self.port} is now {client.hello.appliance_id}"
+                    f"{self.where} is now {client.hello.appliance_id}"
                 ) from err
             raise
         except BaseException:
@@ -289,9 +302,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if client.hello is None or client.hello.appliance_id != self.appliance_id:
             found = client.hello.appliance_id if client.hello else "nothing"
             await client.disconnect()
-            raise ApplianceUnreachable(
-                f"{self.host}:{self.port} is {found}, not {self.appliance_id}"
-            )
+            raise ApplianceUnreachable(f"{self.where} is {found}, not {self.appliance_id}")
         assert client.hello is not None  # set by connect()
         assert client.declaration is not None
         before = (self.hello, self.declaration) if self.stats.connects else None
@@ -454,7 +465,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
                 self.hass,
                 self._issue_owner,
                 minutes=round(self._offline_repair_s / 60),
-                host=self.host,
+                host=self.host or str(self.address),
                 port=self.port,
             )
 
@@ -475,8 +486,28 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         return self.config_entry.async_create_background_task(self.hass, coro, name)
 
     @callback
+    def async_watch_bluetooth(self) -> CALLBACK_TYPE | None:
+        """Follow a BLE appliance's advertisements; returns the stop function (None: LAN).
+
+        An advertisement wakes the reconnect; when Home Assistant's Bluetooth stops
+        hearing the appliance while it is disconnected, its entities go unavailable
+        (a connected appliance may stop advertising: that is not a loss).
+        """
+        if self.address is None:
+            return None
+        self.advertisements = AdvertisementWatcher(
+            self.hass, self.address, self.async_wake_reconnect, self._async_not_advertising
+        )
+        return self.advertisements.async_start()
+
+    @callback
+    def _async_not_advertising(self) -> None:
+        if not self._connected:
+            self.async_set_update_error(ApplianceUnreachable(f"{self.where} is not advertising"))
+
+    @callback
     def async_wake_reconnect(self) -> None:
-        """Zeroconf saw the appliance: retry now instead of waiting out the backoff."""
+        """Zeroconf or Bluetooth saw the appliance: retry now instead of waiting out the backoff."""
         if not self._connected and not self._closing:
             self._reconnect.wake()
 

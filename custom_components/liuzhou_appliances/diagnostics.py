@@ -9,6 +9,7 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 
 from .const import (
+    CONF_ADDRESS,
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
     CONF_KEY,
@@ -23,6 +24,7 @@ TO_REDACT = {
     CONF_PAIRING_CODE,
     CONF_HOST,
     CONF_PORT,
+    CONF_ADDRESS,
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
     "unique_id",
@@ -79,7 +81,8 @@ async def async_get_config_entry_diagnostics(
 
 def _without_address(stats: dict[str, Any], coordinator: LiuzhouCoordinator) -> dict[str, Any]:
     """Error texts quote the address and id; replace them."""
-    secrets = (coordinator.host, str(coordinator.port), coordinator.appliance_id)
+    secrets = [coordinator.where, str(coordinator.port), coordinator.appliance_id]
+    secrets += [s for s in (coordinator.host, coordinator.address) if s]
     out: dict[str, Any] = {}
     for key, value in stats.items():
         text = value

@@ -78,6 +78,8 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
         await coordinator.async_close()
         async_appliance_removed(hass, entry.entry_id)
         raise
+    if (stop_watching := coordinator.async_watch_bluetooth()) is not None:
+        entry.async_on_unload(stop_watching)
     coordinator.type_name = await async_type_name(hass, coordinator.hello.type)
     _async_apply_chosen_area(hass, coordinator)
     state = await async_load_runtime_state(

@@ -15,6 +15,7 @@ from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .bluetooth_sensor import BluetoothSignalSensor
 from .coordinator import LiuzhouCoordinator
 from .descriptions import (
     SENSORS,
@@ -53,6 +54,8 @@ async def async_setup_entry(
         for description in declared(SENSORS, coordinator.declaration)
     )
     async_add_entities(energy_sensors(runtime))
+    if coordinator.advertisements is not None:
+        async_add_entities([BluetoothSignalSensor(coordinator, coordinator.advertisements)])
 
 
 def _sensor_class(description: LiuzhouSensorEntityDescription) -> type[LiuzhouSensor]:

@@ -59,7 +59,7 @@ def discovery(appliance: SimulatedProduct, **overrides: Any) -> ZeroconfServiceI
 async def start_user_flow(hass: HomeAssistant) -> str:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["appliance", "household_energy"]
+    assert result["menu_options"] == ["appliance", "nearby", "household_energy"]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "appliance"}
     )

@@ -50,6 +50,8 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
         *all_household_descriptions(),
     ):
         expected.setdefault((platform, translation_key), set()).update(energy_states)
+    # A BLE appliance's signal strength (bluetooth_sensor.py).
+    expected[("sensor", "bluetooth_signal")] = set()
     return expected
 
 

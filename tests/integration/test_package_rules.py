@@ -159,9 +159,33 @@ def _third_party_imports() -> set[str]:
     return {m for m in modules if m not in sys.stdlib_module_names and m != "__future__"}
 
 
+def _required_by_dependencies() -> set[str]:
+    """What the integrations we depend on install (bluetooth: bleak-retry-connector), transitively.
+
+    Home Assistant sets those up, with their requirements, before this integration;
+    their pins follow each release, so we import them without declaring a range.
+    """
+    import homeassistant.components
+
+    components = Path(homeassistant.components.__path__[0])
+    found: set[str] = set()
+    todo, seen = list(MANIFEST["dependencies"]), set()
+    while todo:
+        domain = todo.pop()
+        if domain in seen:
+            continue
+        seen.add(domain)
+        manifest = json.loads((components / domain / "manifest.json").read_text())
+        found.update(
+            canonicalize_name(Requirement(r).name) for r in manifest.get("requirements", [])
+        )
+        todo.extend(manifest.get("dependencies", []))
+    return found
+
+
 def test_every_imported_runtime_package_is_a_requirement() -> None:
     """Packages Home Assistant does not install itself must be in the manifest."""
-    core = set(_home_assistant_requires())
+    core = set(_home_assistant_requires()) | _required_by_dependencies()
     by_module = importlib.metadata.packages_distributions()
     missing = []
     for module in _third_party_imports() - {"homeassistant", "custom_components"}:
