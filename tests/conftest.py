@@ -6,4 +6,37 @@ Assistant find it in this repository instead of its own testing config.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+import zeroconf
+
 import custom_components.liuzhou_appliances  # noqa: F401
+
+_ZEROCONF_CONSTRUCTORS = ("__new__", "__init__")
+
+
+@pytest.fixture(autouse=True)
+def _zeroconf_constructors_restored() -> Iterator[None]:
+    """Give ``zeroconf.Zeroconf`` its own constructors back after each test.
+
+    Home Assistant's zeroconf set-up (mocked or not) replaces them for the whole
+    process so that every new Zeroconf is Home Assistant's shared one; an
+    appliance's own Zeroconf in a later test (simulators, the conformance kit)
+    would then fail outside Home Assistant.
+    """
+    own = {name: zeroconf.Zeroconf.__dict__.get(name) for name in _ZEROCONF_CONSTRUCTORS}
+    yield
+    for name, value in own.items():
+        if zeroconf.Zeroconf.__dict__.get(name) is value:
+            continue
+        if value is not None:
+            setattr(zeroconf.Zeroconf, name, value)
+        else:
+            # Deleting an assigned __new__ leaves the type calling object.__new__ with the
+            # constructor's arguments, which it refuses; a plain one takes its place instead.
+            setattr(zeroconf.Zeroconf, name, _plain_new)
+
+
+def _plain_new(cls: type[zeroconf.Zeroconf], *_args: object, **_kwargs: object) -> object:
+    return object.__new__(cls)
