@@ -38,12 +38,10 @@ from custom_components.liuzhou_appliances.link.ble_client import (
 )
 from custom_components.liuzhou_appliances.link.errors import ApplianceUnreachable
 
-from .radio import VIRTUAL, VirtualController, VirtualLink
+from .radio import VIRTUAL, VirtualController, VirtualLink, wait_for_acl_room
 
 # The central's own static random address (a real controller may use its public one).
 CENTRAL_ADDRESS: Final = "F5:F4:F3:F2:F1:F0"
-# As BlueZ does: a write without response waits while the controller's buffers are full.
-MAX_ACL_PENDING: Final = 8
 
 type Mangle = Callable[[bytes], Sequence[bytes]]
 
@@ -150,20 +148,8 @@ class BumbleGattClient:
         values = [bytes(data)] if self.mangle_writes is None else self.mangle_writes(bytes(data))
         for value in values:
             await peer.write_value(characteristic, value, with_response=response)
-            await self._wait_for_buffers()
-
-    async def _wait_for_buffers(self) -> None:
-        queue = self.device.host.le_acl_packet_queue
-        while queue is not None and queue.pending > MAX_ACL_PENDING and self.is_connected:
-            self._flow.clear()
-            queue.on("flow", self._flow.set)
-            try:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(0.5):
-                        await self._flow.wait()
-            finally:
-                with contextlib.suppress(KeyError):
-                    queue.remove_listener("flow", self._flow.set)
+            # As BlueZ does: a write without response waits while the controller's buffers are full.
+            await wait_for_acl_room(self.device.host, self._flow, lambda: self.is_connected)
 
     async def start_notify(
         self, char_specifier: str, callback: Callable[[Any, bytearray], None]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import contextlib
 from dataclasses import dataclass, field
 import hashlib
 from typing import Final
@@ -28,11 +29,15 @@ from bumble.hci import (
     HCI_Disconnection_Complete_Event,
     HCI_LE_Advertising_Report_Event,
 )
+from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport import open_transport
 from bumble.transport.common import AsyncPipeSink, TransportSink, TransportSource
 
 VIRTUAL: Final = "virtual"
+# ACL packets waiting in the host for the controller's buffers; beyond this a sender
+# waits, so drain() (and the session's push merging) sees a slow link.
+MAX_ACL_PENDING: Final = 8
 
 
 def address_for(appliance_id: str) -> str:
@@ -164,3 +169,24 @@ async def open_radio(spec: str, link: VirtualLink | None, name: str) -> BleRadio
         return link.radio(name)
     hci = await open_transport(spec)
     return BleRadio(hci.source, hci.sink, spec, hci.close)
+
+
+async def wait_for_acl_room(
+    host: Host, flow: asyncio.Event, still_open: Callable[[], bool]
+) -> None:
+    """Wait while the host holds more than MAX_ACL_PENDING LE ACL packets for the controller.
+
+    ``flow`` is the caller's event, set by the queue when packets complete; a
+    link that died completes nothing, so ``still_open`` is asked every 0.5 s.
+    """
+    queue = host.le_acl_packet_queue
+    while queue is not None and queue.pending > MAX_ACL_PENDING and still_open():
+        flow.clear()
+        queue.on("flow", flow.set)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(0.5):
+                    await flow.wait()
+        finally:
+            with contextlib.suppress(KeyError):
+                queue.remove_listener("flow", flow.set)

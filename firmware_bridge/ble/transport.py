@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import Final
 
 from bumble.device import Connection, Device
 from bumble.gatt import Characteristic
 
 from custom_components.liuzhou_appliances.link.fragmented import FragmentedTransport
 
-# Notifications waiting in the host for the controller's buffers; beyond this the
-# sender waits, so drain() (and the session's push merging) sees a slow link.
-MAX_ACL_PENDING: Final = 8
+from .radio import wait_for_acl_room
 
 
 class PeripheralTransport(FragmentedTransport):
@@ -35,20 +31,7 @@ class PeripheralTransport(FragmentedTransport):
     async def send_value(self, value: bytes) -> None:
         """Notify one fragment; wait while the host holds more than MAX_ACL_PENDING packets."""
         await self._device.notify_subscriber(self._connection, self._notify, value)
-        queue = self._device.host.le_acl_packet_queue
-        if queue is None:
-            return
-        while queue.pending > MAX_ACL_PENDING and not self.is_closing():
-            self._flow.clear()
-            queue.on("flow", self._flow.set)
-            try:
-                # A link that died completes nothing: look again now and then.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(0.5):
-                        await self._flow.wait()
-            finally:
-                with contextlib.suppress(KeyError):
-                    queue.remove_listener("flow", self._flow.set)
+        await wait_for_acl_room(self._device.host, self._flow, lambda: not self.is_closing())
 
     async def drop_link(self) -> None:
         """Disconnect the hub."""
