@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
+from custom_components.liuzhou_appliances.hub_limits import hub_limits
 from custom_components.liuzhou_appliances.link.declaration import Capability, Declaration
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value, ValueKind
 from custom_components.liuzhou_appliances.link.server import (
@@ -102,6 +103,9 @@ async def test_a_push_writes_only_the_entities_it_concerns(
     hass: HomeAssistant, appliance: Appliance
 ) -> None:
     """Each capability changed alone: fewer writes than entities, and nothing a full update adds."""
+    # Each push shown at once, however busy the machine running the tests is (pacing is
+    # tested in test_pushed_values.py).
+    hub_limits(hass).pacing.async_stop()
     registry = er.async_get(hass)
     entities = {
         entity.entity_id
