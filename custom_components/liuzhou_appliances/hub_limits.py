@@ -53,6 +53,10 @@ OPEN_FILES_ISSUE: Final = "open_file_limit"
 PACING_CHECK_S: Final = 0.25
 PACING_BUSY_LAG_S: Final = 0.05
 PACING_CALM_LAG_S: Final = 0.01
+# Pacing starts after this many late checks in a row (0.75 s of lateness): one slow
+# step (an integration's set-up, a garbage collection) is not an overload, and
+# holding pushes back would only make the entities late.
+PACING_LATE_CHECKS: Final = 3
 PACING_FIRST_S: Final = 0.5
 PACING_MAX_S: Final = 10.0
 
@@ -60,23 +64,32 @@ PACING_MAX_S: Final = 10.0
 class PushPacing:
     """The least time between two updates of one appliance's entities from pushes (s).
 
-    Zero while the loop is calm. Each check (every ``PACING_CHECK_S``) that
-    finds the loop late by more than ``PACING_BUSY_LAG_S`` doubles it (from
-    ``PACING_FIRST_S``, up to ``PACING_MAX_S``); each that finds it late by
-    less than ``PACING_CALM_LAG_S`` halves it, and below a quarter of
-    ``PACING_FIRST_S`` it is zero again.
+    Zero while the loop is calm. A check (every ``PACING_CHECK_S``) finds
+    the loop late when it is late by more than ``PACING_BUSY_LAG_S``. After
+    ``PACING_LATE_CHECKS`` late checks in a row the interval becomes
+    ``PACING_FIRST_S``; while it is set, each late check doubles it (up to
+    ``PACING_MAX_S``), and each that finds the loop late by less than
+    ``PACING_CALM_LAG_S`` halves it; below a quarter of ``PACING_FIRST_S`` it
+    is zero again.
     """
 
     def __init__(self) -> None:
         """Start calm."""
         self.interval = 0.0
+        self._late_checks = 0
         self._task: asyncio.Task[None] | None = None
 
     def adapt(self, lag: float) -> None:
         """Follow one measured lateness of the loop (s)."""
         if lag > PACING_BUSY_LAG_S:
-            self.interval = min(PACING_MAX_S, max(PACING_FIRST_S, 2 * self.interval))
-        elif lag < PACING_CALM_LAG_S and self.interval:
+            self._late_checks += 1
+            if self.interval:
+                self.interval = min(PACING_MAX_S, 2 * self.interval)
+            elif self._late_checks >= PACING_LATE_CHECKS:
+                self.interval = PACING_FIRST_S
+            return
+        self._late_checks = 0
+        if lag < PACING_CALM_LAG_S and self.interval:
             self.interval = 0.0 if self.interval < PACING_FIRST_S / 4 else self.interval / 2
 
     @callback
@@ -94,6 +107,7 @@ class PushPacing:
             self._task.cancel()
             self._task = None
         self.interval = 0.0
+        self._late_checks = 0
 
     async def _watch(self) -> None:
         loop = asyncio.get_running_loop()

@@ -79,9 +79,11 @@ async def test_plan_run_starts_with_the_planned_delay_and_credits_savings(
     assert values["delay_remaining"] == delay
     await machine.push()
     await wait_until(hass, lambda: machine.coordinator.data.get("delay_remaining") == delay)
-    planned = hass.states.get(entity_id(hass, "sensor", machine.appliance.id, "planned_start"))
-    assert planned is not None
-    assert dt_util.parse_datetime(planned.state) == boundary
+    planned_id = entity_id(hass, "sensor", machine.appliance.id, "planned_start")
+    await wait_until(
+        hass,
+        lambda: dt_util.parse_datetime(hass.states.get(planned_id).state) == boundary,  # type: ignore[union-attr]
+    )
     cost = hass.states.get(entity_id(hass, "sensor", machine.appliance.id, "expected_cost"))
     assert cost is not None
     assert float(cost.state) == pytest.approx(float(response["expected_cost"]), abs=1e-3)  # type: ignore[arg-type]
@@ -103,7 +105,8 @@ async def test_plan_run_starts_with_the_planned_delay_and_credits_savings(
     remaining = int(machine.simulator.values()["remaining_time"])
     await machine.appliance.mcu.advance(remaining + 60)
     await wait_until(hass, lambda: machine.coordinator.data.get("operational_state") == "finished")
-    assert energy_status(hass, machine).state == "nothing_planned"
+    # Entities show pushes at once unless the loop is overloaded (hub_limits.PushPacing).
+    await wait_until(hass, lambda: energy_status(hass, machine).state == "nothing_planned")
 
 
 async def test_an_infeasible_plan_reads_in_chinese(

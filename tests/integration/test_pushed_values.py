@@ -29,6 +29,7 @@ from custom_components.liuzhou_appliances.const import (
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.hub_limits import (
     PACING_FIRST_S,
+    PACING_LATE_CHECKS,
     PACING_MAX_S,
     PushPacing,
     hub_limits,
@@ -321,6 +322,14 @@ async def test_a_busy_hub_shows_pushes_merged_at_the_pacing_interval(
 def test_pacing_follows_the_loops_lag() -> None:
     pacing = PushPacing()
     pacing.adapt(0.005)
+    assert pacing.interval == 0.0
+    # One slow step, even a long one, is not an overload; nor are late checks
+    # broken by an on-time one.
+    for _ in range(PACING_LATE_CHECKS - 1):
+        pacing.adapt(2.0)
+    pacing.adapt(0.03)
+    for _ in range(PACING_LATE_CHECKS - 1):
+        pacing.adapt(0.2)
     assert pacing.interval == 0.0
     pacing.adapt(0.2)
     assert pacing.interval == PACING_FIRST_S
