@@ -380,6 +380,14 @@ class SimulatedProduct:
         await self.module.stop()
         await self.mcu.stop()
 
+    async def lan_down(self) -> None:
+        """Lose the LAN (Wi-Fi gone): TCP sessions end, the port is closed; BLE goes on."""
+        await self.module.server.stop_tcp()
+
+    async def lan_up(self) -> None:
+        """The LAN is back: serve TCP again on the same port."""
+        await self.module.server.start(self.module.host, self.port)
+
     async def power_cut(self) -> None:
         """Lose power: stop serving at once; the MCU saves nothing more."""
         await self.module.stop()

@@ -146,10 +146,10 @@ def _unreachable_key(err: TransportError, *, ble: bool) -> str:
 
 
 @callback
-def _async_wake_entry(hass: HomeAssistant, entry: ConfigEntry) -> None:
-    """A configured appliance was seen: reconnect now instead of after the backoff."""
+def _async_wake_entry(hass: HomeAssistant, entry: ConfigEntry, *, lan: bool = False) -> None:
+    """A configured appliance was seen (``lan``: by zeroconf): reconnect now, not later."""
     if entry.state is ConfigEntryState.LOADED:
-        entry.runtime_data.coordinator.async_wake_reconnect()
+        entry.runtime_data.coordinator.async_wake_reconnect(lan=lan)
     elif entry.state is ConfigEntryState.SETUP_RETRY:
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
@@ -333,7 +333,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, appliance_id)
         if entry is None or (entry.data.get(CONF_HOST), entry.data.get(CONF_PORT)) != (host, port):
             return  # unknown, or moved: the address update reloads the entry
-        _async_wake_entry(self.hass, entry)
+        _async_wake_entry(self.hass, entry, lan=True)
 
     # --- Bluetooth -----------------------------------------------------------
 
@@ -348,10 +348,13 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         for entry in self._async_current_entries(include_ignore=False):
             if entry.unique_id and advertisement.is_for(entry.unique_id):
                 if entry.data.get(CONF_ADDRESS) != address:
-                    # Kept for a BLE link later; the LAN stays in use while the entry has it.
+                    # A second link (links.py): the LAN stays in use while it answers.
+                    # The reload starts following the advertisements (and the RSSI sensor).
                     self.hass.config_entries.async_update_entry(
                         entry, data={**entry.data, CONF_ADDRESS: address}
                     )
+                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                    return self.async_abort(reason="already_configured")
                 _async_wake_entry(self.hass, entry)
                 return self.async_abort(reason="already_configured")
         # The id is in the scan response (active scanning); else the address stands in

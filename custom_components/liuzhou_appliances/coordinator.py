@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -27,9 +26,8 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .bluetooth import AdvertisementWatcher, ble_opener
+from .bluetooth import AdvertisementWatcher
 from .const import (
-    CONF_ADDRESS,
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
@@ -54,7 +52,6 @@ from .issues import (
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
 from .link.declaration import Declaration
-from .link.discovery import DEFAULT_PORT
 from .link.errors import (
     ApplianceUnreachable,
     KeyRejectedError,
@@ -64,6 +61,7 @@ from .link.errors import (
 )
 from .link.model import Value
 from .link.reconnect import ReconnectLogic
+from .links import LAN_RETRY_S, ApplianceLinks, LinkKind
 from .naming import async_error_reason
 from .pushed_state import ApplianceState, ReadRecorder, StateReads
 
@@ -85,6 +83,8 @@ class ConnectionStats:
     last_disconnected: str | None = None
     last_error: str | None = None
     connect_duration_s: float | None = None
+    # Switches from BLE back to the LAN while connected (an entry with both links).
+    link_switches: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for diagnostics."""
@@ -117,11 +117,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             update_interval=None,
         )
         self.appliance_id: str = entry.data[CONF_APPLIANCE_ID]
-        # Host and port over the LAN, else the Bluetooth address (const.CONF_ADDRESS).
-        self.host: str | None = entry.data.get(CONF_HOST)
-        self.port: int = entry.data.get(CONF_PORT, DEFAULT_PORT)
-        self.address: str | None = None if self.host else entry.data[CONF_ADDRESS]
-        self.where = f"{self.host}:{self.port}" if self.host else str(self.address)
+        # The link in use while connected (links.py: the LAN first, else BLE).
+        self.link: LinkKind | None = None
+        self._cancel_lan_retry: CALLBACK_TYPE | None = None
+        # One connection attempt at a time: the reconnect loop's, or a try of the LAN.
+        self._connect_lock = asyncio.Lock()
         # Follows a BLE appliance's advertisements (started by async_watch_bluetooth).
         self.advertisements: AdvertisementWatcher | None = None
         self._keepalive = float(
@@ -138,7 +138,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._client_unsubs: list[CALLBACK_TYPE] = []
         self._reconnect = ReconnectLogic(
             name=entry.title,
-            address=self.where,
+            address=self.links.where(),
             connect=self._async_reconnect_once,
             on_connected=self._async_reconnected,
             on_key_rejected=self._async_key_rejected,
@@ -167,6 +167,31 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     def connected(self) -> bool:
         """Whether the appliance is connected now."""
         return self._connected
+
+    @property
+    def links(self) -> ApplianceLinks:
+        """The links the entry names now (discovery may add one without a reload)."""
+        return ApplianceLinks.from_entry_data(self.config_entry.data)
+
+    @property
+    def host(self) -> str | None:
+        """The LAN host, if the entry has one."""
+        return self.links.host
+
+    @property
+    def port(self) -> int:
+        """The LAN port."""
+        return self.links.port
+
+    @property
+    def address(self) -> str | None:
+        """The Bluetooth address, if the entry has one."""
+        return self.links.address
+
+    @property
+    def where(self) -> str:
+        """Where the appliance is reached now, or every link when not connected."""
+        return self.links.where(self.link)
 
     @property
     def device_info(self) -> DeviceInfo:
@@ -261,24 +286,45 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             self.reads.stop(outer)
 
     async def _async_connect(self) -> None:
-        """Open one connection; raises LinkError or ApplianceUnreachable."""
+        """Open one connection, over the LAN if it answers, else over BLE.
+
+        Raises LinkError or ApplianceUnreachable (the last link's failure).
+        """
+        async with self._connect_lock:
+            if self._closing:
+                raise ApplianceUnreachable("the entry is being unloaded")
+            if self._connected:  # a try of the LAN connected meanwhile
+                return
+            started = time.monotonic()
+            kinds = self.links.kinds
+            for kind in kinds:
+                try:
+                    client = await self._async_open_client(kind)
+                except TransportError as err:
+                    if kind is kinds[-1]:
+                        raise
+                    _LOGGER.debug(
+                        "%s: %s unreachable (%s); trying %s", self.name, kind, err, kinds[-1]
+                    )
+                    continue
+                self._async_adopt(client, kind, started)
+                return
+
+    async def _async_open_client(self, kind: LinkKind) -> ApplianceClient:
+        """A connected client over ``kind``; raises LinkError or ApplianceUnreachable."""
         self.stats.connect_attempts += 1
-        started = time.monotonic()
+        links = self.links
         # Read from the entry at each attempt: a pairing flow that replaced the key
         # updates the entry before its reload, and the reconnect must not lose that race.
         data = self.config_entry.data
         client = ApplianceClient(
-            self.host or "",
-            self.port,
+            links.host or "",
+            links.port,
             bytes.fromhex(data[CONF_KEY]),
             hub_id=data[CONF_HUB_ID],
             keepalive_interval=self._keepalive,
             on_invalid_value=self._invalid.handle,
-            open_transport=(
-                None
-                if self.address is None
-                else ble_opener(self.hass, self.address, self.config_entry.title)
-            ),
+            open_transport=links.opener(self.hass, kind, self.config_entry.title),
         )
         self._invalid.rejected_keys = set()
         try:
@@ -293,7 +339,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
                 # Another appliance answers at this address (DHCP reshuffle); it cannot
                 # know our key. Not a reason to re-pair: wait for ours to reappear.
                 raise ApplianceUnreachable(
-                    f"{self.where} is now {client.hello.appliance_id}"
+                    f"{links.where(kind)} is now {client.hello.appliance_id}"
                 ) from err
             raise
         except BaseException:
@@ -302,11 +348,17 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if client.hello is None or client.hello.appliance_id != self.appliance_id:
             found = client.hello.appliance_id if client.hello else "nothing"
             await client.disconnect()
-            raise ApplianceUnreachable(f"{self.where} is {found}, not {self.appliance_id}")
+            raise ApplianceUnreachable(f"{links.where(kind)} is {found}, not {self.appliance_id}")
+        return client
+
+    @callback
+    def _async_adopt(self, client: ApplianceClient, kind: LinkKind, started: float) -> None:
+        """Make ``client`` (connected over ``kind``) the appliance's connection."""
         assert client.hello is not None  # set by connect()
         assert client.declaration is not None
         before = (self.hello, self.declaration) if self.stats.connects else None
         self.client = client
+        self.link = kind
         self.hello = client.hello
         self.declaration = client.declaration
         self._keep_last_valid_values(client)
@@ -321,6 +373,64 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._async_connection_restored()
         if before is not None:
             self._async_follow_appliance(*before)
+        self._async_schedule_lan_retry()
+
+    # --- two links: back to the LAN --------------------------------------
+
+    @callback
+    def _async_schedule_lan_retry(self) -> None:
+        """While on BLE with a LAN configured: try the LAN again in ``LAN_RETRY_S``."""
+        self._async_cancel_lan_retry()
+        if self.link is LinkKind.BLE and self.host and not self._closing:
+            self._cancel_lan_retry = async_call_later(
+                self.hass, LAN_RETRY_S, self._async_lan_retry_due
+            )
+
+    @callback
+    def _async_cancel_lan_retry(self) -> None:
+        if self._cancel_lan_retry is not None:
+            self._cancel_lan_retry()
+            self._cancel_lan_retry = None
+
+    @callback
+    def _async_lan_retry_due(self, _now: Any) -> None:
+        self._cancel_lan_retry = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_try_lan(), f"{DOMAIN} back to the LAN {self.appliance_id}"
+        )
+
+    async def async_try_lan(self) -> bool:
+        """While connected over BLE: connect over the LAN and switch if it answers.
+
+        The BLE session closes once the requests sent over it are answered
+        (``ApplianceClient.disconnect_when_idle``): a write or command in flight
+        during the switch is acknowledged or raised, never lost. True if the
+        LAN is in use afterwards.
+        """
+        async with self._connect_lock:
+            if not self._connected or self.link is not LinkKind.BLE or not self.host:
+                return self.link is LinkKind.LAN
+            started = time.monotonic()
+            try:
+                client = await self._async_open_client(LinkKind.LAN)
+            except LinkError as err:
+                _LOGGER.debug("%s: the LAN is still unreachable: %s", self.name, err)
+                self._async_schedule_lan_retry()
+                return False
+            if not self._connected or self._closing:  # BLE lost or unloading meanwhile
+                await client.disconnect()
+                return False
+            old = self.client
+            self._drop_client_listeners()
+            self._forget_unshown()
+            self._async_adopt(client, LinkKind.LAN, started)
+            self.stats.link_switches += 1
+            _LOGGER.info(
+                "%s: the LAN answers again; using it instead of BLE", self.config_entry.title
+            )
+        self.async_set_updated_data(self._state())
+        await old.disconnect_when_idle()
+        return True
 
     @callback
     def _async_follow_appliance(self, hello: HelloInfo, declaration: Declaration) -> None:
@@ -437,17 +547,24 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         Not called for our own disconnect: async_close drops the listeners first.
         """
         self._connected = False
+        lost = self.link
+        self.link = None
+        self._async_cancel_lan_retry()
         self._drop_client_listeners()
         self._forget_unshown()
         self.stats.disconnects += 1
         self.stats.last_disconnected = dt_util.utcnow().isoformat()
         self.stats.last_error = repr(error) if error else None
         self._reconnect.name = self.config_entry.title
+        self._reconnect.address = self.links.where(lost)
         self.async_set_update_error(ApplianceUnreachable(str(error or "connection closed")))
         self._cancel_offline_timer = async_call_later(
             self.hass, self._offline_repair_s, self._async_offline_too_long
         )
         self._reconnect.connection_lost(error)
+        if len(self.links.kinds) > 1:
+            # The other link may answer now: no reason to wait out the first backoff.
+            self._reconnect.wake()
 
     @callback
     def async_set_update_error(self, err: Exception) -> None:
@@ -506,10 +623,18 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             self.async_set_update_error(ApplianceUnreachable(f"{self.where} is not advertising"))
 
     @callback
-    def async_wake_reconnect(self) -> None:
-        """Zeroconf or Bluetooth saw the appliance: retry now instead of waiting out the backoff."""
-        if not self._connected and not self._closing:
+    def async_wake_reconnect(self, *, lan: bool = False) -> None:
+        """Zeroconf (``lan``) or Bluetooth saw the appliance: retry now, not after the backoff.
+
+        Zeroconf also brings an appliance connected over BLE back to the LAN.
+        """
+        if self._closing:
+            return
+        if not self._connected:
             self._reconnect.wake()
+        elif lan and self.link is LinkKind.BLE and self._cancel_lan_retry is not None:
+            self._async_cancel_lan_retry()
+            self._async_lan_retry_due(None)
 
     async def async_reconnect_now(self) -> bool:
         """Try to connect at once (repair flow) and wait for that attempt; True if connected."""
@@ -535,6 +660,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     async def async_close(self) -> None:
         """Stop reconnecting and close the connection; nothing keeps running."""
         self._closing = True
+        self._async_cancel_lan_retry()
         if self._cancel_offline_timer is not None:
             self._cancel_offline_timer()
             self._cancel_offline_timer = None

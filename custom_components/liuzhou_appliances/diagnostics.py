@@ -73,6 +73,9 @@ async def async_get_config_entry_diagnostics(
         "state": dict(coordinator.values),
         "connection": {
             "connected": coordinator.connected,
+            # The link in use ("lan", "ble" or None) and those configured, LAN first.
+            "link": coordinator.link,
+            "links": list(coordinator.links.kinds),
             "last_update_success": coordinator.last_update_success,
             **_without_address(coordinator.stats.as_dict(), coordinator),
         },

@@ -67,6 +67,8 @@ async def test_diagnostics_redact_keys_addresses_and_ids(
     assert connection["connected"] is True
     assert connection["connects"] == 2
     assert connection["disconnects"] == 1
+    assert connection["link"] == "lan"
+    assert connection["links"] == ["lan"]
     # Timing and error texts vary from run to run; the rest is a stable snapshot.
     stable = {key: value for key, value in diagnostics.items() if key != "connection"}
     assert stable == snapshot

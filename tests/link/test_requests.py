@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -274,4 +275,28 @@ async def test_appliance_going_away_is_reported(
     await server.stop()
     await eventually(lambda: bool(reasons), 2)
     assert reasons[0] is not None
+    assert not client.connected
+
+
+async def test_disconnect_when_idle_lets_a_request_in_flight_finish(
+    client: ApplianceClient, backend: MemoryBackend
+) -> None:
+    """A hub moving to another link closes the old session without losing a write."""
+    backend.write_delay = 0.3
+    endings: list[Exception | None] = []
+    client.add_disconnect_listener(endings.append)
+    write = asyncio.create_task(client.write({"on": True}))
+    await eventually(lambda: bool(client._pending), 2)
+    await client.disconnect_when_idle()
+    assert write.done()
+    await write  # acknowledged, not failed by the close
+    assert backend.writes == [{"on": True}]
+    assert not client.connected
+    assert endings == [None]
+
+
+async def test_disconnect_when_idle_closes_at_once_without_requests(
+    client: ApplianceClient,
+) -> None:
+    await client.disconnect_when_idle()
     assert not client.connected

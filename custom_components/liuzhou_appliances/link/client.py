@@ -472,6 +472,18 @@ class ApplianceClient:
         """Close the session; listeners hear ``None``."""
         await self._shutdown(None)
 
+    async def disconnect_when_idle(self) -> None:
+        """Close the session once the requests in flight are answered or timed out.
+
+        For a hub moving an appliance to another link: what was sent over this
+        session still gets its answer (or its TimedOutError after
+        ``request_timeout``), so nothing in flight is lost. Listeners hear ``None``.
+        """
+        waiting = [pending.future for pending in self._pending.values()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.request_timeout)
+        await self._shutdown(None)
+
     # --- requests ------------------------------------------------------------
 
     async def read(self, keys: Sequence[str] | None = None) -> dict[str, Value]:

@@ -121,6 +121,23 @@ class ApplianceServer:
         self._listen()
         self._server = await asyncio.start_server(self.handle_stream, host, port)
 
+    async def stop_tcp(self) -> None:
+        """Stop serving TCP (the network module lost Wi-Fi); other transports (BLE) go on.
+
+        Closes the listener and every TCP connection. ``start`` serves TCP again.
+        """
+        if self._server is not None:
+            self._server.close()
+        tcp = [conn for conn in self._connections if isinstance(conn.transport, TcpTransport)]
+        tasks = [conn.task for conn in tcp if conn.task is not None]
+        for conn in tcp:
+            conn.close("network lost")
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
     @property
     def port(self) -> int:
         """The TCP port listened on (useful with port 0)."""
