@@ -389,7 +389,7 @@ async def test_lan_retry_keeps_ble_while_the_lan_stays_down(
     virtual_link: VirtualLink,
     socket_enabled: None,
 ) -> None:
-    """Trying the LAN while it is down changes nothing the person sees."""
+    """Trying the LAN while it is down changes nothing the person sees; zeroconf ends the wait."""
     async with (
         simulated_appliances(ac=1, seed=306, zeroconf=False) as (ac,),
         contextlib.AsyncExitStack() as stack,
@@ -406,5 +406,10 @@ async def test_lan_retry_keeps_ble_while_the_lan_stays_down(
         assert coordinator.stats.connect_attempts == attempts + 1
         assert coordinator.connected
         assert coordinator.link is LinkKind.BLE
+        assert coordinator.stats.disconnects == 1
+        # Zeroconf seeing it on the LAN again moves it there without waiting for the retry.
+        await ac.lan_up()
+        coordinator.async_wake_reconnect(lan=True)
+        await wait_until(hass, lambda: coordinator.link is LinkKind.LAN)
         assert coordinator.stats.disconnects == 1
         await hass.config_entries.async_unload(entry.entry_id)
