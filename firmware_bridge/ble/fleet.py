@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from custom_components.liuzhou_appliances.link.transport import FrameTransport
 
@@ -64,15 +63,10 @@ def _peripheral(appliance: SimulatedProduct, radio: BleRadio) -> BlePeripheral:
 
     identity = appliance.module.identity
     assert identity is not None  # the module has started
-    peripheral = BlePeripheral(radio, identity, serve, paired)
-    appliance.module.add_pairing_listener(lambda: _soon(peripheral.update_advertisement()))
+    peripheral = BlePeripheral(
+        radio, identity, serve, paired, seq=lambda: appliance.module.server.seq
+    )
+    appliance.module.add_pairing_listener(peripheral.advertisement_changed)
+    # The change counter follows the state, for hubs that let the connection go (11.6).
+    appliance.module.backend.add_listener(lambda _values: peripheral.advertisement_changed())
     return peripheral
-
-
-_PENDING: set[asyncio.Task[None]] = set()
-
-
-def _soon(coroutine: Any) -> None:
-    task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)

@@ -20,6 +20,7 @@ from custom_components.liuzhou_appliances.link.ble import (
     WRITE_CHARACTERISTIC_UUID,
 )
 from custom_components.liuzhou_appliances.link.ble_advertisement import (
+    CHANGES_MODULO,
     advertising_data,
     scan_response_data,
 )
@@ -41,8 +42,9 @@ class BlePeripheral:
     """Serves ``serve(transport)`` for each BLE connection to one appliance.
 
     ``serve`` is normally ``ApplianceServer.serve``; ``paired`` says what the
-    advertisement's paired flag shows (call ``update_advertisement`` when it
-    changes). ``address`` defaults to one derived from the appliance id.
+    advertisement's paired flag shows and ``seq`` the state seq its change
+    counter follows (``ApplianceServer.seq``); call ``update_advertisement``
+    when either changes. ``address`` defaults to one derived from the appliance id.
     """
 
     def __init__(
@@ -54,18 +56,23 @@ class BlePeripheral:
         *,
         address: str | None = None,
         max_links: int = MAX_LINKS,
+        seq: Callable[[], int] = lambda: 0,
     ) -> None:
         self.radio = radio
         self.identity = identity
         self.serve = serve
         self._paired = paired
+        self._seq = seq
         self.address = address or address_for(identity.appliance_id)
         self.max_links = max_links
         self._device: Device | None = None
         self._notify: Characteristic[bytes] | None = None
         self._links: dict[int, PeripheralTransport] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._advertised_paired: bool | None = None
+        # What the advertisement on the air shows: (paired, change counter).
+        self._advertised: tuple[bool, int] | None = None
+        self._updating = False
+        self._updates: set[asyncio.Task[None]] = set()
 
     @property
     def link_count(self) -> int:
@@ -105,6 +112,9 @@ class BlePeripheral:
     async def stop(self) -> None:
         """Stop advertising, drop every link, release the controller."""
         device, self._device = self._device, None
+        # Advertisement updates end by themselves once _device is None; cancelled in the
+        # middle of an HCI command they would leave Bumble's host waiting for its answer.
+        await asyncio.gather(*self._updates, return_exceptions=True)
         if device is not None:
             with contextlib.suppress(Exception):
                 await device.stop_advertising()
@@ -119,28 +129,56 @@ class BlePeripheral:
         await self.radio.close()
 
     async def update_advertisement(self) -> None:
-        """Advertise the paired flag as it is now."""
-        if self._device is not None and self._advertised_paired != self._paired():
-            await self._advertise()
+        """Advertise the paired flag and change counter as they are now.
+
+        Calls made while one runs are folded into it: a burst of state changes
+        restarts advertising once or twice, not once per change.
+        """
+        if self._updating:
+            return
+        self._updating = True
+        try:
+            # Not advertising while every link is in use: the next disconnection advertises.
+            while (
+                self._device is not None
+                and len(self._links) < self.max_links
+                and self._advertised != self._now()
+            ):
+                await self._advertise()
+        finally:
+            self._updating = False
+
+    def advertisement_changed(self) -> None:
+        """The paired flag or the state changed: update the advertisement soon (no await)."""
+        if self._device is not None and not self._updating:
+            task = asyncio.create_task(self.update_advertisement())
+            self._updates.add(task)
+            task.add_done_callback(self._updates.discard)
+
+    def _now(self) -> tuple[bool, int]:
+        return self._paired(), self._seq() % CHANGES_MODULO
 
     async def _advertise(self) -> None:
         device = self._device
         if device is None:
             return
-        paired = self._paired()
+        paired, seq = self._paired(), self._seq()
         if device.is_advertising:
             await device.stop_advertising()
+        if self._device is not device:  # stopped meanwhile
+            return
         if len(self._links) >= self.max_links:
+            self._advertised = None
             return
         await device.start_advertising(
             advertising_data=advertising_data(
-                self.identity.appliance_id, self.identity.type, paired=paired
+                self.identity.appliance_id, self.identity.type, paired=paired, seq=seq
             ),
             scan_response_data=scan_response_data(self.identity.appliance_id),
             advertising_interval_min=ADVERTISING_INTERVAL_MS,
             advertising_interval_max=ADVERTISING_INTERVAL_MS,
         )
-        self._advertised_paired = paired
+        self._advertised = (paired, seq % CHANGES_MODULO)
 
     def _on_connection(self, connection: Connection) -> None:
         device, notify = self._device, self._notify

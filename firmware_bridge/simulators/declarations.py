@@ -108,6 +108,8 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
             },
             "programmes": washer_programmes(),
             "max_delay_s": MAX_DELAY_S,
+            # Nothing to alarm about at once: a proxy's slot is freed when idle (PROTOCOL.md 11.6).
+            "ble_connection": "on_demand",
         },
         ApplianceType.DISHWASHER: {
             "schema": 1,
@@ -124,6 +126,8 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
             },
             "programmes": dishwasher_programmes(),
             "max_delay_s": MAX_DELAY_S,
+            # Nothing to alarm about at once: a proxy's slot is freed when idle (PROTOCOL.md 11.6).
+            "ble_connection": "on_demand",
         },
     }
 

@@ -32,7 +32,13 @@ async def test_advertisement_on_the_air(case: dict[str, Any]) -> None:
     async def serve(_transport: object) -> None:
         raise AssertionError("nobody connects")
 
-    peripheral = BlePeripheral(link.radio("appliance"), identity, serve, lambda: case["paired"])
+    peripheral = BlePeripheral(
+        link.radio("appliance"),
+        identity,
+        serve,
+        lambda: case["paired"],
+        seq=lambda: case["seq"],
+    )
     await peripheral.start()
     try:
         async with asyncio.timeout(3):

@@ -160,6 +160,7 @@ def test_ble_advertisement_hub_side(case: dict[str, Any]) -> None:
     advert = ble_advertisement.parse_service_data(data)
     assert advert.type == case["type"]
     assert advert.paired is case["paired"]
+    assert advert.changes == case["changes"]
     assert advert.is_for(case["appliance_id"])
     assert not advert.is_for(case["appliance_id"] + "x")
     packet = bytes.fromhex(case["advertising_data"])

@@ -421,21 +421,23 @@ def ble_vectors() -> dict[str, Any]:
 
 def _ble_advertisements() -> list[dict[str, Any]]:
     out = []
-    for appliance_id, kind, paired in (
-        ("lz-ac-3f2a9c01", ApplianceType.ROOM_AIR_CONDITIONER, False),
-        ("lz-fr-00000001", ApplianceType.REFRIGERATOR, True),
-        ("lz-dishwasher-with-a-long-appliance-id-01", ApplianceType.DISHWASHER, True),
+    for appliance_id, kind, paired, seq in (
+        ("lz-ac-3f2a9c01", ApplianceType.ROOM_AIR_CONDITIONER, False, 0),
+        ("lz-fr-00000001", ApplianceType.REFRIGERATOR, True, 5),
+        ("lz-dishwasher-with-a-long-appliance-id-01", ApplianceType.DISHWASHER, True, 1234),
     ):
         out.append(
             {
                 "appliance_id": appliance_id,
                 "type": str(kind),
                 "paired": paired,
+                "seq": seq,
+                "changes": seq % 8,
                 "service_data": ble_advertisement.build_service_data(
-                    appliance_id, kind, paired=paired
+                    appliance_id, kind, paired=paired, seq=seq
                 ).hex(),
                 "advertising_data": ble_advertisement.advertising_data(
-                    appliance_id, kind, paired=paired
+                    appliance_id, kind, paired=paired, seq=seq
                 ).hex(),
                 "scan_response_data": ble_advertisement.scan_response_data(appliance_id).hex(),
             }

@@ -7,13 +7,15 @@ and the scan response carries the id itself as the local name
 (PROTOCOL.md 11.1)::
 
     service data (10 bytes) = format_flags u8 | type u8 | id_digest 8 bytes
-    format_flags: bits 4-7 format (1), bit 0 paired, bits 1-3 zero
+    format_flags: bits 4-7 format (1), bit 0 paired, bits 1-3 change counter
     type:        1 room_air_conditioner, 2 refrigerator, 3 laundry_washer, 4 dishwasher
     id_digest:   the first 8 bytes of SHA-256(appliance id, ASCII)
 
 A hub that knows an appliance's id recognises it from the advertisement
 alone (passive scanning gets no scan response); a new appliance's id is in
-the scan response and, in any case, in its HELLO.
+the scan response and, in any case, in its HELLO. The change counter is the
+appliance's state ``seq`` (PROTOCOL.md 7.3) modulo 8: a hub that let an
+on-demand appliance's connection go sees from it that the state moved.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ FORMAT: Final = 1
 SERVICE_DATA_SIZE: Final = 10
 DIGEST_SIZE: Final = 8
 PAIRED_FLAG: Final = 0x01
+CHANGES_SHIFT: Final = 1
+CHANGES_MODULO: Final = 8
 # Longest local name that fits a scan response: 31 bytes less the AD length and type.
 MAX_NAME_BYTES: Final = 29
 
@@ -61,6 +65,8 @@ class BleAdvertisement:
     type: ApplianceType
     id_digest: bytes
     paired: bool
+    # The appliance's state seq modulo CHANGES_MODULO (0 from appliances that do not count).
+    changes: int = 0
 
     def is_for(self, appliance_id: str) -> bool:
         """Whether this advertisement is (with odds of 2^-64 against) that appliance's."""
@@ -72,9 +78,13 @@ def id_digest(appliance_id: str) -> bytes:
     return hashlib.sha256(appliance_id.encode("ascii")).digest()[:DIGEST_SIZE]
 
 
-def build_service_data(appliance_id: str, appliance_type: ApplianceType, *, paired: bool) -> bytes:
-    """The 10 bytes of service data under SERVICE_UUID."""
-    flags = (FORMAT << 4) | (PAIRED_FLAG if paired else 0)
+def build_service_data(
+    appliance_id: str, appliance_type: ApplianceType, *, paired: bool, seq: int = 0
+) -> bytes:
+    """The 10 bytes of service data under SERVICE_UUID; ``seq`` is the state seq."""
+    flags = (
+        (FORMAT << 4) | ((seq % CHANGES_MODULO) << CHANGES_SHIFT) | (PAIRED_FLAG if paired else 0)
+    )
     return bytes([flags, TYPE_CODES[appliance_type]]) + id_digest(appliance_id)
 
 
@@ -91,7 +101,10 @@ def parse_service_data(data: bytes) -> BleAdvertisement:
     if kind is None:
         raise AdvertisementError(f"unknown appliance type code {data[1]}")
     return BleAdvertisement(
-        type=kind, id_digest=bytes(data[2:SERVICE_DATA_SIZE]), paired=bool(data[0] & PAIRED_FLAG)
+        type=kind,
+        id_digest=bytes(data[2:SERVICE_DATA_SIZE]),
+        paired=bool(data[0] & PAIRED_FLAG),
+        changes=(data[0] >> CHANGES_SHIFT) % CHANGES_MODULO,
     )
 
 
@@ -99,12 +112,14 @@ def _ad(ad_type: int, value: bytes) -> bytes:
     return bytes([len(value) + 1, ad_type]) + value
 
 
-def advertising_data(appliance_id: str, appliance_type: ApplianceType, *, paired: bool) -> bytes:
+def advertising_data(
+    appliance_id: str, appliance_type: ApplianceType, *, paired: bool, seq: int = 0
+) -> bytes:
     """The advertising packet (31 bytes): flags and the service data."""
     service = uuid.UUID(SERVICE_UUID).bytes[::-1]  # 128-bit UUIDs go little-endian in AD
     return _ad(AD_FLAGS, bytes([FLAGS_VALUE])) + _ad(
         AD_SERVICE_DATA_128,
-        service + build_service_data(appliance_id, appliance_type, paired=paired),
+        service + build_service_data(appliance_id, appliance_type, paired=paired, seq=seq),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
 from .errors import (
@@ -173,6 +174,20 @@ class DeclarationError(ValueError):
     """A capability declaration that does not fit the data model."""
 
 
+class BleConnection(StrEnum):
+    """How a hub holds this model's BLE connection (PROTOCOL.md 11.6).
+
+    ``persistent``: connected all the time, so alarms are pushed at once (a
+    fridge's door or temperature). ``on_demand``: the hub may disconnect after
+    a quiet while and come back when the advertisement's change counter
+    moves, for a request, or every few minutes; a Bluetooth proxy's few
+    connection slots then serve more appliances.
+    """
+
+    PERSISTENT = "persistent"
+    ON_DEMAND = "on_demand"
+
+
 @dataclass(frozen=True, slots=True)
 class Declaration:
     """What one appliance model has: its capabilities, bounds and programmes."""
@@ -184,6 +199,7 @@ class Declaration:
     programmes: tuple[Programme, ...] = ()
     max_delay_s: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    ble_connection: BleConnection = BleConnection.PERSISTENT
 
     @property
     def type_spec(self) -> ApplianceTypeSpec:
@@ -247,6 +263,8 @@ class Declaration:
             out["programmes"] = [programme.to_dict() for programme in self.programmes]
         if self.max_delay_s:
             out["max_delay_s"] = self.max_delay_s
+        if self.ble_connection is not BleConnection.PERSISTENT:
+            out["ble_connection"] = str(self.ble_connection)
         out.update(self.extra)
         return out
 
@@ -261,7 +279,16 @@ def _longest(programmes: tuple[Programme, ...]) -> int:
 
 
 _KNOWN_TOP_LEVEL: Final = frozenset(
-    {"schema", "type", "manufacturer", "model", "capabilities", "programmes", "max_delay_s"}
+    {
+        "schema",
+        "type",
+        "manufacturer",
+        "model",
+        "capabilities",
+        "programmes",
+        "max_delay_s",
+        "ble_connection",
+    }
 )
 # Keys a maker may add for documentation; carried through untouched.
 _FREE_TOP_LEVEL: Final = frozenset({"name", "rated_power_w", "notes"})
@@ -457,6 +484,11 @@ def _parse_declaration(data: object) -> Declaration:
     else:
         _require("programmes" not in data, f"a {appliance_type} has no programmes")
         _require(max_delay == 0, f"a {appliance_type} has no delayed start")
+    raw_ble = data.get("ble_connection", BleConnection.PERSISTENT)
+    _require(
+        isinstance(raw_ble, str) and raw_ble in set(BleConnection),
+        f"ble_connection must be one of {', '.join(BleConnection)}",
+    )
     extra = {key: data[key] for key in _FREE_TOP_LEVEL if key in data}
     return Declaration(
         type=appliance_type,
@@ -466,4 +498,5 @@ def _parse_declaration(data: object) -> Declaration:
         programmes=programmes,
         max_delay_s=max_delay,
         extra=extra,
+        ble_connection=BleConnection(raw_ble),
     )
