@@ -1,10 +1,11 @@
 """Repair issues of one appliance: raised where their condition is detected, deleted when it clears.
 
 Raised: each active fault code, rinse aid or salt low (dishwashers), an
-appliance unreachable for longer than the configured time, and an appliance
-that persistently reports values its own declaration does not allow. Each
-issue is deleted as soon as its condition clears. Only the unreachable issue
-is fixable: its flow (repairs.py) retries the connection at once.
+appliance unreachable for longer than the configured time, a Bluetooth
+appliance that no adapter or proxy in range has a free connection for, and an
+appliance that persistently reports values its own declaration does not
+allow. Each issue is deleted as soon as its condition clears. Only the
+unreachable issue is fixable: its flow (repairs.py) retries the connection at once.
 
 "Persistently" is ``INVALID_VALUES_COUNT`` invalid values (each attribute of
 each push or read counts) within ``INVALID_VALUES_WINDOW_S``: a single glitch
@@ -38,6 +39,7 @@ class IssueKind(StrEnum):
     SALT_LOW = "salt_low"
     UNREACHABLE = "unreachable"
     INVALID_VALUES = "invalid_values"
+    BLE_NO_CONNECTION_SLOT = "ble_no_connection_slot"
 
 
 # Boolean state keys that raise an issue of the same name while true.
@@ -45,7 +47,9 @@ SUPPLY_ISSUES: Final = (IssueKind.RINSE_AID_LOW, IssueKind.SALT_LOW)
 # The state keys issues come from: a push that changes none of them cannot change an issue.
 STATE_ISSUE_KEYS: Final = frozenset({"faults", *SUPPLY_ISSUES})
 # Issues about the connection or the values, not about what the appliance reports.
-_NOT_FROM_STATE: Final = frozenset({IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES})
+_NOT_FROM_STATE: Final = frozenset(
+    {IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES, IssueKind.BLE_NO_CONNECTION_SLOT}
+)
 INVALID_VALUES_COUNT: Final = 10
 INVALID_VALUES_WINDOW_S: Final = 600.0
 INVALID_VALUES_QUIET_S: Final = 3600.0
@@ -201,6 +205,32 @@ def async_raise_unreachable_issue(
 def async_clear_unreachable_issue(hass: HomeAssistant, appliance_id: str) -> None:
     """The appliance is connected again."""
     ir.async_delete_issue(hass, DOMAIN, str(IssueId(appliance_id, IssueKind.UNREACHABLE)))
+
+
+@callback
+def async_raise_no_connection_slot_issue(
+    hass: HomeAssistant, owner: IssueOwner, *, address: str
+) -> None:
+    """No Bluetooth adapter or proxy that hears the appliance has a free connection.
+
+    Only the user can change that (free a connection or add a proxy); the
+    reconnect keeps trying with its backoff meanwhile.
+    """
+    _create(
+        hass,
+        owner,
+        IssueId(owner.appliance_id, IssueKind.BLE_NO_CONNECTION_SLOT),
+        translation_key=IssueKind.BLE_NO_CONNECTION_SLOT.value,
+        placeholders={"appliance": owner.title, "address": address},
+    )
+
+
+@callback
+def async_clear_no_connection_slot_issue(hass: HomeAssistant, appliance_id: str) -> None:
+    """The appliance got a connection."""
+    ir.async_delete_issue(
+        hass, DOMAIN, str(IssueId(appliance_id, IssueKind.BLE_NO_CONNECTION_SLOT))
+    )
 
 
 @callback
