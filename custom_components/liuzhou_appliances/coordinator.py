@@ -497,8 +497,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
                 self.hass,
                 self._issue_owner,
                 minutes=round(self._offline_repair_s / 60),
-                host=self.host or str(self.address),
+                host=self.host,
                 port=self.port,
+                address=self.address,
             )
 
     def _forget_unshown(self) -> None:

@@ -32,7 +32,11 @@ from .link.model import ApplianceTypeSpec, Value
 
 
 class IssueKind(StrEnum):
-    """What an issue is about; also the translation key of all but faults."""
+    """What an issue is about; also the translation key of all but faults.
+
+    An unreachable Bluetooth appliance's issue has its own translation key
+    (``UNREACHABLE_BLE_KEY``): it names the Bluetooth address, not a host and port.
+    """
 
     FAULT = "fault"
     RINSE_AID_LOW = "rinse_aid_low"
@@ -50,6 +54,7 @@ STATE_ISSUE_KEYS: Final = frozenset({"faults", *SUPPLY_ISSUES})
 _NOT_FROM_STATE: Final = frozenset(
     {IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES, IssueKind.BLE_NO_CONNECTION_SLOT}
 )
+UNREACHABLE_BLE_KEY: Final = "unreachable_ble"
 INVALID_VALUES_COUNT: Final = 10
 INVALID_VALUES_WINDOW_S: Final = 600.0
 INVALID_VALUES_QUIET_S: Final = 3600.0
@@ -183,20 +188,32 @@ def async_sync_state_issues(
 
 @callback
 def async_raise_unreachable_issue(
-    hass: HomeAssistant, owner: IssueOwner, *, minutes: int, host: str, port: int
+    hass: HomeAssistant,
+    owner: IssueOwner,
+    *,
+    minutes: int,
+    host: str | None = None,
+    port: int = 0,
+    address: str | None = None,
 ) -> None:
-    """The appliance has been offline longer than the configured time."""
+    """The appliance has been offline longer than the configured time.
+
+    A LAN appliance's text names ``host`` and ``port``; one without a host is
+    reached over Bluetooth and its text names ``address`` and what to check there.
+    """
+    placeholders = {"appliance": owner.title, "minutes": str(minutes)}
+    if host is not None:
+        translation_key = IssueKind.UNREACHABLE.value
+        placeholders |= {"host": host, "port": str(port)}
+    else:
+        translation_key = UNREACHABLE_BLE_KEY
+        placeholders["address"] = str(address)
     _create(
         hass,
         owner,
         IssueId(owner.appliance_id, IssueKind.UNREACHABLE),
-        translation_key=IssueKind.UNREACHABLE.value,
-        placeholders={
-            "appliance": owner.title,
-            "minutes": str(minutes),
-            "host": host,
-            "port": str(port),
-        },
+        translation_key=translation_key,
+        placeholders=placeholders,
         fixable=True,
     )
 

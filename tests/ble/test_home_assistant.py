@@ -19,14 +19,16 @@ import time
 from typing import Any
 from unittest.mock import patch
 
-from bleak_retry_connector import BleakOutOfConnectionSlotsError
+from bleak_retry_connector import BleakNotFoundError, BleakOutOfConnectionSlotsError
 from habluetooth import BaseHaRemoteScanner, HaBluetoothConnector
 from homeassistant.components import bluetooth
+from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -34,6 +36,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.liuzhou_appliances.const import (
     CONF_ADDRESS,
     CONF_APPLIANCE_ID,
+    CONF_OFFLINE_REPAIR_MINUTES,
     CONF_PAIRING_CODE,
     DOMAIN,
 )
@@ -112,11 +115,13 @@ class BumbleConnections:
     """establish_connection as the hub's Bumble central: a BumbleGattClient per connection.
 
     With ``slots_free`` False it fails as bleak-retry-connector does when every
-    proxy in range is out of connection slots. ``attempts`` counts the calls.
+    proxy in range is out of connection slots, with ``reachable`` False as when
+    the appliance does not answer. ``attempts`` counts the calls.
     """
 
     hub: Hub
     slots_free: bool = True
+    reachable: bool = True
     attempts: int = 0
     clients: list[BumbleGattClient] = field(default_factory=list)
 
@@ -134,6 +139,11 @@ class BumbleConnections:
                 f"{name} - {device.address}: Failed to connect after 4 attempt(s): "
                 "No backend with an available connection slot that can reach address "
                 f"{device.address} was found"
+            )
+        if not self.reachable:
+            raise BleakNotFoundError(
+                f"{name} - {device.address}: Failed to connect after 4 attempt(s): "
+                "The device disappeared"
             )
         client = BumbleGattClient(
             self.hub.device, device.address, disconnected_callback=disconnected_callback
@@ -293,7 +303,7 @@ async def test_ble_only_dishwasher_has_the_entities_of_a_lan_dishwasher(
             await hass.config_entries.async_unload(entry.entry_id)
 
 
-# --- connection slots ------------------------------------------------
+# --- connection slots, offline ------------------------------------------------
 
 
 async def _until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
@@ -446,3 +456,44 @@ async def test_a_full_proxy_at_set_up_retries_and_removing_the_entry_deletes_its
     await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
     assert _issue(hass, appliance, "ble_no_connection_slot") is None
+
+
+async def test_offline_ble_appliance_issue_names_its_bluetooth_address(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: BumbleConnections,
+    make_appliance: MakeAppliance,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    appliance = await make_appliance(key=None)
+    entry = await _paired_entry(hass, proxy, appliance)
+    hass.config_entries.async_update_entry(entry, options={CONF_OFFLINE_REPAIR_MINUTES: 5})
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    coordinator = entry.runtime_data.coordinator
+    bumble_connections.reachable = False
+    await bumble_connections.clients[-1].disconnect()
+    await _until(hass, lambda: not coordinator.connected)
+    _seconds_later(hass, 6 * 60)
+    await _settle(hass)
+    issue = _issue(hass, appliance, "unreachable")
+    assert issue is not None
+    assert issue.translation_key == "unreachable_ble"
+    assert issue.translation_placeholders == {
+        "appliance": entry.title,
+        "minutes": "5",
+        "address": appliance.address,
+    }
+    assert issue.is_fixable
+
+    # Its fix flow retries at once, as a LAN appliance's does.
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    result = await manager.async_init(DOMAIN, data={"issue_id": issue.issue_id})
+    assert result["step_id"] == "confirm"
+    assert result["description_placeholders"] == issue.translation_placeholders
+    bumble_connections.reachable = True
+    result = await manager.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert coordinator.connected
+    assert _issue(hass, appliance, "unreachable") is None
+    await hass.config_entries.async_unload(entry.entry_id)
