@@ -23,7 +23,7 @@ from bleak_retry_connector import BleakNotFoundError, BleakOutOfConnectionSlotsE
 from habluetooth import BaseHaRemoteScanner, HaBluetoothConnector
 from homeassistant.components import bluetooth
 from homeassistant.components.repairs import repairs_flow_manager
-from homeassistant.config_entries import SOURCE_BLUETOOTH, ConfigEntryState
+from homeassistant.config_entries import SOURCE_BLUETOOTH, SOURCE_RECONFIGURE, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -303,7 +303,7 @@ async def test_ble_only_dishwasher_has_the_entities_of_a_lan_dishwasher(
             await hass.config_entries.async_unload(entry.entry_id)
 
 
-# --- connection slots, offline ------------------------------------------------
+# --- connection slots, offline, reconfigure ------------------------------------------------
 
 
 async def _until(hass: HomeAssistant, condition: Callable[[], bool]) -> None:
@@ -496,4 +496,27 @@ async def test_offline_ble_appliance_issue_names_its_bluetooth_address(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert coordinator.connected
     assert _issue(hass, appliance, "unreachable") is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_of_a_ble_only_entry_explains_there_is_nothing_to_change(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: BumbleConnections,
+    make_appliance: MakeAppliance,
+) -> None:
+    appliance = await make_appliance(key=None)
+    entry = await _paired_entry(hass, proxy, appliance)
+    data = dict(entry.data)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_ble"
+    assert result["description_placeholders"] == {
+        "name": entry.title,
+        "address": appliance.address,
+    }
+    assert dict(entry.data) == data
+    assert entry.runtime_data.coordinator.connected
     await hass.config_entries.async_unload(entry.entry_id)
