@@ -122,9 +122,10 @@ def ble_opener(hass: HomeAssistant, address: str, name: str) -> OpenTransport:
 class AdvertisementWatcher:
     """Follows one configured appliance's advertisements.
 
-    ``on_seen()`` runs for each advertisement (the caller wakes its reconnect),
+    ``on_seen()`` runs for each advertisement Home Assistant passes on (the
+    first, then each whose data changed; the caller wakes its reconnect),
     ``on_gone()`` when Home Assistant's Bluetooth stops hearing it; ``rssi``
-    is the latest signal strength in dBm (None once gone).
+    is the signal strength of the latest of those in dBm (None once gone).
     """
 
     def __init__(

@@ -557,8 +557,21 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """A new host or port for the same appliance, checked with the stored key."""
+        """A new host or port for the same appliance, checked with the stored key.
+
+        An appliance reached over Bluetooth only has nothing to change: it is
+        connected through whichever adapter or proxy hears its advertisements,
+        and its Bluetooth address is its own. The flow says so and ends.
+        """
         entry = self._get_reconfigure_entry()
+        if not entry.data.get(CONF_HOST):
+            return self.async_abort(
+                reason="reconfigure_ble",
+                description_placeholders={
+                    "name": entry.title,
+                    "address": entry.data[CONF_ADDRESS],
+                },
+            )
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {"name": entry.title}
         if user_input is not None:

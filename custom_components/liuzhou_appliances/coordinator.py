@@ -2,8 +2,9 @@
 
 The appliance pushes every change (iot_class local_push), so nothing polls.
 A lost connection makes every entity unavailable until ``link.reconnect``
-gets it back (backoff as ESPHome's, woken at once when zeroconf sees the
-appliance again); this module keeps only the Home Assistant side of that:
+gets it back (backoff as ESPHome's, woken at once when zeroconf or Bluetooth
+sees the appliance again, except while no Bluetooth proxy has a free
+connection); this module keeps only the Home Assistant side of that:
 availability, repair issues, reauthentication and following new firmware.
 """
 
@@ -26,7 +27,7 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .bluetooth import AdvertisementWatcher
+from .bluetooth import AdvertisementWatcher, OutOfConnectionSlots
 from .const import (
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
@@ -45,7 +46,9 @@ from .issues import (
     IssueId,
     IssueOwner,
     async_clear_all_issues,
+    async_clear_no_connection_slot_issue,
     async_clear_unreachable_issue,
+    async_raise_no_connection_slot_issue,
     async_raise_unreachable_issue,
     async_sync_state_issues,
 )
@@ -89,6 +92,17 @@ class ConnectionStats:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for diagnostics."""
         return dict(self.__dict__)
+
+
+def _discovery_helps(err: Exception) -> bool:
+    """Whether seeing the appliance again can end the failure ``err`` (else: keep the backoff).
+
+    A Bluetooth proxy without a free connection stays full however often the
+    appliance advertises (every second or so): waking at each advertisement
+    would only hammer the proxies. Anything else may have ended with the
+    appliance's return, as a zeroconf announcement or advertisement tells.
+    """
+    return not isinstance(err, OutOfConnectionSlots)
 
 
 class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
@@ -143,6 +157,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             on_connected=self._async_reconnected,
             on_key_rejected=self._async_key_rejected,
             on_failure=self._reconnect_failed,
+            discovery_helps=_discovery_helps,
             logger=_LOGGER,
             create_task=self._create_reconnect_task,
             task_name=f"{DOMAIN} reconnect {self.appliance_id}",
@@ -225,6 +240,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             return self._state()
         try:
             await self._async_connect()
+        except OutOfConnectionSlots as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="ble_no_connection_slot",
+                translation_placeholders={"appliance": self.config_entry.title},
+            ) from err
         except TransportError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -288,7 +309,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     async def _async_connect(self) -> None:
         """Open one connection, over the LAN if it answers, else over BLE.
 
-        Raises LinkError or ApplianceUnreachable (the last link's failure).
+        Raises LinkError or ApplianceUnreachable (the last link's failure);
+        OutOfConnectionSlots (an ApplianceUnreachable) when no Bluetooth adapter
+        or proxy in range has a free connection, after raising its issue.
         """
         async with self._connect_lock:
             if self._closing:
@@ -330,8 +353,13 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         try:
             async with connect_slot(self.hass):
                 await client.connect()
-        except TransportError:
+        except TransportError as err:
             await client.disconnect()
+            if isinstance(err, OutOfConnectionSlots):
+                # Only the user can free a connection or add a proxy: say so in Repairs.
+                async_raise_no_connection_slot_issue(
+                    self.hass, self._issue_owner, address=str(self.address)
+                )
             raise
         except LinkError as err:
             await client.disconnect()
@@ -492,6 +520,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             self._cancel_offline_timer()
             self._cancel_offline_timer = None
         async_clear_unreachable_issue(self.hass, self.appliance_id)
+        if self.address is not None:
+            async_clear_no_connection_slot_issue(self.hass, self.appliance_id)
         self._state_issues = async_sync_state_issues(
             self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
         )
@@ -582,8 +612,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
                 self.hass,
                 self._issue_owner,
                 minutes=round(self._offline_repair_s / 60),
-                host=self.host or str(self.address),
+                host=self.host,
                 port=self.port,
+                address=self.address,
             )
 
     def _forget_unshown(self) -> None:
@@ -626,7 +657,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     def async_wake_reconnect(self, *, lan: bool = False) -> None:
         """Zeroconf (``lan``) or Bluetooth saw the appliance: retry now, not after the backoff.
 
-        Zeroconf also brings an appliance connected over BLE back to the LAN.
+        Zeroconf also brings an appliance connected over BLE back to the LAN. Not
+        after an attempt that found no free Bluetooth connection (see _discovery_helps).
         """
         if self._closing:
             return

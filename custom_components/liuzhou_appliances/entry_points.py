@@ -31,6 +31,7 @@ from .energy_runtime import (
     async_load_runtime_state,
 )
 from .hub_limits import async_appliance_added, async_appliance_removed
+from .issues import async_clear_all_issues
 from .naming import async_type_name
 from .runtime_data import (
     AnyLiuzhouConfigEntry,
@@ -179,7 +180,11 @@ async def _async_unload_household(
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) -> None:
-    """Forget the entry's kept runtime state; a removed household hands every load back."""
+    """Forget the entry's kept runtime state; a removed household hands every load back.
+
+    A removed appliance's issues go too: one waiting to retry its set-up was
+    never loaded, so no unload deleted an issue its failed set-up raised.
+    """
     state = await async_load_runtime_state(
         hass, partial(household_energy, hass), partial(appliance_energies, hass)
     )
@@ -189,6 +194,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) 
             await energy.shedding.async_release()
         async_keep_runtime(hass)
     else:
+        async_clear_all_issues(hass, entry.data[CONF_APPLIANCE_ID])
         appliances = dict(state.kept.get("appliances") or {})
         appliances.pop(entry.data.get(CONF_APPLIANCE_ID), None)
         state.kept = {**state.kept, "appliances": appliances}

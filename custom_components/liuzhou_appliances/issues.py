@@ -1,10 +1,11 @@
 """Repair issues of one appliance: raised where their condition is detected, deleted when it clears.
 
 Raised: each active fault code, rinse aid or salt low (dishwashers), an
-appliance unreachable for longer than the configured time, and an appliance
-that persistently reports values its own declaration does not allow. Each
-issue is deleted as soon as its condition clears. Only the unreachable issue
-is fixable: its flow (repairs.py) retries the connection at once.
+appliance unreachable for longer than the configured time, a Bluetooth
+appliance that no adapter or proxy in range has a free connection for, and an
+appliance that persistently reports values its own declaration does not
+allow. Each issue is deleted as soon as its condition clears. Only the
+unreachable issue is fixable: its flow (repairs.py) retries the connection at once.
 
 "Persistently" is ``INVALID_VALUES_COUNT`` invalid values (each attribute of
 each push or read counts) within ``INVALID_VALUES_WINDOW_S``: a single glitch
@@ -31,13 +32,18 @@ from .link.model import ApplianceTypeSpec, Value
 
 
 class IssueKind(StrEnum):
-    """What an issue is about; also the translation key of all but faults."""
+    """What an issue is about; also the translation key of all but faults.
+
+    An unreachable Bluetooth appliance's issue has its own translation key
+    (``UNREACHABLE_BLE_KEY``): it names the Bluetooth address, not a host and port.
+    """
 
     FAULT = "fault"
     RINSE_AID_LOW = "rinse_aid_low"
     SALT_LOW = "salt_low"
     UNREACHABLE = "unreachable"
     INVALID_VALUES = "invalid_values"
+    BLE_NO_CONNECTION_SLOT = "ble_no_connection_slot"
 
 
 # Boolean state keys that raise an issue of the same name while true.
@@ -45,7 +51,10 @@ SUPPLY_ISSUES: Final = (IssueKind.RINSE_AID_LOW, IssueKind.SALT_LOW)
 # The state keys issues come from: a push that changes none of them cannot change an issue.
 STATE_ISSUE_KEYS: Final = frozenset({"faults", *SUPPLY_ISSUES})
 # Issues about the connection or the values, not about what the appliance reports.
-_NOT_FROM_STATE: Final = frozenset({IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES})
+_NOT_FROM_STATE: Final = frozenset(
+    {IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES, IssueKind.BLE_NO_CONNECTION_SLOT}
+)
+UNREACHABLE_BLE_KEY: Final = "unreachable_ble"
 INVALID_VALUES_COUNT: Final = 10
 INVALID_VALUES_WINDOW_S: Final = 600.0
 INVALID_VALUES_QUIET_S: Final = 3600.0
@@ -179,20 +188,32 @@ def async_sync_state_issues(
 
 @callback
 def async_raise_unreachable_issue(
-    hass: HomeAssistant, owner: IssueOwner, *, minutes: int, host: str, port: int
+    hass: HomeAssistant,
+    owner: IssueOwner,
+    *,
+    minutes: int,
+    host: str | None = None,
+    port: int = 0,
+    address: str | None = None,
 ) -> None:
-    """The appliance has been offline longer than the configured time."""
+    """The appliance has been offline longer than the configured time.
+
+    A LAN appliance's text names ``host`` and ``port``; one without a host is
+    reached over Bluetooth and its text names ``address`` and what to check there.
+    """
+    placeholders = {"appliance": owner.title, "minutes": str(minutes)}
+    if host is not None:
+        translation_key = IssueKind.UNREACHABLE.value
+        placeholders |= {"host": host, "port": str(port)}
+    else:
+        translation_key = UNREACHABLE_BLE_KEY
+        placeholders["address"] = str(address)
     _create(
         hass,
         owner,
         IssueId(owner.appliance_id, IssueKind.UNREACHABLE),
-        translation_key=IssueKind.UNREACHABLE.value,
-        placeholders={
-            "appliance": owner.title,
-            "minutes": str(minutes),
-            "host": host,
-            "port": str(port),
-        },
+        translation_key=translation_key,
+        placeholders=placeholders,
         fixable=True,
     )
 
@@ -201,6 +222,32 @@ def async_raise_unreachable_issue(
 def async_clear_unreachable_issue(hass: HomeAssistant, appliance_id: str) -> None:
     """The appliance is connected again."""
     ir.async_delete_issue(hass, DOMAIN, str(IssueId(appliance_id, IssueKind.UNREACHABLE)))
+
+
+@callback
+def async_raise_no_connection_slot_issue(
+    hass: HomeAssistant, owner: IssueOwner, *, address: str
+) -> None:
+    """No Bluetooth adapter or proxy that hears the appliance has a free connection.
+
+    Only the user can change that (free a connection or add a proxy); the
+    reconnect keeps trying with its backoff meanwhile.
+    """
+    _create(
+        hass,
+        owner,
+        IssueId(owner.appliance_id, IssueKind.BLE_NO_CONNECTION_SLOT),
+        translation_key=IssueKind.BLE_NO_CONNECTION_SLOT.value,
+        placeholders={"appliance": owner.title, "address": address},
+    )
+
+
+@callback
+def async_clear_no_connection_slot_issue(hass: HomeAssistant, appliance_id: str) -> None:
+    """The appliance got a connection."""
+    ir.async_delete_issue(
+        hass, DOMAIN, str(IssueId(appliance_id, IssueKind.BLE_NO_CONNECTION_SLOT))
+    )
 
 
 @callback

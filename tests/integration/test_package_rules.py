@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from custom_components.liuzhou_appliances import const
+from custom_components.liuzhou_appliances.issues import UNREACHABLE_BLE_KEY, IssueKind
 from custom_components.liuzhou_appliances.link.discovery import SERVICE_TYPE
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
 
@@ -377,8 +378,11 @@ def test_every_fault_code_of_every_type_has_an_issue_text() -> None:
     for type_spec in APPLIANCE_TYPES.values():
         for code in type_spec.fault_codes:
             assert f"fault_{type_spec.type}_{code}" in issues
-    assert {"fault_unknown", "rinse_aid_low", "salt_low", "unreachable"} <= set(issues)
+    kinds = {kind.value for kind in IssueKind if kind is not IssueKind.FAULT}
+    assert {"fault_unknown", UNREACHABLE_BLE_KEY, *kinds} <= set(issues)
+    # The unreachable issue's text, over the LAN or Bluetooth, comes with its fix flow.
     assert "fix_flow" in issues["unreachable"]
+    assert "fix_flow" in issues[UNREACHABLE_BLE_KEY]
 
 
 def test_translations_cover_every_platform_file() -> None:

@@ -20,7 +20,12 @@ PUBLIC_API = {
     # codec
     "SUPPORTED_VERSIONS", "HelloInfo",
     # transports
-    "FrameTransport", "TcpTransport",
+    "FrameTransport", "TcpTransport", "OpenTransport",
+    # BLE: the GATT service, advertisements, the hub's transport, the shared framing
+    "SERVICE_UUID", "WRITE_CHARACTERISTIC_UUID", "NOTIFY_CHARACTERISTIC_UUID", "FragmentError",
+    "BleAdvertisement", "AdvertisementError", "build_service_data", "parse_service_data",
+    "advertising_data", "scan_response_data", "BleTransport", "GattClient",
+    "ConnectGattClient", "DisconnectedCallback", "FragmentedTransport",
     # pairing
     "PAIRING_WINDOW_S", "InvalidPairingCode", "PairingLimiter", "PairingWindow",
     "FilePairingStateStore", "MemoryPairingStateStore", "format_pairing_code",
@@ -42,6 +47,18 @@ def test_the_public_api_is_pinned() -> None:
     assert len(link.__all__) == len(PUBLIC_API)
     for name in link.__all__:
         assert getattr(link, name) is not None
+
+
+def test_an_advertisement_round_trips_through_the_public_names() -> None:
+    data = link.build_service_data("lz-dw-1", link.ApplianceType.DISHWASHER, paired=True)
+    heard = link.parse_service_data(data)
+    assert heard == link.BleAdvertisement(
+        link.ApplianceType.DISHWASHER, heard.id_digest, paired=True
+    )
+    assert heard.is_for("lz-dw-1")
+    assert not heard.is_for("lz-dw-2")
+    assert issubclass(link.BleTransport, link.FragmentedTransport)
+    assert issubclass(link.FragmentError, link.CodecError)
 
 
 def test_every_wire_code_has_its_own_error_class() -> None:

@@ -21,11 +21,24 @@ connection.py  appliance side: one connection's plaintext phase (HELLO, pairing,
 appliance_session.py   appliance side: the authenticated session (requests, pushes)
 keystore.py    appliance side: KeyStore, MemoryKeyStore, FileKeyStore
 discovery.py   DNS-SD service type and TXT record
-ble.py         BLE GATT fragmentation
+ble.py         BLE GATT service UUIDs and fragmentation
+ble_advertisement.py   BLE advertisement: service data (type, id digest, paired flag)
+fragmented.py  FragmentedTransport: frames as fragments over GATT values (both sides)
+ble_client.py  hub side: BleTransport over a bleak-compatible GattClient
 """
 
 from .backend import ApplianceBackend, ApplianceIdentity
-from .client import ApplianceClient, PairingResult, SecureChannel, pair
+from .ble import NOTIFY_CHARACTERISTIC_UUID, SERVICE_UUID, WRITE_CHARACTERISTIC_UUID, FragmentError
+from .ble_advertisement import (
+    AdvertisementError,
+    BleAdvertisement,
+    advertising_data,
+    build_service_data,
+    parse_service_data,
+    scan_response_data,
+)
+from .ble_client import BleTransport, ConnectGattClient, DisconnectedCallback, GattClient
+from .client import ApplianceClient, OpenTransport, PairingResult, SecureChannel, pair
 from .codec import SUPPORTED_VERSIONS, HelloInfo
 from .declaration import Capability, Declaration, DeclarationError, Programme
 from .discovery import (
@@ -66,6 +79,7 @@ from .errors import (
     WrongCodeError,
     error_for,
 )
+from .fragmented import FragmentedTransport
 from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
 from .model import APPLIANCE_TYPES, ApplianceType, OperationalState, Value, ValueKind
 from .pairing import (
@@ -86,9 +100,13 @@ from .transport import FrameTransport, TcpTransport
 __all__ = [
     "APPLIANCE_TYPES",
     "DEFAULT_PORT",
+    "NOTIFY_CHARACTERISTIC_UUID",
     "PAIRING_WINDOW_S",
     "SERVICE_TYPE",
+    "SERVICE_UUID",
     "SUPPORTED_VERSIONS",
+    "WRITE_CHARACTERISTIC_UUID",
+    "AdvertisementError",
     "ApplianceBackend",
     "ApplianceClient",
     "ApplianceIdentity",
@@ -96,18 +114,25 @@ __all__ = [
     "ApplianceType",
     "ApplianceUnreachable",
     "AuthFailedError",
+    "BleAdvertisement",
+    "BleTransport",
     "BusyError",
     "Capability",
     "CodecError",
+    "ConnectGattClient",
     "ConnectionClosed",
     "Declaration",
     "DeclarationError",
+    "DisconnectedCallback",
     "DiscoveryError",
     "DiscoveryRecord",
     "ErrorCode",
     "FileKeyStore",
     "FilePairingStateStore",
+    "FragmentError",
+    "FragmentedTransport",
     "FrameTransport",
+    "GattClient",
     "HelloInfo",
     "InternalError",
     "InvalidPairingCode",
@@ -121,6 +146,7 @@ __all__ = [
     "MemoryKeyStore",
     "MemoryPairingStateStore",
     "NotPairedError",
+    "OpenTransport",
     "OperationalState",
     "OutOfRangeError",
     "PairingLimiter",
@@ -143,13 +169,17 @@ __all__ = [
     "ValueKind",
     "ValueRejectedError",
     "WrongCodeError",
+    "advertising_data",
+    "build_service_data",
     "build_txt",
     "error_for",
     "format_pairing_code",
     "generate_pairing_code",
     "normalise_pairing_code",
     "pair",
+    "parse_service_data",
     "parse_txt",
     "reconnect_delay",
+    "scan_response_data",
     "service_name",
 ]
