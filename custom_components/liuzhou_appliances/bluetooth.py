@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 import logging
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from bleak_retry_connector import (
     BleakClientWithServiceCache,
@@ -27,6 +28,7 @@ from homeassistant.components.bluetooth import (
     BluetoothServiceInfoBleak,
 )
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
 
 from .link.ble import SERVICE_UUID
 from .link.ble_advertisement import AdvertisementError, BleAdvertisement, parse_service_data
@@ -36,6 +38,9 @@ from .link.errors import ApplianceUnreachable
 from .link.transport import FrameTransport
 
 _LOGGER = logging.getLogger(__name__)
+
+# How often the signal strength is read from the last advertisement heard (s).
+RSSI_POLL_S: Final = 30.0
 
 
 class NoConnectableAdapter(ApplianceUnreachable):
@@ -123,9 +128,11 @@ class AdvertisementWatcher:
     """Follows one configured appliance's advertisements.
 
     ``on_seen()`` runs for each advertisement Home Assistant passes on (the
-    first, then each whose data changed; the caller wakes its reconnect),
-    ``on_gone()`` when Home Assistant's Bluetooth stops hearing it; ``rssi``
-    is the signal strength of the latest of those in dBm (None once gone).
+    first, then each whose data changed: the caller wakes its reconnect, or
+    looks at ``advertisement.changes``), ``on_gone()`` when Home Assistant's
+    Bluetooth stops hearing it. ``rssi`` is the latest signal strength in dBm
+    (None once gone): Home Assistant passes on only changed advertisements, so
+    it is also read from the last one heard every ``RSSI_POLL_S``.
     """
 
     def __init__(
@@ -141,6 +148,7 @@ class AdvertisementWatcher:
         self._on_gone = on_gone
         last = bluetooth.async_last_service_info(hass, address, connectable=True)
         self.rssi: int | None = last.rssi if last is not None else None
+        self.advertisement = appliance_advertisement(last) if last is not None else None
         self._listeners: list[CALLBACK_TYPE] = []
         self._unsubs: list[CALLBACK_TYPE] = []
 
@@ -157,6 +165,9 @@ class AdvertisementWatcher:
             ),
             bluetooth.async_track_unavailable(
                 self.hass, self._async_gone, self.address, connectable=True
+            ),
+            async_track_time_interval(
+                self.hass, self._async_poll_rssi, timedelta(seconds=RSSI_POLL_S)
             ),
         ]
         return self.async_stop
@@ -176,10 +187,20 @@ class AdvertisementWatcher:
 
     @callback
     def _async_seen(self, info: BluetoothServiceInfoBleak, _change: BluetoothChange) -> None:
+        self.advertisement = appliance_advertisement(info) or self.advertisement
         if info.rssi != self.rssi:
             self.rssi = info.rssi
             self._notify()
         self._on_seen()
+
+    @callback
+    def _async_poll_rssi(self, _now: Any) -> None:
+        if self.rssi is None:
+            return  # gone: the next advertisement passed on brings it back
+        last = bluetooth.async_last_service_info(self.hass, self.address, connectable=True)
+        if last is not None and last.rssi != self.rssi:
+            self.rssi = last.rssi
+            self._notify()
 
     @callback
     def _async_gone(self, _info: Any) -> None:

@@ -52,9 +52,10 @@ from .issues import (
     async_raise_unreachable_issue,
     async_sync_state_issues,
 )
+from .link.ble_advertisement import CHANGES_MODULO
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
-from .link.declaration import Declaration
+from .link.declaration import BleConnection, Declaration
 from .link.errors import (
     ApplianceUnreachable,
     KeyRejectedError,
@@ -64,7 +65,7 @@ from .link.errors import (
 )
 from .link.model import Value
 from .link.reconnect import ReconnectLogic
-from .links import LAN_RETRY_S, ApplianceLinks, LinkKind
+from .links import LAN_RETRY_S, ON_DEMAND_IDLE_S, ON_DEMAND_POLL_S, ApplianceLinks, LinkKind
 from .naming import async_error_reason
 from .pushed_state import ApplianceState, ReadRecorder, StateReads
 
@@ -88,6 +89,9 @@ class ConnectionStats:
     connect_duration_s: float | None = None
     # Switches from BLE back to the LAN while connected (an entry with both links).
     link_switches: int = 0
+    # Idle on-demand BLE connections let go, and those opened again for a request.
+    parks: int = 0
+    on_demand_connects: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for diagnostics."""
@@ -136,6 +140,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._cancel_lan_retry: CALLBACK_TYPE | None = None
         # One connection attempt at a time: the reconnect loop's, or a try of the LAN.
         self._connect_lock = asyncio.Lock()
+        # Connect-on-demand over BLE (links.py): disconnected on purpose, entities kept.
+        self._parked = False
+        self._parked_changes = 0
+        self._active = False  # a push or a request since the last idle check
+        self._cancel_idle_check: CALLBACK_TYPE | None = None
+        self._cancel_poll: CALLBACK_TYPE | None = None
         # Follows a BLE appliance's advertisements (started by async_watch_bluetooth).
         self.advertisements: AdvertisementWatcher | None = None
         self._keepalive = float(
@@ -180,8 +190,22 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
 
     @property
     def connected(self) -> bool:
-        """Whether the appliance is connected now."""
+        """Whether the appliance can be used now: a session is open, or it opens on demand.
+
+        An on-demand BLE appliance let go while idle (``parked``) counts as
+        connected: its entities keep their values and a request reconnects.
+        """
+        return self._connected or self._parked
+
+    @property
+    def session_open(self) -> bool:
+        """Whether a session with the appliance is open now."""
         return self._connected
+
+    @property
+    def parked(self) -> bool:
+        """Whether the hub let an idle on-demand BLE appliance's connection go."""
+        return self._parked
 
     @property
     def links(self) -> ApplianceLinks:
@@ -228,7 +252,10 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
 
     async def _async_update_data(self) -> ApplianceState:
         """Connect on the first refresh; later refreshes re-read the state."""
+        if self._parked:
+            await self._async_unpark_for_request()
         if self._connected:
+            self._active = True
             try:
                 await self.client.refresh()
             except LinkError as err:
@@ -387,6 +414,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         before = (self.hello, self.declaration) if self.stats.connects else None
         self.client = client
         self.link = kind
+        self._parked = False
+        self._async_cancel_on_demand_timers()
         self.hello = client.hello
         self.declaration = client.declaration
         self._keep_last_valid_values(client)
@@ -402,6 +431,110 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if before is not None:
             self._async_follow_appliance(*before)
         self._async_schedule_lan_retry()
+        if self._on_demand:
+            self._active = True
+            self._cancel_idle_check = async_call_later(
+                self.hass, ON_DEMAND_IDLE_S, self._async_idle_check
+            )
+
+    # --- connect-on-demand over BLE (PROTOCOL.md 11.6) -------------------
+
+    @property
+    def _on_demand(self) -> bool:
+        """Whether this connection may be let go while idle: BLE, and the model allows it.
+
+        (Set-up starts following the advertisements right after the first connection.)
+        """
+        return (
+            self.link is LinkKind.BLE and self.declaration.ble_connection is BleConnection.ON_DEMAND
+        )
+
+    @callback
+    def _async_cancel_on_demand_timers(self) -> None:
+        for cancel in (self._cancel_idle_check, self._cancel_poll):
+            if cancel is not None:
+                cancel()
+        self._cancel_idle_check = self._cancel_poll = None
+
+    @callback
+    def _async_idle_check(self, _now: Any) -> None:
+        """Every ``ON_DEMAND_IDLE_S`` while connected: let the connection go if nothing happened."""
+        self._cancel_idle_check = None
+        if not self._connected or not self._on_demand or self._closing:
+            return
+        if self._active:
+            self._active = False
+            self._cancel_idle_check = async_call_later(
+                self.hass, ON_DEMAND_IDLE_S, self._async_idle_check
+            )
+            return
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_park(), f"{DOMAIN} let go {self.appliance_id}"
+        )
+
+    async def _async_park(self) -> None:
+        """Close the idle session; the entities keep their values and stay available."""
+        async with self._connect_lock:
+            if not self._connected or self._active or not self._on_demand or self._closing:
+                return
+            client = self.client
+            self._drop_client_listeners()
+            self._forget_unshown()
+            self._async_cancel_lan_retry()
+            self._connected = False
+            self._parked = True
+            self.link = None
+            # What the advertisement's counter says while nothing changes (link.ble_advertisement).
+            self._parked_changes = client.last_seq % CHANGES_MODULO
+            self.stats.parks += 1
+            self._cancel_poll = async_call_later(self.hass, ON_DEMAND_POLL_S, self._async_poll_due)
+            _LOGGER.debug("%s: idle, letting the BLE connection go", self.config_entry.title)
+            # Under the lock: a request's reconnect waits until the link is really down.
+            # A change meanwhile moves the counter: that advertisement is passed on later.
+            await client.disconnect_when_idle()
+
+    @callback
+    def _async_poll_due(self, _now: Any) -> None:
+        self._cancel_poll = None
+        self._async_unpark_soon()
+
+    @callback
+    def _async_advertised(self) -> None:
+        """An advertisement was passed on: reconnect if it says the state moved."""
+        if not self._parked:
+            self.async_wake_reconnect()
+            return
+        advertisement = self.advertisements.advertisement if self.advertisements else None
+        moved = advertisement is not None and advertisement.changes != self._parked_changes
+        if moved or not self.last_update_success:  # changed, or back in range
+            self._async_unpark_soon()
+
+    @callback
+    def _async_unpark_soon(self) -> None:
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_unpark(), f"{DOMAIN} reconnect on demand {self.appliance_id}"
+        )
+
+    async def _async_unpark(self) -> bool:
+        """Connect again (state moved, a request, the poll); a failure is a lost connection."""
+        if not self._parked:
+            return self._connected
+        try:
+            await self._async_connect()
+        except LinkError as err:
+            if self._parked and not self._closing:
+                self._parked = False
+                self._async_cancel_on_demand_timers()
+                self.async_set_update_error(ApplianceUnreachable(str(err)))
+                self._reconnect.connection_lost(err)
+            return False
+        self.async_set_updated_data(self._state())
+        return True
+
+    async def _async_unpark_for_request(self) -> None:
+        """A request needs the session: open it first (the request then raises if it failed)."""
+        self.stats.on_demand_connects += 1
+        await self._async_unpark()
 
     # --- two links: back to the LAN --------------------------------------
 
@@ -538,6 +671,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         arriving meanwhile are merged, so each entity is written once for them.
         """
         self.stats.pushes += 1
+        self._active = True
         self.data = self._state()
         for update_callback, reads in list(self._push_listeners.values()):
             if reads is None:
@@ -644,7 +778,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if self.address is None:
             return None
         self.advertisements = AdvertisementWatcher(
-            self.hass, self.address, self.async_wake_reconnect, self._async_not_advertising
+            self.hass, self.address, self._async_advertised, self._async_not_advertising
         )
         return self.advertisements.async_start()
 
@@ -662,7 +796,10 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         """
         if self._closing:
             return
-        if not self._connected:
+        if self._parked:
+            if lan:  # the LAN is back: leave BLE altogether
+                self._async_unpark_soon()
+        elif not self._connected:
             self._reconnect.wake()
         elif lan and self.link is LinkKind.BLE and self._cancel_lan_retry is not None:
             self._async_cancel_lan_retry()
@@ -672,6 +809,8 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         """Try to connect at once (repair flow) and wait for that attempt; True if connected."""
         if self._connected:
             return True
+        if self._parked:
+            return await self._async_unpark()
         # False when closing, or waiting for the user to pair again.
         return await self._reconnect.attempt_now() and self._connected
 
@@ -693,6 +832,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         """Stop reconnecting and close the connection; nothing keeps running."""
         self._closing = True
         self._async_cancel_lan_retry()
+        self._async_cancel_on_demand_timers()
         if self._cancel_offline_timer is not None:
             self._cancel_offline_timer()
             self._cancel_offline_timer = None
@@ -735,8 +875,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             except LinkError as err:
                 self.stats.rejected += 1
                 raise await self._value_error(key, value, err) from err
+        if self._parked:
+            await self._async_unpark_for_request()
         if not self._connected:
             raise self._unavailable()
+        self._active = True
         self.stats.writes += 1
         try:
             await self.client.write(validated)
@@ -783,8 +926,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         except LinkError as err:
             self.stats.rejected += 1
             raise await self._command_error(name, err) from err
+        if self._parked:
+            await self._async_unpark_for_request()
         if not self._connected:
             raise self._unavailable()
+        self._active = True
         self.stats.commands += 1
         try:
             await self.client.command(name, normalised)

@@ -76,6 +76,8 @@ async def async_get_config_entry_diagnostics(
             # The link in use ("lan", "ble" or None) and those configured, LAN first.
             "link": coordinator.link,
             "links": list(coordinator.links.kinds),
+            # An idle on-demand BLE appliance let go (links.py): no session, entities kept.
+            "parked": coordinator.parked,
             "last_update_success": coordinator.last_update_success,
             **_without_address(coordinator.stats.as_dict(), coordinator),
         },

@@ -6,6 +6,15 @@ it there (zeroconf adds host and port, Bluetooth adds the address). With
 both, the hub connects over the LAN when it answers and over BLE otherwise,
 and while on BLE it tries the LAN again every ``LAN_RETRY_S`` and whenever
 zeroconf sees the appliance (``LiuzhouCoordinator`` does the switching).
+
+**Connect-on-demand over BLE.** A Bluetooth proxy has few connection slots
+(ESPHome's: 3). A model whose declaration says ``ble_connection: on_demand``
+(the washer and dishwasher; never a fridge, whose alarms must arrive at once)
+is let go after ``ON_DEMAND_IDLE_S`` to ``2 * ON_DEMAND_IDLE_S`` without a
+push or a request. Its entities keep their values and stay available while
+it advertises. The hub connects again when the advertisement's change counter
+moves (PROTOCOL.md 11.1, 11.6), when a request needs the appliance (a write,
+a command, a refresh), and every ``ON_DEMAND_POLL_S`` regardless.
 """
 
 from __future__ import annotations
@@ -26,6 +35,10 @@ from .link.discovery import DEFAULT_PORT
 # While on BLE with a LAN configured: how often the LAN is tried again (s). A LAN
 # attempt costs the appliance one TCP handshake and the hub one connection slot.
 LAN_RETRY_S: Final = 60.0
+# Connect-on-demand: quiet time before the connection is let go, and the longest a
+# let-go appliance goes without a fresh read (s).
+ON_DEMAND_IDLE_S: Final = 60.0
+ON_DEMAND_POLL_S: Final = 900.0
 
 
 class LinkKind(StrEnum):

@@ -73,6 +73,7 @@ class BlePeripheral:
         self._advertised: tuple[bool, int] | None = None
         self._updating = False
         self._updates: set[asyncio.Task[None]] = set()
+        self._advertising = asyncio.Lock()
 
     @property
     def link_count(self) -> int:
@@ -159,26 +160,29 @@ class BlePeripheral:
         return self._paired(), self._seq() % CHANGES_MODULO
 
     async def _advertise(self) -> None:
-        device = self._device
-        if device is None:
-            return
-        paired, seq = self._paired(), self._seq()
-        if device.is_advertising:
-            await device.stop_advertising()
-        if self._device is not device:  # stopped meanwhile
-            return
-        if len(self._links) >= self.max_links:
-            self._advertised = None
-            return
-        await device.start_advertising(
-            advertising_data=advertising_data(
-                self.identity.appliance_id, self.identity.type, paired=paired, seq=seq
-            ),
-            scan_response_data=scan_response_data(self.identity.appliance_id),
-            advertising_interval_min=ADVERTISING_INTERVAL_MS,
-            advertising_interval_max=ADVERTISING_INTERVAL_MS,
-        )
-        self._advertised = (paired, seq % CHANGES_MODULO)
+        # One change of advertising at a time: interleaved stop/start pairs (a state
+        # change racing a disconnection) could leave the appliance not advertising.
+        async with self._advertising:
+            device = self._device
+            if device is None:
+                return
+            paired, seq = self._paired(), self._seq()
+            if device.is_advertising:
+                await device.stop_advertising()
+            if self._device is not device:  # stopped meanwhile
+                return
+            if len(self._links) >= self.max_links:
+                self._advertised = None
+                return
+            await device.start_advertising(
+                advertising_data=advertising_data(
+                    self.identity.appliance_id, self.identity.type, paired=paired, seq=seq
+                ),
+                scan_response_data=scan_response_data(self.identity.appliance_id),
+                advertising_interval_min=ADVERTISING_INTERVAL_MS,
+                advertising_interval_max=ADVERTISING_INTERVAL_MS,
+            )
+            self._advertised = (paired, seq % CHANGES_MODULO)
 
     def _on_connection(self, connection: Connection) -> None:
         device, notify = self._device, self._notify

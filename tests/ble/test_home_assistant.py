@@ -48,6 +48,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
+from custom_components.liuzhou_appliances.bluetooth import RSSI_POLL_S, AdvertisementWatcher
 from custom_components.liuzhou_appliances.const import (
     CONF_ADDRESS,
     CONF_APPLIANCE_ID,
@@ -57,12 +58,17 @@ from custom_components.liuzhou_appliances.const import (
 )
 from custom_components.liuzhou_appliances.link.ble import SERVICE_UUID
 from custom_components.liuzhou_appliances.link.ble_advertisement import build_service_data
+from custom_components.liuzhou_appliances.link.declaration import BleConnection
 from custom_components.liuzhou_appliances.link.model import ApplianceType
-from custom_components.liuzhou_appliances.links import LAN_RETRY_S, LinkKind
+from custom_components.liuzhou_appliances.links import (
+    LAN_RETRY_S,
+    LinkKind,
+)
 from firmware_bridge.ble import VirtualLink, fleet
 from firmware_bridge.ble.central import BumbleGattClient
 from firmware_bridge.ble.peripheral import BlePeripheral
 from firmware_bridge.bridge import SimulatedProduct, simulated_appliances
+from firmware_bridge.simulators.dishwasher import DishwasherSimulator
 from tests.integration.conftest import wait_until
 from tests.integration.platform_helpers import entity_id, wait_for_state
 
@@ -91,8 +97,11 @@ class FakeProxy(BaseHaRemoteScanner):
         paired: bool = False,
         rssi: int = -60,
         appended: bytes = b"",
+        seq: int = 0,
     ) -> None:
-        self.hear_peripheral(appliance.peripheral, paired=paired, rssi=rssi, appended=appended)
+        self.hear_peripheral(
+            appliance.peripheral, paired=paired, rssi=rssi, appended=appended, seq=seq
+        )
 
     def hear_peripheral(
         self,
@@ -101,9 +110,10 @@ class FakeProxy(BaseHaRemoteScanner):
         paired: bool = False,
         rssi: int = -60,
         appended: bytes = b"",
+        seq: int = 0,
     ) -> None:
         identity = peripheral.identity
-        data = build_service_data(identity.appliance_id, identity.type, paired=paired)
+        data = build_service_data(identity.appliance_id, identity.type, paired=paired, seq=seq)
         self._async_on_advertisement(
             peripheral.address,
             rssi,
@@ -703,3 +713,140 @@ async def test_reconfigure_of_a_ble_only_entry_explains_there_is_nothing_to_chan
     assert dict(entry.data) == data
     assert entry.runtime_data.coordinator.connected
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def _pair_over_ble(
+    hass: HomeAssistant, proxy: FakeProxy, served: BlePeripheral, code: str
+) -> ConfigEntry[Any]:
+    result = await _discover(hass, proxy, served)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PAIRING_CODE: code}
+    )
+    assert result["step_id"] == "name", result.get("errors")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    await hass.async_block_till_done()
+    entry: ConfigEntry[Any] = result["result"]
+    return entry
+
+
+@pytest.fixture
+def quick_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle periods and polls of a fraction of a second, in real time.
+
+    Moving Home Assistant's clock instead would also fire the Bluetooth stack's
+    own timers (supervision timeouts) and drop the link for the wrong reason.
+    """
+    monkeypatch.setattr(f"{COORDINATOR}.ON_DEMAND_IDLE_S", 0.3)
+    monkeypatch.setattr(f"{COORDINATOR}.ON_DEMAND_POLL_S", 1.0)
+
+
+COORDINATOR = "custom_components.liuzhou_appliances.coordinator"
+
+
+async def test_idle_on_demand_dishwasher_lets_the_connection_go_and_comes_back(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: None,
+    virtual_link: VirtualLink,
+    socket_enabled: None,
+    quick_on_demand: None,
+) -> None:
+    """ble_connection: on_demand frees the proxy's slot while idle and misses nothing."""
+    async with (
+        simulated_appliances(dishwasher=1, seed=307, zeroconf=False) as (dishwasher,),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await dishwasher.lan_down()
+        (served,) = await fleet.serve_over_ble([dishwasher], [], None, stack, virtual_link)
+        entry = await _pair_over_ble(hass, proxy, served, dishwasher.code)
+        coordinator = entry.runtime_data.coordinator
+        assert coordinator.declaration.ble_connection is BleConnection.ON_DEMAND
+        server = dishwasher.module.server
+        door = entity_id(hass, "binary_sensor", dishwasher.id, "door_open")
+        programme = entity_id(hass, "select", dishwasher.id, "programme")
+
+        # Quiet for a whole idle period: the connection goes, the entities stay.
+        assert coordinator.session_open
+        await wait_until(hass, lambda: coordinator.parked)
+        await wait_until(hass, lambda: served.link_count == 0)
+        assert coordinator.connected
+        assert not coordinator.session_open
+        assert coordinator.stats.parks == 1
+        assert hass.states.get(door).state == "off"  # type: ignore[union-attr]
+
+        # An advertisement whose counter has not moved leaves it let go.
+        proxy.hear_peripheral(served, seq=server.seq, appended=b"\x01")
+        await hass.async_block_till_done()
+        assert coordinator.parked
+
+        # The door opens: the counter moves, the hub connects and reads it.
+        physics = dishwasher.simulator
+        assert isinstance(physics, DishwasherSimulator)
+        physics.open_door()
+        await dishwasher.mcu.report_changes()
+        proxy.hear_peripheral(served, seq=server.seq)
+        await wait_until(hass, lambda: coordinator.session_open)
+        await wait_for_state(hass, door, lambda state: state.state == "on")
+        physics.close_door()
+        await dishwasher.mcu.report_changes()
+        await wait_for_state(hass, door, lambda state: state.state == "off")
+
+        # Let go again; a request reconnects first and is carried out.
+        await wait_until(hass, lambda: coordinator.parked)
+        await hass.services.async_call(
+            SELECT_DOMAIN,
+            SERVICE_SELECT_OPTION,
+            {ATTR_ENTITY_ID: programme, ATTR_OPTION: "intensive"},
+            blocking=True,
+        )
+        assert dishwasher.simulator.values()["programme"] == "intensive"
+        assert coordinator.session_open
+        assert coordinator.stats.on_demand_connects == 1
+        assert coordinator.stats.parks == 2
+
+        # Let go, then nothing for the poll interval: a fresh read anyway.
+        await wait_until(hass, lambda: coordinator.parked)
+        parks = coordinator.stats.parks
+        await wait_until(hass, lambda: coordinator.session_open)
+        assert coordinator.stats.on_demand_connects == 1  # not a request: the poll
+        await wait_until(hass, lambda: coordinator.stats.parks == parks + 1)
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_persistent_ble_appliance_keeps_its_connection(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: None,
+    make_appliance: MakeAppliance,
+    quick_on_demand: None,
+) -> None:
+    """An air conditioner (ble_connection: persistent) is never let go, however quiet."""
+    appliance = await make_appliance(key=None)
+    entry = await _pair_over_ble(hass, proxy, appliance.peripheral, CODE)
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.declaration.ble_connection is BleConnection.PERSISTENT
+    await asyncio.sleep(1.0)  # three idle periods
+    assert coordinator.session_open
+    assert coordinator.stats.parks == 0
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_signal_strength_follows_advertisements_home_assistant_does_not_pass_on(
+    hass: HomeAssistant, proxy: FakeProxy, make_appliance: MakeAppliance
+) -> None:
+    """Home Assistant passes on only changed advertisements; the RSSI is read anyway."""
+    appliance = await make_appliance(key=None)
+    proxy.hear(appliance, rssi=-40)
+    await hass.async_block_till_done()
+    changes: list[int | None] = []
+    watcher = AdvertisementWatcher(hass, appliance.address, lambda: None, lambda: None)
+    stop = watcher.async_start()
+    watcher.async_add_listener(lambda: changes.append(watcher.rssi))
+    assert watcher.rssi == -40
+    proxy.hear(appliance, rssi=-70)  # the same data: not passed on to callbacks
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=RSSI_POLL_S + 1))
+    await hass.async_block_till_done()
+    assert watcher.rssi == -70
+    assert changes == [-70]
+    stop()
