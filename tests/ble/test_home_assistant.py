@@ -22,6 +22,7 @@ from unittest.mock import patch
 from bleak_retry_connector import BleakNotFoundError, BleakOutOfConnectionSlotsError
 from habluetooth import BaseHaRemoteScanner, HaBluetoothConnector
 from homeassistant.components import bluetooth
+from homeassistant.components.bluetooth.api import _get_manager
 from homeassistant.components.climate.const import DOMAIN as CLIMATE_DOMAIN, SERVICE_SET_TEMPERATURE
 from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.components.select import (
@@ -850,3 +851,82 @@ async def test_signal_strength_follows_advertisements_home_assistant_does_not_pa
     assert watcher.rssi == -70
     assert changes == [-70]
     stop()
+
+
+def _stop_hearing(hass: HomeAssistant, proxy: FakeProxy, address: str) -> None:
+    """What a few minutes of silence do: the proxy forgets it, Home Assistant notices.
+
+    (The proxy drops a device unheard for 195 s, and Home Assistant looks for
+    vanished devices every 5 minutes; both are done here at once.)
+    """
+    proxy._previous_service_info.pop(address, None)
+    manager = _get_manager(hass)
+    if (scheduled := manager._cancel_unavailable_tracking) is not None:
+        scheduled.cancel()  # the check below schedules the next one
+    manager._async_check_unavailable()
+
+
+async def test_let_go_appliance_is_unavailable_when_it_stops_advertising_and_back_when_heard(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: None,
+    virtual_link: VirtualLink,
+    socket_enabled: None,
+    quick_on_demand: None,
+) -> None:
+    async with (
+        simulated_appliances(dishwasher=1, seed=308, zeroconf=False) as (dishwasher,),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        await dishwasher.lan_down()
+        (served,) = await fleet.serve_over_ble([dishwasher], [], None, stack, virtual_link)
+        entry = await _pair_over_ble(hass, proxy, served, dishwasher.code)
+        coordinator = entry.runtime_data.coordinator
+        programme = entity_id(hass, "select", dishwasher.id, "programme")
+        await wait_until(hass, lambda: coordinator.parked)
+        assert hass.states.get(programme).state != "unavailable"  # type: ignore[union-attr]
+
+        _stop_hearing(hass, proxy, served.address)
+        await hass.async_block_till_done()
+        assert hass.states.get(programme).state == "unavailable"  # type: ignore[union-attr]
+
+        # Heard again with nothing changed: connected to read it, available again.
+        proxy.hear_peripheral(served, seq=dishwasher.module.server.seq)
+        await wait_for_state(hass, programme, lambda state: state.state != "unavailable")
+        assert coordinator.stats.parks >= 1
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_lost_ble_appliance_reconnects_when_it_advertises_again(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: None,
+    make_appliance: MakeAppliance,
+    virtual_link: VirtualLink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Out of range, then back: the advertisement reconnects, not the (here endless) backoff."""
+    monkeypatch.setattr(
+        "custom_components.liuzhou_appliances.link.reconnect.reconnect_delay", lambda _n: 3600.0
+    )
+    appliance = await make_appliance(key=None)
+    entry = await _pair_over_ble(hass, proxy, appliance.peripheral, CODE)
+    coordinator = entry.runtime_data.coordinator
+    await appliance.peripheral.stop()  # out of range: the link drops, nothing advertises
+    await wait_until(hass, lambda: not coordinator.connected)
+    attempts = coordinator.stats.connect_attempts
+
+    back = BlePeripheral(
+        virtual_link.radio(appliance.server.identity.appliance_id),
+        appliance.server.identity,
+        appliance.server.serve,
+        lambda: appliance.server.paired,
+    )
+    await back.start()
+    try:
+        proxy.hear_peripheral(back, paired=True, appended=b"\x02")  # changed data: passed on
+        await wait_until(hass, lambda: coordinator.connected)
+        assert coordinator.stats.connect_attempts == attempts + 1
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await back.stop()
