@@ -146,7 +146,15 @@ class VirtualLink:
     def radio(self, name: str) -> BleRadio:
         """A new virtual controller on this link."""
         controller = VirtualController(name, link=self.link)
-        return BleRadio(controller, AsyncPipeSink(controller), f"virtual controller {name}")
+
+        async def power_off() -> None:
+            # Gone from the air: a controller started later with the same address
+            # (the appliance back in range) must be the one the link finds.
+            self.link.remove_controller(controller)
+
+        return BleRadio(
+            controller, AsyncPipeSink(controller), f"virtual controller {name}", power_off
+        )
 
     async def expose(self, spec: str) -> None:
         """Serve one more virtual controller's HCI over ``spec`` (e.g. ``tcp-server:_:9000``)."""

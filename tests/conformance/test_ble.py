@@ -59,8 +59,10 @@ async def test_wrong_advertisement_format_fails_ble_advertisement(
 ) -> None:
     real = ble_advertisement.advertising_data
 
-    def format_two(appliance_id: str, appliance_type: ApplianceType, *, paired: bool) -> bytes:
-        data = bytearray(real(appliance_id, appliance_type, paired=paired))
+    def format_two(
+        appliance_id: str, appliance_type: ApplianceType, *, paired: bool, seq: int = 0
+    ) -> bytes:
+        data = bytearray(real(appliance_id, appliance_type, paired=paired, seq=seq))
         data[21] = (2 << 4) | (data[21] & 0x0F)  # format_flags: after flags (3) and AD header+UUID
         return bytes(data)
 
