@@ -85,9 +85,8 @@ async def check_ble_advertisement(context: Context) -> str:
         except AdvertisementError as err:
             problems.append(f"service data {data.hex()}: {err}")
         else:
+            # Bits 1-3 are the change counter (PROTOCOL.md 11.1): any value is valid.
             flags = f"0x{data[0]:02x}"
-            if data[0] & 0x0E:
-                problems.append(f"format_flags 0x{data[0]:02x}: bits 1-3 must be 0")
             if advertised.type is not hello.type:
                 problems.append(f"service data type {advertised.type}, HELLO {hello.type}")
             if not advertised.is_for(hello.appliance_id):
