@@ -21,10 +21,12 @@ from .conftest import explain, failed_checks, options_for
 
 
 @contextlib.asynccontextmanager
-async def over_ble(seed: int) -> AsyncIterator[tuple[SimulatedProduct, ConformanceOptions]]:
-    """One simulated air conditioner served over BLE, and kit options aimed at it."""
+async def over_ble(
+    seed: int, kind: str = "ac"
+) -> AsyncIterator[tuple[SimulatedProduct, ConformanceOptions]]:
+    """One simulated appliance (an air conditioner) served over BLE, kit options aimed at it."""
     async with (
-        simulated_appliances(ac=1, seed=seed, zeroconf=False) as (appliance,),
+        simulated_appliances(**{kind: 1}, seed=seed, zeroconf=False) as (appliance,),
         contextlib.AsyncExitStack() as stack,
     ):
         link = VirtualLink()
@@ -52,6 +54,32 @@ async def test_simulator_over_ble_passes_every_check() -> None:
         assert appliance.module.paired
     mtu = next(r for r in results if r.check == "ble_mtu")
     assert "negotiated 517" in mtu.detail, explain(results)
+    counter = next(r for r in results if r.check == "ble_change_counter")
+    assert counter.status is Status.NOT_APPLICABLE  # an air conditioner stays connected
+
+
+async def test_on_demand_dishwasher_advertises_its_changes() -> None:
+    async with over_ble(203, "dishwasher") as (_, options):
+        results = await run_conformance(options)
+    counter = next(r for r in results if r.check == "ble_change_counter")
+    assert counter.status is Status.PASSED, explain(results)
+    assert all(r.counts for r in results), explain(results)
+
+
+async def test_a_counter_that_does_not_follow_the_state_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = ble_advertisement.advertising_data
+
+    def stuck(
+        appliance_id: str, appliance_type: ApplianceType, *, paired: bool, seq: int = 0
+    ) -> bytes:
+        return real(appliance_id, appliance_type, paired=paired)
+
+    monkeypatch.setattr(peripheral, "advertising_data", stuck)  # as imported there
+    async with over_ble(204, "dishwasher") as (_, options):
+        results = await run_conformance(options)
+    assert failed_checks(results) == {"ble_change_counter"}, explain(results)
 
 
 async def test_wrong_advertisement_format_fails_ble_advertisement(

@@ -13,6 +13,7 @@ from firmware_bridge.conformance.runner import Check, ConformanceOptions
 
 from .ble import (
     check_ble_advertisement,
+    check_ble_change_counter,
     check_ble_lost_fragment,
     check_ble_mtu,
     check_ble_paired_flag,
@@ -41,7 +42,8 @@ CHECKS: Final = (
 CHECK_NAMES: Final = tuple(check.name for check in CHECKS)
 
 # Over BLE: discovery_record reports itself not applicable; the advertisement, the
-# paired flag, the MTU and fragment loss get their own checks, where the hub meets them.
+# paired flag, the MTU, fragment loss and the change counter (after the pushes) get
+# their own checks, where the hub meets them.
 BLE_CHECKS: Final = (
     CHECKS[0],
     Check("ble_advertisement", "BLE advertisement and scan response", check_ble_advertisement),
@@ -49,7 +51,9 @@ BLE_CHECKS: Final = (
     Check("ble_paired_flag", "advertisement shows paired", check_ble_paired_flag),
     Check("ble_mtu", "MTU exchange and frames at MTU 23", check_ble_mtu),
     Check("ble_lost_fragment", "a lost fragment ends the session", check_ble_lost_fragment),
-    *CHECKS[3:],
+    *CHECKS[3:8],
+    Check("ble_change_counter", "the advertisement follows the state", check_ble_change_counter),
+    *CHECKS[8:],
 )
 BLE_CHECK_NAMES: Final = tuple(check.name for check in BLE_CHECKS)
 

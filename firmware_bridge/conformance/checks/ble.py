@@ -1,5 +1,6 @@
 """Checks only a BLE appliance has: its advertisement, the paired flag it shows, the MTU it
-negotiates, frames at the smallest MTU and a lost fragment (CONFORMANCE.md, "Over BLE")."""
+negotiates, frames at the smallest MTU, a lost fragment and the change counter
+(CONFORMANCE.md, "Over BLE")."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from custom_components.liuzhou_appliances.link.ble_advertisement import (
     AD_COMPLETE_LOCAL_NAME,
     AD_SERVICE_DATA_128,
     AD_SHORTENED_LOCAL_NAME,
+    CHANGES_MODULO,
     FORMAT,
     MAX_NAME_BYTES,
     AdvertisementError,
@@ -25,12 +27,27 @@ from custom_components.liuzhou_appliances.link.codec import (
     encode_message,
     request_message,
 )
+from custom_components.liuzhou_appliances.link.declaration import BleConnection
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from firmware_bridge.ble.central import ScanResult, ad_structures
 from firmware_bridge.conformance.probes import Reaction, session_outcome
-from firmware_bridge.conformance.runner import CheckFailed, Context, describe_error
+from firmware_bridge.conformance.runner import (
+    CheckFailed,
+    CheckNotApplicable,
+    Context,
+    describe_error,
+)
 
-from .common import device_hello, fail_if, ping_new_session, request, result_of
+from .common import (
+    device_hello,
+    fail_if,
+    ping_new_session,
+    request,
+    restore,
+    result_of,
+    stop_programme,
+)
+from .session import push_target
 
 # The smallest ATT MTU (no exchange): every frame of some size is several fragments.
 SMALLEST_MTU: Final = 23
@@ -214,3 +231,50 @@ async def check_ble_lost_fragment(context: Context) -> str:
             f"{verdict}, but the next connection fails: {describe_error(err)}"
         ) from None
     return f"{verdict}, link dropped; the next connection opens a session"
+
+
+async def check_ble_change_counter(context: Context) -> str:
+    """An on_demand model's advertisement carries its last change's seq modulo 8.
+
+    A hub that let the connection go learns from that counter that the state
+    moved (PROTOCOL.md 11.1, 11.6). Not applicable to a persistent model.
+    """
+    declaration = context.declaration
+    if declaration.ble_connection is not BleConnection.ON_DEMAND:
+        raise CheckNotApplicable(
+            "ble_connection is persistent: a hub keeps the connection and hears every push"
+        )
+    client = context.require_client()
+    await stop_programme(context)
+    original = await context.settings()
+    key, value = push_target(declaration, original)
+    problems: list[str] = []
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    try:
+        for target in (value, original[key]):
+            await client.write({key: target})
+            deadline = loop.time() + READVERTISE_WAIT_S
+            while True:
+                data, scan_problems = _service_data(await _scan(context))
+                fail_if(scan_problems)
+                assert data is not None
+                try:
+                    counter = parse_service_data(data).changes
+                except AdvertisementError as err:
+                    raise CheckFailed(f"service data {data.hex()}: {err}") from None
+                # The session's seq moves with every push it hears, the check's write included.
+                expected = client.last_seq % CHANGES_MODULO
+                if counter == expected:
+                    seen.append(f"{client.last_seq}->{counter}")
+                    break
+                if loop.time() >= deadline:
+                    problems.append(
+                        f"after {key}={target!r} the counter is {counter}, not seq "
+                        f"{client.last_seq} mod 8 = {expected}, {READVERTISE_WAIT_S:g} s later"
+                    )
+                    break
+    finally:
+        await restore(context, original, problems)
+    fail_if(problems)
+    return f"{key} -> {value!r} and back: the counter followed seq ({', '.join(seen)})"

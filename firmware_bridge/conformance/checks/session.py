@@ -25,7 +25,7 @@ from .common import fail_if, ping, request, restore, result_of, stop_programme
 from .values import valid_values
 
 
-def _push_target(declaration: Declaration, current: Mapping[str, Value]) -> tuple[str, Value]:
+def push_target(declaration: Declaration, current: Mapping[str, Value]) -> tuple[str, Value]:
     """A writable capability and a different valid value (numbers preferred: few side effects)."""
     kinds = (ValueKind.NUMBER, ValueKind.ENUM, ValueKind.BOOL)
     for kind in kinds:
@@ -43,7 +43,7 @@ async def check_pushed_updates(context: Context) -> str:
     declaration = context.declaration
     await stop_programme(context)
     original = await context.settings()
-    key, value = _push_target(declaration, original)
+    key, value = push_target(declaration, original)
     capability = declaration.capability(key)
     pushes: asyncio.Queue[dict[str, Value]] = asyncio.Queue()
     remove = client.add_state_listener(lambda values: pushes.put_nowait(dict(values)))
