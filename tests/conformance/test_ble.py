@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 import contextlib
 import dataclasses
+from typing import Literal
 
 import pytest
 
@@ -22,11 +23,13 @@ from .conftest import explain, failed_checks, options_for
 
 @contextlib.asynccontextmanager
 async def over_ble(
-    seed: int, kind: str = "ac"
+    seed: int, kind: Literal["ac", "dishwasher"] = "ac"
 ) -> AsyncIterator[tuple[SimulatedProduct, ConformanceOptions]]:
     """One simulated appliance (an air conditioner) served over BLE, kit options aimed at it."""
     async with (
-        simulated_appliances(**{kind: 1}, seed=seed, zeroconf=False) as (appliance,),
+        simulated_appliances(
+            ac=int(kind == "ac"), dishwasher=int(kind == "dishwasher"), seed=seed, zeroconf=False
+        ) as (appliance,),
         contextlib.AsyncExitStack() as stack,
     ):
         link = VirtualLink()

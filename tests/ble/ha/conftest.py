@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
+import contextlib
 from dataclasses import dataclass, field
 import time
-from typing import Any
+from typing import Any, Literal
 from unittest.mock import patch
 
 from bleak_retry_connector import BleakNotFoundError, BleakOutOfConnectionSlotsError
@@ -18,6 +19,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import ATTR_ENTITY_ID, ATTR_TEMPERATURE, CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.liuzhou_appliances.const import (
@@ -29,9 +31,10 @@ from custom_components.liuzhou_appliances.link.ble_advertisement import build_se
 from custom_components.liuzhou_appliances.links import (
     LinkKind,
 )
+from firmware_bridge.ble import VirtualLink, fleet
 from firmware_bridge.ble.central import BumbleGattClient
 from firmware_bridge.ble.peripheral import BlePeripheral
-from firmware_bridge.bridge import SimulatedProduct
+from firmware_bridge.bridge import SimulatedProduct, simulated_appliances
 from tests.ble.conftest import BleAppliance, Hub
 
 
@@ -204,9 +207,60 @@ async def pair_over_ble(
     )
     assert result["step_id"] == "name", result.get("errors")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     entry: ConfigEntry[Any] = result["result"]
+    assert entry.runtime_data.coordinator.connected
     return entry
+
+
+@dataclass
+class BleOnly:
+    """A simulated appliance served over BLE only, paired in Home Assistant."""
+
+    product: SimulatedProduct
+    served: BlePeripheral
+    entry: ConfigEntry[Any]
+
+    @property
+    def coordinator(self) -> Any:
+        return self.entry.runtime_data.coordinator
+
+
+type SimulatedKind = Literal["ac", "dishwasher"]
+type StartBleOnly = Callable[[SimulatedKind, int], contextlib.AbstractAsyncContextManager[BleOnly]]
+
+
+@pytest.fixture
+def ble_only(
+    hass: HomeAssistant,
+    proxy: FakeProxy,
+    bumble_connections: BumbleConnections,
+    virtual_link: VirtualLink,
+    socket_enabled: None,
+) -> StartBleOnly:
+    """``async with ble_only("dishwasher", seed) as appliance``: its LAN down, paired over BLE."""
+
+    @contextlib.asynccontextmanager
+    async def start(kind: SimulatedKind, seed: int) -> AsyncIterator[BleOnly]:
+        async with (
+            simulated_appliances(
+                ac=int(kind == "ac"),
+                dishwasher=int(kind == "dishwasher"),
+                seed=seed,
+                zeroconf=False,
+            ) as (product,),
+            contextlib.AsyncExitStack() as stack,
+        ):
+            await product.lan_down()
+            (served,) = await fleet.serve_over_ble([product], [], None, stack, virtual_link)
+            entry = await pair_over_ble(hass, proxy, served, product.code)
+            try:
+                yield BleOnly(product, served, entry)
+            finally:
+                await hass.config_entries.async_unload(entry.entry_id)
+
+    return start
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from .conftest import (
     BumbleConnections,
     FakeProxy,
     discover,
+    pair_over_ble,
 )
 
 
@@ -46,20 +47,6 @@ async def _settle(hass: HomeAssistant) -> None:
 def _seconds_later(hass: HomeAssistant, seconds: float) -> None:
     """Fire the timers due within ``seconds`` (the reconnect's backoff among them)."""
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
-
-
-async def _paired_entry(hass: HomeAssistant, proxy: FakeProxy, appliance: BleAppliance) -> Any:
-    """Pair the appliance heard through the proxy; its entry is loaded and connected."""
-    result = await discover(hass, proxy, appliance)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PAIRING_CODE: CODE}
-    )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    entry = result["result"]
-    assert entry.runtime_data.coordinator.connected
-    return entry
 
 
 def _attempts_are(coordinator: Any, count: int) -> bool:
@@ -111,7 +98,7 @@ async def test_a_full_proxy_raises_an_issue_and_advertisements_keep_the_backoff(
 ) -> None:
     """No free slot: one issue, attempts only as the backoff allows, gone once connected."""
     appliance = await make_appliance(key=None)
-    entry = await _paired_entry(hass, proxy, appliance)
+    entry = await pair_over_ble(hass, proxy, appliance.peripheral, CODE)
     coordinator = entry.runtime_data.coordinator
     attempts = coordinator.stats.connect_attempts
     connects_before = bumble_connections.attempts
@@ -163,7 +150,7 @@ async def test_a_full_proxy_at_set_up_retries_and_removing_the_entry_deletes_its
     make_appliance: MakeAppliance,
 ) -> None:
     appliance = await make_appliance(key=None)
-    entry = await _paired_entry(hass, proxy, appliance)
+    entry = await pair_over_ble(hass, proxy, appliance.peripheral, CODE)
     bumble_connections.slots_free = False
     assert not await hass.config_entries.async_reload(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -186,7 +173,7 @@ async def test_offline_ble_appliance_issue_names_its_bluetooth_address(
 ) -> None:
     assert await async_setup_component(hass, "repairs", {})
     appliance = await make_appliance(key=None)
-    entry = await _paired_entry(hass, proxy, appliance)
+    entry = await pair_over_ble(hass, proxy, appliance.peripheral, CODE)
     hass.config_entries.async_update_entry(entry, options={CONF_OFFLINE_REPAIR_MINUTES: 5})
     assert await hass.config_entries.async_reload(entry.entry_id)
     coordinator = entry.runtime_data.coordinator
@@ -226,7 +213,7 @@ async def test_reconfigure_of_a_ble_only_entry_explains_there_is_nothing_to_chan
     make_appliance: MakeAppliance,
 ) -> None:
     appliance = await make_appliance(key=None)
-    entry = await _paired_entry(hass, proxy, appliance)
+    entry = await pair_over_ble(hass, proxy, appliance.peripheral, CODE)
     data = dict(entry.data)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 
 from homeassistant.components.bluetooth.api import _get_manager
@@ -20,9 +19,8 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.liuzhou_appliances.bluetooth import RSSI_POLL_S, AdvertisementWatcher
 from custom_components.liuzhou_appliances.link.declaration import BleConnection
-from firmware_bridge.ble import VirtualLink, fleet
+from firmware_bridge.ble import VirtualLink
 from firmware_bridge.ble.peripheral import BlePeripheral
-from firmware_bridge.bridge import simulated_appliances
 from firmware_bridge.simulators.dishwasher import DishwasherSimulator
 from tests.ble.conftest import CODE, MakeAppliance
 from tests.integration.conftest import wait_until
@@ -30,27 +28,17 @@ from tests.integration.platform_helpers import entity_id, wait_for_state
 
 from .conftest import (
     FakeProxy,
+    StartBleOnly,
     pair_over_ble,
 )
 
 
 async def test_idle_on_demand_dishwasher_lets_the_connection_go_and_comes_back(
-    hass: HomeAssistant,
-    proxy: FakeProxy,
-    bumble_connections: None,
-    virtual_link: VirtualLink,
-    socket_enabled: None,
-    quick_on_demand: None,
+    hass: HomeAssistant, proxy: FakeProxy, ble_only: StartBleOnly, quick_on_demand: None
 ) -> None:
     """ble_connection: on_demand frees the proxy's slot while idle and misses nothing."""
-    async with (
-        simulated_appliances(dishwasher=1, seed=307, zeroconf=False) as (dishwasher,),
-        contextlib.AsyncExitStack() as stack,
-    ):
-        await dishwasher.lan_down()
-        (served,) = await fleet.serve_over_ble([dishwasher], [], None, stack, virtual_link)
-        entry = await pair_over_ble(hass, proxy, served, dishwasher.code)
-        coordinator = entry.runtime_data.coordinator
+    async with ble_only("dishwasher", 307) as appliance:
+        dishwasher, served, coordinator = appliance.product, appliance.served, appliance.coordinator
         assert coordinator.declaration.ble_connection is BleConnection.ON_DEMAND
         server = dishwasher.module.server
         door = entity_id(hass, "binary_sensor", dishwasher.id, "door_open")
@@ -101,7 +89,6 @@ async def test_idle_on_demand_dishwasher_lets_the_connection_go_and_comes_back(
         await wait_until(hass, lambda: coordinator.session_open)
         assert coordinator.stats.on_demand_connects == 1  # not a request: the poll
         await wait_until(hass, lambda: coordinator.stats.parks == parks + 1)
-        await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_persistent_ble_appliance_keeps_its_connection(
@@ -157,21 +144,10 @@ def _stop_hearing(hass: HomeAssistant, proxy: FakeProxy, address: str) -> None:
 
 
 async def test_let_go_appliance_is_unavailable_when_it_stops_advertising_and_back_when_heard(
-    hass: HomeAssistant,
-    proxy: FakeProxy,
-    bumble_connections: None,
-    virtual_link: VirtualLink,
-    socket_enabled: None,
-    quick_on_demand: None,
+    hass: HomeAssistant, proxy: FakeProxy, ble_only: StartBleOnly, quick_on_demand: None
 ) -> None:
-    async with (
-        simulated_appliances(dishwasher=1, seed=308, zeroconf=False) as (dishwasher,),
-        contextlib.AsyncExitStack() as stack,
-    ):
-        await dishwasher.lan_down()
-        (served,) = await fleet.serve_over_ble([dishwasher], [], None, stack, virtual_link)
-        entry = await pair_over_ble(hass, proxy, served, dishwasher.code)
-        coordinator = entry.runtime_data.coordinator
+    async with ble_only("dishwasher", 308) as appliance:
+        dishwasher, served, coordinator = appliance.product, appliance.served, appliance.coordinator
         programme = entity_id(hass, "select", dishwasher.id, "programme")
         await wait_until(hass, lambda: coordinator.parked)
         assert hass.states.get(programme).state != "unavailable"  # type: ignore[union-attr]
@@ -184,7 +160,6 @@ async def test_let_go_appliance_is_unavailable_when_it_stops_advertising_and_bac
         proxy.hear_peripheral(served, seq=dishwasher.module.server.seq)
         await wait_for_state(hass, programme, lambda state: state.state != "unavailable")
         assert coordinator.stats.parks >= 1
-        await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_lost_ble_appliance_reconnects_when_it_advertises_again(

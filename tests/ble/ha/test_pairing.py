@@ -42,6 +42,7 @@ from tests.integration.platform_helpers import entity_id, wait_for_state
 from .conftest import (
     BumbleConnections,
     FakeProxy,
+    StartBleOnly,
     discover,
 )
 
@@ -174,27 +175,12 @@ async def test_ble_only_dishwasher_has_the_entities_of_a_lan_dishwasher(
 
 
 async def test_ble_only_dishwasher_is_controlled_through_home_assistant(
-    hass: HomeAssistant,
-    proxy: FakeProxy,
-    bumble_connections: None,
-    virtual_link: VirtualLink,
-    socket_enabled: None,
+    hass: HomeAssistant, ble_only: StartBleOnly
 ) -> None:
     """A select writes over BLE; the appliance's own change comes back as a push."""
-    async with (
-        simulated_appliances(dishwasher=1, seed=304, zeroconf=False) as (dishwasher,),
-        contextlib.AsyncExitStack() as stack,
-    ):
-        await dishwasher.lan_down()  # BLE only
-        (served,) = await fleet.serve_over_ble([dishwasher], [], None, stack, virtual_link)
-        result = await discover(hass, proxy, served)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_PAIRING_CODE: dishwasher.code}
-        )
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
-        entry = result["result"]
-        await hass.async_block_till_done()
-        assert entry.runtime_data.coordinator.link is LinkKind.BLE
+    async with ble_only("dishwasher", 304) as appliance:
+        dishwasher = appliance.product
+        assert appliance.coordinator.link is LinkKind.BLE
         programme = entity_id(hass, "select", dishwasher.id, "programme")
         await hass.services.async_call(
             SELECT_DOMAIN,
@@ -204,4 +190,3 @@ async def test_ble_only_dishwasher_is_controlled_through_home_assistant(
         )
         assert dishwasher.simulator.values()["programme"] == "intensive"
         await wait_for_state(hass, programme, lambda state: state.state == "intensive")
-        await hass.config_entries.async_unload(entry.entry_id)
