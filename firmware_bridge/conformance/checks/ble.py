@@ -17,6 +17,7 @@ from custom_components.liuzhou_appliances.link.ble_advertisement import (
     FORMAT,
     MAX_NAME_BYTES,
     AdvertisementError,
+    BleAdvertisement,
     parse_service_data,
 )
 from custom_components.liuzhou_appliances.link.ble_client import BleTransport
@@ -88,6 +89,17 @@ def _service_data(result: ScanResult) -> tuple[bytes | None, list[str]]:
     return found[0], problems
 
 
+async def _advertised(context: Context) -> BleAdvertisement:
+    """What the appliance advertises now; CheckFailed if its service data is missing or bad."""
+    data, problems = _service_data(await _scan(context))
+    fail_if(problems)
+    assert data is not None
+    try:
+        return parse_service_data(data)
+    except AdvertisementError as err:
+        raise CheckFailed(f"service data {data.hex()}: {err}") from None
+
+
 async def check_ble_advertisement(context: Context) -> str:
     """Service data (format 1, type, id digest, paired) and the scan response's name match HELLO."""
     result = await _scan(context)
@@ -146,14 +158,7 @@ async def check_ble_paired_flag(context: Context) -> str:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READVERTISE_WAIT_S
     while True:
-        data, problems = _service_data(await _scan(context))
-        fail_if(problems)
-        assert data is not None
-        try:
-            paired = parse_service_data(data).paired
-        except AdvertisementError as err:
-            raise CheckFailed(f"service data {data.hex()}: {err}") from None
-        if paired:
+        if (await _advertised(context)).paired:
             return "after commissioning the advertisement shows paired=1"
         if loop.time() >= deadline:
             raise CheckFailed(
@@ -256,13 +261,7 @@ async def check_ble_change_counter(context: Context) -> str:
             await client.write({key: target})
             deadline = loop.time() + READVERTISE_WAIT_S
             while True:
-                data, scan_problems = _service_data(await _scan(context))
-                fail_if(scan_problems)
-                assert data is not None
-                try:
-                    counter = parse_service_data(data).changes
-                except AdvertisementError as err:
-                    raise CheckFailed(f"service data {data.hex()}: {err}") from None
+                counter = (await _advertised(context)).changes
                 # The session's seq moves with every push it hears, the check's write included.
                 expected = client.last_seq % CHANGES_MODULO
                 if counter == expected:
