@@ -25,6 +25,7 @@ from custom_components.liuzhou_appliances.link.errors import (
     UnknownMessageError,
 )
 from custom_components.liuzhou_appliances.link.messages import (
+    Announce,
     Changed,
     Command,
     Describe,
@@ -38,6 +39,8 @@ from custom_components.liuzhou_appliances.link.messages import (
     Result,
     Subscribe,
     SubscribeResult,
+    Utterance,
+    VoiceReply,
     Write,
     request_from_dict,
 )
@@ -54,6 +57,32 @@ REQUESTS: list[tuple[Request, dict[str, Any]]] = [
     (
         Command(7, "start", {"delay_s": 60}),
         request_message(7, MessageType.COMMAND, name="start", args={"delay_s": 60}),
+    ),
+    (
+        VoiceReply(8, 3, "好的", True, "01JABC"),
+        request_message(
+            8,
+            MessageType.VOICE_REPLY,
+            utterance=3,
+            text="好的",
+            conversation="01JABC",
+            **{"continue": True},
+        ),
+    ),
+    (
+        VoiceReply(9, 4, "", False),
+        request_message(
+            9,
+            MessageType.VOICE_REPLY,
+            utterance=4,
+            text="",
+            conversation=None,
+            **{"continue": False},
+        ),
+    ),
+    (
+        Announce(10, "洗衣完成", "zh-CN"),
+        request_message(10, MessageType.ANNOUNCE, text="洗衣完成", language="zh-CN"),
     ),
 ]
 
@@ -75,6 +104,8 @@ def test_requests_write_the_envelope_and_read_back(request_: Request, wire: dict
         lambda i: Read(i, ("mode", "on")),
         lambda i: Write(i, {"on": True, "mode": "cool"}),
         lambda i: Command(i, "start", {"delay_s": 60}),
+        lambda i: VoiceReply(i, 2, "好", False, None),
+        lambda i: Announce(i, "done", "en"),
     ],
 )
 def test_encoded_requests_are_the_bytes_of_their_wire_dictionary(
@@ -83,6 +114,18 @@ def test_encoded_requests_are_the_bytes_of_their_wire_dictionary(
     """The hand-written fast path for requests without fields is the JSON encoder's output."""
     request = make(message_id)
     assert request.encode() == encode_message(request.to_dict())
+
+
+def _reply(**fields: Any) -> dict[str, Any]:
+    """A valid voice_reply with ``fields`` replaced."""
+    return {
+        "id": 1,
+        "type": "voice_reply",
+        "utterance": 1,
+        "text": "ok",
+        "continue": False,
+        "conversation": None,
+    } | fields
 
 
 @pytest.mark.parametrize(
@@ -96,6 +139,17 @@ def test_encoded_requests_are_the_bytes_of_their_wire_dictionary(
         ({"id": 1, "type": "write", "values": {}}, MalformedError, "non-empty object"),
         ({"id": 1, "type": "command"}, MalformedError, "needs a name"),
         ({"id": 1, "type": "command", "name": "start", "args": None}, MalformedError, "args"),
+        (_reply(utterance="1"), MalformedError, "utterance must be"),
+        (_reply(utterance=True), MalformedError, "utterance must be"),
+        (_reply(utterance=2**53), MalformedError, "utterance must be"),
+        (_reply(utterance=-1), MalformedError, "utterance must be"),
+        (_reply(text=None), MalformedError, "text must be"),
+        (_reply(**{"continue": 1}), MalformedError, "continue must be"),
+        (_reply(conversation=7), MalformedError, "conversation must be"),
+        ({"id": 1, "type": "voice_reply", "text": "x", "continue": False}, MalformedError, "utt"),
+        ({"id": 1, "type": "announce", "text": "x"}, MalformedError, "language strings"),
+        ({"id": 1, "type": "announce", "language": "en", "text": 3}, MalformedError, "strings"),
+        ({"type": "announce", "language": "en", "text": "x"}, MalformedError, "needs an id"),
     ],
 )
 def test_requests_of_the_wrong_shape_raise_the_error_the_session_answers(
@@ -103,6 +157,41 @@ def test_requests_of_the_wrong_shape_raise_the_error_the_session_answers(
 ) -> None:
     with pytest.raises(error, match=detail):
         request_from_dict(message)
+
+
+def test_a_voice_reply_without_conversation_has_none() -> None:
+    message = {"id": 1, "type": "voice_reply", "utterance": 5, "text": "ok", "continue": True}
+    assert request_from_dict(message) == VoiceReply(1, 5, "ok", True, None)
+
+
+def test_utterances_write_the_push_and_read_back() -> None:
+    heard = Utterance(7, "开始洗", "zh-CN", "01JABC")
+    wire = heard.to_dict()
+    assert wire == {
+        "type": "utterance",
+        "utterance": 7,
+        "text": "开始洗",
+        "language": "zh-CN",
+        "conversation": "01JABC",
+    }
+    assert Utterance.from_dict(decode_message(encode_message(wire))) == heard
+    assert Utterance(1, "hi", "en").to_dict()["conversation"] is None
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"utterance": "7"},
+        {"utterance": 2**53},
+        {"text": None},
+        {"language": 1},
+        {"conversation": 1},
+    ],
+)
+def test_utterances_of_the_wrong_shape_are_malformed(fields: dict[str, Any]) -> None:
+    wire = Utterance(7, "hi", "en").to_dict() | fields
+    with pytest.raises(MalformedError):
+        Utterance.from_dict(wire)
 
 
 def test_a_command_without_args_has_none() -> None:

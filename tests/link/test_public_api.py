@@ -36,6 +36,9 @@ PUBLIC_API = {
     # appliance side
     "ApplianceServer", "ApplianceBackend", "ApplianceIdentity", "KeyStore", "FileKeyStore",
     "MemoryKeyStore",
+    # the voice panel (PROTOCOL.md 7.5): declaration, push, the panel's hook, the relay, limits
+    "VoicePanel", "Utterance", "VoicePanelBackend", "PanelSpeech", "PanelRelay",
+    "MAX_UNANSWERED", "UTTERANCE_TIMEOUT_S",
     # discovery
     "DEFAULT_PORT", "SERVICE_TYPE", "DiscoveryError", "DiscoveryRecord", "build_txt",
     "parse_txt", "service_name",

@@ -25,9 +25,11 @@ ble.py         BLE GATT service UUIDs and fragmentation
 ble_advertisement.py   BLE advertisement: service data (type, id digest, paired flag)
 fragmented.py  FragmentedTransport: frames as fragments over GATT values (both sides)
 ble_client.py  hub side: BleTransport over a bleak-compatible GattClient
+voice.py       the voice panel's limits; appliance side: PanelRelay (utterances, replies)
+voice_client.py  hub side: reading and checking utterance pushes for ApplianceClient
 """
 
-from .backend import ApplianceBackend, ApplianceIdentity
+from .backend import ApplianceBackend, ApplianceIdentity, PanelSpeech, VoicePanelBackend
 from .ble import NOTIFY_CHARACTERISTIC_UUID, SERVICE_UUID, WRITE_CHARACTERISTIC_UUID, FragmentError
 from .ble_advertisement import (
     AdvertisementError,
@@ -40,7 +42,7 @@ from .ble_advertisement import (
 from .ble_client import BleTransport, ConnectGattClient, DisconnectedCallback, GattClient
 from .client import ApplianceClient, OpenTransport, PairingResult, SecureChannel, pair
 from .codec import SUPPORTED_VERSIONS, HelloInfo
-from .declaration import Capability, Declaration, DeclarationError, Programme
+from .declaration import Capability, Declaration, DeclarationError, Programme, VoicePanel
 from .discovery import (
     DEFAULT_PORT,
     SERVICE_TYPE,
@@ -81,6 +83,7 @@ from .errors import (
 )
 from .fragmented import FragmentedTransport
 from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
+from .messages import Utterance
 from .model import APPLIANCE_TYPES, ApplianceType, OperationalState, Value, ValueKind
 from .pairing import (
     PAIRING_WINDOW_S,
@@ -96,15 +99,18 @@ from .pairing import (
 from .reconnect import ReconnectLogic, reconnect_delay
 from .server import ApplianceServer
 from .transport import FrameTransport, TcpTransport
+from .voice import MAX_UNANSWERED, UTTERANCE_TIMEOUT_S, PanelRelay
 
 __all__ = [
     "APPLIANCE_TYPES",
     "DEFAULT_PORT",
+    "MAX_UNANSWERED",
     "NOTIFY_CHARACTERISTIC_UUID",
     "PAIRING_WINDOW_S",
     "SERVICE_TYPE",
     "SERVICE_UUID",
     "SUPPORTED_VERSIONS",
+    "UTTERANCE_TIMEOUT_S",
     "WRITE_CHARACTERISTIC_UUID",
     "AdvertisementError",
     "ApplianceBackend",
@@ -152,6 +158,8 @@ __all__ = [
     "PairingLimiter",
     "PairingResult",
     "PairingWindow",
+    "PanelRelay",
+    "PanelSpeech",
     "Programme",
     "RateLimitedError",
     "ReadOnlyError",
@@ -165,9 +173,12 @@ __all__ = [
     "UnknownMessageError",
     "UnsupportedCommandError",
     "UnsupportedVersionError",
+    "Utterance",
     "Value",
     "ValueKind",
     "ValueRejectedError",
+    "VoicePanel",
+    "VoicePanelBackend",
     "WrongCodeError",
     "advertising_data",
     "build_service_data",

@@ -2,8 +2,9 @@
 
 ``ApplianceSession`` runs once a frame from the hub has decrypted (see
 ``connection.py``): it reads encrypted requests, answers describe, read,
-subscribe and ping at once, runs writes and commands as bounded background
-operations, and pushes changes.
+subscribe, ping and the voice panel's requests at once, runs writes and
+commands as bounded background operations, and pushes changes and what the
+voice panel heard.
 
 What waits to be sent is an ``_Outbox``: answers (at most
 ``outbound_queue_size``) and, between them, pushes. A push is a mapping that
@@ -13,7 +14,10 @@ into it); once an answer is queued behind it, later changes gather in a new
 push behind that answer. So a slow hub gets fewer, fresher pushes and keeps
 its session, no message ever overtakes one produced before it, and a session
 holds at most ``outbound_queue_size`` answers plus one push more than that,
-each push at most one value per key. Requests are read only as fast as their
+each push at most one value per key. Utterances (what the voice panel
+heard) queue as they are, never merged: like an answer, each closes the push
+before it; they are outside the answers' count, bounded by the panel's limit
+of unanswered utterances. Requests are read only as fast as their
 answers can be queued, so a flooding hub is slowed by TCP. A hub that stops
 reading altogether is closed when a write has not drained for
 ``keepalive_timeout``, a silent hub when no frame has come for as long.
@@ -34,9 +38,24 @@ import logging
 from typing import Any, Final, Protocol
 
 from .backend import ApplianceBackend
-from .codec import CodecError, Frame, FrameType, decode_message, encode_message
-from .errors import BusyError, ConnectionClosed, InternalError, LinkError, TimedOutError
+from .codec import (
+    VOICE_REQUEST_TYPES,
+    CodecError,
+    Frame,
+    FrameType,
+    decode_message,
+    encode_message,
+)
+from .errors import (
+    BusyError,
+    ConnectionClosed,
+    InternalError,
+    LinkError,
+    TimedOutError,
+    UnknownMessageError,
+)
 from .messages import (
+    Announce,
     Changed,
     Command,
     Describe,
@@ -50,12 +69,15 @@ from .messages import (
     ResultBody,
     Subscribe,
     SubscribeResult,
+    Utterance,
+    VoiceReply,
     Write,
     request_from_dict,
 )
 from .model import Value
 from .session import SecureSession
 from .transport import FrameTransport
+from .voice import PanelRelay
 
 # The appliance side logs under one name, whichever of its modules speaks.
 _LOGGER: Final = logging.getLogger(__name__.rpartition(".")[0] + ".server")
@@ -73,6 +95,7 @@ class SessionHost(Protocol):
     operation_timeout: float
     max_in_flight: int
     outbound_queue_size: int
+    voice_panel: PanelRelay | None
 
     @property
     def seq(self) -> int:
@@ -102,7 +125,7 @@ class _Outbox:
     """
 
     def __init__(self, size: int) -> None:
-        self._items: deque[bytes | _Push] = deque()
+        self._items: deque[bytes | _Push | Utterance] = deque()
         self._room = asyncio.Semaphore(size)
         self._nonempty = asyncio.Event()
         # The push that later changes merge into: the last item, or None.
@@ -136,8 +159,14 @@ class _Outbox:
             self._open.seq = seq
             self._open.values.update(values)
 
-    async def get(self) -> bytes | _Push:
-        """The next message to send: an encoded answer or a push."""
+    def utterance(self, utterance: Utterance) -> None:
+        """Queue an utterance as it is; later changes go behind it. Never waits."""
+        self._items.append(utterance)
+        self._open = None
+        self._nonempty.set()
+
+    async def get(self) -> bytes | _Push | Utterance:
+        """The next message to send: an encoded answer, a push or an utterance."""
         while not self._items:
             self._nonempty.clear()
             await self._nonempty.wait()
@@ -187,6 +216,12 @@ class ApplianceSession:
         """
         if self.subscribed:
             self._outbox.push(seq, values)
+
+    def push_utterance(self, utterance: Utterance) -> bool:
+        """Queue what the voice panel heard if the hub subscribed; whether it did."""
+        if self.subscribed:
+            self._outbox.utterance(utterance)
+        return self.subscribed
 
     async def run(self) -> None:
         """Serve the session until it ends.
@@ -247,6 +282,8 @@ class ApplianceSession:
                         "cannot push changes up to %s to %s: %s", item.seq, self.hub_id, err
                     )
                     continue
+            elif isinstance(item, Utterance):
+                data = encode_message(item.to_dict())  # at most 500 characters: always fits
             else:
                 data = item
             transport.send_frame(FrameType.ENCRYPTED, self.secure.encrypt(data))
@@ -348,6 +385,9 @@ class ApplianceSession:
         message_id = message.get("id")
         message_type = message["type"]
         try:
+            if message_type in VOICE_REQUEST_TYPES and self.server.voice_panel is None:
+                # As an appliance from before the voice panel answers, whatever the fields.
+                raise UnknownMessageError(f"unknown message type {message_type!r}")
             request = request_from_dict(message)
             if isinstance(request, Write | Command):
                 operation = self._prepare_operation(request)
@@ -366,8 +406,18 @@ class ApplianceSession:
             _LOGGER.exception("failed to handle %s request %s", message_type, message_id)
             return ErrorReply(message_id, InternalError(f"internal error handling {message_type}"))
 
-    def _answer(self, request: Ping | Describe | Subscribe | Read) -> ResultBody:
+    def _answer(
+        self, request: Ping | Describe | Subscribe | Read | VoiceReply | Announce
+    ) -> ResultBody:
         if isinstance(request, Ping):
+            return EmptyResult()
+        if isinstance(request, VoiceReply | Announce):
+            panel = self.server.voice_panel
+            assert panel is not None  # _reply answered UNKNOWN_MESSAGE
+            if isinstance(request, VoiceReply):
+                panel.reply(request)
+            else:
+                panel.announce(request)
             return EmptyResult()
         if isinstance(request, Describe):
             return self.server.describe()

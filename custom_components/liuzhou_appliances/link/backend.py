@@ -1,4 +1,4 @@
-"""What an appliance server serves: who the appliance is, and the backend it bridges to."""
+"""What an appliance server serves: who the appliance is, the backend it bridges to, its panel."""
 
 from __future__ import annotations
 
@@ -51,4 +51,38 @@ class ApplianceBackend(Protocol):
 
     def add_listener(self, callback: Callable[[Mapping[str, Value]], None]) -> Callable[[], None]:
         """Call ``callback`` with changed values; return a function that removes it."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PanelSpeech:
+    """What the voice panel is asked to say (PROTOCOL.md 7.5).
+
+    ``utterance`` is the number of the utterance answered, or None for an
+    announcement; ``listening``: listen again after speaking (a follow-up),
+    whose utterance will carry ``conversation``. ``text`` may be empty for a
+    reply (nothing to say, e.g. only listen again).
+    """
+
+    text: str
+    language: str
+    utterance: int | None = None
+    listening: bool = False
+    conversation: str | None = None
+
+
+class VoicePanelBackend(Protocol):
+    """The appliance's voice panel, as the server drives it (PROTOCOL.md 7.5).
+
+    What the panel hears goes the other way, through
+    ``ApplianceServer.voice_panel.hear()``. Both methods are called from the
+    event loop and must not block: queue the speech and return.
+    """
+
+    def say(self, speech: PanelSpeech) -> None:
+        """Speak a reply or an announcement; may raise LinkError (the hub gets it)."""
+        ...
+
+    def unanswered(self, utterance: int) -> None:
+        """The hub did not answer ``utterance`` in time: the panel says it has no answer."""
         ...

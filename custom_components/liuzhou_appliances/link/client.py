@@ -26,6 +26,10 @@ the state listeners hear the merged changes (the latest value of each key)
 once the frames already received are read (``loop.call_soon``). A hub that
 falls behind thus finds several pushes of one appliance waiting and hands
 them on as one update, so its work per appliance shrinks as its backlog grows.
+
+The voice panel (PROTOCOL.md 7.5): utterance pushes go to the utterance
+listeners (``voice_client.py`` reads and checks them), one call each, in
+order; ``voice_reply`` and ``announce`` are requests like the others.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ from .errors import (
     UnsupportedVersionError,
 )
 from .messages import (
+    Announce,
     Changed,
     Command,
     Describe,
@@ -78,12 +83,15 @@ from .messages import (
     Result,
     Subscribe,
     SubscribeResult,
+    Utterance,
+    VoiceReply,
     Write,
 )
 from .model import Value
 from .pairing import PairingInitiator
 from .session import NoiseInitiator, SecureSession, hello_transcript
 from .transport import FrameTransport, TcpTransport
+from .voice_client import UtteranceListeners
 
 _LOGGER: Final = logging.getLogger(__name__)
 MAX_PENDING_REQUESTS: Final = 32
@@ -412,6 +420,7 @@ class ApplianceClient:
         self._unheard: dict[str, Value] | None = None
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
         self._on_invalid_value = on_invalid_value
+        self._utterances = UtteranceListeners(host)
 
     # --- listeners -----------------------------------------------------------
 
@@ -428,6 +437,16 @@ class ApplianceClient:
         """Call ``cb`` once when the session ends (None after ``disconnect()``)."""
         self._disconnect_listeners.append(cb)
         return lambda: _remove(self._disconnect_listeners, cb)
+
+    def add_utterance_listener(self, cb: Callable[[Utterance], None]) -> Callable[[], None]:
+        """Call ``cb`` with each utterance the appliance's voice panel pushes; returns the remover.
+
+        One call per utterance, in the order the panel heard them, from the
+        read loop (so ``state`` already holds every change pushed before it).
+        Only utterances that fit the declaration arrive (its panel, a declared
+        language, 1-500 characters); answer each with ``voice_reply``.
+        """
+        return self._utterances.add(cb)
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -505,6 +524,36 @@ class ApplianceClient:
         """Run a command; LinkError on rejection."""
         await self._request(lambda i: Command(i, name, dict(args or {})))
 
+    async def voice_reply(
+        self,
+        utterance: int,
+        text: str,
+        *,
+        continue_listening: bool,
+        conversation: str | None,
+    ) -> None:
+        """Answer utterance number ``utterance``: the panel says ``text`` (0-1000 characters).
+
+        With ``continue_listening`` the panel listens again and its next
+        utterance carries ``conversation`` (1-128 characters, or None).
+        Raises InvalidStateError (an utterance never sent, answered already or
+        forgotten after 30 s unanswered), OutOfRangeError (a text or id too
+        long), UnknownMessageError (no panel), McuUnavailableError (panel not
+        connected), TimedOutError, ApplianceUnreachable.
+        """
+        await self._request(
+            lambda i: VoiceReply(i, utterance, text, continue_listening, conversation)
+        )
+
+    async def announce(self, text: str, language: str) -> None:
+        """Have the panel say ``text`` (1-1000 characters) in ``language`` (a declared tag).
+
+        Raises OutOfRangeError (empty or too long text, an undeclared
+        language), UnknownMessageError (no panel), McuUnavailableError (panel
+        not connected), TimedOutError, ApplianceUnreachable.
+        """
+        await self._request(lambda i: Announce(i, text, language))
+
     async def ping(self) -> float:
         """Round trip in seconds."""
         started = time.perf_counter()
@@ -577,6 +626,9 @@ class ApplianceClient:
                 asyncio.get_running_loop().call_soon(self._tell_state_listeners)
             else:
                 self._unheard.update(accepted)
+            return
+        if message_type == MessageType.UTTERANCE:
+            self._utterances.heard(message, self.declaration)
             return
         message_id = message.get("id")
         if message_type not in (MessageType.RESULT, MessageType.ERROR):

@@ -72,6 +72,10 @@ class MessageType(StrEnum):
     RESULT = "result"
     ERROR = "error"
     CHANGED = "changed"
+    # The voice panel (PROTOCOL.md 7.5): requests to speak, the push of what it heard.
+    VOICE_REPLY = "voice_reply"
+    ANNOUNCE = "announce"
+    UTTERANCE = "utterance"
 
 
 REQUEST_TYPES: Final = frozenset(
@@ -82,8 +86,12 @@ REQUEST_TYPES: Final = frozenset(
         MessageType.COMMAND,
         MessageType.SUBSCRIBE,
         MessageType.PING,
+        MessageType.VOICE_REPLY,
+        MessageType.ANNOUNCE,
     }
 )
+# Requests only an appliance with a voice panel knows; one without answers UNKNOWN_MESSAGE.
+VOICE_REQUEST_TYPES: Final = frozenset({MessageType.VOICE_REPLY, MessageType.ANNOUNCE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The appliance serves its ``Declaration`` in ``describe``; ``Declaration.from_dict``
 parses and checks one against the type's vocabulary in model.py and raises
-``DeclarationError`` saying what is wrong. ``Capability``, ``Declaration``
+``DeclarationError`` saying what is wrong. ``VoicePanel`` is the optional
+voice panel (its languages). ``Capability``, ``Declaration``
 and ``Programme`` check values, writes and commands against what the model
 declared, raising the error family's classes (OUT_OF_RANGE, INVALID_TYPE ...).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+import re
 from typing import Any, Final
 
 from .errors import (
@@ -174,6 +176,49 @@ class DeclarationError(ValueError):
     """A capability declaration that does not fit the data model."""
 
 
+# A well-formed BCP 47 tag, as far as a panel needs: a 2-3 letter language, then
+# subtags of 1-8 letters or digits ("zh-CN", "en", "zh-Hans-CN"); 35 characters at most.
+_LANGUAGE_TAG: Final = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+MAX_PANEL_LANGUAGES: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePanel:
+    """The appliance's voice panel (PROTOCOL.md 7.5): the languages it recognises and speaks.
+
+    ``languages`` are BCP 47 tags, at least one, none repeated, the panel's
+    first (default) language first.
+    """
+
+    languages: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The panel as it appears in a declaration."""
+        return {"languages": list(self.languages)}
+
+    @classmethod
+    def from_dict(cls, raw: object) -> VoicePanel:
+        """Parse ``voice_panel``; DeclarationError saying what is wrong."""
+        _require(isinstance(raw, dict), "voice_panel must be an object")
+        assert isinstance(raw, dict)
+        unknown = set(raw) - {"languages"}
+        _require(not unknown, f"unknown voice_panel keys: {', '.join(sorted(unknown))}")
+        languages = raw.get("languages")
+        _require(
+            isinstance(languages, list) and 0 < len(languages) <= MAX_PANEL_LANGUAGES,
+            f"voice_panel.languages must be a list of 1-{MAX_PANEL_LANGUAGES} language tags",
+        )
+        assert isinstance(languages, list)
+        for tag in languages:
+            _require(
+                isinstance(tag, str) and len(tag) <= 35 and bool(_LANGUAGE_TAG.fullmatch(tag)),
+                f"voice_panel.languages: {tag!r} is not a BCP 47 language tag (e.g. zh-CN)",
+            )
+        folded = [tag.casefold() for tag in languages]
+        _require(len(set(folded)) == len(folded), "voice_panel.languages repeat")
+        return cls(tuple(languages))
+
+
 class BleConnection(StrEnum):
     """How a hub holds this model's BLE connection (PROTOCOL.md 11.6).
 
@@ -200,6 +245,7 @@ class Declaration:
     max_delay_s: int = 0
     extra: Mapping[str, Any] = field(default_factory=dict)
     ble_connection: BleConnection = BleConnection.PERSISTENT
+    voice_panel: VoicePanel | None = None
 
     @property
     def type_spec(self) -> ApplianceTypeSpec:
@@ -265,6 +311,8 @@ class Declaration:
             out["max_delay_s"] = self.max_delay_s
         if self.ble_connection is not BleConnection.PERSISTENT:
             out["ble_connection"] = str(self.ble_connection)
+        if self.voice_panel is not None:
+            out["voice_panel"] = self.voice_panel.to_dict()
         out.update(self.extra)
         return out
 
@@ -288,6 +336,7 @@ _KNOWN_TOP_LEVEL: Final = frozenset(
         "programmes",
         "max_delay_s",
         "ble_connection",
+        "voice_panel",
     }
 )
 # Keys a maker may add for documentation; carried through untouched.
@@ -489,6 +538,8 @@ def _parse_declaration(data: object) -> Declaration:
         isinstance(raw_ble, str) and raw_ble in set(BleConnection),
         f"ble_connection must be one of {', '.join(BleConnection)}",
     )
+    raw_panel = data.get("voice_panel")
+    voice_panel = None if raw_panel is None else VoicePanel.from_dict(raw_panel)
     extra = {key: data[key] for key in _FREE_TOP_LEVEL if key in data}
     return Declaration(
         type=appliance_type,
@@ -499,4 +550,5 @@ def _parse_declaration(data: object) -> Declaration:
         max_delay_s=max_delay,
         extra=extra,
         ble_connection=BleConnection(raw_ble),
+        voice_panel=voice_panel,
     )

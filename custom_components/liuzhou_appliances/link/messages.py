@@ -1,12 +1,14 @@
 """Typed inner messages: one frozen dataclass per message kind.
 
 The hub sends requests (``Ping``, ``Describe``, ``Read``, ``Write``,
-``Command``, ``Subscribe``); the appliance answers each with a ``Result``
-(its body one of ``DescribeResult``, ``ReadResult``, ``SubscribeResult`` or
-``EmptyResult``, the answer to ping, write and command) or an ``ErrorReply``,
-and pushes ``Changed``. Each class turns itself into the wire dictionary
-with ``to_dict()`` (through codec.py's envelope functions, so the bytes are
-the ones the dict-level API writes) and is read back with ``from_dict()``,
+``Command``, ``Subscribe``, and to a voice panel ``VoiceReply`` and
+``Announce``); the appliance answers each with a ``Result`` (its body one of
+``DescribeResult``, ``ReadResult``, ``SubscribeResult`` or ``EmptyResult``,
+the answer to ping, write, command, voice_reply and announce) or an
+``ErrorReply``, and pushes ``Changed`` and ``Utterance`` (what its panel heard).
+Each class turns itself into the wire dictionary with ``to_dict()``
+(through codec.py's envelope functions, so the bytes are the ones the
+dict-level API writes) and is read back with ``from_dict()``,
 which checks the shape only and raises the same ``LinkError`` classes the
 hand checks raised. What the values mean (declared keys, bounds, command
 arguments) is the declaration's business, not this module's.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, TypeIs
 
 from .codec import (
     MessageType,
@@ -35,6 +37,20 @@ from .declaration import Declaration, DeclarationError
 from .errors import LinkError, MalformedError, UnknownMessageError
 
 MAX_READ_KEYS: Final = 256
+_MAX_NUMBER: Final = 2**53 - 1  # protocol integers: what every JSON parser keeps exact
+
+
+def _whole_number(value: object) -> TypeIs[int]:
+    """A protocol integer: an int (not a bool) from 0 to 2^53 - 1."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_NUMBER
+
+
+def _optional_text(message: Mapping[str, Any], name: str) -> str | None:
+    """A field that is a string or null (absent counts as null); MALFORMED otherwise."""
+    value = message.get(name)
+    if value is not None and not isinstance(value, str):
+        raise MalformedError(f"{name} must be a string or null")
+    return value
 
 
 def _request_id(message: Mapping[str, Any]) -> int:
@@ -209,10 +225,93 @@ class Command:
         return cls(message_id, name, args)
 
 
-type Request = Ping | Describe | Read | Write | Command | Subscribe
+@dataclass(frozen=True, slots=True)
+class VoiceReply:
+    """The hub's answer to what the panel heard (PROTOCOL.md 7.5). Answered with an ``EmptyResult``.
 
-_REQUESTS: Final[Mapping[str, type[Ping | Describe | Read | Write | Command | Subscribe]]] = {
-    cls.KIND: cls for cls in (Ping, Describe, Read, Write, Command, Subscribe)
+    ``utterance`` is the number of the ``Utterance`` answered; the panel
+    speaks ``text`` (0-1000 characters, in the utterance's language) and, when
+    ``continue_listening`` (``continue`` on the wire), listens again: its next
+    utterance carries ``conversation``. The lengths are the panel's to check.
+    """
+
+    KIND: ClassVar = MessageType.VOICE_REPLY
+    id: int
+    utterance: int
+    text: str
+    continue_listening: bool
+    conversation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire dictionary (``conversation`` always present, maybe null)."""
+        fields = {
+            "utterance": self.utterance,
+            "text": self.text,
+            "continue": self.continue_listening,
+            "conversation": self.conversation,
+        }
+        return request_message(self.id, self.KIND, **fields)
+
+    def encode(self) -> bytes:
+        """The inner message's bytes; TOO_LARGE if they cannot be sent."""
+        return encode_message(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> VoiceReply:
+        """Read a voice reply; MALFORMED unless utterance is a whole number, text a
+        string, continue a boolean and conversation a string or null."""
+        message_id = _request_id(message)
+        utterance = message.get("utterance")
+        if not _whole_number(utterance):
+            raise MalformedError("utterance must be a whole number from 0 to 2^53-1")
+        text = message.get("text")
+        if not isinstance(text, str):
+            raise MalformedError("text must be a string")
+        listening = message.get("continue")
+        if not isinstance(listening, bool):
+            raise MalformedError("continue must be true or false")
+        return cls(message_id, utterance, text, listening, _optional_text(message, "conversation"))
+
+
+@dataclass(frozen=True, slots=True)
+class Announce:
+    """Have the panel say ``text`` in ``language`` (PROTOCOL.md 7.5).
+
+    Answered with an ``EmptyResult``; the lengths and the language are the
+    panel's to check.
+    """
+
+    KIND: ClassVar = MessageType.ANNOUNCE
+    id: int
+    text: str
+    language: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire dictionary."""
+        return request_message(self.id, self.KIND, text=self.text, language=self.language)
+
+    def encode(self) -> bytes:
+        """The inner message's bytes; TOO_LARGE if they cannot be sent."""
+        return encode_message(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Announce:
+        """Read an announcement; MALFORMED unless text and language are strings."""
+        message_id = _request_id(message)
+        text = message.get("text")
+        language = message.get("language")
+        if not isinstance(text, str) or not isinstance(language, str):
+            raise MalformedError("announce needs text and language strings")
+        return cls(message_id, text, language)
+
+
+type Request = Ping | Describe | Read | Write | Command | Subscribe | VoiceReply | Announce
+type _RequestClass = type[
+    Ping | Describe | Read | Write | Command | Subscribe | VoiceReply | Announce
+]
+
+_REQUESTS: Final[Mapping[str, _RequestClass]] = {
+    cls.KIND: cls for cls in (Ping, Describe, Read, Write, Command, Subscribe, VoiceReply, Announce)
 }
 
 
@@ -382,3 +481,43 @@ class Changed:
         if not isinstance(values, dict) or not isinstance(seq, int):
             raise MalformedError("changed needs seq and values")
         return cls(seq, values)
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """What the appliance's voice panel heard, pushed to subscribed sessions (PROTOCOL.md 7.5).
+
+    ``utterance`` numbers it (one increasing counter per appliance); ``text``
+    is 1-500 characters, stripped; ``language`` one of the declared panel
+    languages; ``conversation`` the id the hub's last reply gave when the
+    panel kept listening (a follow-up), else None. Utterances are never merged.
+    """
+
+    KIND: ClassVar = MessageType.UTTERANCE
+    utterance: int
+    text: str
+    language: str
+    conversation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire dictionary (``conversation`` always present, maybe null)."""
+        return {
+            "type": str(self.KIND),
+            "utterance": self.utterance,
+            "text": self.text,
+            "language": self.language,
+            "conversation": self.conversation,
+        }
+
+    @classmethod
+    def from_dict(cls, message: Mapping[str, Any]) -> Utterance:
+        """Read a push; MALFORMED unless utterance is a whole number, text and
+        language strings and conversation a string or null."""
+        utterance = message.get("utterance")
+        if not _whole_number(utterance):
+            raise MalformedError("utterance must be a whole number from 0 to 2^53-1")
+        text = message.get("text")
+        language = message.get("language")
+        if not isinstance(text, str) or not isinstance(language, str):
+            raise MalformedError("utterance needs text and language strings")
+        return cls(utterance, text, language, _optional_text(message, "conversation"))

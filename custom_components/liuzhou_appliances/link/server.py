@@ -28,15 +28,16 @@ import hashlib
 import logging
 from typing import Final
 
-from .backend import ApplianceBackend, ApplianceIdentity
+from .backend import ApplianceBackend, ApplianceIdentity, VoicePanelBackend
 from .codec import SUPPORTED_VERSIONS, CodecError, HelloInfo, encode_message
 from .connection import ServerConnection
 from .discovery import DEFAULT_PORT
 from .keystore import FileKeyStore, KeyStore, MemoryKeyStore
-from .messages import Changed, DescribeResult
+from .messages import Changed, DescribeResult, Utterance
 from .model import Value
 from .pairing import PairingLimiter, PairingWindow, normalise_pairing_code
 from .transport import FrameTransport, TcpTransport
+from .voice import UTTERANCE_TIMEOUT_S, PanelRelay
 
 __all__ = [
     "ApplianceBackend",
@@ -67,6 +68,13 @@ class ApplianceServer:
     answers waiting to be sent (pushed changes merge rather than queue), and
     ``keepalive_timeout`` without a frame from the hub, or without a write
     draining, closes it.
+
+    A model that declares a voice panel gets ``voice_panel`` (a
+    ``PanelRelay``: ``voice_panel.hear(text, language)`` pushes what the panel
+    heard); ``panel`` is the panel that speaks the hub's replies and
+    announcements (declared but None: they get MCU_UNAVAILABLE, with one
+    warning here). ``utterance_timeout``: seconds an utterance waits for its
+    reply.
     """
 
     def __init__(
@@ -87,9 +95,14 @@ class ApplianceServer:
         max_in_flight: int = 8,
         outbound_queue_size: int = 64,
         supported_versions: tuple[int, int] = SUPPORTED_VERSIONS,
+        panel: VoicePanelBackend | None = None,
+        utterance_timeout: float = UTTERANCE_TIMEOUT_S,
     ) -> None:
         if identity.type is not backend.declaration.type:
             raise ValueError("the identity's type differs from the declaration's")
+        declared_panel = backend.declaration.voice_panel
+        if panel is not None and declared_panel is None:
+            raise ValueError("a voice panel needs voice_panel in the declaration")
         self.backend = backend
         self.identity = identity
         self._pairing_code = normalise_pairing_code(pairing_code)
@@ -113,6 +126,15 @@ class ApplianceServer:
         self._seen_handshakes: OrderedDict[bytes, None] = OrderedDict()
         self._remove_listener: Callable[[], None] | None = None
         self.seq = 0
+        self.voice_panel: PanelRelay | None = None
+        if declared_panel is not None:
+            if panel is None:
+                _LOGGER.warning(
+                    "%s declares a voice panel but none is connected", identity.appliance_id
+                )
+            self.voice_panel = PanelRelay(
+                declared_panel, panel, self._send_utterance, timeout=utterance_timeout
+            )
 
     # --- public API ----------------------------------------------------------
 
@@ -227,6 +249,8 @@ class ApplianceServer:
         if self._remove_listener is not None:
             self._remove_listener()
             self._remove_listener = None
+        if self.voice_panel is not None:
+            self.voice_panel.close()
 
     async def handle_stream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -274,6 +298,14 @@ class ApplianceServer:
         for conn in list(self._connections):
             if conn.session is not None:
                 conn.session.push(self.seq, values)
+
+    def _send_utterance(self, utterance: Utterance) -> int:
+        """Queue an utterance on every subscribed session; how many it reached."""
+        reached = 0
+        for conn in list(self._connections):
+            if conn.session is not None and conn.session.push_utterance(utterance):
+                reached += 1
+        return reached
 
     def hello(self, version: int) -> HelloInfo:
         """Our HELLO answer."""
