@@ -44,11 +44,19 @@ from custom_components.liuzhou_appliances.link.server import (
 )
 
 from .mcu import McuBackend, SimulatedSerialMcu, memory_link_pair
+from .panel import SimulatedPanel
 from .simulators import AppliancePhysics, create_simulator
 
 _LOGGER = logging.getLogger(__name__)
 
 LOOPBACK: Final = "127.0.0.1"
+# The short names of simulated appliances ("washer-1"), for people typing at their panels.
+SHORT_NAMES: Final = {
+    ApplianceType.ROOM_AIR_CONDITIONER: "ac",
+    ApplianceType.REFRIGERATOR: "fridge",
+    ApplianceType.LAUNDRY_WASHER: "washer",
+    ApplianceType.DISHWASHER: "dishwasher",
+}
 APP_DIR_NAME: Final = "liuzhou-appliances"
 
 
@@ -339,6 +347,13 @@ class SimulatedProduct:
     speed: float
     zeroconf: AsyncZeroconf | None = field(default=None, repr=False)
     port: int = 0
+    # The voice panel, when the declaration has one (PROTOCOL.md 7.5); kept across restarts.
+    panel: SimulatedPanel | None = None
+
+    @property
+    def name(self) -> str:
+        """The short name people type at the panel console: "washer-1", "ac-2" ..."""
+        return f"{SHORT_NAMES[self.type]}-{self.index + 1}"
 
     @property
     def id(self) -> str:
@@ -421,8 +436,10 @@ class SimulatedProduct:
                 "firmware": firmware or self.firmware,
                 "declaration": declaration or self.simulator.declaration,
             },
+            panel=self.panel,
         )
         self.simulator, self.mcu, self.module = fresh.simulator, fresh.mcu, fresh.module
+        self.panel = fresh.panel
 
 
 async def _start_appliance(
@@ -437,11 +454,16 @@ async def _start_appliance(
     zeroconf: AsyncZeroconf | None,
     mcu_options: Mapping[str, Any] | None = None,
     simulator_options: Mapping[str, Any] | None = None,
+    panel: SimulatedPanel | None = None,
 ) -> SimulatedProduct:
     simulator = create_simulator(
         appliance_type, seed=seed, index=index, **(simulator_options or {})
     )
     appliance_id = simulator.identity.appliance_id
+    if simulator.declaration.voice_panel is None:
+        panel = None
+    elif panel is None:
+        panel = SimulatedPanel(f"{SHORT_NAMES[appliance_type]}-{index + 1}")
     module_end, mcu_end = memory_link_pair()
     mcu = SimulatedSerialMcu(
         simulator,
@@ -459,9 +481,13 @@ async def _start_appliance(
         host=host,
         port=port,
         zeroconf=zeroconf,
+        server_options=None if panel is None else {"panel": panel},
     )
     try:
         await module.start()
+        if panel is not None:
+            assert module.server.voice_panel is not None  # the declaration has a panel
+            panel.attach(module.server.voice_panel)
     except BaseException:
         await module.stop()
         await mcu.stop()
@@ -479,6 +505,7 @@ async def _start_appliance(
         speed=speed,
         zeroconf=zeroconf,
         port=module.port,
+        panel=panel,
     )
 
 

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 import signal
 import sys
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from custom_components.liuzhou_appliances.link.codec import APPLIANCE_ID_PATTERN
 from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
@@ -30,6 +30,9 @@ from custom_components.liuzhou_appliances.link.pairing import (
     InvalidPairingCode,
     normalise_pairing_code,
 )
+
+if TYPE_CHECKING:
+    from .bridge import SimulatedProduct
 
 PROG: Final = "python -m firmware_bridge"
 _LOGGER = logging.getLogger(__name__)
@@ -147,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve on consecutive ports from P (default: ports chosen by the system)",
     )
     simulate.add_argument("--no-zeroconf", action="store_true", help="do not advertise")
+    simulate.add_argument(
+        "--panel",
+        action="store_true",
+        help=(
+            "speak to the voice panels by typing lines on stdin: 'text' (the panel's first "
+            "language), 'en: text' (a language), 'washer-1> text' (one appliance of several); "
+            "what the panels say is printed"
+        ),
+    )
     simulate.add_argument(
         "--ble",
         action="store_true",
@@ -336,7 +348,35 @@ async def _serve_fleet(
                     print(json.dumps(record, ensure_ascii=False), flush=True)
             else:
                 _print_table(records)
+            if args.panel:
+                return await _serve_panels(fleet, stop)
             await stop.wait()
+    return 0
+
+
+async def _serve_panels(fleet: Sequence[SimulatedProduct], stop: asyncio.Event) -> int:
+    """Type at the panels on stdin, print what they say, until stopped (EOF keeps serving)."""
+    from .panel import PanelConsole, read_lines
+
+    panels = {product.name: product.panel for product in fleet if product.panel is not None}
+    if not panels:
+        print(f"{PROG} simulate: none of these appliances has a voice panel", file=sys.stderr)
+        return 2
+    console = PanelConsole(panels, sys.stdout)
+    print(f"Panels: {', '.join(panels)}. Type what the panel hears.", flush=True)
+    reading = asyncio.create_task(read_lines(console, sys.stdin))
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if reading.done() and reading.exception() is not None:
+            # stdin a regular file, say: a pipe or a terminal is needed.
+            print(f"{PROG} simulate: cannot read stdin: {reading.exception()}", file=sys.stderr)
+            return 1
+        await stopping  # end of input: the appliances go on serving
+    finally:
+        for task in (reading, stopping):
+            task.cancel()
+        await asyncio.gather(reading, stopping, return_exceptions=True)
     return 0
 
 

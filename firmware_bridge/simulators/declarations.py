@@ -22,6 +22,8 @@ from .wet_cycle import NOMINAL_AMBIENT_C, NOMINAL_INLET_C, nominal_profile, simu
 
 MANUFACTURER: Final = "Liuzhou Appliance Hub (simulated)"
 MAX_DELAY_S: Final = 24 * 3600
+# Every simulated model has a voice panel (PROTOCOL.md 7.5), Chinese first.
+VOICE_PANEL: Final = {"languages": ["zh-CN", "en"]}
 
 
 def _programme(programme_id: str, records: Any) -> dict[str, Any]:
@@ -74,6 +76,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
                 "compressor_running": {},
                 "defrost_active": {},
             },
+            "voice_panel": VOICE_PANEL,
         },
         ApplianceType.ROOM_AIR_CONDITIONER: {
             "schema": 1,
@@ -92,6 +95,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
                 "sleep": {},
                 "running_state": {},
             },
+            "voice_panel": VOICE_PANEL,
         },
         ApplianceType.LAUNDRY_WASHER: {
             "schema": 1,
@@ -110,6 +114,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
             "max_delay_s": MAX_DELAY_S,
             # Nothing to alarm about at once: a proxy's slot is freed when idle (PROTOCOL.md 11.6).
             "ble_connection": "on_demand",
+            "voice_panel": VOICE_PANEL,
         },
         ApplianceType.DISHWASHER: {
             "schema": 1,
@@ -128,6 +133,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
             "max_delay_s": MAX_DELAY_S,
             # Nothing to alarm about at once: a proxy's slot is freed when idle (PROTOCOL.md 11.6).
             "ble_connection": "on_demand",
+            "voice_panel": VOICE_PANEL,
         },
     }
 
