@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts import demo_owner as owner  # noqa: E402
+from scripts import demo_owner as owner, demo_panels  # noqa: E402
 from scripts.demo_owner import DOMAIN, DemoError, shown as _shown  # noqa: E402
 
 READY = "Home Assistant is ready: open"  # the line tests and scripts wait for
@@ -142,10 +142,12 @@ async def _start_simulators(
         str(args.base_port),
         "--json",
         "--no-zeroconf",  # paired by address below; nothing to announce on the LAN
+        "--panel",  # lines typed at the demo reach the voice panels (demo_panels.py)
     ]
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=log,
         start_new_session=True,
@@ -324,6 +326,8 @@ async def _bring_up(
     _log("  each has an 'Energy optimisation' switch, off until you turn it on.")
     _log("  The Energy dashboard shows what each one uses; Assist (top right) takes")
     _log("  requests such as 'turn on the air conditioner'.")
+    _log("  Every appliance has a voice panel: type a line here to say it at one,")
+    _log(f"  e.g. '{demo_panels.EXAMPLES.get(language, demo_panels.EXAMPLES['en'])}'.")
     _log(f"  Logs: {logs}")
     _log("  Press Ctrl-C to stop everything.")
     _log(rule)
@@ -415,13 +419,15 @@ async def _serve(
         asyncio.ensure_future(hass.wait()),
         asyncio.ensure_future(simulators.wait()),
     ]
+    panels: list[asyncio.Task[None]] = []
     try:
         await asyncio.wait([bring_up, *waiters], return_when=asyncio.FIRST_COMPLETED)
         if bring_up.done():
             bring_up.result()  # raises DemoError if setting up failed
+            panels = demo_panels.start(simulators)
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (bring_up, *waiters):
+        for task in (bring_up, *waiters, *panels):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await bring_up

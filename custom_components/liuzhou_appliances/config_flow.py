@@ -53,6 +53,7 @@ from .const import (
     CONF_POWER_CAP_KW,
     CONF_POWER_LIMIT_KW,
     CONF_SOLAR_SURPLUS_ENTITY,
+    CONF_VOICE_LOG,
     DEFAULT_DEMAND_RESPONSE_LEVEL,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_OFFLINE_REPAIR_MINUTES,
@@ -97,6 +98,7 @@ from .naming import (
     async_tariff_problem_text,
     async_type_name,
 )
+from .runtime_data import loaded_appliance
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -632,7 +634,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class LiuzhouOptionsFlow(OptionsFlowWithReload):
-    """Keepalive interval and when an offline appliance becomes a repair issue."""
+    """Keepalive interval, when an offline appliance becomes a repair issue, the voice log."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form; voluptuous ranges reject out-of-range values."""
@@ -659,6 +661,16 @@ class LiuzhouOptionsFlow(OptionsFlowWithReload):
                 ),
             }
         )
+        runtime = loaded_appliance(self.config_entry)
+        if runtime is not None and runtime.panel is not None:
+            # Only an appliance with a voice panel has anything to log (voice_log.py).
+            schema = schema.extend(
+                {
+                    vol.Required(
+                        CONF_VOICE_LOG, default=options.get(CONF_VOICE_LOG, False)
+                    ): selector.BooleanSelector()
+                }
+            )
         return self.async_show_form(step_id="init", data_schema=schema)
 
 

@@ -14,6 +14,7 @@ PLATFORMS: Final[list[Platform]] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.CLIMATE,
+    Platform.NOTIFY,
     Platform.NUMBER,
     Platform.SELECT,
     Platform.SENSOR,
@@ -41,6 +42,8 @@ DEFAULT_KEEPALIVE_INTERVAL: Final = 20
 MIN_KEEPALIVE_INTERVAL: Final = 5
 MAX_KEEPALIVE_INTERVAL: Final = 300
 DEFAULT_OFFLINE_REPAIR_MINUTES: Final = 30
+# Keep the last exchanges with the appliance's voice panel (voice_log.py); off by default.
+CONF_VOICE_LOG: Final = "voice_log"
 MIN_OFFLINE_REPAIR_MINUTES: Final = 1
 MAX_OFFLINE_REPAIR_MINUTES: Final = 1440
 
@@ -66,6 +69,8 @@ DEMAND_RESPONSE_LEVEL_SELECTOR: Final = "demand_response_level"
 SERVICE_PLAN_RUN: Final = "plan_run"
 SERVICE_CANCEL_RUN: Final = "cancel_run"
 SERVICE_DEMAND_RESPONSE: Final = "demand_response"
+SERVICE_VOICE_LOG: Final = "voice_log"
+SERVICE_ERASE_VOICE_LOG: Final = "erase_voice_log"
 
 # Fired on the bus whenever load shedding sheds or restores something (docs/energy.md).
 EVENT_LOAD_SHED: Final = f"{DOMAIN}_load_shed"

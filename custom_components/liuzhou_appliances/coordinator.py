@@ -11,7 +11,7 @@ availability, repair issues, reauthentication and following new firmware.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 import contextlib
 from dataclasses import dataclass
 import logging
@@ -160,6 +160,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._connected = False
         self._closing = False
         self._client_unsubs: list[CALLBACK_TYPE] = []
+        self._client_hooks: list[Callable[[ApplianceClient], CALLBACK_TYPE]] = []
         self._reconnect = ReconnectLogic(
             name=entry.title,
             address=self.links.where(),
@@ -426,6 +427,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._client_unsubs = [
             client.add_state_listener(self._handle_push),
             client.add_disconnect_listener(self._handle_disconnect),
+            *(hook(client) for hook in self._client_hooks),
         ]
         self._async_connection_restored()
         if before is not None:
@@ -939,6 +941,45 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         except LinkError as err:
             self.stats.rejected += 1
             raise await self._command_error(name, err) from err
+
+    @callback
+    def async_add_client_hook(
+        self, hook: Callable[[ApplianceClient], CALLBACK_TYPE]
+    ) -> CALLBACK_TYPE:
+        """Call ``hook`` with each connection the appliance gets, the current one at once.
+
+        What ``hook`` returns is called when that connection goes; the returned
+        callback stops calling ``hook`` for later connections.
+        """
+        self._client_hooks.append(hook)
+        if self._connected:
+            self._client_unsubs.append(hook(self.client))
+        return lambda: self._client_hooks.remove(hook)
+
+    async def async_panel_request(self, send: Callable[[ApplianceClient], Awaitable[None]]) -> None:
+        """Send a voice panel request (PROTOCOL.md 7.5) on the current connection.
+
+        Raises a translated HomeAssistantError when the appliance is unreachable
+        or refuses it.
+        """
+        if self._parked:
+            await self._async_unpark_for_request()
+        if not self._connected:
+            raise self._unavailable()
+        self._active = True
+        try:
+            await send(self.client)
+        except TransportError as err:
+            raise self._unavailable() from err
+        except LinkError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="panel_rejected",
+                translation_placeholders={
+                    "appliance": self.config_entry.title,
+                    "detail": str(err),
+                },
+            ) from err
 
     async def _command_error(self, name: str, err: LinkError) -> HomeAssistantError:
         return HomeAssistantError(

@@ -81,6 +81,8 @@ async def async_get_config_entry_diagnostics(
             "last_update_success": coordinator.last_update_success,
             **_without_address(coordinator.stats.as_dict(), coordinator),
         },
+        # Counts only: what was said to the panel never leaves through diagnostics.
+        "voice_panel": runtime.panel.diagnostics() if runtime.panel else None,
     }
 
 

@@ -17,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import (
     CONF_APPLIANCE_ID,
     CONF_AREA_ID,
+    CONF_VOICE_LOG,
     DOMAIN,
     HOUSEHOLD_PLATFORMS,
     HOUSEHOLD_UNIQUE_ID,
@@ -45,6 +46,8 @@ from .runtime_data import (
     household_entry,
 )
 from .services import async_setup_services
+from .voice_log import VoiceLog
+from .voice_panel import VoicePanelBridge
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -92,7 +95,13 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
         (state.kept.get("appliances") or {}).get(coordinator.appliance_id),
         held=state.household_holds(coordinator.appliance_id),
     )
-    entry.runtime_data = ApplianceRuntimeData(coordinator, energy)
+    panel = None
+    if coordinator.declaration.voice_panel is not None:
+        panel = VoicePanelBridge(
+            hass, coordinator, VoiceLog(enabled=entry.options.get(CONF_VOICE_LOG, False))
+        )
+        entry.async_on_unload(panel.async_start())
+    entry.runtime_data = ApplianceRuntimeData(coordinator, energy, panel)
     energy.attached = True
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()

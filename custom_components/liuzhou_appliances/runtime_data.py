@@ -24,14 +24,17 @@ if TYPE_CHECKING:
     from .coordinator import LiuzhouCoordinator
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
+    from .voice_panel import VoicePanelBridge
 
 
 @dataclass(slots=True)
 class ApplianceRuntimeData:
-    """One appliance entry's runtime: its connection and its energy features."""
+    """One appliance entry's runtime: its connection, its energy features, its voice panel."""
 
     coordinator: LiuzhouCoordinator
     energy: ApplianceEnergy
+    # None when the appliance declares no voice panel.
+    panel: VoicePanelBridge | None = None
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""Service actions: plan or cancel a washer/dishwasher run; start or stop demand response.
+"""Service actions: plan or cancel a washer/dishwasher run; start or stop demand response;
+read or erase the voice panels' opt-in log.
 
 Registered once in ``async_setup`` (quality-scale rule action-setup); every
 failure is a translated ServiceValidationError (the caller's input) or
@@ -26,7 +27,9 @@ from .const import (
     DOMAIN,
     SERVICE_CANCEL_RUN,
     SERVICE_DEMAND_RESPONSE,
+    SERVICE_ERASE_VOICE_LOG,
     SERVICE_PLAN_RUN,
+    SERVICE_VOICE_LOG,
 )
 from .energy.planner import PlanResult
 from .energy.shedding import DEMAND_RESPONSE_LEVELS
@@ -35,6 +38,7 @@ from .link.errors import OutOfRangeError
 from .link.model import ApplianceType
 from .naming import async_plan_issue_text
 from .runtime_data import household_energy, loaded_appliance
+from .voice_log import VoiceLog
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -62,6 +66,8 @@ PLAN_RUN_SCHEMA: Final = vol.Schema(
     }
 )
 CANCEL_RUN_SCHEMA: Final = vol.Schema({vol.Required(ATTR_DEVICE_ID): cv.string})
+# Without a device: every appliance with a voice panel.
+VOICE_LOG_SCHEMA: Final = vol.Schema({vol.Optional(ATTR_DEVICE_ID): cv.string})
 # Action, level and the sign of the duration are checked by the handler, so a wrong
 # value gets this integration's translated error rather than a bare schema message.
 DEMAND_RESPONSE_SCHEMA: Final = vol.Schema(
@@ -74,7 +80,7 @@ DEMAND_RESPONSE_SCHEMA: Final = vol.Schema(
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register plan_run, cancel_run and demand_response."""
+    """Register plan_run, cancel_run, demand_response, voice_log and erase_voice_log."""
     hass.services.async_register(
         DOMAIN,
         SERVICE_PLAN_RUN,
@@ -90,6 +96,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_DEMAND_RESPONSE,
         _async_demand_response,
         schema=DEMAND_RESPONSE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_VOICE_LOG,
+        _async_voice_log,
+        schema=VOICE_LOG_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ERASE_VOICE_LOG,
+        _async_erase_voice_log,
+        schema=VOICE_LOG_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
 
@@ -249,3 +269,43 @@ async def _async_demand_response(call: ServiceCall) -> ServiceResponse:
             for a in (report.active if report is not None else ())
         ]
     }
+
+
+async def _async_voice_log(call: ServiceCall) -> ServiceResponse:
+    """What the named panels' logs hold (voice_log.py), oldest first."""
+    return {
+        "appliances": [
+            {
+                "device_id": device_id,
+                "entries": [
+                    {"at": e.at, "language": e.language, "heard": e.heard, "answer": e.answer}
+                    for e in log.entries()
+                ],
+            }
+            for device_id, log in _voice_logs(call)
+        ]
+    }
+
+
+async def _async_erase_voice_log(call: ServiceCall) -> ServiceResponse:
+    """Erase the named panels' logs; answers how many entries went."""
+    return {"erased": sum(log.erase() for _device_id, log in _voice_logs(call))}
+
+
+def _voice_logs(call: ServiceCall) -> list[tuple[str, VoiceLog]]:
+    """The logs of the loaded panels the call names: its device's, or all without one."""
+    registry = dr.async_get(call.hass)
+    wanted = call.data.get(ATTR_DEVICE_ID)
+    device = None if wanted is None else registry.async_get(wanted)
+    if wanted is not None and device is None:
+        raise _error("unknown_device", device_id=wanted)
+    found: list[tuple[str, VoiceLog]] = []
+    for entry in call.hass.config_entries.async_entries(DOMAIN):
+        if (runtime := loaded_appliance(entry)) is None or runtime.panel is None:
+            continue
+        own = registry.async_get_device(identifiers={(DOMAIN, entry.data[CONF_APPLIANCE_ID])})
+        if own is not None and wanted in (None, own.id):
+            found.append((own.id, runtime.panel.log))
+    if device is not None and not found:
+        raise _error("no_voice_panel", device=device.name or device.id)
+    return found

@@ -49,12 +49,14 @@ HOME = {
             "Washing machine": "Balcony",
         },
         "turn_on": ("turn on the air conditioner", "Turned on"),
+        "panel": ("ac-1> en: turn on the air conditioner", "en", "Turned on"),
     },
     "zh-Hans": {
         "appliances": {"空调", "冰箱", "洗衣机", "洗碗机"},
         "household": "家庭能源",
         "areas": {"空调": "卧室", "冰箱": "厨房", "洗碗机": "厨房", "洗衣机": "阳台"},
         "turn_on": ("打开空调", "空调已打开"),
+        "panel": ("ac-1> 打开空调", "zh-CN", "空调已打开"),
     },
 }
 
@@ -101,7 +103,7 @@ class DemoRun:
                 *options,
             ],
             cwd=ROOT,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # lines typed at the voice panels (scripts/demo_panels.py)
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -129,6 +131,12 @@ class DemoRun:
             if match := re.search(pattern, line):
                 return match
         pytest.fail(f"no {pattern!r} within {within} s:\n" + "\n".join(self.output))
+
+    def type(self, line: str) -> None:
+        """Type ``line`` and Enter in the demo's terminal."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
 
     def interrupt(self) -> int:
         """Ctrl-C, as a terminal sends it; the exit code."""
@@ -258,6 +266,11 @@ def _check_home_assistant(run: DemoRun, state_dir: Path, language: str = "en") -
     assert said["response"]["response_type"] == "action_done", said
     assert answer in said["response"]["speech"]["plain"]["speech"], said
     assert [target["id"] for target in said["response"]["data"]["success"]] == [climate]
+    # A line typed at the demo is heard by the AC's voice panel; Assist's answer comes back.
+    line, panel_language, panel_answer = home["panel"]
+    run.type(line)
+    reply = run.wait_for(rf"^\[panel\] ac-1 replies \[{panel_language}\]: (.+)$", 30)
+    assert panel_answer in reply.group(1), reply.group(0)
 
 
 def _check_saved(state_dir: Path, language: str = "en") -> None:

@@ -23,6 +23,7 @@ from custom_components.liuzhou_appliances.const import (
     CONF_KEY,
     CONF_OFFLINE_REPAIR_MINUTES,
     CONF_PAIRING_CODE,
+    CONF_VOICE_LOG,
     DOMAIN,
 )
 from custom_components.liuzhou_appliances.link import reconnect as reconnect_module
@@ -566,7 +567,12 @@ async def test_options_change_keepalive_and_reload(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_KEEPALIVE_INTERVAL: 45, CONF_OFFLINE_REPAIR_MINUTES: 10}
+    # The simulated AC has a voice panel: its log stays off unless switched on.
+    assert entry.options == {
+        CONF_KEEPALIVE_INTERVAL: 45,
+        CONF_OFFLINE_REPAIR_MINUTES: 10,
+        CONF_VOICE_LOG: False,
+    }
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.coordinator.client.keepalive_interval == 45
     assert entry.runtime_data is not before  # reloaded
@@ -578,7 +584,7 @@ async def test_options_reload_without_an_update_listener(
     """The flows reload the entry themselves; Home Assistant 2026.12 refuses a listener too."""
     entry = paired_appliance.entry
     assert not entry.update_listeners
-    options = {CONF_KEEPALIVE_INTERVAL: 30, CONF_OFFLINE_REPAIR_MINUTES: 15}
+    options = {CONF_KEEPALIVE_INTERVAL: 30, CONF_OFFLINE_REPAIR_MINUTES: 15, CONF_VOICE_LOG: False}
     for _ in range(2):
         result = await hass.config_entries.options.async_init(entry.entry_id)
         await hass.config_entries.options.async_configure(result["flow_id"], options)

@@ -59,9 +59,11 @@ def _keys(hass: HomeAssistant, entity_registry: er.EntityRegistry, entry_id: str
 async def test_minimal_air_conditioner(
     hass: HomeAssistant, entity_registry: er.EntityRegistry, start_appliance: StartAppliance
 ) -> None:
-    """Two modes, no humidity, outdoor sensor, swing, presets or running state: none appear."""
+    """Two modes, no humidity, outdoor sensor, swing, presets, running state or voice panel:
+    none appear."""
     with model_declaring(
         ApplianceType.ROOM_AIR_CONDITIONER,
+        voice_panel=None,
         capabilities={
             "mode": {"options": ["cool", "dry"]},
             "target_temperature": {"min": 17, "max": 28, "step": 1},
@@ -104,6 +106,7 @@ async def test_fridge_without_freezer(
     """A larder fridge: no freezer setpoint, sensor, compressor or defrost entities."""
     with model_declaring(
         ApplianceType.REFRIGERATOR,
+        voice_panel=None,
         capabilities={
             "mode": {"options": ["normal", "eco", "vacation"]},
             "fridge_target_temperature": {"min": 2, "max": 7},
@@ -143,7 +146,7 @@ async def test_machine_without_options(
     kind: ApplianceType,
 ) -> None:
     """No optional settings, refills, door or delayed start: only the core entities."""
-    with model_declaring(kind, capabilities={}, max_delay_s=None):
+    with model_declaring(kind, capabilities={}, max_delay_s=None, voice_panel=None):
         machine = await start_appliance(kind)
     extra = {"binary_sensor.door_locked"} if kind is ApplianceType.LAUNDRY_WASHER else set()
     assert _keys(hass, entity_registry, machine.entry.entry_id) == {

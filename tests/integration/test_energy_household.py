@@ -161,9 +161,21 @@ def test_new_texts_exist_in_both_languages() -> None:
         "unknown_demand_response_action",
         "unknown_demand_response_level",
         "invalid_demand_response_duration",
+        "no_voice_panel",
+        "announcement_empty",
+        "panel_rejected",
+        "voice_panel_timeout",
+        "voice_panel_failed",
+        "voice_panel_no_assist",
     ):
         assert english["exceptions"][key]["message"] != chinese["exceptions"][key]["message"]
-    assert set(english["services"]) == {"plan_run", "cancel_run", "demand_response"}
+    assert set(english["services"]) == {
+        "plan_run",
+        "cancel_run",
+        "demand_response",
+        "voice_log",
+        "erase_voice_log",
+    }
     services_yaml = (folder.parent / "services.yaml").read_text(encoding="utf-8")
     for service, texts in english["services"].items():
         for field in texts["fields"]:

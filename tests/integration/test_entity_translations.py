@@ -52,6 +52,8 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
         expected.setdefault((platform, translation_key), set()).update(energy_states)
     # A BLE appliance's signal strength (bluetooth_sensor.py).
     expected[("sensor", "bluetooth_signal")] = set()
+    # An appliance's voice panel (notify.py).
+    expected[("notify", "voice_panel")] = set()
     return expected
 
 
