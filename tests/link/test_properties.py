@@ -132,6 +132,8 @@ def test_ble_fragment_round_trip(frame_type: FrameType, payload: bytes, mtu: int
     assert out[-1] == frame
     assert all(o is None for o in out[:-1])
     assert all(len(f) <= mtu - ble.ATT_HEADER_SIZE for f in fragments)
+    # No attribute value is longer than 512 bytes, whatever the MTU (PROTOCOL.md 11.4).
+    assert all(len(f) <= ble.MAX_ATTRIBUTE_VALUE for f in fragments)
 
 
 # --- the server as a state machine -------------------------------------------
