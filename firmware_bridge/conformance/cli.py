@@ -117,6 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
         "hub's 45 s longest quiet)",
     )
     parser.add_argument(
+        "--panel-utterance",
+        action="store_true",
+        help="also check an utterance from the voice panel: the kit asks you to speak or "
+        "type at the panel and waits for it",
+    )
+    parser.add_argument(
+        "--utterance-timeout",
+        type=_seconds,
+        default=60.0,
+        help="with --panel-utterance: wait for the utterance (s, default 60)",
+    )
+    parser.add_argument(
         "--discovery-timeout",
         type=_seconds,
         default=5.0,
@@ -225,6 +237,8 @@ async def _run_kit(
         discovery_timeout=args.discovery_timeout,
         ble=ble,
         ble_side=ble_side,
+        panel_utterance=args.panel_utterance,
+        utterance_timeout=args.utterance_timeout,
     )
     checks = checks_for(options)
 

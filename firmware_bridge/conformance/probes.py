@@ -218,7 +218,7 @@ async def exchange_hello(context: Context, offer: ClientHello) -> HelloInfo:
 
 
 async def session_outcome(channel: SecureChannel, wait: float) -> Outcome:
-    """The next answer inside a session (pushes are skipped), classified."""
+    """The next answer inside a session (pushes, utterances too, are skipped), classified."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
@@ -232,7 +232,7 @@ async def session_outcome(channel: SecureChannel, wait: float) -> Outcome:
             return Outcome(Reaction.CLOSED)
         except LinkError as err:
             return Outcome(Reaction.UNREADABLE, note=describe_error(err))
-        if message["type"] == MessageType.CHANGED:
+        if message["type"] in (MessageType.CHANGED, MessageType.UTTERANCE):
             continue
         if message["type"] == MessageType.ERROR:
             try:

@@ -8,6 +8,7 @@ import contextlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 import math
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,7 +40,8 @@ class CheckSkipped(Exception):
 
 
 class CheckNotApplicable(CheckSkipped):
-    """The check does not apply to this transport (zeroconf over BLE); the message says why."""
+    """The check does not apply to this transport (zeroconf over BLE) or model (no voice
+    panel); the message says why."""
 
 
 class Status(StrEnum):
@@ -48,7 +50,7 @@ class Status(StrEnum):
     PASSED = "pass"
     FAILED = "fail"
     SKIPPED = "skip"
-    # Not for this transport: reported, and no obstacle to conformance.
+    # Not for this transport or model: reported, and no obstacle to conformance.
     NOT_APPLICABLE = "n/a"
 
 
@@ -115,6 +117,10 @@ class ConformanceOptions:
     # A second central for the kit's own connections while the hub session is up:
     # two LE devices share at most one connection, so one central cannot hold both.
     ble_side: BleCentral | None = None
+    # voice_utterance: prompt someone to speak at the panel, and wait this long for it.
+    panel_utterance: bool = False
+    utterance_timeout: float = 60.0
+    prompt: Callable[[str], None] = field(default=lambda text: print(text, file=sys.stderr))
 
     @property
     def transport_name(self) -> str:

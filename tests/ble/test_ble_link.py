@@ -11,6 +11,7 @@ from custom_components.liuzhou_appliances.link.ble import FIRST
 from custom_components.liuzhou_appliances.link.client import ApplianceClient, pair
 from custom_components.liuzhou_appliances.link.errors import (
     ApplianceUnreachable,
+    ErrorCode,
     LinkError,
     UnsupportedCommandError,
     WrongCodeError,
@@ -92,6 +93,24 @@ async def test_session(hub: Hub, make_appliance: MakeAppliance, mtu: int) -> Non
         appliance.backend.change({"temperature": 25.0, "humidity": 55})
         await _until(lambda: client.state["temperature"] == 25.0)
         assert {"temperature": 25.0, "humidity": 55}.items() <= pushed[-1].items()
+        assert await client.ping() < 1.0
+    finally:
+        await client.disconnect()
+
+
+@pytest.mark.parametrize("mtu", [23, 185, 515, 516, 517])
+async def test_a_request_of_several_fragments_arrives_at_any_mtu(
+    hub: Hub, make_appliance: MakeAppliance, mtu: int
+) -> None:
+    """A 3 kB request reaches the appliance whole: no fragment is over 512 bytes (PROTOCOL 11.4)."""
+    appliance = await make_appliance()
+    client = _client(hub, appliance, mtu=mtu)
+    await client.connect()
+    try:
+        keys = [f"no_such_key_{n:04d}" for n in range(150)]  # about 3 kB of JSON
+        with pytest.raises(LinkError) as caught:
+            await client.read(keys)
+        assert caught.value.code is ErrorCode.UNKNOWN_CAPABILITY  # read whole, answered
         assert await client.ping() < 1.0
     finally:
         await client.disconnect()

@@ -24,12 +24,21 @@ from custom_components.liuzhou_appliances.link.server import (
     MemoryKeyStore,
 )
 from custom_components.liuzhou_appliances.link.session import NoiseResponder
-from tests.vectors import VectorBackend, load, replay_exchange, seeded_entropy
+from tests.vectors import (
+    VectorBackend,
+    VectorPanel,
+    comparable,
+    load,
+    replay_exchange,
+    seeded_entropy,
+    speech_dict,
+)
 
 PAIRING = load("pairing")
 SESSION = load("session")
 MESSAGES = load("messages")
 FRAMES = load("frames")
+VOICE = load("voice")
 
 
 @pytest.mark.parametrize("run", ["right_code", "wrong_code"])
@@ -126,3 +135,40 @@ async def test_rejections_appliance_side(server: ApplianceServer, case: dict[str
         assert all(f.type is FrameType.HELLO for f in received[:-1])
     finally:
         writer.close()
+
+
+async def test_voice_appliance_side(socket_enabled: None) -> None:
+    """voice.json through a real server: the utterances it pushes, its answers, what it says."""
+    appliance = VOICE["appliance"]
+    identity = appliance["identity"]
+    panel = VectorPanel()
+    server = ApplianceServer(
+        VectorBackend(appliance),
+        ApplianceIdentity(
+            identity["appliance_id"],
+            ApplianceType(identity["type"]),
+            identity["model"],
+            identity["firmware"],
+        ),
+        pairing_code=appliance["pairing_code"],
+        key_store=MemoryKeyStore(bytes.fromhex(VOICE["key"])),
+        panel=panel,
+    )
+    await server.start("127.0.0.1", 0)
+    channel = await SecureChannel.open(
+        "127.0.0.1", server.port, bytes.fromhex(VOICE["key"]), hub_id=VOICE["hub_id"]
+    )
+    try:
+        assert server.voice_panel is not None
+        for step in VOICE["steps"]:
+            said = len(panel.said)
+            if "hear" in step:
+                server.voice_panel.hear(step["hear"]["text"], step["hear"]["language"])
+            else:
+                channel.send_plaintext(step["request"].encode())
+            received = comparable(await channel.receive_message(5))
+            assert [received] == [comparable(m) for m in step["expect"]], step["name"]
+            assert [speech_dict(s) for s in panel.said[said:]] == step["panel_says"], step["name"]
+    finally:
+        await channel.close()
+        await server.stop()

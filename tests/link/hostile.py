@@ -152,6 +152,33 @@ def messages() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries(
             {"type": st.just("changed"), "seq": st.integers(0, 10**6), "values": _values()}
         ),
+        st.fixed_dictionaries(
+            {
+                "id": _ids,
+                "type": st.just("voice_reply"),
+                "utterance": st.integers(0, 2**53 - 1),
+                "text": _texts,
+                "continue": st.booleans(),
+                "conversation": st.none() | _texts,
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "id": _ids,
+                "type": st.just("announce"),
+                "text": _texts,
+                "language": st.sampled_from(["zh-CN", "en", "de"]),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("utterance"),
+                "utterance": st.integers(0, 2**53 - 1),
+                "text": _texts,
+                "language": st.sampled_from(["zh-CN", "en", "de"]),
+                "conversation": st.none() | _texts,
+            }
+        ),
     )
 
 

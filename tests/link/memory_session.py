@@ -22,7 +22,7 @@ from custom_components.liuzhou_appliances.link.codec import (
 from custom_components.liuzhou_appliances.link.server import ApplianceServer, MemoryKeyStore
 from custom_components.liuzhou_appliances.link.session import NoiseInitiator, hello_transcript
 
-from .backend import AC_IDENTITY, MemoryBackend
+from .backend import AC_DECLARATION, AC_IDENTITY, MemoryBackend
 from .conftest import KEY
 
 
@@ -70,9 +70,27 @@ class SessionRun:
     after_end: list[Frame]
 
 
-async def exchange(inputs: list[bytes], *, keepalive_timeout: float) -> SessionRun:
-    """Open a session, send each input encrypted, read until each is answered, end it."""
-    backend = MemoryBackend()
+class _SilentPanel:
+    """A voice panel that takes whatever it is asked to say."""
+
+    def say(self, speech: object) -> None:
+        """Nothing to hear in a property test."""
+
+    def unanswered(self, utterance: int) -> None:
+        """Nobody waits."""
+
+
+async def exchange(
+    inputs: list[bytes], *, keepalive_timeout: float, panel: bool = False
+) -> SessionRun:
+    """Open a session, send each input encrypted, read until each is answered, end it.
+
+    With ``panel`` the appliance declares a voice panel (zh-CN, en) and has one.
+    """
+    declaration = AC_DECLARATION
+    if panel:
+        declaration = AC_DECLARATION | {"voice_panel": {"languages": ["zh-CN", "en"]}}
+    backend = MemoryBackend(declaration)
     server = ApplianceServer(
         backend,
         AC_IDENTITY,
@@ -80,6 +98,7 @@ async def exchange(inputs: list[bytes], *, keepalive_timeout: float) -> SessionR
         key_store=MemoryKeyStore(KEY),
         handshake_timeout=1,
         keepalive_timeout=keepalive_timeout,
+        panel=_SilentPanel() if panel else None,
     )
     inbound, outbound = asyncio.StreamReader(), asyncio.StreamReader()
     serving = asyncio.create_task(server.handle_stream(inbound, MemoryPipe(outbound)))  # type: ignore[arg-type]

@@ -34,18 +34,24 @@ from custom_components.liuzhou_appliances.link.codec import (
 )
 from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
+from custom_components.liuzhou_appliances.link.messages import Utterance, request_from_dict
 from custom_components.liuzhou_appliances.link.pairing import (
     PairingInitiator,
     PairingResponder,
     PairStep,
 )
 from custom_components.liuzhou_appliances.link.session import NoiseInitiator, NoiseResponder
+from custom_components.liuzhou_appliances.link.voice_client import checked_utterance
 
 from .backend import AC_DECLARATION, WASHER_DECLARATION
 from .hostile import hostile_payloads
 
 HOSTILE = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-DECLARATIONS = [Declaration.from_dict(AC_DECLARATION), Declaration.from_dict(WASHER_DECLARATION)]
+DECLARATIONS = [
+    Declaration.from_dict(AC_DECLARATION),
+    Declaration.from_dict(WASHER_DECLARATION),
+    Declaration.from_dict(AC_DECLARATION | {"voice_panel": {"languages": ["zh-CN", "en"]}}),
+]
 
 
 def _check_inner(message: dict[str, Any]) -> None:
@@ -62,6 +68,16 @@ def _check_inner(message: dict[str, Any]) -> None:
     client = ApplianceClient("127.0.0.1", 1, bytes(32), hub_id="hub")
     with contextlib.suppress(LinkError):
         client._handle(message)
+    if isinstance(message.get("type"), str) and (message.get("id") is not None):
+        with contextlib.suppress(LinkError):
+            request = request_from_dict(message)
+            assert request_from_dict(decode_message(request.encode())) == request
+    with contextlib.suppress(LinkError):
+        utterance = Utterance.from_dict(message)
+        assert Utterance.from_dict(decode_message(dump_json(utterance.to_dict()))) == utterance
+        for declaration in DECLARATIONS:
+            with contextlib.suppress(LinkError):
+                checked_utterance(message, declaration)
     values = message.get("values")
     args = message.get("args")
     name = message.get("name")

@@ -132,6 +132,8 @@ def test_ble_fragment_round_trip(frame_type: FrameType, payload: bytes, mtu: int
     assert out[-1] == frame
     assert all(o is None for o in out[:-1])
     assert all(len(f) <= mtu - ble.ATT_HEADER_SIZE for f in fragments)
+    # No attribute value is longer than 512 bytes, whatever the MTU (PROTOCOL.md 11.4).
+    assert all(len(f) <= ble.MAX_ATTRIBUTE_VALUE for f in fragments)
 
 
 # --- the server as a state machine -------------------------------------------
@@ -190,7 +192,17 @@ requests = st.one_of(
             {
                 "id": st.integers(0, 50),
                 "type": st.sampled_from(
-                    ["read", "write", "command", "ping", "describe", "subscribe", "bogus"]
+                    [
+                        "read",
+                        "write",
+                        "command",
+                        "ping",
+                        "describe",
+                        "subscribe",
+                        "voice_reply",
+                        "announce",
+                        "bogus",
+                    ]
                 ),
             }
         ),
@@ -207,6 +219,11 @@ requests = st.one_of(
             | json_values,
             "name": st.sampled_from(["start", "stop"]) | json_values,
             "args": json_values,
+            "utterance": st.integers(0, 3) | json_values,
+            "text": st.text(max_size=8) | json_values,
+            "language": st.sampled_from(["zh-CN", "en", "EN", "de"]) | json_values,
+            "continue": st.booleans() | json_values,
+            "conversation": st.none() | st.text(max_size=4) | json_values,
         },
     ).map(lambda m: json.dumps(m).encode()),
     st.binary(max_size=60),
@@ -214,9 +231,11 @@ requests = st.one_of(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(requests, min_size=1, max_size=10))
-def test_session_survives_any_request_and_keeps_state_valid(inputs: list[bytes]) -> None:
-    run: SessionRun = run_in_new_loop(lambda: exchange(inputs, keepalive_timeout=0.3))
+@given(st.lists(requests, min_size=1, max_size=10), st.booleans())
+def test_session_survives_any_request_and_keeps_state_valid(
+    inputs: list[bytes], panel: bool
+) -> None:
+    run: SessionRun = run_in_new_loop(lambda: exchange(inputs, keepalive_timeout=0.3, panel=panel))
     replies, backend = run.replies, run.backend
     assert run.after_end == []  # nothing unasked for
     answers = [r for r in replies if r["type"] in ("result", "error")]

@@ -26,6 +26,7 @@ from custom_components.liuzhou_appliances.link.codec import (
     read_frame,
 )
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
+from custom_components.liuzhou_appliances.link.messages import Utterance
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import PairingInitiator
 from custom_components.liuzhou_appliances.link.session import (
@@ -39,6 +40,7 @@ FRAMES = load("frames")
 PAIRING = load("pairing")
 SESSION = load("session")
 MESSAGES = load("messages")
+VOICE = load("voice")
 
 
 @pytest.mark.parametrize("case", FRAMES["valid"])
@@ -259,6 +261,90 @@ async def test_messages_hub_side(socket_enabled: None) -> None:
                     assert result == response["result"]["values"]
         assert client.state["target_temperature"] == 21.5
         assert client.state["on"] is True
+        assert log == ["done"]
+    finally:
+        await client.disconnect()
+        server.close()
+        await server.wait_closed()
+
+
+# --- the voice panel's exchange ----------------------------------------------------
+
+
+async def _scripted_panel(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, log: list[str]
+) -> None:
+    """Plays voice.json's appliance: checks each request's bytes, pushes each utterance."""
+    appliance = VOICE["appliance"]
+    frame = await read_frame(reader)
+    server_hello = HelloInfo(
+        appliance["identity"]["appliance_id"],
+        ApplianceType(appliance["identity"]["type"]),
+        appliance["identity"]["model"],
+        appliance["identity"]["firmware"],
+        1,
+        True,
+    ).encode()
+    writer.write(encode_frame(FrameType.HELLO, server_hello))
+    handshake = await read_frame(reader)
+    reply, session = NoiseResponder(
+        bytes.fromhex(VOICE["key"]), hello_transcript(frame.payload, server_hello)
+    ).respond(handshake.payload)
+    writer.write(encode_frame(FrameType.HANDSHAKE, reply))
+    for step in VOICE["steps"]:
+        if "request" in step:
+            if not step["client_api"]:
+                continue
+            request = session.decrypt((await read_frame(reader)).payload).decode()
+            if request != step["request"]:
+                log.append(f"{step['name']}: got {request}")
+        for message in step["expect"]:
+            writer.write(
+                encode_frame(FrameType.ENCRYPTED, session.encrypt(encode_message(message)))
+            )
+        await writer.drain()
+    log.append("done")
+    await reader.read()
+    writer.close()
+
+
+async def test_voice_hub_side(socket_enabled: None) -> None:
+    """The hub's API sends voice.json's bytes and reads its utterances and answers."""
+    log: list[str] = []
+    server = await asyncio.start_server(lambda r, w: _scripted_panel(r, w, log), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = ApplianceClient(
+        "127.0.0.1", port, bytes.fromhex(VOICE["key"]), hub_id=VOICE["hub_id"], request_timeout=2
+    )
+    heard: asyncio.Queue[Utterance] = asyncio.Queue()
+    client.add_utterance_listener(heard.put_nowait)
+    try:
+        await client.connect()  # describe, subscribe, read all
+        assert client.declaration is not None
+        assert client.declaration.voice_panel is not None
+        for step in [s for s in VOICE["steps"] if s.get("client_api", True)][3:]:
+            expected = step["expect"][0]
+            if "hear" in step:
+                utterance = await asyncio.wait_for(heard.get(), 2)
+                assert utterance == Utterance.from_dict(expected), step["name"]
+                continue
+            request = json.loads(step["request"])
+            call: Awaitable[None] = (
+                client.voice_reply(
+                    request["utterance"],
+                    request["text"],
+                    continue_listening=request["continue"],
+                    conversation=request["conversation"],
+                )
+                if request["type"] == "voice_reply"
+                else client.announce(request["text"], request["language"])
+            )
+            if expected["type"] == "error":
+                with pytest.raises(LinkError) as caught:
+                    await call
+                assert caught.value.code == ErrorCode(expected["code"]), step["name"]
+            else:
+                await call
         assert log == ["done"]
     finally:
         await client.disconnect()

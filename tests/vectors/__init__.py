@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from custom_components.liuzhou_appliances.link.backend import PanelSpeech
 from custom_components.liuzhou_appliances.link.client import SecureChannel
 from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.model import Value
@@ -76,6 +77,31 @@ class VectorBackend:
     def add_listener(self, callback: Callable[[Mapping[str, Value]], None]) -> Callable[[], None]:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
+
+
+class VectorPanel:
+    """The voice panel of the voice vectors: records what it is asked to say."""
+
+    def __init__(self) -> None:
+        self.said: list[PanelSpeech] = []
+        self.unanswered_utterances: list[int] = []
+
+    def say(self, speech: PanelSpeech) -> None:
+        self.said.append(speech)
+
+    def unanswered(self, utterance: int) -> None:
+        self.unanswered_utterances.append(utterance)
+
+
+def speech_dict(speech: PanelSpeech) -> dict[str, Any]:
+    """What the panel was asked to say, as the vectors write it."""
+    return {
+        "text": speech.text,
+        "language": speech.language,
+        "utterance": speech.utterance,
+        "listening": speech.listening,
+        "conversation": speech.conversation,
+    }
 
 
 def comparable(message: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from custom_components.liuzhou_appliances.link.session import (
     hello_transcript,
 )
 
-from . import VECTOR_DIR, VectorBackend, seeded_entropy
+from . import VECTOR_DIR, VectorBackend, VectorPanel, seeded_entropy, speech_dict
 
 HUB_ID = "hub-7f3c"
 APPLIANCE: dict[str, Any] = {
@@ -377,6 +377,123 @@ async def _messages() -> dict[str, Any]:
     }
 
 
+VOICE_APPLIANCE: dict[str, Any] = APPLIANCE | {
+    "declaration": APPLIANCE["declaration"] | {"voice_panel": {"languages": ["zh-CN", "en"]}}
+}
+CONVERSATION = "01JD3W8K6YQ2N5ZB7C4XHVTR9E"
+
+
+def _voice_steps() -> list[tuple[str, str, Any]]:
+    """(name, "request" or "hear", the request's JSON text or what the panel hears)."""
+    follow_up = f'"conversation":"{CONVERSATION}"'
+    return [
+        ("describe", "request", '{"id":1,"type":"describe"}'),
+        ("subscribe", "request", '{"id":2,"type":"subscribe"}'),
+        ("read all", "request", '{"id":3,"type":"read"}'),
+        ("the panel hears", "hear", {"text": "开始洗衣", "language": "zh-CN"}),
+        (
+            "reply, keep listening",
+            "request",
+            f'{{"continue":true,{follow_up},"id":4,"text":"好的。用哪个程序？",'
+            '"type":"voice_reply","utterance":1}',
+        ),
+        ("a follow-up", "hear", {"text": "用快洗", "language": "zh-CN"}),
+        (
+            "reply, stop listening",
+            "request",
+            f'{{"continue":false,{follow_up},"id":5,"text":"好的，开始快洗",'
+            '"type":"voice_reply","utterance":2}',
+        ),
+        (
+            "reply again",
+            "request",
+            '{"continue":false,"conversation":null,"id":6,"text":"again","type":"voice_reply",'
+            '"utterance":2}',
+        ),
+        (
+            "reply to an utterance never sent",
+            "request",
+            '{"continue":false,"conversation":null,"id":7,"text":"?","type":"voice_reply",'
+            '"utterance":99}',
+        ),
+        (
+            "announce",
+            "request",
+            '{"id":8,"language":"zh-CN","text":"洗衣完成","type":"announce"}',
+        ),
+        (
+            "announce in English",
+            "request",
+            '{"id":9,"language":"en","text":"Washing done","type":"announce"}',
+        ),
+        (
+            "announce in an undeclared language",
+            "request",
+            '{"id":10,"language":"de","text":"Fertig","type":"announce"}',
+        ),
+        ("announce nothing", "request", '{"id":11,"language":"en","text":"","type":"announce"}'),
+        ("a new question", "hear", {"text": "what time is it", "language": "en"}),
+        (
+            "reply with nothing to say",
+            "request",
+            '{"continue":false,"conversation":null,"id":12,"text":"","type":"voice_reply",'
+            '"utterance":3}',
+        ),
+        (
+            "utterance not a number",
+            "request",
+            '{"continue":false,"id":100,"text":"x","type":"voice_reply","utterance":"1"}',
+        ),
+        ("continue missing", "request", '{"id":101,"text":"x","type":"voice_reply","utterance":1}'),
+        ("language null", "request", '{"id":102,"language":null,"text":"x","type":"announce"}'),
+    ]
+
+
+async def _voice() -> dict[str, Any]:
+    identity = VOICE_APPLIANCE["identity"]
+    panel = VectorPanel()
+    server = ApplianceServer(
+        VectorBackend(VOICE_APPLIANCE),
+        ApplianceIdentity(
+            identity["appliance_id"],
+            ApplianceType(identity["type"]),
+            identity["model"],
+            identity["firmware"],
+        ),
+        pairing_code=VOICE_APPLIANCE["pairing_code"],
+        key_store=MemoryKeyStore(LONG_TERM_KEY),
+        panel=panel,
+    )
+    await server.start("127.0.0.1", 0)
+    channel = await SecureChannel.open("127.0.0.1", server.port, LONG_TERM_KEY, hub_id=HUB_ID)
+    assert server.voice_panel is not None
+    steps: list[dict[str, Any]] = []
+    try:
+        for name, kind, what in _voice_steps():
+            said = len(panel.said)
+            step: dict[str, Any] = {"name": name}
+            if kind == "hear":
+                server.voice_panel.hear(what["text"], what["language"])
+                step["hear"] = what
+            else:
+                channel.send_plaintext(what.encode())
+                step["request"] = what
+                message_id = json.loads(what)["id"]
+                step["client_api"] = message_id < 100
+            step["expect"] = [await channel.receive_message(5)]
+            step["panel_says"] = [speech_dict(speech) for speech in panel.said[said:]]
+            steps.append(step)
+    finally:
+        await channel.close()
+        await server.stop()
+    return {
+        "hub_id": HUB_ID,
+        "key": LONG_TERM_KEY.hex(),
+        "appliance": VOICE_APPLIANCE,
+        "steps": steps,
+    }
+
+
 def ble_vectors() -> dict[str, Any]:
     frame = encode_frame(FrameType.ENCRYPTED, bytes(range(50)))
     cases = [
@@ -495,6 +612,7 @@ def main() -> None:
     _write("pairing", pairing())
     _write("session", session())
     _write("messages", asyncio.run(_messages()))
+    _write("voice", asyncio.run(_voice()))
     _write("ble", ble_vectors())
     _write("discovery", discovery_vectors())
 

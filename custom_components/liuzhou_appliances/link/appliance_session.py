@@ -16,8 +16,10 @@ its session, no message ever overtakes one produced before it, and a session
 holds at most ``outbound_queue_size`` answers plus one push more than that,
 each push at most one value per key. Utterances (what the voice panel
 heard) queue as they are, never merged: like an answer, each closes the push
-before it; they are outside the answers' count, bounded by the panel's limit
-of unanswered utterances. Requests are read only as fast as their
+before it (so pushes are at most one more than answers and utterances
+together). They are outside the answers' count, bounded by the panel: at most
+8 wait for a reply at a time and each is forgotten after 30 s, so a few dozen
+at most reach a hub that stops reading before it is closed. Requests are read only as fast as their
 answers can be queued, so a flooding hub is slowed by TCP. A hub that stops
 reading altogether is closed when a write has not drained for
 ``keepalive_timeout``, a silent hub when no frame has come for as long.

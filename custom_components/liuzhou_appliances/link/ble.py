@@ -23,6 +23,9 @@ NOTIFY_CHARACTERISTIC_UUID: Final = "aa610003-1dcf-4f48-ae81-6830ba4cd682"
 MIN_ATT_MTU: Final = 23
 MAX_ATT_MTU: Final = 517
 ATT_HEADER_SIZE: Final = 3
+# The longest attribute value (Core spec Vol 3 Part F 3.2.9): a longer write or
+# notification is refused by the peer's stack, whatever the MTU.
+MAX_ATTRIBUTE_VALUE: Final = 512
 FIRST: Final = 0x80
 LAST: Final = 0x40
 INDEX_MASK: Final = 0x3F
@@ -33,10 +36,10 @@ class FragmentError(CodecError):
 
 
 def fragment_size(mtu: int) -> int:
-    """Frame bytes one fragment carries at this ATT MTU."""
+    """Frame bytes one fragment carries at this ATT MTU (511 at most: a value is 512 bytes)."""
     if not MIN_ATT_MTU <= mtu <= MAX_ATT_MTU:
         raise ValueError(f"ATT MTU must be {MIN_ATT_MTU}-{MAX_ATT_MTU}, got {mtu}")
-    return mtu - ATT_HEADER_SIZE - 1
+    return min(mtu - ATT_HEADER_SIZE, MAX_ATTRIBUTE_VALUE) - 1
 
 
 def fragment(frame: bytes, mtu: int) -> list[bytes]:

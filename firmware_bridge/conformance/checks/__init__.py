@@ -2,7 +2,8 @@
 
 One module per phase: discovery (before pairing), commissioning, declaration
 (the hub's session and reads), writes, commands, session (pushes, keepalive,
-reconnect) and malformed (bad input); common.py and values.py are shared.
+reconnect), malformed (bad input) and voice (the voice panel); common.py and
+values.py are shared.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .declaration import check_capability_declaration, check_reads
 from .discovery import check_discovery_record, check_version_negotiation
 from .malformed import check_malformed_requests
 from .session import check_keepalive, check_pushed_updates, check_reconnect
+from .voice import check_voice_panel, check_voice_utterance
 from .writes import check_writes_and_bounds
 
 CHECKS: Final = (
@@ -38,6 +40,7 @@ CHECKS: Final = (
     Check("keepalive", "ping and idle sessions", check_keepalive),
     Check("malformed_requests", "bad input and recovery", check_malformed_requests),
     Check("reconnect", "reconnect with the stored key", check_reconnect),
+    Check("voice_panel", "announcements and replies to the voice panel", check_voice_panel),
 )
 CHECK_NAMES: Final = tuple(check.name for check in CHECKS)
 
@@ -56,11 +59,23 @@ BLE_CHECKS: Final = (
     *CHECKS[8:],
 )
 BLE_CHECK_NAMES: Final = tuple(check.name for check in BLE_CHECKS)
+# Only when the operator asks (someone must speak at the panel): after all the others.
+UTTERANCE_CHECK: Final = Check(
+    "voice_utterance", "an utterance from the panel and its reply", check_voice_utterance
+)
 
 
 def checks_for(options: ConformanceOptions) -> tuple[Check, ...]:
     """The checks of a run over ``options``' transport, in order."""
-    return BLE_CHECKS if options.ble is not None else CHECKS
+    checks = BLE_CHECKS if options.ble is not None else CHECKS
+    return (*checks, UTTERANCE_CHECK) if options.panel_utterance else checks
 
 
-__all__ = ["BLE_CHECKS", "BLE_CHECK_NAMES", "CHECKS", "CHECK_NAMES", "checks_for"]
+__all__ = [
+    "BLE_CHECKS",
+    "BLE_CHECK_NAMES",
+    "CHECKS",
+    "CHECK_NAMES",
+    "UTTERANCE_CHECK",
+    "checks_for",
+]
