@@ -96,3 +96,19 @@ class NativeTemperatureClimateEntity(ClimateEntity):
         def target_temperature(self) -> float | None:
             """The pre-2026.11 name of ``native_target_temperature``."""
             return self.native_target_temperature
+
+
+def assist_language_directory(language: str) -> str:
+    """The ``custom_sentences`` directory Assist reads for ``language`` (e.g. ``zh-cn``).
+
+    It is the sentence set's language variant: ``zh-cn`` up to home-assistant-intents
+    2025, ``zh-CN`` in Home Assistant 2026 (a case-sensitive file system tells them
+    apart). Called only while the conversation integration is loaded, so its
+    requirement is installed; ``language`` itself when no variant matches.
+    """
+    # Imported here: conversation's requirement, not ours.
+    from home_assistant_intents import get_languages  # type: ignore[import-untyped]
+    from homeassistant.util.language import matches
+
+    variants = matches(language, set(get_languages()))
+    return variants[0] if variants else language

@@ -46,6 +46,7 @@ from .runtime_data import (
     household_entry,
 )
 from .services import async_setup_services
+from .voice.install import async_listen_device_changes, installer
 from .voice_log import VoiceLog
 from .voice_panel import VoicePanelBridge
 
@@ -55,6 +56,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the service actions; appliances are added through config entries only."""
     async_setup_services(hass)
+    async_listen_device_changes(hass)
     return True
 
 
@@ -105,6 +107,8 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
     energy.attached = True
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()
+    # Assist's sentences, with this appliance's name in the name list (voice/install.py).
+    installer(hass).async_request()
     return True
 
 
@@ -204,6 +208,11 @@ async def async_remove_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) 
         async_keep_runtime(hass)
     else:
         async_clear_all_issues(hass, entry.data[CONF_APPLIANCE_ID])
+        if not any(
+            other.entry_id != entry.entry_id and appliance_entry(other) is not None
+            for other in hass.config_entries.async_entries(DOMAIN)
+        ):
+            await installer(hass).async_remove()  # the last appliance: our sentences go
         appliances = dict(state.kept.get("appliances") or {})
         appliances.pop(entry.data.get(CONF_APPLIANCE_ID), None)
         state.kept = {**state.kept, "appliances": appliances}

@@ -1,0 +1,1 @@
+"""Assist intents and sentences against simulated appliances."""
