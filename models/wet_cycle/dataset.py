@@ -122,12 +122,13 @@ def draw(seed: int, split: Split, climate: LiuzhouClimate) -> RunSetting:
     """The setting of run ``seed``."""
     rng = np.random.default_rng(seed)
     dishwasher = bool(rng.random() < 0.5)
-    moment_s = float(rng.uniform(0, 365) * 86400 + rng.uniform(6, 22) * 3600)
+    day = float(rng.uniform(0, 365))
+    moment_s = day * 86400 + float(rng.uniform(6, 22)) * 3600
     inlet = climate.mains_water(moment_s) + float(rng.normal(0.0, 1.0))  # pipe run, tank
     room = split.rooms[int(rng.integers(len(split.rooms)))]
     ambient = climate.indoor_unconditioned(moment_s) + ROOMS[room]
     volts = float(np.clip(rng.normal(NOMINAL_VOLTS, 5.0), 205.0, 235.0))
-    month = int(moment_s // (86400 * 365 / 12)) + 1
+    month = int(day // (365 / 12)) + 1
     if dishwasher:
         recipe = DISHWASHER_PROGRAMMES[int(rng.integers(len(DISHWASHER_PROGRAMMES)))]
         return RunSetting(

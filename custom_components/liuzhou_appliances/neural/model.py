@@ -104,14 +104,18 @@ class Model:
         Raises ``ModelInputError`` for bad inputs and ``ModelOutputError`` if the
         result is not finite.
         """
-        result = self._outputs(self.check(rows))
+        result = self.infer(self.check(rows))
         if not np.isfinite(result).all():
             raise ModelOutputError(f"{self.name} produced a non-finite output")
         return result
 
-    def _outputs(self, batch: Array) -> Array:
+    def infer(self, batch: Array) -> Array:
+        """The runtime alone on a (batch, features) float32 array that ``check`` returned:
+        no input or output checks (``predict`` is the checked call). Raises ``ModelError``."""
         try:
             outputs = self._runtime.run(batch)
+            if len(outputs) == 1:
+                return outputs[0].reshape(batch.shape[0], -1)
             return np.concatenate([o.reshape(batch.shape[0], -1) for o in outputs], axis=1)
         except ModelError:
             raise
