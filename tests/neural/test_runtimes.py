@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import sys
 from typing import Any
 
@@ -64,3 +65,25 @@ def test_fully_connected_computes_x_wt_plus_b(prefer: Any) -> None:
 def test_prefer_must_be_known(model_bytes: bytes) -> None:
     with pytest.raises(ValueError, match="prefer"):
         load_model_bytes(model_bytes, "gpu")  # type: ignore[arg-type]
+
+
+ELEMENTWISE: dict[str, Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]] = {
+    "RELU": lambda x: np.maximum(x, 0.0),
+    "RELU6": lambda x: np.clip(x, 0.0, 6.0),
+    "LOGISTIC": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "TANH": np.tanh,
+    "ADD": lambda x: x + x,
+    "MUL": lambda x: x * x,
+    "CONCATENATION": lambda x: np.concatenate([x, x], axis=1),
+}
+
+
+@pytest.mark.parametrize("operator", sorted(ELEMENTWISE))
+def test_every_other_operator_matches_numpy_math_and_litert(operator: str) -> None:
+    rows = np.array([[-8.0, -1.5, 0.0, 0.25, 3.0, 9.0], [7.5, -0.1, 2.0, -3.0, 0.5, 6.5]])
+    data = tiny_model(operator, width=6)
+    numpy = load_model_bytes(data, "numpy").predict(rows)
+    np.testing.assert_allclose(numpy, ELEMENTWISE[operator](rows), rtol=1e-6, atol=1e-7)
+    if litert_available():
+        litert = load_model_bytes(data, "litert").predict(rows)
+        assert np.abs(litert - numpy).max() <= 1e-5

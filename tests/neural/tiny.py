@@ -56,8 +56,9 @@ def tiny_model(
 ) -> bytes:
     """A model running ``operator`` (a TFLite builtin name, or CUSTOM with ``custom_code``).
 
-    FULLY_CONNECTED takes ``weights`` (out, width) and ``bias`` (out,); every other operator
-    maps the input to an output of its shape.
+    FULLY_CONNECTED takes ``weights`` (out, width) and ``bias`` (out,); ADD, MUL and
+    CONCATENATION (axis 1) take the input twice; every other operator maps the input to an
+    output of its shape.
     """
     builder = flatbuffers.Builder(1024)
     buffers = [_buffer(builder, b"")]  # buffer 0 is empty by convention
@@ -73,8 +74,16 @@ def tiny_model(
         buffers.append(_buffer(builder, bias.astype(np.float32).tobytes()))
         tensors.append(_tensor(builder, "bias", [out_width], 2, batch=False))
         inputs = [0, 1, 2]
+    elif operator in ("ADD", "MUL", "CONCATENATION"):
+        inputs = [0, 0]  # the input with itself: x + x, x · x, [x, x]
+        out_width = 2 * width if operator == "CONCATENATION" else width
     tensors.append(_tensor(builder, "output", [1, out_width], 0))
     output = len(tensors) - 1
+    options = None
+    if operator == "CONCATENATION":
+        tflite.ConcatenationOptionsStart(builder)
+        tflite.ConcatenationOptionsAddAxis(builder, 1)
+        options = tflite.ConcatenationOptionsEnd(builder)
 
     custom = builder.CreateString(custom_code) if custom_code else None
     tflite.OperatorCodeStart(builder)
@@ -92,6 +101,9 @@ def tiny_model(
     tflite.OperatorAddOpcodeIndex(builder, 0)
     tflite.OperatorAddInputs(builder, op_inputs)
     tflite.OperatorAddOutputs(builder, op_outputs)
+    if options is not None:
+        tflite.OperatorAddBuiltinOptionsType(builder, tflite.BuiltinOptions.ConcatenationOptions)
+        tflite.OperatorAddBuiltinOptions(builder, options)
     op_offset = tflite.OperatorEnd(builder)
 
     tflite.SubGraphStartTensorsVector(builder, len(tensors))

@@ -3,9 +3,10 @@
 Runs where LiteRT has no wheel (Home Assistant OS and Container are musl).
 Operators (TFLite names): FULLY_CONNECTED (float32 weights, optional bias,
 fused activation), ADD, MUL (broadcasting, fused activation), RELU, RELU6,
-LOGISTIC, TANH, RESHAPE, CONCATENATION, QUANTIZE and DEQUANTIZE (per-tensor int8
-or uint8). Anything else is refused when the file is read, so a model either
-loads whole or not at all.
+LOGISTIC, TANH and CONCATENATION, each checked against LiteRT in tests/neural.
+Only float32 models: none of ours is quantised (see models/*/CARD.md). Anything
+else is refused when the file is read, so a model either loads whole or not at
+all.
 
 The graph is compiled once into a list of small steps over a list of arrays; one
 inference of our predictor is three matrix products (tens of microseconds).
@@ -39,8 +40,7 @@ ELEMENTWISE: Final[dict[str, Callable[[Array], Array]]] = {
     "TANH": np.tanh,
 }
 OPERATORS: Final = frozenset(
-    {"FULLY_CONNECTED", "ADD", "MUL", "RESHAPE", "CONCATENATION", "QUANTIZE", "DEQUANTIZE"}
-    | ELEMENTWISE.keys()
+    {"FULLY_CONNECTED", "ADD", "MUL", "CONCATENATION"} | ELEMENTWISE.keys()
 )
 
 
@@ -123,15 +123,6 @@ class NumpyRuntime:
                 values[out] = fused(result) if fused is not None else result
 
             return binary
-        if op.name == "RESHAPE":
-            shape = tensors[out].shape
-            source = op.inputs[0]
-
-            def reshape(values: list[Array | None]) -> None:
-                value = _value(values, source)
-                values[out] = value.reshape(shape)  # -1 (the batch) takes what is left
-
-            return reshape
         if op.name == "CONCATENATION":
             axis = int(op.options.get("axis", -1))
             parts = op.inputs
@@ -142,7 +133,7 @@ class NumpyRuntime:
                 values[out] = fused(result) if fused is not None else result
 
             return concatenate
-        return self._quantisation(op, tensors)
+        raise _unsupported(op, "not implemented")  # numpy_supports refused it already
 
     @staticmethod
     def _fully_connected(op: Operator, tensors: tuple[Tensor, ...]) -> Step:
@@ -173,32 +164,6 @@ class NumpyRuntime:
             values[out] = fused(result) if fused is not None else result
 
         return fully_connected
-
-    @staticmethod
-    def _quantisation(op: Operator, tensors: tuple[Tensor, ...]) -> Step:
-        source, out = op.inputs[0], op.outputs[0]
-        if op.name == "DEQUANTIZE":
-            q = tensors[source].quantization
-            if q is None:
-                raise _unsupported(op, "its input has no quantisation parameters")
-
-            def dequantize(values: list[Array | None]) -> None:
-                raw = _value(values, source).astype(np.float32)
-                values[out] = (raw - np.float32(q.zero_point)) * np.float32(q.scale)
-
-            return dequantize
-        target = tensors[out]
-        q_out = target.quantization
-        if q_out is None or target.dtype not in (np.dtype(np.int8), np.dtype(np.uint8)):
-            raise _unsupported(op, "its output is not per-tensor int8 or uint8")
-        info = np.iinfo(target.dtype)
-
-        def quantize(values: list[Array | None]) -> None:
-            real = _value(values, source).astype(np.float32)
-            q = np.round(real / np.float32(q_out.scale)) + q_out.zero_point
-            values[out] = np.clip(q, info.min, info.max).astype(target.dtype)
-
-        return quantize
 
 
 def _value(values: list[Array | None], index: int) -> Array:
