@@ -107,3 +107,83 @@ def run_features(programme: Programme, run: RunObservation) -> np.ndarray[Any, A
             remaining_kwh,
         ]
     )
+
+
+class RunTracker:
+    """Follows one washer's or dishwasher's reported values into a ``RunObservation``.
+
+    Call ``update`` with each snapshot of values (``operational_state``, ``phase``,
+    ``power`` W, ``energy`` kWh) and the time it was seen (seconds, any origin). A
+    run starts when the state is running outside the ``idle`` phase (a delayed
+    start has not begun); time and heating count only while it runs; stopped,
+    finished or an error ends it. The heater counts as on for the time since the
+    previous snapshot when the power now is at least ``HEATER_ON_W``, as the
+    dataset's power samples do.
+    """
+
+    def __init__(self, *, dishwasher: bool) -> None:
+        """A tracker with no run under way."""
+        self.dishwasher = dishwasher
+        self._running = False
+        self._last_s = 0.0
+        self._elapsed_s = 0.0
+        self._energy_start = 0.0
+        self._energy_kwh = 0.0
+        self._heater_s = 0.0
+        self._heater_j = 0.0
+        self._heater_on = False
+
+    @property
+    def under_way(self) -> bool:
+        """Whether a run has started and not ended."""
+        return self._running
+
+    def update(self, now_s: float, values: dict[str, Any]) -> None:
+        """Take one snapshot of the appliance's values."""
+        state, phase = values.get("operational_state"), values.get("phase")
+        power, energy = values.get("power"), values.get("energy")
+        if state in ("stopped", "finished", "error", None):
+            self._running = False
+            return
+        if not isinstance(power, int | float) or not isinstance(energy, int | float):
+            return
+        runs_now = state == "running" and phase != "idle"
+        if not self._running:
+            if runs_now:
+                self._running, self._last_s = True, now_s
+                self._elapsed_s = self._heater_s = self._heater_j = 0.0
+                self._energy_start = self._energy_kwh = float(energy)
+                self._heater_on = False
+            return
+        dt = max(now_s - self._last_s, 0.0)
+        self._last_s = now_s
+        self._energy_kwh = float(energy)
+        if not runs_now:
+            return  # paused: the programme's clock stops
+        self._elapsed_s += dt
+        self._heater_on = power >= HEATER_ON_W
+        if self._heater_on:
+            self._heater_s += dt
+            self._heater_j += power * dt
+
+    def observation(
+        self, *, water_temperature: str, spin_rpm: float, rinses: str, inlet_water_c: float
+    ) -> RunObservation | None:
+        """The run so far with these settings, or None if no run is under way.
+
+        ``water_temperature`` is the setting as reported ("cold", "40", ...).
+        """
+        if not self._running:
+            return None
+        return RunObservation(
+            dishwasher=self.dishwasher,
+            water_temperature_c=0.0 if water_temperature == "cold" else float(water_temperature),
+            spin_rpm=spin_rpm,
+            rinses=rinses,
+            inlet_water_c=inlet_water_c,
+            elapsed_s=self._elapsed_s,
+            energy_kwh=max(self._energy_kwh - self._energy_start, 0.0),
+            heater_s=self._heater_s,
+            heater_mean_w=self._heater_j / self._heater_s if self._heater_s else 0.0,
+            heater_on=self._heater_on,
+        )
