@@ -43,6 +43,10 @@ WASHER_MACHINE: Final = MachineParameters(
 )
 DRUM_J_PER_K: Final = 15e3  # stainless drum (~8 kg) and polypropylene tub share in contact
 LAUNDRY_J_PER_KG_K: Final = 1400.0  # cotton ~1.3-1.4 kJ/kgK
+# Load sensing: the main wash lets in less water for a smaller load (what the laundry
+# would have soaked up), so the water to heat, and the heating time, follow the load.
+LAUNDRY_ABSORBS_L_PER_KG: Final = 1.0
+DRUM_CAPACITY_KG: Final = 8.0
 TEMPERATURES: Final = ("cold", "20", "30", "40", "60", "90")
 SPIN_SPEEDS: Final = ("0", "400", "800", "1000", "1200", "1400")
 RINSES: Final = ("none", "normal", "extra", "max")
@@ -123,11 +127,27 @@ def rinse_count(programme: WasherProgramme, rinses: str) -> int:
 
 
 def washer_plan(
-    programme: WasherProgramme, temperature: str, spin: int, rinses: str
+    programme: WasherProgramme,
+    temperature: str,
+    spin: int,
+    rinses: str,
+    load_kg: float | None = None,
 ) -> tuple[list[CycleStep], float]:
-    """The steps of ``programme`` with these options, and the load's heat capacity."""
+    """The steps of ``programme`` with these options, and the load's heat capacity (J/K).
+
+    ``load_kg`` is the dry laundry in the drum (0-8 kg; None: the programme's rated
+    load, as the declared profiles assume). Less laundry takes less main-wash water.
+    """
+    if load_kg is None:
+        load_kg = programme.load_kg
+    if not 0.0 <= load_kg <= DRUM_CAPACITY_KG:
+        raise ValueError(f"load must be 0-{DRUM_CAPACITY_KG:g} kg, not {load_kg}")
     fill, heat, wash, rinse, spin_phase = "filling", "heating", "washing", "rinsing", "spinning"
-    steps = [CycleStep(fill, StepKind.FILL, 150.0, 40.0, water_kg=programme.water_l)]
+    water = max(
+        programme.water_l - LAUNDRY_ABSORBS_L_PER_KG * (programme.load_kg - load_kg),
+        0.6 * programme.water_l,
+    )
+    steps = [CycleStep(fill, StepKind.FILL, 150.0, 40.0, water_kg=water)]
     target: float | None = None
     if temperature != "cold":
         target = (programme.heat_to or {}).get(temperature, float(temperature))
@@ -152,7 +172,7 @@ def washer_plan(
     steps.append(CycleStep(spin_phase, StepKind.DRAIN, 60.0, 35.0))
     if spin:
         steps.append(CycleStep(spin_phase, StepKind.HOLD, spin_seconds(spin), spin_watts(spin)))
-    load = DRUM_J_PER_K + programme.load_kg * LAUNDRY_J_PER_KG_K
+    load = DRUM_J_PER_K + load_kg * LAUNDRY_J_PER_KG_K
     return steps, load
 
 
@@ -174,7 +194,12 @@ class WasherSimulator(WetApplianceSimulator):
         start: datetime,
         inlet_water_c: float | None = None,
         ambient_c: float | None = None,
+        load_kg: float | None = None,
     ) -> None:
+        """``load_kg``: dry laundry in each run (None: each programme's rated load)."""
+        if load_kg is not None and not 0.0 <= load_kg <= DRUM_CAPACITY_KG:
+            raise ValueError(f"load must be 0-{DRUM_CAPACITY_KG:g} kg, not {load_kg}")
+        self.load_kg = load_kg
         super().__init__(
             declaration,
             identity,
@@ -208,7 +233,9 @@ class WasherSimulator(WetApplianceSimulator):
 
     def plan(self) -> tuple[list[CycleStep], float]:
         """The selected programme's steps with the current options."""
-        return washer_plan(self.recipe, self.water_temperature, self.spin_speed, self.rinses)
+        return washer_plan(
+            self.recipe, self.water_temperature, self.spin_speed, self.rinses, self.load_kg
+        )
 
     def _settings_key(self) -> tuple[Any, ...]:
         return (self.programme, self.water_temperature, self.spin_speed, self.rinses)

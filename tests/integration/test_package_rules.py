@@ -184,12 +184,27 @@ def _required_by_dependencies() -> set[str]:
     return found
 
 
+# Imported when present, never required: LiteRT has manylinux wheels only (Home Assistant
+# OS and Container are musl); neural/ falls back to its numpy interpreter without it
+# (tests/neural/test_runtimes.py checks that fallback).
+OPTIONAL_IMPORTS = {"ai_edge_litert": "ai-edge-litert"}
+
+
+def test_optional_imports_stay_out_of_the_manifest() -> None:
+    declared = {canonicalize_name(r.name) for r in REQUIREMENTS}
+    assert not declared & set(OPTIONAL_IMPORTS.values())
+
+
 def test_every_imported_runtime_package_is_a_requirement() -> None:
     """Packages Home Assistant does not install itself must be in the manifest."""
     core = set(_home_assistant_requires()) | _required_by_dependencies()
     by_module = importlib.metadata.packages_distributions()
     missing = []
-    for module in _third_party_imports() - {"homeassistant", "custom_components"}:
+    for module in _third_party_imports() - {
+        "homeassistant",
+        "custom_components",
+        *OPTIONAL_IMPORTS,
+    }:
         dists = {canonicalize_name(d) for d in by_module.get(module, [module])}
         if not dists & (core | DECLARED) and module not in MANIFEST["dependencies"]:
             missing.append(f"{module} ({', '.join(sorted(dists))})")

@@ -1,0 +1,139 @@
+"""Models benchmark: each shipped model against its baseline, and numpy against LiteRT.
+
+``./scripts/bench models [--quick]`` builds the held-out split of each model's
+dataset (other seeds, a room and a weather year never trained on), then:
+
+- quality: the wet-cycle predictor's remaining-time error (minutes) and
+  remaining-energy error (kWh) against what the declared profile says, per
+  appliance, on every held-out row and on the rows of a run's first 45 minutes;
+- runtimes: the largest difference between LiteRT's and the numpy
+  interpreter's outputs on the same rows, and the time of one ``predict`` of
+  one row (input checks included) on each, measured in alternating blocks in
+  this one process so both see the same machine.
+
+Ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from functools import partial
+import json
+from pathlib import Path
+import time
+from typing import Any
+
+import numpy as np
+
+from custom_components.liuzhou_appliances.neural import Model, litert_available, load_model
+from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
+from models.wet_cycle import dataset
+
+MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
+ELAPSED = [name for name, _ in FEATURES].index("elapsed")
+BLOCKS = 20
+CALLS_PER_BLOCK = 500
+
+
+def _mae(predicted: np.ndarray[Any, Any], truth: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return np.asarray(np.abs(predicted - truth).mean(axis=0))
+
+
+def quality(model: Model, held_out: dict[str, np.ndarray[Any, Any]]) -> dict[str, float]:
+    """Remaining time (min) and energy (kWh) errors of the model and the declared profile."""
+    predicted = model.predict(held_out["x"])
+    truth, declared = held_out["y"], held_out["baseline"]
+    elapsed = held_out["x"][:, ELAPSED]
+    out: dict[str, float] = {}
+    print(f"{'rows':<28}{'n':>7}  {'time MAE min':>22}  {'energy MAE kWh':>22}")
+    print(f"{'':<28}{'':>7}  {'model':>10}{'declared':>12}  {'model':>10}{'declared':>12}")
+    for kind, is_dishwasher in (("washer", False), ("dishwasher", True)):
+        for scope, rows in (
+            ("", held_out["dishwasher"] == is_dishwasher),
+            ("_first_45_min", (held_out["dishwasher"] == is_dishwasher) & (elapsed <= 0.75)),
+        ):
+            model_mae, declared_mae = (
+                _mae(predicted[rows], truth[rows]),
+                _mae(declared[rows], truth[rows]),
+            )
+            print(
+                f"{kind + scope:<28}{int(rows.sum()):>7}  {model_mae[0] * 60:>10.2f}"
+                f"{declared_mae[0] * 60:>12.2f}  {model_mae[1]:>10.3f}{declared_mae[1]:>12.3f}"
+            )
+            out[f"{kind}{scope}_remaining_mae_min_model"] = round(float(model_mae[0] * 60), 3)
+            out[f"{kind}{scope}_remaining_mae_min_declared"] = round(float(declared_mae[0] * 60), 3)
+            out[f"{kind}{scope}_energy_mae_kwh_model"] = round(float(model_mae[1]), 4)
+            out[f"{kind}{scope}_energy_mae_kwh_declared"] = round(float(declared_mae[1]), 4)
+    return out
+
+
+def latency(models: list[Model], row: np.ndarray[Any, Any], blocks: int) -> dict[str, float]:
+    """Median per-call time (µs) on one row, per runtime, blocks alternating: ``predict``
+    (input and output checks included) as ``NAME``, the runtime alone as ``NAME_infer``."""
+    batch = models[0].check(row)
+    calls: dict[str, Callable[[], object]] = {}
+    for model in models:
+        calls[model.runtime] = partial(model.predict, row)
+        calls[f"{model.runtime}_infer"] = partial(model.infer, batch)
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        call()  # warm
+    for _ in range(blocks):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            for _ in range(CALLS_PER_BLOCK):
+                call()
+            samples[name].append((time.perf_counter() - started) / CALLS_PER_BLOCK)
+    return {name: float(np.median(times) * 1e6) for name, times in samples.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the table and the JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="500 held-out runs, not all")
+    parser.add_argument("--runs", type=int, help="this many held-out runs")
+    parser.add_argument("--blocks", type=int, default=BLOCKS, help="latency blocks per runtime")
+    args = parser.parse_args(argv)
+    wall = time.perf_counter()
+    held_out = dataset.build("test", limit=args.runs or (500 if args.quick else None))
+    runs = len(set(held_out["run"].tolist()))
+    print(
+        f"wet_cycle: {len(held_out['x'])} held-out rows from {runs} runs, {MODEL.stat().st_size} B"
+    )
+    numpy_model = load_model(MODEL, "numpy")
+    summary: dict[str, Any] = {"model": "wet_cycle", "held_out_rows": len(held_out["x"])}
+    summary.update(quality(numpy_model, held_out))
+    models = [numpy_model]
+    if litert_available():
+        litert_model = load_model(MODEL, "litert")
+        models.append(litert_model)
+        diff = np.abs(litert_model.predict(held_out["x"]) - numpy_model.predict(held_out["x"]))
+        summary["max_abs_output_diff"] = float(diff.max())
+    else:
+        print("LiteRT (ai-edge-litert) is not installed: numpy only")
+        summary["max_abs_output_diff"] = None
+    times = latency(models, held_out["x"][len(held_out["x"]) // 2], args.blocks)
+    print()
+    print("one row, median of alternating blocks (predict: checks included; infer: runtime alone):")
+    for name, microseconds in times.items():
+        print(f"  {name:<14}{microseconds:8.1f} µs")
+    for name, microseconds in times.items():
+        summary[f"latency_us_{name}"] = round(microseconds, 2)
+    has_litert = "litert" in times
+    summary["numpy_vs_litert_latency_ratio"] = (
+        round(times["numpy"] / times["litert"], 3) if has_litert else None
+    )
+    summary["numpy_vs_litert_infer_latency_ratio"] = (
+        round(times["numpy_infer"] / times["litert_infer"], 3) if has_litert else None
+    )
+    print(
+        f"numpy/LiteRT: {summary['numpy_vs_litert_latency_ratio']} (goal: within 5x); "
+        f"max |LiteRT - numpy| {summary['max_abs_output_diff']}; "
+        f"wall time {time.perf_counter() - wall:.0f} s"
+    )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Inputs of the washer/dishwasher remaining time and energy predictor (``models/wet_cycle``).
+
+One row describes a run in progress: what the declaration says of the
+programme (its profile at default options, 15 °C inlet water), the options
+chosen, the inlet water temperature, and what the run has shown so far
+(elapsed time, energy, how long and how hard the heater has drawn). Built
+from declared profiles rather than programme names, so the row means the same
+for any declared programme. The dataset generator and the integration both
+build rows here, so training and use cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from custom_components.liuzhou_appliances.link.declaration import Programme
+
+HEATER_ON_W: Final = 1000.0  # above this the heater is on (motors and pumps stay below 600 W)
+RINSE_OPTIONS: Final = ("none", "normal", "extra", "max")
+# (name, unit) of each input column, in order; the model's metadata repeats them with ranges.
+FEATURES: Final = (
+    ("dishwasher", "0/1"),
+    ("declared_duration", "h"),
+    ("declared_energy", "kWh"),
+    ("declared_heating", "h"),
+    ("water_temperature", "°C"),
+    ("spin_speed", "krpm"),
+    ("rinses", "option index"),
+    ("inlet_water_temperature", "°C"),
+    ("elapsed", "h"),
+    ("energy_so_far", "kWh"),
+    ("heating_so_far", "h"),
+    ("heater_power", "kW"),
+    ("heater_on", "0/1"),
+    ("declared_remaining", "h"),
+    ("declared_remaining_energy", "kWh"),
+)
+OUTPUTS: Final = (("remaining", "h"), ("remaining_energy", "kWh"))
+
+
+@dataclass(frozen=True, slots=True)
+class RunObservation:
+    """What the hub knows of a run in progress.
+
+    ``water_temperature_c`` is the setting (0: cold, or a dishwasher), ``spin_rpm``
+    the final spin (0 for a dishwasher), ``rinses`` an entry of ``RINSE_OPTIONS``
+    ("normal" for a dishwasher). ``heater_s`` is how long the power was above
+    ``HEATER_ON_W`` and ``heater_mean_w`` the mean power meanwhile (0 before).
+    """
+
+    dishwasher: bool
+    water_temperature_c: float
+    spin_rpm: float
+    rinses: str
+    inlet_water_c: float
+    elapsed_s: float
+    energy_kwh: float
+    heater_s: float
+    heater_mean_w: float
+    heater_on: bool
+
+
+def declared_remaining(programme: Programme, elapsed_s: float) -> tuple[float, float]:
+    """What the declared profile leaves after ``elapsed_s``: (seconds, kWh), never negative."""
+    start = 0.0
+    joules = 0.0
+    for seconds, watts in programme.profile:
+        end = start + seconds
+        if end > elapsed_s:
+            joules += watts * (end - max(start, elapsed_s))
+        start = end
+    return max(programme.duration_s - elapsed_s, 0.0), joules / 3.6e6
+
+
+def declared_heating_s(programme: Programme) -> float:
+    """Seconds of the declared profile with the heater on."""
+    return float(sum(s for s, watts in programme.profile if watts >= HEATER_ON_W))
+
+
+def run_features(programme: Programme, run: RunObservation) -> np.ndarray[Any, Any]:
+    """The model's input row, shape (len(FEATURES),) float64, in the units of ``FEATURES``.
+
+    Raises ``ValueError`` for a rinse option outside ``RINSE_OPTIONS``.
+    """
+    if run.rinses not in RINSE_OPTIONS:
+        raise ValueError(f"rinses must be one of {', '.join(RINSE_OPTIONS)}, not {run.rinses!r}")
+    remaining_s, remaining_kwh = declared_remaining(programme, run.elapsed_s)
+    return np.array(
+        [
+            float(run.dishwasher),
+            programme.duration_s / 3600.0,
+            programme.energy_kwh,
+            declared_heating_s(programme) / 3600.0,
+            run.water_temperature_c,
+            run.spin_rpm / 1000.0,
+            float(RINSE_OPTIONS.index(run.rinses)),
+            run.inlet_water_c,
+            run.elapsed_s / 3600.0,
+            run.energy_kwh,
+            run.heater_s / 3600.0,
+            run.heater_mean_w / 1000.0,
+            float(run.heater_on),
+            remaining_s / 3600.0,
+            remaining_kwh,
+        ]
+    )
+
+
+class RunTracker:
+    """Follows one washer's or dishwasher's reported values into a ``RunObservation``.
+
+    Call ``update`` with each snapshot of values (``operational_state``, ``phase``,
+    ``power`` W, ``energy`` kWh) and the time it was seen (seconds, any origin). A
+    run starts when the state is running outside the ``idle`` phase (a delayed
+    start has not begun); time and heating count only while it runs; stopped,
+    finished or an error ends it. The heater counts as on for the time since the
+    previous snapshot when the power now is at least ``HEATER_ON_W``, as the
+    dataset's power samples do.
+    """
+
+    def __init__(self, *, dishwasher: bool) -> None:
+        """A tracker with no run under way."""
+        self.dishwasher = dishwasher
+        self._running = False
+        self._last_s = 0.0
+        self._elapsed_s = 0.0
+        self._energy_start = 0.0
+        self._energy_kwh = 0.0
+        self._heater_s = 0.0
+        self._heater_j = 0.0
+        self._heater_on = False
+
+    @property
+    def under_way(self) -> bool:
+        """Whether a run has started and not ended."""
+        return self._running
+
+    def update(self, now_s: float, values: dict[str, Any]) -> None:
+        """Take one snapshot of the appliance's values."""
+        state, phase = values.get("operational_state"), values.get("phase")
+        power, energy = values.get("power"), values.get("energy")
+        if state in ("stopped", "finished", "error", None):
+            self._running = False
+            return
+        if not isinstance(power, int | float) or not isinstance(energy, int | float):
+            return
+        runs_now = state == "running" and phase != "idle"
+        if not self._running:
+            if runs_now:
+                self._running, self._last_s = True, now_s
+                self._elapsed_s = self._heater_s = self._heater_j = 0.0
+                self._energy_start = self._energy_kwh = float(energy)
+                self._heater_on = False
+            return
+        dt = max(now_s - self._last_s, 0.0)
+        self._last_s = now_s
+        self._energy_kwh = float(energy)
+        if not runs_now:
+            return  # paused: the programme's clock stops
+        self._elapsed_s += dt
+        self._heater_on = power >= HEATER_ON_W
+        if self._heater_on:
+            self._heater_s += dt
+            self._heater_j += power * dt
+
+    def observation(
+        self, *, water_temperature: str, spin_rpm: float, rinses: str, inlet_water_c: float
+    ) -> RunObservation | None:
+        """The run so far with these settings, or None if no run is under way.
+
+        ``water_temperature`` is the setting as reported ("cold", "40", ...).
+        """
+        if not self._running:
+            return None
+        return RunObservation(
+            dishwasher=self.dishwasher,
+            water_temperature_c=0.0 if water_temperature == "cold" else float(water_temperature),
+            spin_rpm=spin_rpm,
+            rinses=rinses,
+            inlet_water_c=inlet_water_c,
+            elapsed_s=self._elapsed_s,
+            energy_kwh=max(self._energy_kwh - self._energy_start, 0.0),
+            heater_s=self._heater_s,
+            heater_mean_w=self._heater_j / self._heater_s if self._heater_s else 0.0,
+            heater_on=self._heater_on,
+        )

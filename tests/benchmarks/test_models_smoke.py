@@ -1,0 +1,24 @@
+"""``./scripts/bench models`` on a few held-out runs: the JSON line has its figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import models
+from custom_components.liuzhou_appliances.neural import litert_available
+
+
+def test_models_bench_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
+    models.main(["--runs", "30", "--blocks", "2"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["model"] == "wet_cycle"
+    assert result["held_out_rows"] == 30 * 6
+    assert (
+        0 < result["washer_remaining_mae_min_model"] < result["washer_remaining_mae_min_declared"]
+    )
+    assert result["latency_us_numpy"] > 0
+    if litert_available():
+        assert 0 <= result["max_abs_output_diff"] <= 1e-5
+        assert result["numpy_vs_litert_latency_ratio"] > 0
