@@ -32,5 +32,6 @@ How to add a domain (``fridge``, ``ac``, ``energy`` ...):
    Keep optional parts few: each one multiplies the matching work (a sentence of
    many optional parts took seconds to fail to match). A wildcard
    ``{lz_unknown_name:name}`` sentence lets an unknown name be answered as not found.
-4. ``tests/voice/corpus/<lang>/<domain>.yaml`` (see tests/voice/README.md).
+4. ``tests/voice/corpus/<lang>/<domain>.yaml`` (layout: tests/voice/corpus_runner.py); the
+   corpus test runs every file through the default agent against simulated appliances.
 """
