@@ -28,7 +28,8 @@ How to add a domain (``fridge``, ``ac``, ``energy`` ...):
    the handler ``numbers.said_number(call.slots, "degrees")``.
 3. ``sentences/en/<domain>.yaml`` and ``sentences/zh-cn/<domain>.yaml``: lists,
    expansion rules and intents; prefix list and rule names with ``lz_``; reuse
-   ``common.yaml``'s ``<lz_clock>``, ``<lz_let>``, ``<lz_place>`` and ``{lz_name:name}``.
+   ``common.yaml``'s ``<lz_clock>`` (both), ``<lz_let>`` and ``<lz_place>`` (zh-cn),
+   the generated ``{lz_name:name}`` and Home Assistant's ``{area}`` and ``{floor}``.
    Keep optional parts few: each one multiplies the matching work (a sentence of
    many optional parts took seconds to fail to match). A wildcard
    ``{lz_unknown_name:name}`` sentence lets an unknown name be answered as not found.
