@@ -1,7 +1,7 @@
 """The voice domains: each adds its intent handlers here (and its sentence files).
 
 A domain module (``wet_cycle.py`` ...) defines ``HANDLERS`` (intent handler
-instances) and may define ``generated_lists(appliances) -> {list name: hassil list}``
+instances) and may define ``generated_lists(appliances, language) -> {list name: hassil list}``
 for lists that depend on the appliances present (ranges from declared bounds).
 """
 
@@ -15,7 +15,8 @@ from homeassistant.helpers import intent
 from . import wet_cycle
 from .targets import Appliance
 
-type ListsFactory = Callable[[list[Appliance]], Mapping[str, Any]]
+# (appliances, language directory such as "zh-cn") -> {list name: hassil list}
+type ListsFactory = Callable[[list[Appliance], str], Mapping[str, Any]]
 
 HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (*wet_cycle.HANDLERS,)
 

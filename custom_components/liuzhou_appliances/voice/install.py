@@ -66,7 +66,7 @@ def spoken_name(name: str) -> str:
     return " ".join(_TEMPLATE_CHARACTERS.sub(" ", name).split())
 
 
-def generated_lists(hass: HomeAssistant) -> dict[str, Any]:
+def generated_lists(hass: HomeAssistant, language: str) -> dict[str, Any]:
     """The generated hassil lists: ``lz_name`` (our appliances' names) and the domains'."""
     appliances = our_appliances(hass)
     names = sorted(
@@ -79,7 +79,7 @@ def generated_lists(hass: HomeAssistant) -> dict[str, Any]:
     )
     lists: dict[str, Any] = {"lz_name": {"values": names or [_NO_NAME]}}
     for factory in LIST_FACTORIES:
-        lists.update(factory(appliances))
+        lists.update(factory(appliances, language))
     return lists
 
 
@@ -133,10 +133,10 @@ class SentenceInstaller:
         ):
             return SyncReport()  # no Assist, or the last appliance was removed meanwhile
         shipped = await self.hass.async_add_executor_job(_shipped_bodies)
-        lists = generated_lists(self.hass)
         files = {}
         for language, bodies in shipped.items():
             variant = assist_language_directory(language)
+            lists = generated_lists(self.hass, language)
             files[variant] = {
                 name: _LANGUAGE_LINE.sub(f"language: {variant}", body, count=1)
                 for name, body in {**bodies, GENERATED: _generated_body(language, lists)}.items()
