@@ -29,7 +29,7 @@ _LOGGER = logging.getLogger(__name__)
 pytestmark = at_valley_night
 
 # The names the household gave its appliances, per language of the corpus.
-NAMES = {"en": ("Swan", "Fotile"), "zh-cn": ("小天鹅", "方太")}
+NAMES = {"en": ("Swan", "Fotile", "Haier", "Gree"), "zh-cn": ("小天鹅", "方太", "海尔", "格力")}
 
 
 def _append_line(path: Path, line: str) -> None:
@@ -43,10 +43,11 @@ async def test_corpus(
 ) -> None:
     hass = voice_hass
     await add_household(hass)
-    washer_name, dishwasher_name = NAMES[language]
     registry = dr.async_get(hass)
-    registry.async_update_device(device_of(hass, home.washer).id, name_by_user=washer_name)
-    registry.async_update_device(device_of(hass, home.dishwasher).id, name_by_user=dishwasher_name)
+    for machine, own_name in zip(
+        (home.washer, home.dishwasher, home.fridge, home.ac), NAMES[language], strict=True
+    ):
+        registry.async_update_device(device_of(hass, machine).id, name_by_user=own_name)
     await hass.async_block_till_done()
     corpus = list(cases(language))
     assert len(corpus) >= 1
@@ -56,6 +57,8 @@ async def test_corpus(
         for key, state in {
             "washer": "stopped",
             "dishwasher": "stopped",
+            "fridge": "normal",
+            "ac": "normal",
             **case.test.get("given", {}),
         }.items():
             await prepare(hass, home.by_key(key), state)
@@ -75,7 +78,7 @@ async def test_corpus(
         speech = response.speech.get("plain", {}).get("speech", "")
         is_error = response.response_type is intent.IntentResponseType.ERROR
         _LOGGER.info("%s -> %s", case.sentence, speech)
-        if is_error != bool(case.test.get("error", False)):
+        if is_error != bool(case.test.get("error", case.intent is None)):
             problems.append(f"{case.sentence!r}: answered {speech!r} (error={is_error})")
         if "response" in case.test and speech != case.test["response"]:
             problems.append(

@@ -12,12 +12,12 @@ from typing import Any, Final
 
 from homeassistant.helpers import intent
 
-from . import wet_cycle
+from . import fridge, wet_cycle
 from .targets import Appliance
 
 type ListsFactory = Callable[[list[Appliance]], Mapping[str, Any]]
 
-HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (*wet_cycle.HANDLERS,)
+HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (*wet_cycle.HANDLERS, *fridge.HANDLERS)
 
 # Generated hassil lists per domain; the appliance names are common (install.py).
 LIST_FACTORIES: Final[tuple[ListsFactory, ...]] = ()
