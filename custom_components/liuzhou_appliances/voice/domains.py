@@ -12,12 +12,16 @@ from typing import Any, Final
 
 from homeassistant.helpers import intent
 
-from . import fridge, wet_cycle
+from . import ac, fridge, wet_cycle
 from .targets import Appliance
 
 type ListsFactory = Callable[[list[Appliance]], Mapping[str, Any]]
 
-HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (*wet_cycle.HANDLERS, *fridge.HANDLERS)
+HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (
+    *wet_cycle.HANDLERS,
+    *fridge.HANDLERS,
+    *ac.HANDLERS,
+)
 
 # Generated hassil lists per domain; the appliance names are common (install.py).
 LIST_FACTORIES: Final[tuple[ListsFactory, ...]] = ()
