@@ -259,7 +259,7 @@ class AcFeatureHandler(_AcHandler):
     description = "Turns a Liuzhou air conditioner's eco or sleep mode on or off."
     extra_slots: ClassVar[Mapping[vol.Marker, Any]] = {
         vol.Required("feature", description="eco or sleep"): vol.In(FEATURES),
-        vol.Optional("state", default="on"): vol.In(("on", "off")),
+        vol.Optional("state", description="on (the default) or off"): vol.In(("on", "off")),
     }
 
     async def async_act(self, call: Call) -> str:

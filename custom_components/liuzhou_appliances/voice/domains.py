@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from homeassistant.helpers import intent
 
-from . import ac, fridge, wet_cycle
+from . import ac, energy, fridge, wet_cycle
 from .targets import Appliance
 
 type ListsFactory = Callable[[list[Appliance]], Mapping[str, Any]]
@@ -21,6 +21,7 @@ HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (
     *wet_cycle.HANDLERS,
     *fridge.HANDLERS,
     *ac.HANDLERS,
+    *energy.HANDLERS,
 )
 
 # Generated hassil lists per domain; the appliance names are common (install.py).

@@ -189,7 +189,7 @@ class FridgeModeHandler(_FridgeHandler):
         vol.Required("mode", description="normal, eco, quick_freeze or vacation"): vol.In(
             FRIDGE_MODES
         ),
-        vol.Optional("state", default="on"): vol.In(("on", "off")),
+        vol.Optional("state", description="on (the default) or off"): vol.In(("on", "off")),
     }
 
     async def async_act(self, call: Call) -> str:
@@ -225,7 +225,9 @@ class FridgeStatusHandler(_FridgeHandler):
         "temperatures (query=temperature)."
     )
     extra_slots: ClassVar[Mapping[vol.Marker, Any]] = {
-        vol.Optional("query", default="door"): vol.In(("door", "temperature")),
+        vol.Optional("query", description="door (the default) or temperature"): vol.In(
+            ("door", "temperature")
+        ),
     }
 
     async def async_act(self, call: Call) -> str:
