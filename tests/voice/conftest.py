@@ -51,13 +51,16 @@ async def voice_hass(hass: HomeAssistant, tmp_path: Path) -> HomeAssistant:
 
 @dataclass
 class Home:
-    """A washer on the upstairs balcony and a dishwasher in the downstairs kitchen."""
+    """A washer on the upstairs balcony, a dishwasher and a fridge in the downstairs
+    kitchen, an air conditioner in the downstairs living room."""
 
     washer: PairedAppliance
     dishwasher: PairedAppliance
+    fridge: PairedAppliance
+    ac: PairedAppliance
 
     def by_key(self, key: str) -> PairedAppliance:
-        """``washer`` or ``dishwasher``."""
+        """``washer``, ``dishwasher``, ``fridge`` or ``ac``."""
         machine: PairedAppliance = getattr(self, key)
         return machine
 
@@ -79,7 +82,7 @@ async def home(
     voice_hass: HomeAssistant,
     start_appliance: StartAppliance,  # noqa: F811  (the integration tests' fixture)
 ) -> Home:
-    """The two appliances, placed; the sentences installed (by their set-up)."""
+    """The four appliances, placed; the sentences installed (by their set-up)."""
     hass = voice_hass
     floors = fr.async_get(hass)
     upstairs = floors.async_create("Upstairs", aliases={"二楼", "楼上"}, level=1)
@@ -87,13 +90,17 @@ async def home(
     areas = ar.async_get(hass)
     balcony = areas.async_create("Balcony", aliases={"阳台"}, floor_id=upstairs.floor_id)
     kitchen = areas.async_create("Kitchen", aliases={"厨房"}, floor_id=downstairs.floor_id)
-    areas.async_create("Living room", aliases={"客厅"}, floor_id=downstairs.floor_id)
+    living = areas.async_create("Living room", aliases={"客厅"}, floor_id=downstairs.floor_id)
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
     dishwasher = await start_appliance(ApplianceType.DISHWASHER)
+    fridge = await start_appliance(ApplianceType.REFRIGERATOR)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     place(hass, washer, balcony.id)
     place(hass, dishwasher, kitchen.id)
+    place(hass, fridge, kitchen.id)
+    place(hass, ac, living.id)
     await hass.async_block_till_done()
-    return Home(washer, dishwasher)
+    return Home(washer, dishwasher, fridge, ac)
 
 
 type Converse = Callable[..., Awaitable[intent.IntentResponse]]

@@ -12,13 +12,18 @@ from typing import Any, Final
 
 from homeassistant.helpers import intent
 
-from . import wet_cycle
+from . import ac, energy, fridge, wet_cycle
 from .targets import Appliance
 
 # (appliances, language directory such as "zh-cn") -> {list name: hassil list}
 type ListsFactory = Callable[[list[Appliance], str], Mapping[str, Any]]
 
-HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (*wet_cycle.HANDLERS,)
+HANDLERS: Final[tuple[intent.IntentHandler, ...]] = (
+    *wet_cycle.HANDLERS,
+    *fridge.HANDLERS,
+    *ac.HANDLERS,
+    *energy.HANDLERS,
+)
 
 # Generated hassil lists per domain; the appliance names are common (install.py).
 LIST_FACTORIES: Final[tuple[ListsFactory, ...]] = ()

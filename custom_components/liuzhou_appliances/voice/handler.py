@@ -24,7 +24,7 @@ from custom_components.liuzhou_appliances.link.model import ApplianceType
 
 from .errors import VoiceError
 from .speech import Language, Responses, join_names, say, spoken_language
-from .targets import Appliance, resolve, wanted_from_slots
+from .targets import Appliance, our_appliances, resolve, wanted_from_slots
 from .words import async_error_reason
 
 _LOGGER = logging.getLogger(__package__)
@@ -113,6 +113,16 @@ class Call:
     def value(self, slot: str) -> Any:
         """A slot's value, or None when the sentence did not fill it."""
         return self.slots.get(slot, {}).get("value")
+
+
+def appliance_word(call: Call) -> str:
+    """How answers call the appliance: its type ("空调", "the air conditioner" without the
+    article) when it is the only one of its type, else its name."""
+    kind = call.appliance.kind
+    same = [a for a in our_appliances(call.hass) if a.kind is kind]
+    if len(same) > 1 or kind is None:
+        return call.appliance.name
+    return KIND_NAMES[call.language][kind]
 
 
 class ApplianceIntentHandler(intent.IntentHandler):

@@ -165,3 +165,36 @@ def join_names(names: list[str], language: Language, *, question: bool = False) 
     if language == "zh":
         return "、".join(names[:-1]) + ("还是" if question else "或") + names[-1]
     return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def kwh(value: float, language: Language) -> str:
+    """Energy to one decimal: "一点二度电" (度 is the spoken kWh) / "1.2 kWh".
+
+    Shapes: 0 -> "零度电" / "0 kWh"; under 0.05 but used -> "不到零点一度电" /
+    "less than 0.1 kWh".
+    """
+    rounded = round(value, 1)
+    if rounded == 0 and value > 0:
+        return "不到零点一度电" if language == "zh" else "less than 0.1 kWh"
+    if language == "zh":
+        return f"{number(rounded, 'zh')}度电"
+    return f"{rounded:g} kWh"
+
+
+def money(value: float, language: Language) -> str:
+    """An amount in yuan as said in shops: "七毛钱", "一块二毛钱", "三块钱" / "0.70 yuan".
+
+    Chinese rounds to the 毛 (0.1 yuan); under half a 毛 -> "不到一毛钱". Negative
+    amounts are said by the caller (a saving that cost more).
+    """
+    if language == "en":
+        return f"{value:.2f} yuan"
+    mao_total = round(abs(value) * 10)
+    if mao_total == 0:
+        return "不到一毛钱"
+    yuan, mao = divmod(mao_total, 10)
+    if yuan == 0:
+        return f"{zh_number(mao)}毛钱"
+    if mao == 0:
+        return f"{zh_number(yuan)}块钱"
+    return f"{zh_number(yuan)}块{zh_digit_number(mao)}毛钱"
