@@ -15,8 +15,9 @@ layout, plus what an appliance test needs)::
         after: {washer: {operational_state: running}}   # appliance values afterwards
         error: true                  # optional: the answer is an error answer
 
-``intent: null`` means the sentence must not be understood (an unknown name,
-mixed languages): Assist answers with an error and nothing changes.
+``intent: null`` means none of our intents may take the sentence (an unknown name,
+mixed languages): Assist answers that it did not understand (or, on releases with
+fuzzy matching, with a guess among its own intents) and no appliance changes.
 
 An ``after`` value ``">0"`` means a positive number.
 """

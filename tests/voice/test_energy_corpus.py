@@ -134,3 +134,37 @@ async def test_without_household_energy_the_answer_says_so(
     response = await converse(sentence, language)
     assert response.speech["plain"]["speech"].startswith(answer)
     assert (response.response_type is intent.IntentResponseType.ERROR) is error
+
+
+@pytest.mark.parametrize(
+    ("language", "sentence", "total", "answer"),
+    [
+        ("zh-cn", "空调省了多少钱", 1.23, "到目前为止，节能优化为空调省了一块二毛钱。"),
+        (
+            "en",
+            "how much did the AC save",
+            1.23,
+            "Energy optimisation has saved 1.23 yuan on the air conditioner so far.",
+        ),
+        ("zh-cn", "空调省了多少钱", -0.5, "到目前为止，节能优化让空调多花了五毛钱。"),
+        (
+            "en",
+            "how much have we saved so far",
+            0.4,
+            "Energy optimisation has saved 0.40 yuan on your appliances so far.",
+        ),
+    ],
+)
+async def test_savings_are_the_savings_totals(
+    voice_hass: HomeAssistant,
+    home: Home,
+    converse: Converse,
+    language: str,
+    sentence: str,
+    total: float,
+    answer: str,
+) -> None:
+    await add_household(voice_hass)
+    home.ac.entry.runtime_data.energy.savings.total = total
+    response = await converse(sentence, language)
+    assert response.speech["plain"]["speech"] == answer

@@ -10,7 +10,10 @@ Parts, one job each:
 - ``sentence_files.py`` / ``install.py``: the sentence files in
   ``<config>/custom_sentences/<lang>/liuzhou_appliances/`` (installed, updated
   unless edited, removed with the last appliance) and the generated name list;
-- ``domains.py``: every domain's handlers; ``wet_cycle.py``: washer and dishwasher.
+- ``domains.py``: every domain's handlers; ``wet_cycle.py``: washer and dishwasher;
+  ``fridge.py``: compartment setpoints, modes, door; ``ac.py``: mode, fan, swing, eco,
+  sleep (on/off and the setpoint are Home Assistant's climate intents); ``energy.py``
+  with ``energy_history.py``: use and cost, savings, the price now, demand response.
 
 How to add a domain (``fridge``, ``ac``, ``energy`` ...):
 
