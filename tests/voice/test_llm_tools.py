@@ -67,3 +67,15 @@ async def test_an_llm_tool_call_starts_the_washer(voice_hass: HomeAssistant, hom
         lambda: home.washer.simulator.values()["operational_state"] == "running",
     )
     assert home.washer.simulator.values()["programme"] == "quick"
+
+
+async def test_an_llm_tool_call_may_leave_optional_slots_out(
+    voice_hass: HomeAssistant, home: Home
+) -> None:
+    """The washer's status without a ``query``: answered (the state), not refused."""
+    api = await _assist_api(voice_hass)
+    result = await api.async_call_tool(
+        llm.ToolInput(tool_name="LiuzhouRunStatus", tool_args={"appliance_type": "laundry_washer"})
+    )
+    assert result["response_type"] == "query_answer", result
+    assert result["speech"]["plain"]["speech"], result  # type: ignore[index,call-overload]

@@ -160,6 +160,7 @@ class EnergyUsageHandler(_HomeOrApplianceHandler):
     """Energy and cost today or this week."""
 
     intent_type = "LiuzhouEnergyUsage"
+    answers_question = True
     description = (
         "Tells how much energy (kWh) a Liuzhou appliance, or all of them, used today or this "
         "week (period=today or week) and what it cost (CNY)."
@@ -227,6 +228,7 @@ class EnergySavingsHandler(_HomeOrApplianceHandler):
     """What energy optimisation saved so far (the savings sensors' totals)."""
 
     intent_type = "LiuzhouEnergySavings"
+    answers_question = True
     description = (
         "Tells how much money (CNY) Liuzhou energy optimisation saved so far, for one "
         "appliance or all of them."
@@ -256,6 +258,8 @@ class _HouseholdHandler(intent.IntentHandler):
     """Hub-wide: needs the household energy entry."""
 
     platforms = None
+    # A question (the price now): the response is a query answer, not an action.
+    answers_question: ClassVar[bool] = False
 
     def reply(
         self, intent_obj: intent.Intent, key: str, *, error: bool = False, **values: object
@@ -267,6 +271,8 @@ class _HouseholdHandler(intent.IntentHandler):
             response.async_set_error(intent.IntentResponseErrorCode.FAILED_TO_HANDLE, text)
         else:
             response.async_set_speech(text)
+            if self.answers_question:
+                response.response_type = intent.IntentResponseType.QUERY_ANSWER
         return response
 
 
@@ -274,6 +280,7 @@ class EnergyPriceHandler(_HouseholdHandler):
     """The price now and whether it is expensive (the tariff period)."""
 
     intent_type = "LiuzhouEnergyPrice"
+    answers_question = True
     description = (
         "Tells the electricity price now (CNY/kWh) and whether it is expensive (tariff period)."
     )

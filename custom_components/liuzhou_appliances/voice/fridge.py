@@ -220,6 +220,7 @@ class FridgeStatusHandler(_FridgeHandler):
     """Is the door open; what temperature the compartments are at."""
 
     intent_type = "LiuzhouFridgeStatus"
+    answers_question = True
     description = (
         "Tells whether a Liuzhou fridge's door is open (query=door) or the compartments' "
         "temperatures (query=temperature)."

@@ -133,6 +133,8 @@ class ApplianceIntentHandler(intent.IntentHandler):
     extra_slots: ClassVar[Mapping[vol.Marker, Any]] = {}
     # Answers that need the appliance connected (the others read the kept state).
     needs_connection: ClassVar[bool] = True
+    # A question (how long, is the door open): the response is a query answer, not an action.
+    answers_question: ClassVar[bool] = False
 
     @property
     def slot_schema(self) -> dict[vol.Marker, Any]:
@@ -177,6 +179,8 @@ class ApplianceIntentHandler(intent.IntentHandler):
             )
             return response
         response.async_set_speech(speech)
+        if self.answers_question:
+            response.response_type = intent.IntentResponseType.QUERY_ANSWER
         return response
 
     async def async_act(self, call: Call) -> str:

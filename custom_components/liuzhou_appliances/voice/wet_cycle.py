@@ -403,12 +403,15 @@ class RunStatusHandler(_RunHandler):
     """How long is left, when it will be done, or what it is doing."""
 
     intent_type = "LiuzhouRunStatus"
+    answers_question = True
     description = (
         "Tells how long a Liuzhou washing machine or dishwasher has left (query=remaining), "
         "when it will be done (finish_time) or what it is doing (state)."
     )
     extra_slots: ClassVar[Mapping[vol.Marker, Any]] = {
-        vol.Optional("query", default="state"): vol.In(STATUS_QUERIES),
+        # No default: Home Assistant validates a default as a slot of its own, so a call
+        # without the slot would be refused; async_act reads a missing query as "state".
+        vol.Optional("query"): vol.In(STATUS_QUERIES),
     }
 
     async def async_act(self, call: Call) -> str:
