@@ -23,7 +23,7 @@ import socket
 import subprocess
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -50,6 +50,14 @@ HOME = {
         },
         "turn_on": ("turn on the air conditioner", "Turned on"),
         "panel": ("ac-1> en: turn on the air conditioner", "en", "Turned on"),
+        # The Done-when, through Assist: (sentence, Assist's response type).
+        "assist": (
+            ("start the washer", "action_done"),
+            ("when will the washer be done", "query_answer"),
+            ("set the freezer to minus 20 degrees", "action_done"),
+            ("put the air conditioner in sleep mode", "action_done"),
+            ("how much did the air conditioner cost today", "query_answer"),
+        ),
     },
     "zh-Hans": {
         "appliances": {"空调", "冰箱", "洗衣机", "洗碗机"},
@@ -57,6 +65,13 @@ HOME = {
         "areas": {"空调": "卧室", "冰箱": "厨房", "洗碗机": "厨房", "洗衣机": "阳台"},
         "turn_on": ("打开空调", "空调已打开"),
         "panel": ("ac-1> 打开空调", "zh-CN", "空调已打开"),
+        "assist": (
+            ("洗衣机开始洗", "action_done"),
+            ("洗衣机还要多久", "query_answer"),
+            ("冷冻室调到零下二十度", "action_done"),
+            ("空调开睡眠模式", "action_done"),
+            ("空调今天花了多少钱", "query_answer"),
+        ),
     },
 }
 
@@ -266,8 +281,18 @@ def _check_home_assistant(run: DemoRun, state_dir: Path, language: str = "en") -
     assert said["response"]["response_type"] == "action_done", said
     assert answer in said["response"]["speech"]["plain"]["speech"], said
     assert [target["id"] for target in said["response"]["data"]["success"]] == [climate]
+    # Start the washer, ask when it finishes, set the freezer to -20 °C, put the AC in
+    # sleep mode, ask what the AC cost today: each done or answered, in the home's language.
+    for sentence, kind in cast(tuple[tuple[str, str], ...], home["assist"]):
+        said = api.post("/api/conversation/process", {"text": sentence, "language": language})
+        assert said["response"]["response_type"] == kind, (sentence, said)
+    freezer = next(e for e in states if e.startswith("number.") and "freezer" in e)
+    deadline = time.monotonic() + 20
+    while float(api.get(f"/api/states/{freezer}")["state"]) != -20:
+        assert time.monotonic() < deadline, "the fridge never reported the freezer at -20 °C"
+        time.sleep(0.5)
     # A line typed at the demo is heard by the AC's voice panel; Assist's answer comes back.
-    line, panel_language, panel_answer = home["panel"]
+    line, panel_language, panel_answer = cast(tuple[str, str, str], home["panel"])
     run.type(line)
     reply = run.wait_for(rf"^\[panel\] ac-1 replies \[{panel_language}\]: (.+)$", 30)
     assert panel_answer in reply.group(1), reply.group(0)
