@@ -164,13 +164,17 @@ def _required_by_dependencies() -> set[str]:
     """What the integrations we depend on install (bluetooth: bleak-retry-connector), transitively.
 
     Home Assistant sets those up, with their requirements, before this integration;
-    their pins follow each release, so we import them without declaring a range.
+    their pins follow each release, so we import them without declaring a range. An
+    after-dependency's requirements count too: we import them only while it is loaded
+    (compat.assist_language_directory: conversation's home-assistant-intents, which
+    Home Assistant 2026 no longer installs with its core).
     """
     import homeassistant.components
 
     components = Path(homeassistant.components.__path__[0])
     found: set[str] = set()
-    todo, seen = list(MANIFEST["dependencies"]), set()
+    todo = [*MANIFEST["dependencies"], *MANIFEST.get("after_dependencies", [])]
+    seen: set[str] = set()
     while todo:
         domain = todo.pop()
         if domain in seen:
