@@ -46,7 +46,8 @@ from custom_components.liuzhou_appliances.link.client import ApplianceClient, pa
 from firmware_bridge.bridge import SimulatedProduct, simulated_appliances
 
 
-def _ms(samples: list[float]) -> dict[str, float]:
+def timing_summary(samples: list[float]) -> dict[str, float]:
+    """Median and 90th percentile of ``samples`` (seconds), in milliseconds."""
     ordered = sorted(samples)
     return {
         "median_ms": round(statistics.median(ordered) * 1000, 3),
@@ -54,7 +55,8 @@ def _ms(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def _entry_for(hass: HomeAssistant, appliance: SimulatedProduct) -> MockConfigEntry:
+async def paired_entry(hass: HomeAssistant, appliance: SimulatedProduct) -> MockConfigEntry:
+    """Pair ``appliance`` with this hub and add its config entry (not set up yet)."""
     hub_id = await async_get_hub_id(hass)
     result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
     entry = MockConfigEntry(
@@ -99,7 +101,7 @@ async def _run_in(config_dir: str, rounds: int) -> dict[str, Any]:
             first_setup: float | None = None
             entries = []
             for appliance in fleet:
-                entry = await _entry_for(hass, appliance)
+                entry = await paired_entry(hass, appliance)
                 started = time.perf_counter()
                 assert await hass.config_entries.async_setup(entry.entry_id)
                 await hass.async_block_till_done()
@@ -179,10 +181,16 @@ async def _run_in(config_dir: str, rounds: int) -> dict[str, Any]:
                 await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()
 
-    setup = {kind: _ms(times) for kind, times in setup_times.items()}
+    setup = {kind: timing_summary(times) for kind, times in setup_times.items()}
     assert first_setup is not None
-    command = {"via_home_assistant": _ms(via_ha), "bare_client": _ms(bare_write)}
-    push = {"to_home_assistant_state": _ms(push_ha), "to_bare_client": _ms(push_bare)}
+    command = {
+        "via_home_assistant": timing_summary(via_ha),
+        "bare_client": timing_summary(bare_write),
+    }
+    push = {
+        "to_home_assistant_state": timing_summary(push_ha),
+        "to_bare_client": timing_summary(push_bare),
+    }
     return {
         "rounds": rounds,
         "first_setup_ms": round(first_setup * 1000, 3),

@@ -25,32 +25,21 @@ import asyncio
 from collections.abc import Awaitable, Callable
 import json
 import logging
-import math
 from pathlib import Path
-import statistics
 import tempfile
 import time
 from typing import Any
 
 from homeassistant import loader
 from homeassistant.components import conversation
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
     async_test_home_assistant,
 )
 
-from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
-from custom_components.liuzhou_appliances.const import (
-    CONF_APPLIANCE_ID,
-    CONF_HUB_ID,
-    CONF_KEY,
-    DOMAIN,
-)
-from custom_components.liuzhou_appliances.link.client import pair
+from benchmarks.integration import paired_entry, timing_summary
 from firmware_bridge.bridge import SimulatedProduct, simulated_appliances
 
 # (start, stop) sentences per conversation language, and the panel's tag for it.
@@ -59,33 +48,6 @@ SENTENCES = {
     "zh-cn": ("启动洗衣机", "停止洗衣机", "zh-CN"),
 }
 STATE_WITHIN_S = 5.0
-
-
-def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "median_ms": round(statistics.median(ordered) * 1000, 3),
-        "p90_ms": round(ordered[math.ceil(0.9 * len(ordered)) - 1] * 1000, 3),
-    }
-
-
-async def _entry_for(hass: HomeAssistant, appliance: SimulatedProduct) -> MockConfigEntry:
-    hub_id = await async_get_hub_id(hass)
-    result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Washer",
-        unique_id=result.hello.appliance_id,
-        data={
-            CONF_HOST: appliance.host,
-            CONF_PORT: appliance.port,
-            CONF_APPLIANCE_ID: result.hello.appliance_id,
-            CONF_KEY: result.key.hex(),
-            CONF_HUB_ID: hub_id,
-        },
-    )
-    entry.add_to_hass(hass)
-    return entry
 
 
 async def _until(condition: Callable[[], bool]) -> None:
@@ -116,7 +78,7 @@ async def _run_in(config_dir: str, rounds: int) -> dict[str, Any]:
             assert await async_setup_component(hass, component, {})
         async with simulated_appliances(washer=1, speed=0.0, zeroconf=False) as fleet:
             washer = fleet[0]
-            entry = await _entry_for(hass, washer)
+            entry = await paired_entry(hass, washer)
             assert await hass.config_entries.async_setup(entry.entry_id)
             await hass.async_block_till_done()  # the sentences are installed and loaded
             buttons = {
@@ -182,7 +144,7 @@ async def _measure(
             await _until(running)
             samples[name].append(await _timed(do_stop))
             await _until(lambda: not running())
-    stats = {name: _ms(values) for name, values in samples.items()}
+    stats = {name: timing_summary(values) for name, values in samples.items()}
     return {
         **stats,
         "assist_to_button": round(stats["assist"]["median_ms"] / stats["button"]["median_ms"], 2),
