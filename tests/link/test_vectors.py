@@ -32,6 +32,7 @@ from custom_components.liuzhou_appliances.link.pairing import PairingInitiator
 from custom_components.liuzhou_appliances.link.session import (
     NoiseInitiator,
     NoiseResponder,
+    SecureSession,
     hello_transcript,
 )
 from tests.vectors import load, seeded_entropy
@@ -192,26 +193,34 @@ def test_discovery_vectors() -> None:
 # --- the message exchange, played by a scripted appliance --------------------
 
 
-async def _scripted_appliance(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, log: list[str]
-) -> None:
-    """Answers exactly as the vectors say, checking each request's bytes."""
-    appliance = MESSAGES["appliance"]
+async def _accept_session(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, vectors: dict[str, Any]
+) -> SecureSession:
+    """Play the vectors' appliance through HELLO and the Noise handshake; return its session."""
+    identity = vectors["appliance"]["identity"]
     frame = await read_frame(reader)
     server_hello = HelloInfo(
-        appliance["identity"]["appliance_id"],
-        ApplianceType(appliance["identity"]["type"]),
-        appliance["identity"]["model"],
-        appliance["identity"]["firmware"],
+        identity["appliance_id"],
+        ApplianceType(identity["type"]),
+        identity["model"],
+        identity["firmware"],
         1,
         True,
     ).encode()
     writer.write(encode_frame(FrameType.HELLO, server_hello))
     handshake = await read_frame(reader)
     reply, session = NoiseResponder(
-        bytes.fromhex(MESSAGES["key"]), hello_transcript(frame.payload, server_hello)
+        bytes.fromhex(vectors["key"]), hello_transcript(frame.payload, server_hello)
     ).respond(handshake.payload)
     writer.write(encode_frame(FrameType.HANDSHAKE, reply))
+    return session
+
+
+async def _scripted_appliance(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, log: list[str]
+) -> None:
+    """Answers exactly as the vectors say, checking each request's bytes."""
+    session = await _accept_session(reader, writer, MESSAGES)
     for step in (s for s in MESSAGES["steps"] if s["client_api"]):
         request = session.decrypt((await read_frame(reader)).payload).decode()
         if request != step["request"]:
@@ -275,22 +284,7 @@ async def _scripted_panel(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, log: list[str]
 ) -> None:
     """Plays voice.json's appliance: checks each request's bytes, pushes each utterance."""
-    appliance = VOICE["appliance"]
-    frame = await read_frame(reader)
-    server_hello = HelloInfo(
-        appliance["identity"]["appliance_id"],
-        ApplianceType(appliance["identity"]["type"]),
-        appliance["identity"]["model"],
-        appliance["identity"]["firmware"],
-        1,
-        True,
-    ).encode()
-    writer.write(encode_frame(FrameType.HELLO, server_hello))
-    handshake = await read_frame(reader)
-    reply, session = NoiseResponder(
-        bytes.fromhex(VOICE["key"]), hello_transcript(frame.payload, server_hello)
-    ).respond(handshake.payload)
-    writer.write(encode_frame(FrameType.HANDSHAKE, reply))
+    session = await _accept_session(reader, writer, VOICE)
     for step in VOICE["steps"]:
         if "request" in step:
             if not step["client_api"]:
