@@ -76,6 +76,16 @@ class BlePeripheral:
         self._advertising = asyncio.Lock()
 
     @property
+    def advertising_busy(self) -> bool:
+        """A change of advertising is waiting for the controller's answer.
+
+        Tests that jump the clock wait for this to clear: the jump would fire Bumble's
+        command timeout under a command still in flight, and the late answer then
+        breaks Bumble's host.
+        """
+        return self._advertising.locked() or bool(self._updates)
+
+    @property
     def link_count(self) -> int:
         """BLE connections open now."""
         return len(self._links)

@@ -44,8 +44,14 @@ async def _settle(hass: HomeAssistant) -> None:
         await hass.async_block_till_done()
 
 
-def _seconds_later(hass: HomeAssistant, seconds: float) -> None:
-    """Fire the timers due within ``seconds`` (the reconnect's backoff among them)."""
+async def _seconds_later(hass: HomeAssistant, appliance: BleAppliance, seconds: float) -> None:
+    """Fire the timers due within ``seconds`` (the reconnect's backoff among them).
+
+    Only once the appliance's advertising has settled: the jump would also fire the
+    timeout of an HCI command still in flight.
+    """
+    await _settle(hass)
+    await wait_until(hass, lambda: not appliance.peripheral.advertising_busy)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=seconds))
 
 
@@ -108,7 +114,7 @@ async def test_a_full_proxy_raises_an_issue_and_advertisements_keep_the_backoff(
     bumble_connections.slots_free = False
     await bumble_connections.clients[-1].disconnect()
     await wait_until(hass, lambda: not coordinator.connected)
-    _seconds_later(hass, 1)
+    await _seconds_later(hass, appliance, 1)
     await wait_until(hass, lambda: coordinator.stats.connect_attempts == attempts + 1)
     issue = _issue(hass, appliance, "ble_no_connection_slot")
     assert issue is not None
@@ -128,7 +134,7 @@ async def test_a_full_proxy_raises_an_issue_and_advertisements_keep_the_backoff(
             proxy.hear(appliance, paired=True, appended=heard.to_bytes(2))
             await _settle(hass)
         assert coordinator.stats.connect_attempts == attempts + period
-        _seconds_later(hass, 61)
+        await _seconds_later(hass, appliance, 61)
         await wait_until(hass, partial(_attempts_are, coordinator, attempts + period + 1))
     await _settle(hass)
     assert coordinator.stats.connect_attempts == attempts + 11
@@ -137,7 +143,7 @@ async def test_a_full_proxy_raises_an_issue_and_advertisements_keep_the_backoff(
 
     # A slot is free again: the next attempt connects and the issue goes.
     bumble_connections.slots_free = True
-    _seconds_later(hass, 61)
+    await _seconds_later(hass, appliance, 61)
     await wait_until(hass, lambda: coordinator.connected)
     assert _issue(hass, appliance, "ble_no_connection_slot") is None
     await hass.config_entries.async_unload(entry.entry_id)
@@ -180,7 +186,7 @@ async def test_offline_ble_appliance_issue_names_its_bluetooth_address(
     bumble_connections.reachable = False
     await bumble_connections.clients[-1].disconnect()
     await wait_until(hass, lambda: not coordinator.connected)
-    _seconds_later(hass, 6 * 60)
+    await _seconds_later(hass, appliance, 6 * 60)
     await _settle(hass)
     issue = _issue(hass, appliance, "unreachable")
     assert issue is not None
