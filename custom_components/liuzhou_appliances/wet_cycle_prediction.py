@@ -187,11 +187,15 @@ class WetCyclePredictor:
 
     # --- the model ------------------------------------------------------------------------
 
-    def set_model(self, model: Model | None, error: ModelError | None = None) -> None:
-        """The loaded model, or None with the error that kept it from loading."""
+    def set_model(
+        self, model: Model | None, error: ModelError | None = None, *, detail: str | None = None
+    ) -> None:
+        """The loaded model, or None with the error that kept it from loading (``detail``:
+        its text for diagnostics, ``str(error)`` by default)."""
         self.model = model
         if model is None:
-            self._fallback(_reason(error) if error else "not_loaded", str(error) if error else None)
+            text = detail if detail is not None else (str(error) if error else None)
+            self._fallback(_reason(error) if error else "not_loaded", text)
         elif self.appliance_runs_model:
             self._fallback("appliance_runs_model", None)
         else:
