@@ -64,8 +64,16 @@ MAINS_WATER_C: Final = (14.7, 13.2, 14.9, 17.7, 21.7, 24.8, 26.4, 27.4, 27.3, 26
 # a change of state, phase, programme or option answers at once, the minute timer always.
 PREDICT_EVERY_S: Final = 15.0
 _UNDER_WAY: Final = frozenset({OperationalState.RUNNING, OperationalState.PAUSED})
-_SETTINGS: Final = ("operational_state", "phase", "programme", "water_temperature")
-_SETTINGS_MORE: Final = ("spin_speed", "rinses", "delay_remaining")
+# What answers at once when it changes (not the countdowns: a delayed start's wait counts
+# down every second, and the model's answer counts down with the clock meanwhile).
+_SETTINGS: Final = (
+    "operational_state",
+    "phase",
+    "programme",
+    "water_temperature",
+    "spin_speed",
+    "rinses",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +229,7 @@ class WetCyclePredictor:
         self._was_running = state in _UNDER_WAY and values.get("phase") != "idle"
         self.tracker.update(now_s, dict(values))
         self._values = values
-        settings = tuple(values.get(key) for key in (*_SETTINGS, *_SETTINGS_MORE))
+        settings = tuple(values.get(key) for key in _SETTINGS)
         due = self._last_predict_s is None or now_s - self._last_predict_s >= PREDICT_EVERY_S
         if settings != self._settings or due or self.estimate is None:
             self._settings = settings
