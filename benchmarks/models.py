@@ -6,6 +6,9 @@ dataset (other seeds, a room and a weather year never trained on), then:
 - quality: the wet-cycle predictor's remaining-time error (minutes) and
   remaining-energy error (kWh) against what the declared profile says, per
   appliance, on every held-out row and on the rows of a run's first 45 minutes;
+- planning: the run planner's share of the oracle's savings when it plans on
+  the model's profiles and on the declared ones, for the energy benchmark's
+  home washer and hotel dishwasher (``benchmarks/_models/planner.py``);
 - runtimes: the largest difference between LiteRT's and the numpy
   interpreter's outputs on the same rows, and the time of one ``predict`` of
   one row (input checks included) on each, measured in alternating blocks in
@@ -29,6 +32,8 @@ import numpy as np
 from custom_components.liuzhou_appliances.neural import Model, litert_available, load_model
 from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
 from models.wet_cycle import dataset
+
+from ._models.planner import compare_all
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
 ELAPSED = [name for name, _ in FEATURES].index("elapsed")
@@ -68,6 +73,36 @@ def quality(model: Model, held_out: dict[str, np.ndarray[Any, Any]]) -> dict[str
     return out
 
 
+def planner_shares(model: Model) -> dict[str, float]:
+    """The run planner's share of the oracle on the model's profiles and on the declared ones
+    (benchmarks/_models/planner.py), printed side by side."""
+    print()
+    print(
+        f"{'planner':<26}{'baseline':>10}{'declared':>10}{'model':>10}{'oracle':>10}"
+        f"{'% declared':>12}{'% model':>10}"
+    )
+    out: dict[str, float] = {}
+    for (name, result), key in zip(
+        compare_all(model).items(), ("washer", "hotel_dishwasher"), strict=True
+    ):
+        cost = result.cost
+        print(
+            f"{name:<26}{cost['baseline']:>10.3f}{cost['declared']:>10.3f}{cost['model']:>10.3f}"
+            f"{cost['oracle']:>10.3f}{result.share('declared'):>12.2f}{result.share('model'):>10.2f}"
+        )
+        print(
+            f"{'':<4}delay min {_row(result.delay_min)}; profile min {_row(result.duration_min)}; "
+            f"kWh {_row(result.energy_kwh, 3)}"
+        )
+        for strategy in ("declared", "model"):
+            out[f"{key}_planner_oracle_share_pct_{strategy}"] = round(result.share(strategy), 2)
+    return out
+
+
+def _row(values: dict[str, float], digits: int = 0) -> str:
+    return ", ".join(f"{name} {value:.{digits}f}" for name, value in values.items())
+
+
 def latency(models: list[Model], row: np.ndarray[Any, Any], blocks: int) -> dict[str, float]:
     """Median per-call time (µs) on one row, per runtime, blocks alternating: ``predict``
     (input and output checks included) as ``NAME``, the runtime alone as ``NAME_infer``."""
@@ -104,6 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     numpy_model = load_model(MODEL, "numpy")
     summary: dict[str, Any] = {"model": "wet_cycle", "held_out_rows": len(held_out["x"])}
     summary.update(quality(numpy_model, held_out))
+    summary.update(planner_shares(numpy_model))
     models = [numpy_model]
     if litert_available():
         litert_model = load_model(MODEL, "litert")

@@ -83,6 +83,13 @@ async def async_get_config_entry_diagnostics(
         },
         # Counts only: what was said to the panel never leaves through diagnostics.
         "voice_panel": runtime.panel.diagnostics() if runtime.panel else None,
+        # Washers and dishwashers: the wet-cycle model's name, version, runtime and status
+        # (why it falls back); no values of the appliance or its run.
+        **(
+            {"models": {"wet_cycle": runtime.prediction.diagnostics()}}
+            if runtime.prediction is not None
+            else {}
+        ),
     }
 
 

@@ -33,6 +33,7 @@ from .energy_runtime import (
 )
 from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
+from .link.model import ApplianceType
 from .naming import async_type_name
 from .runtime_data import (
     AnyLiuzhouConfigEntry,
@@ -49,6 +50,7 @@ from .services import async_setup_services
 from .voice.install import async_listen_device_changes, installer
 from .voice_log import VoiceLog
 from .voice_panel import VoicePanelBridge
+from .wet_cycle_runtime import WET_KINDS, WetCycleRuntime
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -103,7 +105,12 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
             hass, coordinator, VoiceLog(enabled=entry.options.get(CONF_VOICE_LOG, False))
         )
         entry.async_on_unload(panel.async_start())
-    entry.runtime_data = ApplianceRuntimeData(coordinator, energy, panel)
+    prediction = None
+    if ApplianceType(coordinator.declaration.type) in WET_KINDS:
+        prediction = WetCycleRuntime(hass, coordinator)
+        entry.async_on_unload(await prediction.async_start())  # loads the model off the loop
+        energy.runs.profile_for = prediction.planning_programme
+    entry.runtime_data = ApplianceRuntimeData(coordinator, energy, panel, prediction)
     energy.attached = True
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()

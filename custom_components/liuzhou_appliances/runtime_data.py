@@ -25,16 +25,19 @@ if TYPE_CHECKING:
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
     from .voice_panel import VoicePanelBridge
+    from .wet_cycle_runtime import WetCycleRuntime
 
 
 @dataclass(slots=True)
 class ApplianceRuntimeData:
-    """One appliance entry's runtime: its connection, its energy features, its voice panel."""
+    """One appliance entry's runtime: connection, energy features, voice panel, run prediction."""
 
     coordinator: LiuzhouCoordinator
     energy: ApplianceEnergy
     # None when the appliance declares no voice panel.
     panel: VoicePanelBridge | None = None
+    # Washers and dishwashers: the predicted run (finish time, remaining energy, planning).
+    prediction: WetCycleRuntime | None = None
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 from .bluetooth_sensor import BluetoothSignalSensor
 from .coordinator import LiuzhouCoordinator
 from .descriptions import (
+    REMAINING_ENERGY,
     SENSORS,
     STABLE_TIMESTAMP_TOLERANCE_S,
     LiuzhouSensorEntityDescription,
@@ -29,6 +30,7 @@ from .entity import LiuzhouEntity
 from .household import household_sensors
 from .naming import async_tariff_name
 from .runtime_data import AnyLiuzhouConfigEntry, HouseholdRuntimeData
+from .wet_cycle_runtime import WetCycleRuntime
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -49,10 +51,15 @@ async def async_setup_entry(
         async_add_entities(household_sensors(runtime.energy, tariff_name))
         return
     coordinator = runtime.coordinator
+    prediction = runtime.prediction
     async_add_entities(
-        _sensor_class(description)(coordinator, description)
+        PredictedFinishSensor(coordinator, description, prediction)
+        if prediction is not None and description.key == "finish_time"
+        else _sensor_class(description)(coordinator, description)
         for description in declared(SENSORS, coordinator.declaration)
     )
+    if prediction is not None:
+        async_add_entities([RemainingEnergySensor(coordinator, REMAINING_ENERGY, prediction)])
     async_add_entities(energy_sensors(runtime))
     if coordinator.advertisements is not None:
         async_add_entities([BluetoothSignalSensor(coordinator, coordinator.advertisements)])
@@ -117,7 +124,10 @@ class LiuzhouTimestampSensor(LiuzhouSensor):
     def _update_moment(self) -> None:
         seconds_until_fn = self.entity_description.seconds_until_fn
         assert seconds_until_fn is not None
-        seconds = seconds_until_fn(self.coordinator.values)
+        self._set_moment(seconds_until_fn(self.coordinator.values))
+
+    def _set_moment(self, seconds: int | None) -> None:
+        """Show now + ``seconds`` if it moved beyond the tolerance (None: no moment)."""
         if seconds is None:
             self._moment = None
             return
@@ -138,6 +148,79 @@ class LiuzhouTimestampSensor(LiuzhouSensor):
     def native_value(self) -> datetime | None:
         """The moment shown."""
         return self._moment
+
+
+class PredictedFinishSensor(LiuzhouTimestampSensor):
+    """A washer's or dishwasher's finish time from the hub's estimate of the run.
+
+    The estimate (``WetCycleRuntime``) is the wet-cycle model's when it answers and
+    the appliance's own countdown otherwise; the ``source`` attribute says which.
+    """
+
+    def __init__(
+        self,
+        coordinator: LiuzhouCoordinator,
+        description: LiuzhouSensorEntityDescription,
+        prediction: WetCycleRuntime,
+    ) -> None:
+        """Build the sensor on the appliance's predictor."""
+        self._prediction = prediction
+        super().__init__(coordinator, description)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the estimate as well as the appliance."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._prediction.async_add_listener(self._handle_estimate))
+
+    @callback
+    def _handle_estimate(self) -> None:
+        self._update_moment()
+        self.async_write_ha_state()
+
+    def _update_moment(self) -> None:
+        estimate = self._prediction.estimate
+        self._set_moment(None if estimate is None else estimate.remaining_s)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Where the estimate comes from: "model" or "appliance"."""
+        estimate = self._prediction.estimate
+        return None if estimate is None else {"source": estimate.source}
+
+
+class RemainingEnergySensor(LiuzhouSensor):
+    """The energy (kWh) the run under way still uses, as the hub estimates it."""
+
+    def __init__(
+        self,
+        coordinator: LiuzhouCoordinator,
+        description: LiuzhouSensorEntityDescription,
+        prediction: WetCycleRuntime,
+    ) -> None:
+        """Build the sensor on the appliance's predictor."""
+        super().__init__(coordinator, description)
+        self._prediction = prediction
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the estimate."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._prediction.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> float | None:
+        """kWh left in the run under way; None without a run or an estimate of it."""
+        estimate = self._prediction.estimate
+        return (
+            None
+            if estimate is None or estimate.remaining_kwh is None
+            else round(estimate.remaining_kwh, 3)
+        )
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Where the estimate comes from: "model" or "appliance" (its declared profile)."""
+        estimate = self._prediction.estimate
+        return None if estimate is None else {"source": estimate.source}
 
 
 @dataclass(slots=True)

@@ -209,6 +209,8 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         "expected_cost": round(recorded.cost, 4),
         "savings": round(recorded.savings, 4),
         "energy_kwh": round(plan.energy_kwh, 3),
+        # The profile planned on: the wet-cycle model's ("model") or the declared one.
+        "profile": energy.runs.profile_source,
     }
     return response
 

@@ -12,6 +12,7 @@ import pytest
 
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.descriptions import (
+    REMAINING_ENERGY,
     LiuzhouSensorEntityDescription,
     all_descriptions,
 )
@@ -54,6 +55,8 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
     expected[("sensor", "bluetooth_signal")] = set()
     # An appliance's voice panel (notify.py).
     expected[("notify", "voice_panel")] = set()
+    # A washer's or dishwasher's predicted remaining energy (sensor.py, wet_cycle_runtime.py).
+    expected[("sensor", str(REMAINING_ENERGY.translation_key))] = set()
     return expected
 
 

@@ -4,11 +4,16 @@ The plan_run action plans a run with the household's tariff, cap and solar
 surplus (``plan_run``) and records the plan it executed (``record_plan``).
 The appliance's reported state then tells whether the run started (its
 savings are credited once) or was stopped before starting (forgotten).
+
+A run is planned on the wet-cycle model's profile of the programme at the
+present settings when the model answers (``profile_for``, set by the entry's
+set-up from its ``WetCycleRuntime``), else on the declared profile;
+``profile_source`` says which ("model" or "declared").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
@@ -93,6 +98,10 @@ class PlannedRuns:
         self.energy = energy
         self.coordinator = energy.coordinator
         self.plan: PlannedRun | None = None
+        # The programme to plan with and its source; the declared one unless set-up
+        # gives the predictor's (washers and dishwashers).
+        self.profile_for: Callable[[Programme], tuple[Programme, str]] = _declared
+        self.profile_source = "declared"
 
     def programme(self, programme_id: str | None) -> Programme:
         """The declared programme (the selected one by default); LinkError if unknown."""
@@ -115,9 +124,13 @@ class PlannedRuns:
         only_cheap: bool,
         only_surplus: bool,
     ) -> tuple[PlanResult, RunPlan | None]:
-        """The plan and the run as it would be if started at once (for the savings)."""
+        """The plan and the run as it would be if started at once (for the savings).
+
+        Planned on ``profile_for(programme)``: the model's profile when it answers.
+        """
         household = self.energy.household
         assert household is not None
+        programme, self.profile_source = self.profile_for(programme)
         now = dt_util.utcnow()
         power = self.coordinator.data.get("power")
         context = household.planning_context(
@@ -188,3 +201,7 @@ class PlannedRuns:
     def restore_runtime(self, kept: Mapping[str, Any]) -> None:
         """Take the kept plan."""
         self.plan = PlannedRun.from_json(kept.get("plan")) if kept.get("plan") else None
+
+
+def _declared(programme: Programme) -> tuple[Programme, str]:
+    return programme, "declared"

@@ -1,0 +1,170 @@
+"""The wet-cycle predictor in Home Assistant: one model for the hub, one predictor per machine.
+
+The model file ships in the integration (``models/wet_cycle.tflite``, a copy
+of ``models/wet_cycle/wet_cycle.tflite`` that ``./scripts/train`` refreshes
+and a test keeps identical). It is read and checked once per Home Assistant
+run, in the executor (``load_model`` blocks); every washer and dishwasher
+shares it. A file that cannot be loaded leaves each predictor on the
+appliance's own countdown with the reason in diagnostics: never an exception
+in the event loop.
+
+``WetCycleRuntime`` feeds the appliance's pushes and a one-minute timer to its
+``WetCyclePredictor`` (``wet_cycle_prediction.py``) and tells its listeners
+(the finish-time and remaining-energy sensors) when the estimate changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+import logging
+from pathlib import Path
+import time
+from typing import Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .coordinator import LiuzhouCoordinator
+from .link.declaration import Programme
+from .link.model import ApplianceType
+from .neural import Model, ModelError, load_model
+from .wet_cycle_prediction import RunEstimate, WetCyclePredictor
+
+_LOGGER = logging.getLogger(__package__)
+
+MODEL_FILE: Final = Path(__file__).parent / "models" / "wet_cycle.tflite"
+REFRESH_INTERVAL: Final = timedelta(minutes=1)
+WET_KINDS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
+
+
+@dataclass
+class _SharedModel:
+    """The hub's one loaded model (None until loaded; a failed load is tried again later)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    model: Model | None = None
+
+
+_SHARED: HassKey[_SharedModel] = HassKey("liuzhou_appliances_wet_cycle_model")
+
+
+async def async_wet_cycle_model(hass: HomeAssistant) -> Model:
+    """The wet-cycle model, loaded in the executor on first use; raises ``ModelError``."""
+    shared = hass.data.setdefault(_SHARED, _SharedModel())
+    async with shared.lock:
+        if shared.model is None:
+            shared.model = await hass.async_add_executor_job(load_model, MODEL_FILE)
+        return shared.model
+
+
+class WetCycleRuntime:
+    """One washer's or dishwasher's predicted run, kept current while its entry is loaded.
+
+    ``estimate`` is the run under way (None when none is); ``clock`` gives the
+    monotonic seconds the run's elapsed time is counted in (a test may drive it).
+    """
+
+    def __init__(self, hass: HomeAssistant, coordinator: LiuzhouCoordinator) -> None:
+        """A predictor without its model; ``async_start`` loads it and starts following."""
+        self.hass = hass
+        self.coordinator = coordinator
+        self.predictor = WetCyclePredictor(
+            coordinator.declaration,
+            dishwasher=coordinator.declaration.type == ApplianceType.DISHWASHER,
+        )
+        self.clock: Callable[[], float] = time.monotonic
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._failed = False
+
+    @property
+    def estimate(self) -> RunEstimate | None:
+        """The run under way as predicted, or None."""
+        return self.predictor.estimate
+
+    async def async_start(self) -> CALLBACK_TYPE:
+        """Load the model (off the event loop), then follow pushes and the minute timer.
+
+        Returns the callback that stops following.
+        """
+        try:
+            model = await async_wet_cycle_model(self.hass)
+        except ModelError as err:
+            detail = str(err).replace(str(MODEL_FILE), MODEL_FILE.name)
+            _LOGGER.warning(
+                "%s: the wet-cycle model cannot be used (%s); finish times follow the "
+                "appliance's own countdown",
+                self.coordinator.config_entry.title,
+                detail,
+            )
+            self.predictor.set_model(None, err, detail=detail)
+        else:
+            self.predictor.set_model(model)
+        self._async_follow(refresh=True)
+        unsubs = [
+            self.coordinator.async_add_listener(self._async_pushed),
+            async_track_time_interval(self.hass, self._async_timer, REFRESH_INTERVAL),
+        ]
+
+        @callback
+        def stop() -> None:
+            for unsub in unsubs:
+                unsub()
+
+        return stop
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``update`` when the estimate changes; returns the remover."""
+        self._listeners.append(update)
+
+        @callback
+        def remove() -> None:
+            if update in self._listeners:
+                self._listeners.remove(update)
+
+        return remove
+
+    @callback
+    def _async_pushed(self) -> None:
+        self._async_follow(refresh=False)
+
+    @callback
+    def _async_timer(self, now: datetime) -> None:
+        self._async_follow(refresh=True)
+
+    @callback
+    def _async_follow(self, *, refresh: bool) -> None:
+        """Take the present values; never raises (the estimate falls back instead)."""
+        values = self.coordinator.values
+        if not values:
+            return
+        try:
+            now_s, moment = self.clock(), dt_util.now()
+            changed = self.predictor.update(values, now_s, moment)
+            if refresh:
+                changed = self.predictor.refresh(now_s, moment) or changed
+        except Exception:  # a prediction must never take the push path down
+            if not self._failed:
+                _LOGGER.exception(
+                    "%s: wet-cycle prediction failed", self.coordinator.config_entry.title
+                )
+            self._failed = True
+            self.predictor.set_model(None, ModelError("prediction failed"))
+            changed = self.predictor.refresh(self.clock(), dt_util.now())
+        if changed:
+            for update in list(self._listeners):
+                update()
+
+    def planning_programme(self, programme: Programme) -> tuple[Programme, str]:
+        """The programme to plan with at the present settings: (programme, "model" or
+        "declared"); see ``WetCyclePredictor.planning_programme``."""
+        return self.predictor.planning_programme(programme, self.coordinator.values, dt_util.now())
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Name, version, runtime, status and fallback reason of the model here."""
+        return self.predictor.diagnostics()
