@@ -20,6 +20,7 @@ import voluptuous as vol
 from custom_components.liuzhou_appliances.const import DOMAIN, SERVICE_CANCEL_RUN, SERVICE_PLAN_RUN
 from custom_components.liuzhou_appliances.link.declaration import Programme
 from custom_components.liuzhou_appliances.link.model import ApplianceType, OperationalState
+from custom_components.liuzhou_appliances.runtime_data import loaded_appliance
 
 from .clock import DAY_PARTS, DAYS, clock_target, parse_time
 from .errors import VoiceError
@@ -117,6 +118,17 @@ def _seconds(values: Mapping[str, Any], key: str) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
+def _remaining_s(call: Call, values: Mapping[str, Any]) -> int:
+    """Seconds until the run ends (a delayed start's wait included): what the finish-time
+    sensor shows (the hub's model, or the appliance when it runs the model itself), else
+    the appliance's own countdown."""
+    runtime = loaded_appliance(call.appliance.entry)
+    estimate = (
+        None if runtime is None or runtime.prediction is None else runtime.prediction.estimate
+    )
+    return estimate.remaining_s if estimate is not None else _seconds(values, "remaining_time")
+
+
 class _RunHandler(ApplianceIntentHandler):
     """Shared by the washer and dishwasher intents: the kind word, programme names."""
 
@@ -171,7 +183,7 @@ class _RunHandler(ApplianceIntentHandler):
                 "already_planned", kind=kind, start=clock(start, call.language, now=now)
             )
         if state == OperationalState.RUNNING:
-            left = duration(_seconds(values, "remaining_time"), call.language)
+            left = duration(_remaining_s(call, values), call.language)
             raise VoiceError("already_running", kind=kind, left=left)
         if state == OperationalState.PAUSED:
             raise VoiceError("is_paused", kind=kind)
@@ -288,7 +300,7 @@ class RunResumeHandler(_RunHandler):
             raise VoiceError("door_open", kind=self.kind(call))
         assert call.appliance.coordinator is not None
         await call.appliance.coordinator.async_command("resume")
-        left = duration(_seconds(values, "remaining_time"), call.language)
+        left = duration(_remaining_s(call, values), call.language)
         return self.speak(call.language, "resumed", kind=self.kind(call), left=left)
 
 
@@ -420,7 +432,7 @@ class RunStatusHandler(_RunHandler):
         kind = self.kind(call)
         language = call.language
         now = dt_util.now()
-        left_s = _seconds(values, "remaining_time")
+        left_s = _remaining_s(call, values)
         left = duration(left_s, language)
         end = clock(now + timedelta(seconds=left_s), language, now=now)
         if state == OperationalState.RUNNING and (delay := _seconds(values, "delay_remaining")):
