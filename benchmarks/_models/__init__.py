@@ -1,0 +1,1 @@
+"""Parts of the models benchmark (``benchmarks/models.py``)."""
