@@ -12,7 +12,14 @@ dataset (other seeds, a room and a weather year never trained on), then:
 - runtimes: the largest difference between LiteRT's and the numpy
   interpreter's outputs on the same rows, and the time of one ``predict`` of
   one row (input checks included) on each, measured in alternating blocks in
-  this one process so both see the same machine.
+  this one process so both see the same machine;
+- int8: the full-integer variant's error next to the float file's, and the
+  largest difference between its LiteRT and numpy outputs;
+- on the appliance (``_models/appliance.py``): the remaining time the
+  simulated washers and dishwashers report, from the model, from the declared
+  profile and from the exact physics, against the time each run really took;
+- MCU (``_models/mcu.py``): each file's flash and tensor arena against an
+  ESP32-C3 module.
 
 Ends with one JSON line.
 """
@@ -33,9 +40,11 @@ from custom_components.liuzhou_appliances.neural import Model, litert_available,
 from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
 from models.wet_cycle import dataset
 
+from ._models import appliance, mcu
 from ._models.planner import compare_all
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
+MODEL_INT8 = MODEL.with_name("wet_cycle_int8.tflite")
 ELAPSED = [name for name, _ in FEATURES].index("elapsed")
 BLOCKS = 20
 CALLS_PER_BLOCK = 500
@@ -129,6 +138,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="500 held-out runs, not all")
     parser.add_argument("--runs", type=int, help="this many held-out runs")
     parser.add_argument("--blocks", type=int, default=BLOCKS, help="latency blocks per runtime")
+    parser.add_argument(
+        "--appliance-runs",
+        type=int,
+        help="simulated appliance runs (60; 12 with --quick or --runs)",
+    )
     args = parser.parse_args(argv)
     wall = time.perf_counter()
     held_out = dataset.build("test", limit=args.runs or (500 if args.quick else None))
@@ -168,7 +182,34 @@ def main(argv: list[str] | None = None) -> None:
         f"max |LiteRT - numpy| {summary['max_abs_output_diff']}; "
         f"wall time {time.perf_counter() - wall:.0f} s"
     )
+    summary.update(_int8(held_out, summary))
+    summary.update(
+        appliance.measure(args.appliance_runs or (12 if args.quick or args.runs else 60))
+    )
+    summary.update(mcu.report([MODEL, MODEL_INT8]))
     print(json.dumps(summary))
+
+
+def _int8(held_out: dict[str, np.ndarray[Any, Any]], summary: dict[str, Any]) -> dict[str, Any]:
+    """The int8 file's remaining-time and energy errors, and LiteRT against numpy on it."""
+    int8 = load_model(MODEL_INT8, "numpy")
+    predicted = int8.predict(held_out["x"])
+    mae = _mae(predicted, held_out["y"])
+    out: dict[str, Any] = {
+        "int8_remaining_mae_min": round(float(mae[0] * 60), 3),
+        "int8_energy_mae_kwh": round(float(mae[1]), 4),
+        "int8_max_abs_output_diff": None,
+    }
+    if litert_available():
+        litert = load_model(MODEL_INT8, "litert").predict(held_out["x"])
+        out["int8_max_abs_output_diff"] = float(np.abs(litert - predicted).max())
+    print(
+        f"\nint8 ({MODEL_INT8.stat().st_size} B): remaining {out['int8_remaining_mae_min']} min, "
+        f"energy {out['int8_energy_mae_kwh']} kWh (washer float "
+        f"{summary.get('washer_remaining_mae_min_model')} min); "
+        f"max |LiteRT - numpy| {out['int8_max_abs_output_diff']}"
+    )
+    return out
 
 
 if __name__ == "__main__":

@@ -523,13 +523,16 @@ async def simulated_appliances(
     zeroconf: bool = True,
     base_port: int = 0,
     mcu_options: Mapping[str, Any] | None = None,
+    simulator_options: Mapping[ApplianceType, Mapping[str, Any]] | None = None,
 ) -> AsyncIterator[list[SimulatedProduct]]:
     """Run simulated appliances, each on its own port; stop and save them on exit.
 
     Same seed, same ids and codes. Ports are consecutive from ``base_port``
     (in the order ac, fridge, washer, dishwasher), or chosen by the system
     with ``base_port=0``. Without ``state_dir`` keys and simulator state live
-    in a temporary directory removed on exit.
+    in a temporary directory removed on exit. ``simulator_options`` gives a
+    type's simulators their options (``create_simulator``'s), e.g.
+    ``{ApplianceType.LAUNDRY_WASHER: {"remaining": "declared"}}``.
     """
     counts = {
         ApplianceType.ROOM_AIR_CONDITIONER: ac,
@@ -584,6 +587,7 @@ async def simulated_appliances(
                     state_dir=state_path,
                     zeroconf=aiozc,
                     mcu_options=mcu_options,
+                    simulator_options=(simulator_options or {}).get(appliance_type),
                 )
                 for position, (appliance_type, index) in enumerate(plan)
             ),

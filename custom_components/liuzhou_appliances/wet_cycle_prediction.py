@@ -95,20 +95,8 @@ def mains_water_c(moment: datetime) -> float:
 
 
 def declared_models(declaration: Declaration) -> dict[str, str]:
-    """Models the appliance declares it runs itself: id -> version (``{}`` if none).
-
-    Read leniently: the declaration's ``models`` entries are objects with ``id`` and
-    ``version`` or mappings with those keys; anything else is ignored.
-    """
-    found: dict[str, str] = {}
-    for item in getattr(declaration, "models", None) or ():
-        if isinstance(item, Mapping):
-            model_id, version = item.get("id"), item.get("version")
-        else:
-            model_id, version = getattr(item, "id", None), getattr(item, "version", None)
-        if isinstance(model_id, str):
-            found[model_id] = str(version or "")
-    return found
+    """Models the appliance declares it runs itself (PROTOCOL.md 7.6): id -> version."""
+    return {model.id: model.version for model in declaration.models}
 
 
 def run_settings(values: Mapping[str, Any], *, dishwasher: bool) -> tuple[str, float, str]:

@@ -66,7 +66,8 @@ def create_simulator(
     ``ambient_c``, ``door_alarm_after_s``, ``random_door_openings``,
     ``parameters`` (refrigerator); ``initial_temperature_c``,
     ``initial_humidity_pct``, ``room``, ``unit`` (air conditioner);
-    ``inlet_water_c``, ``ambient_c`` (washer, dishwasher); ``load_kg`` (washer);
+    ``inlet_water_c``, ``ambient_c``, ``remaining`` ("model", "declared" or "physics":
+    where ``remaining_time`` comes from) (washer, dishwasher); ``load_kg`` (washer);
     ``rinse_aid_cycles``, ``salt_cycles``, ``load_fraction`` (dishwasher).
     """
     try:

@@ -5,7 +5,9 @@
 and the dishwasher are simulated, not typed in: each is the programme's
 default options run at EN 60456 / EN 60436 conditions (15 °C inlet water,
 23 °C room), so the declared duration, energy and power profile are exactly
-what the simulator does under those conditions.
+what the simulator does under those conditions. Both run the ``wet_cycle``
+model for their remaining time (PROTOCOL.md 7.6); its declared version is read
+from the shipped file.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 from typing import Any, Final
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from firmware_bridge.models import WET_CYCLE, declared_model
 
 from .base import DECLARATIONS_DIR
 from .dishwasher import DISHWASHER_MACHINE, DISHWASHER_PROGRAMMES, LOAD_J_PER_K
@@ -115,6 +118,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
             # Nothing to alarm about at once: a proxy's slot is freed when idle (PROTOCOL.md 11.6).
             "ble_connection": "on_demand",
             "voice_panel": VOICE_PANEL,
+            "models": [declared_model(WET_CYCLE)],
         },
         ApplianceType.DISHWASHER: {
             "schema": 1,
@@ -134,6 +138,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
             # Nothing to alarm about at once: a proxy's slot is freed when idle (PROTOCOL.md 11.6).
             "ble_connection": "on_demand",
             "voice_panel": VOICE_PANEL,
+            "models": [declared_model(WET_CYCLE)],
         },
     }
 

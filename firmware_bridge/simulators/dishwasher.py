@@ -34,6 +34,7 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
+from firmware_bridge.models import RemainingSource
 
 from .base import state_bool, state_number
 from .climate import LiuzhouClimate
@@ -151,8 +152,10 @@ class DishwasherSimulator(WetApplianceSimulator):
         rinse_aid_cycles: int = 40,
         salt_cycles: int = 30,
         load_fraction: float = 1.0,
+        remaining: RemainingSource | str = RemainingSource.MODEL,
     ) -> None:
-        """``load_fraction``: how full the racks are (0-1; 1 = 13 place settings)."""
+        """``load_fraction``: how full the racks are (0-1; 1 = 13 place settings);
+        ``remaining``: where ``remaining_time`` comes from (see ``WetApplianceSimulator``)."""
         if not 0.0 <= load_fraction <= 1.0:
             raise ValueError(f"load fraction must be 0-1, not {load_fraction}")
         self.load_fraction = load_fraction
@@ -166,6 +169,7 @@ class DishwasherSimulator(WetApplianceSimulator):
             recipe_ids=PROGRAMMES_BY_ID.keys(),
             inlet_water_c=inlet_water_c,
             ambient_c=ambient_c,
+            remaining=remaining,
         )
         if rinse_aid_cycles < 1 or salt_cycles < 1:
             raise ValueError("consumables must last at least one cycle")
@@ -174,6 +178,11 @@ class DishwasherSimulator(WetApplianceSimulator):
         self.rinse_aid_used = 0
         self.salt_used = 0
         self._door_open = False
+
+    @property
+    def dishwasher(self) -> bool:
+        """A dishwasher."""
+        return True
 
     def plan(self) -> tuple[list[CycleStep], float]:
         """The selected programme's steps."""

@@ -29,6 +29,7 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
+from firmware_bridge.models import RemainingSource
 
 from .base import state_choice
 from .climate import LiuzhouClimate
@@ -195,8 +196,10 @@ class WasherSimulator(WetApplianceSimulator):
         inlet_water_c: float | None = None,
         ambient_c: float | None = None,
         load_kg: float | None = None,
+        remaining: RemainingSource | str = RemainingSource.MODEL,
     ) -> None:
-        """``load_kg``: dry laundry in each run (None: each programme's rated load)."""
+        """``load_kg``: dry laundry in each run (None: each programme's rated load);
+        ``remaining``: where ``remaining_time`` comes from (see ``WetApplianceSimulator``)."""
         if load_kg is not None and not 0.0 <= load_kg <= DRUM_CAPACITY_KG:
             raise ValueError(f"load must be 0-{DRUM_CAPACITY_KG:g} kg, not {load_kg}")
         self.load_kg = load_kg
@@ -210,6 +213,7 @@ class WasherSimulator(WetApplianceSimulator):
             recipe_ids=PROGRAMMES_BY_ID.keys(),
             inlet_water_c=inlet_water_c,
             ambient_c=ambient_c,
+            remaining=remaining,
         )
         self._select(self.programme)
 
@@ -236,6 +240,10 @@ class WasherSimulator(WetApplianceSimulator):
         return washer_plan(
             self.recipe, self.water_temperature, self.spin_speed, self.rinses, self.load_kg
         )
+
+    def run_options(self) -> tuple[str, float, str]:
+        """The options the predictor takes: water temperature, final spin (rpm), rinses."""
+        return self.water_temperature, float(self.spin_speed), self.rinses
 
     def _settings_key(self) -> tuple[Any, ...]:
         return (self.programme, self.water_temperature, self.spin_speed, self.rinses)

@@ -27,13 +27,20 @@ derived from the programme's estimated duration) is ``running`` with phase
 ``idle`` and ``delay_remaining`` counting down; ``remaining_time`` is then
 the delay plus the programme (time until done). Settings cannot change once
 started (INVALID_STATE), as on the appliances: stop first.
+
+The reported ``remaining_time`` is the firmware's estimate, not the physics:
+by default the ``wet_cycle`` model on the run observed so far
+(``firmware_bridge.models.WetCyclePredictor``), the declared profile where it
+cannot answer (``remaining="declared"`` always, as a firmware without a
+model; ``remaining="physics"`` the exact value, an oracle for tests).
+``physical_remaining_s`` is the physics' own value either way.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 import math
@@ -43,6 +50,7 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
+from firmware_bridge.models import WET_CYCLE, RemainingSource, WetCyclePredictor
 
 from .base import AppliancePhysics
 from .climate import LiuzhouClimate
@@ -348,7 +356,15 @@ class WetApplianceSimulator(AppliancePhysics):
         recipe_ids: Collection[str],
         inlet_water_c: float | None = None,
         ambient_c: float | None = None,
+        remaining: RemainingSource | str = RemainingSource.MODEL,
     ) -> None:
+        self.remaining_source = RemainingSource(remaining)
+        if self.remaining_source is not RemainingSource.MODEL:
+            # A firmware that does not run the model must not declare it: the hub trusts
+            # the remaining time of an appliance that declares wet_cycle (PROTOCOL.md 7.6).
+            declaration = replace(
+                declaration, models=tuple(m for m in declaration.models if m.id != WET_CYCLE)
+            )
         super().__init__(declaration, identity, pairing_code, climate=climate, start=start)
         unknown = [p.id for p in declaration.programmes if p.id not in recipe_ids]
         if unknown:
@@ -363,6 +379,9 @@ class WetApplianceSimulator(AppliancePhysics):
         self._delay_s = 0.0
         self._power_w = machine.standby_w
         self._estimates: dict[tuple[Any, ...], float] = {}
+        self.predictor = WetCyclePredictor(
+            dishwasher=self.dishwasher, use_model=self.remaining_source is RemainingSource.MODEL
+        )
 
     # --- conditions ------------------------------------------------------------------
 
@@ -388,6 +407,16 @@ class WetApplianceSimulator(AppliancePhysics):
     @abstractmethod
     def _settings_key(self) -> tuple[Any, ...]:
         """Everything the plan depends on (for caching estimates)."""
+
+    @property
+    def dishwasher(self) -> bool:
+        """Whether this machine is a dishwasher (the predictor's first input)."""
+        return False
+
+    def run_options(self) -> tuple[str, float, str]:
+        """Water temperature setting ("cold", "40" ...), final spin (rpm) and rinses, as the
+        predictor takes them; a dishwasher has none ("cold", 0, "normal")."""
+        return "cold", 0.0, "normal"
 
     def _check_startable(self) -> None:
         """Raise INVALID_STATE if the machine cannot start now (e.g. door open)."""
@@ -425,6 +454,48 @@ class WetApplianceSimulator(AppliancePhysics):
                 self._estimates.clear()
             self._estimates[key] = cached
         return cached
+
+    def expected_duration_s(self) -> float:
+        """How long the selected programme takes, as the firmware reports it before a run
+        (and uses for ``finish_in_s``): the physics estimate with ``remaining="physics"``,
+        else the predictor's answer for a run not yet begun."""
+        if self.remaining_source is RemainingSource.PHYSICS:
+            return self.estimated_duration_s()
+        return self._predicted_remaining_s()
+
+    def physical_remaining_s(self) -> float:
+        """Seconds until the run under way is done (delay included) by the physics: the
+        current step from its state, the rest as simulated at the start (0 with no run)."""
+        run = self._run
+        if run is None:
+            return 0.0
+        return self._delay_s + run.remaining_s(self._planned, self.ambient_c())
+
+    def _predicted_remaining_s(self) -> float:
+        temperature, spin, rinses = self.run_options()
+        return self.predictor.remaining_s(
+            self.declaration.programme(self.programme),
+            water_temperature=temperature,
+            spin_rpm=spin,
+            rinses=rinses,
+            inlet_water_c=self.inlet_c(),
+        )
+
+    def _observe(self, now_s: float, phase: str) -> None:
+        """Feed the predictor what the firmware sees of its own run (a fault freezes the
+        run, so it counts as paused rather than as the end)."""
+        state = self._state
+        if state is OperationalState.ERROR and self._run is not None:
+            state = OperationalState.PAUSED
+        self.predictor.observe(
+            now_s,
+            {
+                "operational_state": str(state),
+                "phase": phase,
+                "power": self._power_w,
+                "energy": self._energy.kwh,
+            },
+        )
 
     def _require_settable(self, key: str) -> None:
         if self._run is not None:
@@ -471,7 +542,7 @@ class WetApplianceSimulator(AppliancePhysics):
 
     def _start(self, args: Mapping[str, int]) -> None:
         """``delay_s`` and ``finish_in_s`` are wall-clock seconds (see ``time_scale``)."""
-        duration = self._wall_s(self.estimated_duration_s())
+        duration = self._wall_s(self.expected_duration_s())
         if "finish_in_s" in args:
             delay = args["finish_in_s"] - duration
             if delay < 0:
@@ -495,6 +566,8 @@ class WetApplianceSimulator(AppliancePhysics):
         self._run = CycleRun(steps, self.machine, load, start_temperature_c=self.ambient_c())
         self._delay_s = float(delay) * self.time_scale
         self._state = OperationalState.RUNNING
+        if not self._delay_s:
+            self._observe(self.elapsed_s, self._run.phase)
 
     def _faults_changed(self) -> None:
         if self._faults:
@@ -505,6 +578,12 @@ class WetApplianceSimulator(AppliancePhysics):
             )
 
     def _advance(self, dt: float) -> None:
+        self._advance_physics(dt)
+        run = self._run
+        phase = "idle" if run is None or self._delay_s > 0 else run.phase
+        self._observe(self.elapsed_s + dt, phase)
+
+    def _advance_physics(self, dt: float) -> None:
         run = self._run
         machine = self.machine
         if run is None:
@@ -524,6 +603,8 @@ class WetApplianceSimulator(AppliancePhysics):
             left -= waited
             self._energy.add(machine.standby_w, waited)
             self._power_w = machine.standby_w
+            if left > 0:  # the programme begins within this step: its clock starts here
+                self._observe(self.elapsed_s + waited, run.phase)
         if left > 0:
             joules = run.advance(left, inlet_c=self.inlet_c(), ambient_c=ambient)
             self._energy.add(joules / left, left)
@@ -539,12 +620,15 @@ class WetApplianceSimulator(AppliancePhysics):
     def _operation_values(self) -> dict[str, Value]:
         run = self._run
         if run is not None:
-            remaining = self._delay_s + run.remaining_s(self._planned, self.ambient_c())
+            if self.remaining_source is RemainingSource.PHYSICS:
+                remaining = self.physical_remaining_s()
+            else:
+                remaining = self._delay_s + self._predicted_remaining_s()
             phase = "idle" if self._delay_s > 0 else run.phase
         elif self._state is OperationalState.FINISHED:
             remaining, phase = 0.0, "idle"
         else:
-            remaining, phase = self.estimated_duration_s(), "idle"
+            remaining, phase = self.expected_duration_s(), "idle"
         return {
             "power": self._power_w,
             "energy": self._energy.kwh,

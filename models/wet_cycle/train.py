@@ -10,6 +10,8 @@ remaining time and energy (a fixed linear skip), so the network learns the
 correction. For export the normalisation is folded into the first layer and
 the output scale into the last: the .tflite takes the inputs in the units the
 metadata names and answers in hours and kWh, with FULLY_CONNECTED and ADD only.
+The same run writes ``wet_cycle_int8.tflite`` from the same weights, full
+integer (``_int8_file``; CARD.md says how it differs).
 """
 
 from __future__ import annotations
@@ -143,6 +145,9 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     data_out = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
     out.write_bytes(data_out)
 
+    int8_bytes = _int8_file(net, names, mean, std, scale, train_split["x"], spec)
+    out.with_name(f"{out.stem}_int8.tflite").write_bytes(int8_bytes)
+
     predicted = export.predict(test["x"].astype(np.float32), verbose=0)
     metrics = {
         "remaining_mae_min_model": float(np.abs(predicted[:, 0] - test["y"][:, 0]).mean() * 60),
@@ -152,8 +157,75 @@ def train(data: Path, out: Path) -> dict[str, Any]:
         "energy_mae_kwh_model": float(np.abs(predicted[:, 1] - test["y"][:, 1]).mean()),
         "energy_mae_kwh_declared": float(np.abs(test["baseline"][:, 1] - test["y"][:, 1]).mean()),
         "bytes": len(data_out),
+        "int8_bytes": len(int8_bytes),
     }
     return metrics
+
+
+def _int8_file(
+    net: tf.keras.Model,
+    names: list[str],
+    mean: np.ndarray[Any, Any],
+    std: np.ndarray[Any, Any],
+    scale: np.ndarray[Any, Any],
+    x_train: np.ndarray[Any, Any],
+    spec: dict[str, Any],
+) -> bytes:
+    """The same weights as a full-integer file: int8 weights and activations, float in and out.
+
+    int8 activations are quantised per tensor, so raw inputs (°C next to 0/1 flags) would
+    share one scale; the file takes normalised inputs instead and its spec carries the
+    mean and standard deviation (``normalise``) the runtimes apply first. The declared
+    profile's skip becomes two pass-through units in each hidden layer (the declared
+    remaining time and energy are never negative, so ReLU passes them unchanged), which
+    leaves a plain chain of three FULLY_CONNECTED between QUANTIZE and DEQUANTIZE.
+    """
+    skip = [names.index(name) for name in SKIP_FROM]
+    w1, b1 = net.get_layer("hidden1").get_weights()
+    w2, b2 = net.get_layer("hidden2").get_weights()
+    w3, b3 = net.get_layer("correction").get_weights()
+    width, wide = len(names), HIDDEN + len(skip)
+    first = np.zeros((width, wide), dtype=np.float32)
+    first[:, :HIDDEN] = w1
+    second = np.zeros((wide, wide), dtype=np.float32)
+    second[:HIDDEN, :HIDDEN] = w2
+    last = np.zeros((wide, 2), dtype=np.float32)
+    last[:HIDDEN] = w3 * scale
+    for n, column in enumerate(skip):
+        first[column, HIDDEN + n] = std[column]  # z·std + mean = the raw value again
+        second[HIDDEN + n, HIDDEN + n] = 1.0
+        last[HIDDEN + n, n] = 1.0
+    bias1 = np.concatenate([b1, mean[skip]]).astype(np.float32)
+    bias2 = np.concatenate([b2, np.zeros(len(skip))]).astype(np.float32)
+    inputs = tf.keras.Input((width,), name="inputs")
+    hidden = tf.keras.layers.Dense(wide, activation="relu", name="hidden1")(inputs)
+    hidden = tf.keras.layers.Dense(wide, activation="relu", name="hidden2")(hidden)
+    outputs = tf.keras.layers.Dense(2, name="outputs")(hidden)
+    chain = tf.keras.Model(inputs, outputs)
+    chain.get_layer("hidden1").set_weights([first, bias1])
+    chain.get_layer("hidden2").set_weights([second, bias2])
+    chain.get_layer("outputs").set_weights([last, (b3 * scale).astype(np.float32)])
+    rng = np.random.default_rng(SEED)
+    sample = ((x_train[rng.choice(len(x_train), 2000, replace=False)] - mean) / std).astype(
+        np.float32
+    )
+
+    def representative() -> Any:
+        for row in sample:
+            yield [row[np.newaxis, :]]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(chain)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    flatbuffer = converter.convert()
+    int8_spec = spec | {
+        "version": f"{VERSION}-int8",
+        "normalise": {"mean": mean.tolist(), "std": std.tolist()},
+    }
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
+    _add_metadata(model, SPEC_METADATA, json.dumps(int8_spec, sort_keys=True).encode())
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def _add_metadata(model: Any, name: str, payload: bytes) -> None:

@@ -11,7 +11,7 @@ from custom_components.liuzhou_appliances.neural import litert_available
 
 
 def test_models_bench_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
-    models.main(["--runs", "30", "--blocks", "2"])
+    models.main(["--runs", "30", "--blocks", "2", "--appliance-runs", "4"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["model"] == "wet_cycle"
     assert result["held_out_rows"] == 30 * 6
@@ -22,3 +22,13 @@ def test_models_bench_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
     if litert_available():
         assert 0 <= result["max_abs_output_diff"] <= 1e-5
         assert result["numpy_vs_litert_latency_ratio"] > 0
+    # int8 and the appliances' own remaining time, and the files against the MCU.
+    assert 0 < result["int8_remaining_mae_min"] < result["washer_remaining_mae_min_declared"]
+    if litert_available():
+        assert result["int8_max_abs_output_diff"] == 0.0
+    assert (
+        result["appliance_washer_remaining_mae_min_model"]
+        < result["appliance_washer_remaining_mae_min_declared"]
+    )
+    assert result["wet_cycle_int8_file_bytes"] < result["wet_cycle_file_bytes"]
+    assert 0 < result["wet_cycle_int8_arena_bytes"] < result["wet_cycle_arena_bytes"]

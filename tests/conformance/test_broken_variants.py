@@ -226,10 +226,10 @@ VARIANTS: dict[str, tuple[tuple[Any, str, Any], set[str], str]] = {
         {"commissioning"},
         "pairing accepted after pairing without the pairing button",
     ),
-    # A dead device cannot be reconnected to either, nor its voice panel reached.
+    # A dead device cannot be reconnected to either, nor its voice panel or models checked.
     "crashes_on_garbage": (
         (bridge, "ApplianceServer", CrashesOnGarbage),
-        {"malformed_requests", "reconnect", "voice_panel"},
+        {"malformed_requests", "reconnect", "voice_panel", "declared_models"},
         "after garbage: no fresh session",
     ),
     "stale_txt_record": (

@@ -112,6 +112,7 @@ class StartAppliance(Protocol):
         setup: bool = ...,
         options: dict[str, Any] | None = ...,
         index: int = ...,
+        simulator_options: dict[str, Any] | None = ...,
     ) -> Awaitable[PairedAppliance]: ...
 
 
@@ -128,13 +129,20 @@ async def start_simulated(
         appliance_type: ApplianceType | str = ApplianceType.ROOM_AIR_CONDITIONER,
         *,
         index: int = 0,
+        options: dict[str, Any] | None = None,
     ) -> SimulatedProduct:
         kind = ApplianceType(appliance_type)
         # speed=0: physics stands still, so values change only when a test changes them.
         # A different seed per index gives a different appliance id and code.
         count: dict[str, Any] = {_COUNT_ARGUMENT[kind]: 1}  # ac=1, fridge=1, ...
         fleet = await stack.enter_async_context(
-            simulated_appliances(**count, seed=7 + index, speed=0.0, zeroconf=False)
+            simulated_appliances(
+                **count,
+                seed=7 + index,
+                speed=0.0,
+                zeroconf=False,
+                simulator_options={kind: options or {}},
+            )
         )
         return fleet[0]
 
@@ -156,8 +164,9 @@ async def start_appliance(
         setup: bool = True,
         options: dict[str, Any] | None = None,
         index: int = 0,
+        simulator_options: dict[str, Any] | None = None,
     ) -> PairedAppliance:
-        appliance = await start_simulated(appliance_type, index=index)
+        appliance = await start_simulated(appliance_type, index=index, options=simulator_options)
         hub_id = await async_get_hub_id(hass)
         result = await pair(appliance.host, appliance.port, appliance.code, hub_id=hub_id)
         entry = MockConfigEntry(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 import math
+from typing import Any
 
 from homeassistant.components.sensor import ATTR_OPTIONS, ATTR_STATE_CLASS
 from homeassistant.const import (
@@ -32,12 +33,20 @@ from custom_components.liuzhou_appliances.wet_cycle_runtime import WetCycleRunti
 from .conftest import PairedAppliance, StartAppliance, current_state
 from .platform_helpers import entity_id, only_platform, wait_for_state
 
+# A firmware that counts down its declared profile and declares no model: the finish time
+# is then the hub's model's (the default simulated firmware runs the model itself).
+OLD_FIRMWARE = {"remaining": "declared"}
+
 
 async def _start(
-    start_appliance: StartAppliance, kind: ApplianceType, *, enable_all: bool = False
+    start_appliance: StartAppliance,
+    kind: ApplianceType,
+    *,
+    enable_all: bool = False,
+    simulator_options: dict[str, Any] | None = None,
 ) -> PairedAppliance:
     with only_platform(Platform.SENSOR, enable_all=enable_all):
-        return await start_appliance(kind)
+        return await start_appliance(kind, simulator_options=simulator_options)
 
 
 def _follow_simulated_clock(machine: PairedAppliance) -> WetCycleRuntime:
@@ -136,7 +145,7 @@ async def test_run_state_countdown_and_stable_finish_time(
     hass: HomeAssistant, start_appliance: StartAppliance, kind: ApplianceType
 ) -> None:
     """Operational state and phase are enums; the finish time only moves when the plan does."""
-    machine = await _start(start_appliance, kind, enable_all=True)
+    machine = await _start(start_appliance, kind, enable_all=True, simulator_options=OLD_FIRMWARE)
     status = _sensor(hass, machine, "operational_state")
     phase = _sensor(hass, machine, "phase")
     remaining = _sensor(hass, machine, "remaining_time")
@@ -217,7 +226,12 @@ async def test_run_state_countdown_and_stable_finish_time(
 
 async def test_delayed_start(hass: HomeAssistant, start_appliance: StartAppliance) -> None:
     """A delayed start: the finish time includes the wait, which counts down on its own sensor."""
-    washer = await _start(start_appliance, ApplianceType.LAUNDRY_WASHER, enable_all=True)
+    washer = await _start(
+        start_appliance,
+        ApplianceType.LAUNDRY_WASHER,
+        enable_all=True,
+        simulator_options=OLD_FIRMWARE,
+    )
     prediction = _follow_simulated_clock(washer)
     washer.simulator.command("start", {"delay_s": 7200})
     await washer.push()

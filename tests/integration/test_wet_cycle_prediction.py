@@ -31,6 +31,9 @@ from .platform_helpers import entity_id, wait_for_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_MODEL = ROOT / "models" / "wet_cycle" / "wet_cycle.tflite"
+# A firmware that counts down its declared profile and declares no model (older firmware):
+# the hub's model answers for it. The simulators' default firmware runs the model itself.
+OLD_FIRMWARE = {"remaining": "declared"}
 
 
 def _prediction(machine: PairedAppliance) -> WetCycleRuntime:
@@ -82,12 +85,12 @@ async def test_finish_time_and_remaining_energy_from_the_model_during_a_run(
     """Forty minutes into a run the model's finish time is within two minutes of the
     physics, closer than the declared profile, and its remaining energy is what the
     rest of the run then uses."""
-    machine = await start_appliance(kind)
+    machine = await start_appliance(kind, simulator_options=OLD_FIRMWARE)
     prediction = _prediction(machine)
     machine.simulator.command("start", {})
     await machine.push()
     await _run_in_minutes(hass, machine, 40)
-    truth_s = int(machine.simulator.values()["remaining_time"])  # the simulator's physics
+    truth_s = machine.simulator.physical_remaining_s()
     estimate = prediction.estimate
     assert estimate is not None
     assert estimate.source == "model"
@@ -119,6 +122,30 @@ async def test_finish_time_and_remaining_energy_from_the_model_during_a_run(
         await wait_for_state(hass, _sensor(hass, machine, key), lambda s: s.state == STATE_UNKNOWN)
 
 
+async def test_an_appliance_running_the_model_is_trusted(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, start_appliance: StartAppliance
+) -> None:
+    """A washer whose firmware declares wet_cycle: the finish time is its own remaining
+    time (its model saw the run from inside), and diagnostics say why the hub's is idle."""
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    assert [m.id for m in washer.coordinator.declaration.models] == ["wet_cycle"]
+    prediction = _prediction(washer)
+    washer.simulator.command("start", {})
+    await washer.push()
+    await _run_in_minutes(hass, washer, 10)
+    remaining = int(washer.simulator.values()["remaining_time"])
+    assert abs(remaining - washer.simulator.physical_remaining_s()) < 120
+    estimate = prediction.estimate
+    assert estimate is not None
+    assert (estimate.source, estimate.remaining_s) == ("appliance", remaining)
+    finish = await wait_for_state(
+        hass, _sensor(hass, washer, "finish_time"), lambda s: s.state != STATE_UNKNOWN
+    )
+    assert finish.attributes["source"] == "appliance"
+    model = await _model_diagnostics(hass, hass_client, washer)
+    assert model["reason"] == "appliance_runs_model"
+
+
 async def test_a_corrupt_model_falls_back_to_the_appliance_with_a_status(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -132,7 +159,7 @@ async def test_a_corrupt_model_falls_back_to_the_appliance_with_a_status(
     broken = tmp_path / "wet_cycle.tflite"
     broken.write_bytes(SOURCE_MODEL.read_bytes()[:4000])
     monkeypatch.setattr(wet_cycle_runtime, "MODEL_FILE", broken)
-    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
     prediction = _prediction(washer)
     washer.simulator.command("start", {})
     await washer.push()
@@ -170,8 +197,8 @@ async def test_the_model_loads_once_off_the_event_loop(
         return load_model(path, prefer)
 
     monkeypatch.setattr(wet_cycle_runtime, "load_model", recording_load)
-    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
-    dishwasher = await start_appliance(ApplianceType.DISHWASHER)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
+    dishwasher = await start_appliance(ApplianceType.DISHWASHER, simulator_options=OLD_FIRMWARE)
     assert len(threads) == 1
     assert threads[0] is not threading.main_thread()
     for machine in (washer, dishwasher):
@@ -200,7 +227,7 @@ async def test_plan_run_plans_on_the_model_profile(
 ) -> None:
     """plan_run plans on the model's profile of the programme: its energy, not the declared."""
     await add_household(hass)
-    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
+    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
     declared = washer.coordinator.declaration.programme("cotton")
     device = dr.async_get(hass).async_get_device({(DOMAIN, washer.appliance.id)})
     assert device is not None

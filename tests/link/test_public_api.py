@@ -17,6 +17,8 @@ PUBLIC_API = {
     # model
     "APPLIANCE_TYPES", "ApplianceType", "Capability", "Declaration", "DeclarationError",
     "OperationalState", "Programme", "Value", "ValueKind",
+    # the neural models an appliance declares it runs (PROTOCOL.md 7.6)
+    "DeclaredModel",
     # codec
     "SUPPORTED_VERSIONS", "HelloInfo",
     # transports

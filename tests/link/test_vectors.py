@@ -25,6 +25,7 @@ from custom_components.liuzhou_appliances.link.codec import (
     encode_message,
     read_frame,
 )
+from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.messages import Utterance
 from custom_components.liuzhou_appliances.link.model import ApplianceType
@@ -344,3 +345,23 @@ async def test_voice_hub_side(socket_enabled: None) -> None:
         await client.disconnect()
         server.close()
         await server.wait_closed()
+
+
+# --- declarations: the neural models an appliance runs (PROTOCOL.md 7.6) -------------
+
+
+@pytest.mark.parametrize("case", load("declarations")["valid"], ids=lambda c: c["name"])
+def test_declared_models_vectors(case: dict[str, Any]) -> None:
+    declaration = Declaration.from_dict(case["declaration"])
+    assert [model.to_dict() for model in declaration.models] == case["models"]
+    # What describe sends carries them unchanged (absent when there are none).
+    sent = declaration.to_dict()
+    assert sent.get("models", []) == case["models"]
+    assert Declaration.from_dict(sent) == declaration
+
+
+@pytest.mark.parametrize("case", load("declarations")["invalid"], ids=lambda c: c["name"])
+def test_declared_models_invalid_vectors(case: dict[str, Any]) -> None:
+    with pytest.raises(DeclarationError) as error:
+        Declaration.from_dict(case["declaration"])
+    assert case["error"] in str(error.value)

@@ -137,7 +137,8 @@ def test_energy_does_not_depend_on_the_step_size() -> None:
 
 
 def test_washer_runs_through_its_phases_with_a_countdown() -> None:
-    washer = _washer()
+    # The physics' own countdown; the firmware's estimate is tested in tests/firmware_bridge.
+    washer = _washer(remaining="physics")
     washer.write("programme", "cotton")
     washer.write("water_temperature", "60")
     declared = washer.values()["remaining_time"]
@@ -213,7 +214,7 @@ def test_door_stays_locked_while_hot_and_paused() -> None:
 
 
 def test_delayed_start_counts_down_then_runs() -> None:
-    washer = _washer()
+    washer = _washer(remaining="physics")  # the run takes exactly what was announced
     washer.write("programme", "quick")
     duration = washer.values()["remaining_time"]
     assert isinstance(duration, int)
@@ -400,7 +401,7 @@ def test_dishwasher_consumables_run_low_and_refill() -> None:
 def test_durations_are_wall_clock_seconds_at_any_speed(make: Any) -> None:
     """At 10x, a run reports a tenth of its simulated length, and delays are real seconds."""
     simulator: WetApplianceSimulator = make()
-    simulated = simulator.estimated_duration_s()
+    simulated = simulator.expected_duration_s()  # the firmware's estimate (model by default)
     assert simulator.values()["remaining_time"] == pytest.approx(simulated, abs=1)
     simulator.time_scale = 10.0
     assert simulator.values()["remaining_time"] == -(-simulated // 10)

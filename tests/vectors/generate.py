@@ -601,6 +601,49 @@ def discovery_vectors() -> dict[str, Any]:
     }
 
 
+def declaration_vectors() -> dict[str, Any]:
+    """Declarations with valid and invalid ``models`` (PROTOCOL.md 7.6) and what a receiver
+    makes of them: the parsed list, or an error naming the fault."""
+    base = APPLIANCE["declaration"]
+    wet_cycle = {"id": "wet_cycle", "version": "1"}
+    valid = [
+        ("one model", [wet_cycle]),
+        ("none", []),
+        (
+            "an id this hub does not know is kept",
+            [wet_cycle, {"id": "room_thermal", "version": "2.1-int8"}],
+        ),
+    ]
+    invalid = [
+        ("not a list", {"id": "wet_cycle", "version": "1"}, "models must be a list"),
+        ("null", None, "models must be a list"),
+        ("an entry is not an object", ["wet_cycle"], "models[0] must be an object"),
+        ("an unknown key", [wet_cycle | {"url": "x"}], "models[0] has unknown keys: url"),
+        ("no version", [{"id": "wet_cycle"}], "models[0].version"),
+        ("version a number", [{"id": "wet_cycle", "version": 1}], "models[0].version"),
+        ("version with a space", [{"id": "wet_cycle", "version": "1 beta"}], "models[0].version"),
+        ("id in capitals", [{"id": "WetCycle", "version": "1"}], "models[0].id"),
+        ("empty id", [{"id": "", "version": "1"}], "models[0].id"),
+        ("id too long", [{"id": "m" * 33, "version": "1"}], "models[0].id"),
+        ("repeated id", [wet_cycle, wet_cycle], "models repeat ids: wet_cycle"),
+        (
+            "17 models",
+            [{"id": f"m{n}", "version": "1"} for n in range(17)],
+            "at most 16",
+        ),
+    ]
+    return {
+        "valid": [
+            {"name": name, "declaration": base | {"models": models}, "models": models}
+            for name, models in valid
+        ],
+        "invalid": [
+            {"name": name, "declaration": base | {"models": models}, "error": error}
+            for name, models, error in invalid
+        ],
+    }
+
+
 def _write(name: str, data: dict[str, Any]) -> None:
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     (VECTOR_DIR / f"{name}.json").write_text(text, "utf-8")
@@ -615,6 +658,7 @@ def main() -> None:
     _write("voice", asyncio.run(_voice()))
     _write("ble", ble_vectors())
     _write("discovery", discovery_vectors())
+    _write("declarations", declaration_vectors())
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from .ble_client import BleTransport, ConnectGattClient, DisconnectedCallback, G
 from .client import ApplianceClient, OpenTransport, PairingResult, SecureChannel, pair
 from .codec import SUPPORTED_VERSIONS, HelloInfo
 from .declaration import Capability, Declaration, DeclarationError, Programme, VoicePanel
+from .declared_models import DeclaredModel
 from .discovery import (
     DEFAULT_PORT,
     SERVICE_TYPE,
@@ -129,6 +130,7 @@ __all__ = [
     "ConnectionClosed",
     "Declaration",
     "DeclarationError",
+    "DeclaredModel",
     "DisconnectedCallback",
     "DiscoveryError",
     "DiscoveryRecord",

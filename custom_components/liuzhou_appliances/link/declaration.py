@@ -3,7 +3,8 @@
 The appliance serves its ``Declaration`` in ``describe``; ``Declaration.from_dict``
 parses and checks one against the type's vocabulary in model.py and raises
 ``DeclarationError`` saying what is wrong. ``VoicePanel`` is the optional
-voice panel (its languages). ``Capability``, ``Declaration``
+voice panel (its languages); ``DeclaredModel`` a neural model it runs
+(``declared_models.py``). ``Capability``, ``Declaration``
 and ``Programme`` check values, writes and commands against what the model
 declared, raising the error family's classes (OUT_OF_RANGE, INVALID_TYPE ...).
 """
@@ -16,6 +17,7 @@ from enum import StrEnum
 import re
 from typing import Any, Final
 
+from .declared_models import DeclaredModel, parse_models
 from .errors import (
     InvalidTypeError,
     MalformedError,
@@ -246,6 +248,7 @@ class Declaration:
     extra: Mapping[str, Any] = field(default_factory=dict)
     ble_connection: BleConnection = BleConnection.PERSISTENT
     voice_panel: VoicePanel | None = None
+    models: tuple[DeclaredModel, ...] = ()
 
     @property
     def type_spec(self) -> ApplianceTypeSpec:
@@ -313,6 +316,8 @@ class Declaration:
             out["ble_connection"] = str(self.ble_connection)
         if self.voice_panel is not None:
             out["voice_panel"] = self.voice_panel.to_dict()
+        if self.models:
+            out["models"] = [model.to_dict() for model in self.models]
         out.update(self.extra)
         return out
 
@@ -337,6 +342,7 @@ _KNOWN_TOP_LEVEL: Final = frozenset(
         "max_delay_s",
         "ble_connection",
         "voice_panel",
+        "models",
     }
 )
 # Keys a maker may add for documentation; carried through untouched.
@@ -540,6 +546,10 @@ def _parse_declaration(data: object) -> Declaration:
     )
     raw_panel = data.get("voice_panel")
     voice_panel = None if raw_panel is None else VoicePanel.from_dict(raw_panel)
+    try:
+        models = parse_models(data.get("models", []))
+    except ValueError as err:
+        raise DeclarationError(str(err)) from None
     extra = {key: data[key] for key in _FREE_TOP_LEVEL if key in data}
     return Declaration(
         type=appliance_type,
@@ -551,4 +561,5 @@ def _parse_declaration(data: object) -> Declaration:
         extra=extra,
         ble_connection=BleConnection(raw_ble),
         voice_panel=voice_panel,
+        models=models,
     )

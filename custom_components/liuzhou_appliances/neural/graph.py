@@ -53,10 +53,17 @@ ACTIVATIONS: Final[Mapping[int, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Quantization:
-    """Per-tensor affine quantisation: ``real = scale · (q − zero_point)``."""
+    """Affine quantisation, ``real = scale · (q − zero_point)``: per tensor (one scale and
+    zero point) or per channel along dimension ``axis`` (one of each per channel)."""
 
-    scale: float
-    zero_point: int
+    scale: np.ndarray[Any, Any]  # float32, (1,) or (channels,)
+    zero_point: np.ndarray[Any, Any]  # int64, the same length
+    axis: int
+
+    @property
+    def per_tensor(self) -> bool:
+        """Whether one scale covers the whole tensor."""
+        return len(self.scale) == 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +240,7 @@ def _tensors(subgraph: Any, buffers: list[bytes], limit: int) -> tuple[Tensor, .
                     f"tensor {name!r}: {len(buffers[index])} bytes for shape {shape} of {dtype}"
                 )
             data = np.frombuffer(buffers[index], dtype=dtype).reshape(shape)
-        tensors.append(Tensor(name, shape, dtype, data, _quantization(tensor, name)))
+        tensors.append(Tensor(name, shape, dtype, data, _quantization(tensor, name, shape)))
     return tuple(tensors)
 
 
@@ -254,16 +261,26 @@ def _shape(tensor: Any, name: str, limit: int) -> tuple[int, ...]:
     return tuple(signature)
 
 
-def _quantization(tensor: Any, name: str) -> Quantization | None:
+def _quantization(tensor: Any, name: str, shape: tuple[int, ...]) -> Quantization | None:
     parameters = tensor.Quantization()
     if parameters is None or parameters.ScaleLength() == 0:
         return None
-    if parameters.ScaleLength() != 1 or parameters.ZeroPointLength() != 1:
-        raise UnsupportedModelError(f"tensor {name!r} is quantised per channel")
-    scale = float(parameters.Scale(0))
-    if not (math.isfinite(scale) and scale > 0):
-        raise CorruptModelError(f"tensor {name!r} has quantisation scale {scale}")
-    return Quantization(scale, int(parameters.ZeroPoint(0)))
+    count = parameters.ScaleLength()
+    axis = int(parameters.QuantizedDimension())
+    if parameters.ZeroPointLength() != count:
+        raise CorruptModelError(
+            f"tensor {name!r} has {count} quantisation scales and "
+            f"{parameters.ZeroPointLength()} zero points"
+        )
+    if count > 1 and not (0 <= axis < len(shape) and shape[axis] == count):
+        raise CorruptModelError(
+            f"tensor {name!r}: {count} quantisation scales along dimension {axis} of {shape}"
+        )
+    scale = np.array([parameters.Scale(i) for i in range(count)], dtype=np.float32)
+    if not (np.isfinite(scale).all() and (scale > 0).all()):
+        raise CorruptModelError(f"tensor {name!r} has a quantisation scale that is not > 0")
+    zero_point = np.array([parameters.ZeroPoint(i) for i in range(count)], dtype=np.int64)
+    return Quantization(scale, zero_point, axis)
 
 
 def _indices(raw: Any, count: int, what: str, *, optional: bool) -> tuple[int, ...]:

@@ -62,6 +62,7 @@ class Model:
         self.outputs = _features(spec.get("outputs"), sum(widths), "y")
         self._low = np.array([f.minimum for f in self.inputs], dtype=np.float64)
         self._high = np.array([f.maximum for f in self.inputs], dtype=np.float64)
+        self._normalise = _normalisation(spec.get("normalise"), self.width)
 
     @property
     def runtime(self) -> str:
@@ -69,7 +70,8 @@ class Model:
         return self._runtime.name
 
     def check(self, rows: Array) -> Array:
-        """``rows`` (features,) or (batch, features) as a float32 batch; raises
+        """``rows`` (features,) or (batch, features) as the float32 batch the graph takes
+        (normalised first if the spec says ``normalise``, as int8 files do); raises
         ``ModelInputError`` naming the first bad column."""
         try:
             batch = np.asarray(rows, dtype=np.float64)
@@ -96,6 +98,9 @@ class Model:
                 f"{feature.name} = {batch[row, column]:g} {feature.unit} (row {row}) is outside "
                 f"the trained range {feature.minimum:g}-{feature.maximum:g}"
             )
+        if self._normalise is not None:
+            mean, std = self._normalise
+            batch = (batch - mean) / std
         return batch.astype(np.float32)
 
     def predict(self, rows: Array) -> Array:
@@ -171,3 +176,23 @@ def _features(raw: Any, width: int, prefix: str) -> tuple[Feature, ...]:
     if len(features) != width:
         raise CorruptModelError(f"metadata names {len(features)} columns; the model has {width}")
     return features
+
+
+def _normalisation(raw: Any, width: int) -> tuple[Array, Array] | None:
+    """The spec's ``normalise`` ({"mean": [...], "std": [...]}, one per input), if any.
+
+    An int8 graph quantises its whole input with one scale, so it takes normalised
+    inputs; the runtimes apply ``(x - mean) / std`` before either of them runs it.
+    """
+    if raw is None:
+        return None
+    try:
+        mean = np.array(raw["mean"], dtype=np.float64)
+        std = np.array(raw["std"], dtype=np.float64)
+    except (TypeError, KeyError, ValueError) as err:
+        raise CorruptModelError(f"metadata 'normalise' is not mean and std: {err!r}") from None
+    if mean.shape != (width,) or std.shape != (width,):
+        raise CorruptModelError(f"metadata 'normalise' needs {width} means and deviations")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
+        raise CorruptModelError("metadata 'normalise' has a non-finite mean or a deviation <= 0")
+    return mean, std

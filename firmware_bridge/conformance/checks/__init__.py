@@ -2,8 +2,8 @@
 
 One module per phase: discovery (before pairing), commissioning, declaration
 (the hub's session and reads), writes, commands, session (pushes, keepalive,
-reconnect), malformed (bad input) and voice (the voice panel); common.py and
-values.py are shared.
+reconnect), malformed (bad input), voice (the voice panel) and models (the
+neural models it declares); common.py and values.py are shared.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from .commissioning import check_commissioning
 from .declaration import check_capability_declaration, check_reads
 from .discovery import check_discovery_record, check_version_negotiation
 from .malformed import check_malformed_requests
+from .models import check_declared_models
 from .session import check_keepalive, check_pushed_updates, check_reconnect
 from .voice import check_voice_panel, check_voice_utterance
 from .writes import check_writes_and_bounds
@@ -41,6 +42,7 @@ CHECKS: Final = (
     Check("malformed_requests", "bad input and recovery", check_malformed_requests),
     Check("reconnect", "reconnect with the stored key", check_reconnect),
     Check("voice_panel", "announcements and replies to the voice panel", check_voice_panel),
+    Check("declared_models", "the neural models it declares", check_declared_models),
 )
 CHECK_NAMES: Final = tuple(check.name for check in CHECKS)
 

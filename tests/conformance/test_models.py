@@ -1,0 +1,68 @@
+"""The declared_models check against the simulators and against appliances that get it wrong."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from custom_components.liuzhou_appliances.link.declared_models import DeclaredModel
+from firmware_bridge.bridge import simulated_appliances
+from firmware_bridge.conformance import CHECKS, Status, run_checks
+from firmware_bridge.conformance.runner import Check
+from firmware_bridge.simulators.wet_cycle import WetApplianceSimulator
+
+from .conftest import explain, options_for
+
+# What the check needs before it: a key and a hub session.
+MODELS_RUN: list[Check] = [
+    check
+    for check in CHECKS
+    if check.name in ("commissioning", "capability_declaration", "declared_models")
+]
+
+
+@pytest.mark.parametrize("kind", ["washer", "dishwasher"])
+async def test_the_simulated_wet_cycle_passes_and_is_left_as_found(kind: str) -> None:
+    count: dict[str, Any] = {kind: 1}  # washer=1 or dishwasher=1
+    async with simulated_appliances(**count, seed=401, zeroconf=False) as (machine,):
+        results = await run_checks(MODELS_RUN, options_for(machine))
+        assert machine.simulator.values()["operational_state"] == "stopped"
+    assert [r.status for r in results] == [Status.PASSED] * 3, explain(results)
+    assert "wet_cycle: " in results[-1].detail
+    assert "runs with remaining_time" in results[-1].detail
+
+
+async def test_no_models_declared_passes_saying_so() -> None:
+    async with simulated_appliances(ac=1, seed=402, zeroconf=False) as (ac,):
+        results = await run_checks(MODELS_RUN, options_for(ac))
+    assert results[-1].status is Status.PASSED, explain(results)
+    assert results[-1].detail == "the declaration lists no models"
+
+
+async def test_a_model_for_another_type_fails_and_an_unknown_id_is_listed() -> None:
+    async with simulated_appliances(fridge=1, seed=403, zeroconf=False) as (fridge,):
+        declared = (DeclaredModel("room_thermal", "3"), DeclaredModel("wet_cycle", "1"))
+        declaration = dataclasses.replace(fridge.simulator.declaration, models=declared)
+        await fridge.restart(declaration=declaration)
+        results = await run_checks(MODELS_RUN, options_for(fridge))
+        declaration = dataclasses.replace(declaration, models=declared[:1])
+        await fridge.restart(declaration=declaration)
+        await fridge.press_pairing_button()  # the first run left it paired
+        unknown_only = await run_checks(MODELS_RUN, options_for(fridge))
+    assert results[-1].status is Status.FAILED, explain(results)
+    assert "wet_cycle is for dishwasher, laundry_washer, not a refrigerator" in results[-1].detail
+    assert unknown_only[-1].status is Status.PASSED, explain(unknown_only)
+    assert unknown_only[-1].detail == "room_thermal 3: not known to this kit, not checked"
+
+
+async def test_a_washer_that_reports_no_remaining_time_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(WetApplianceSimulator, "_predicted_remaining_s", lambda self: 0.0)
+    async with simulated_appliances(washer=1, seed=404, zeroconf=False) as (washer,):
+        results = await run_checks(MODELS_RUN, options_for(washer))
+        assert washer.simulator.values()["operational_state"] == "stopped"
+    assert results[-1].status is Status.FAILED, explain(results)
+    assert "remaining_time 0 while a programme runs" in results[-1].detail
