@@ -9,7 +9,8 @@ dataset (other seeds, a room and a weather year never trained on), then:
 - runtimes: the largest difference between LiteRT's and the numpy
   interpreter's outputs on the same rows, and the time of one ``predict`` of
   one row (input checks included) on each, measured in alternating blocks in
-  this one process so both see the same machine.
+  this one process so both see the same machine;
+- the fridge fault detector against a duty-cycle rule (``_models/fridge.py``).
 
 Ends with one JSON line.
 """
@@ -29,6 +30,8 @@ import numpy as np
 from custom_components.liuzhou_appliances.neural import Model, litert_available, load_model
 from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
 from models.wet_cycle import dataset
+
+from ._models.fridge import benchmark as fridge_benchmark
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
 ELAPSED = [name for name, _ in FEATURES].index("elapsed")
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="500 held-out runs, not all")
     parser.add_argument("--runs", type=int, help="this many held-out runs")
     parser.add_argument("--blocks", type=int, default=BLOCKS, help="latency blocks per runtime")
+    parser.add_argument("--fridges", type=int, help="held-out fridges (default 200, quick 60)")
     args = parser.parse_args(argv)
     wall = time.perf_counter()
     held_out = dataset.build("test", limit=args.runs or (500 if args.quick else None))
@@ -127,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     summary["numpy_vs_litert_infer_latency_ratio"] = (
         round(times["numpy_infer"] / times["litert_infer"], 3) if has_litert else None
     )
+    fridges = args.fridges or (60 if args.quick else 200)
+    summary.update(fridge_benchmark(fridges * 3 // 5, fridges, args.blocks, latency))
     print(
         f"numpy/LiteRT: {summary['numpy_vs_litert_latency_ratio']} (goal: within 5x); "
         f"max |LiteRT - numpy| {summary['max_abs_output_diff']}; "

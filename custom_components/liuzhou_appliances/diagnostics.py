@@ -83,6 +83,10 @@ async def async_get_config_entry_diagnostics(
         },
         # Counts only: what was said to the panel never leaves through diagnostics.
         "voice_panel": runtime.panel.diagnostics() if runtime.panel else None,
+        # A refrigerator's fault detector: status (and why it is off), model, version, runtime.
+        "fridge_fault_detector": (
+            runtime.fridge_faults.diagnostics() if runtime.fridge_faults else None
+        ),
     }
 
 

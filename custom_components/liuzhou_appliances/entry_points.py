@@ -31,6 +31,7 @@ from .energy_runtime import (
     async_keep_runtime,
     async_load_runtime_state,
 )
+from .fridge_fault_monitor import FridgeFaultMonitor
 from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
 from .naming import async_type_name
@@ -103,10 +104,16 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
             hass, coordinator, VoiceLog(enabled=entry.options.get(CONF_VOICE_LOG, False))
         )
         entry.async_on_unload(panel.async_start())
-    entry.runtime_data = ApplianceRuntimeData(coordinator, energy, panel)
+    fridge_faults = None
+    if FridgeFaultMonitor.wanted(coordinator):
+        fridge_faults = FridgeFaultMonitor(hass, coordinator)
+        entry.async_on_unload(fridge_faults.async_stop)
+    entry.runtime_data = ApplianceRuntimeData(coordinator, energy, panel, fridge_faults)
     energy.attached = True
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()
+    if fridge_faults is not None:
+        await fridge_faults.async_start()  # loads its model in the executor; never raises
     # Assist's sentences, with this appliance's name in the name list (voice/install.py).
     installer(hass).async_request()
     return True

@@ -24,17 +24,21 @@ if TYPE_CHECKING:
     from .coordinator import LiuzhouCoordinator
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
+    from .fridge_fault_monitor import FridgeFaultMonitor
     from .voice_panel import VoicePanelBridge
 
 
 @dataclass(slots=True)
 class ApplianceRuntimeData:
-    """One appliance entry's runtime: its connection, its energy features, its voice panel."""
+    """One appliance entry's runtime: its connection, its energy features, its voice panel,
+    a refrigerator's fault detector."""
 
     coordinator: LiuzhouCoordinator
     energy: ApplianceEnergy
     # None when the appliance declares no voice panel.
     panel: VoicePanelBridge | None = None
+    # None unless the appliance is a refrigerator.
+    fridge_faults: FridgeFaultMonitor | None = None
 
 
 @dataclass(slots=True)
