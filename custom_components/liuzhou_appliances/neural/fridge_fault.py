@@ -261,7 +261,7 @@ class AlarmRule:
     highest summed score over those rows."""
 
     threshold: float = 0.9  # chosen on validation by models/fridge_fault/evaluate.py
-    consecutive: int = 2
+    consecutive: int = 1
     _run: list[np.ndarray[Any, Any]] = field(default_factory=list)
 
     def update(self, scores: np.ndarray[Any, Any]) -> Suspicion:
