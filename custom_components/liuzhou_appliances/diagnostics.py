@@ -16,7 +16,7 @@ from .const import (
     CONF_PAIRING_CODE,
 )
 from .coordinator import LiuzhouCoordinator
-from .runtime_data import AnyLiuzhouConfigEntry, HouseholdRuntimeData
+from .runtime_data import AnyLiuzhouConfigEntry, ApplianceRuntimeData, HouseholdRuntimeData
 
 # Keys, codes, addresses and ids: nothing that pairs with or locates the appliance.
 TO_REDACT = {
@@ -83,14 +83,16 @@ async def async_get_config_entry_diagnostics(
         },
         # Counts only: what was said to the panel never leaves through diagnostics.
         "voice_panel": runtime.panel.diagnostics() if runtime.panel else None,
-        # Washers and dishwashers: the wet-cycle model's name, version, runtime and status
-        # (why it falls back); no values of the appliance or its run.
-        **(
-            {"models": {"wet_cycle": runtime.prediction.diagnostics()}}
-            if runtime.prediction is not None
-            else {}
-        ),
+        # The neural models' name, version, runtime and status (why one falls back): the
+        # wet-cycle predictor of a washer or dishwasher, a refrigerator's fault detector.
+        # No values of the appliance, its run or its compartments.
+        **({"models": models} if (models := _models(runtime)) else {}),
     }
+
+
+def _models(runtime: ApplianceRuntimeData) -> dict[str, Any]:
+    parts = {"wet_cycle": runtime.prediction, "fridge_fault": runtime.fridge_faults}
+    return {name: part.diagnostics() for name, part in parts.items() if part is not None}
 
 
 def _without_address(stats: dict[str, Any], coordinator: LiuzhouCoordinator) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from .energy_runtime import (
     async_keep_runtime,
     async_load_runtime_state,
 )
+from .fridge_fault_monitor import FridgeFaultMonitor
 from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
 from .link.model import ApplianceType
@@ -110,10 +111,18 @@ async def _async_setup_appliance(hass: HomeAssistant, entry: LiuzhouConfigEntry)
         prediction = WetCycleRuntime(hass, coordinator)
         entry.async_on_unload(await prediction.async_start())  # loads the model off the loop
         energy.runs.profile_for = prediction.planning_programme
-    entry.runtime_data = ApplianceRuntimeData(coordinator, energy, panel, prediction)
+    fridge_faults = None
+    if FridgeFaultMonitor.wanted(coordinator):
+        fridge_faults = FridgeFaultMonitor(hass, coordinator)
+        entry.async_on_unload(fridge_faults.async_stop)
+    entry.runtime_data = ApplianceRuntimeData(
+        coordinator, energy, panel, prediction=prediction, fridge_faults=fridge_faults
+    )
     energy.attached = True
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     energy.async_start()
+    if fridge_faults is not None:
+        await fridge_faults.async_start()  # loads its model in the executor; never raises
     # Assist's sentences, with this appliance's name in the name list (voice/install.py).
     installer(hass).async_request()
     return True

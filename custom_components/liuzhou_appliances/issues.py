@@ -4,7 +4,8 @@ Raised: each active fault code, rinse aid or salt low (dishwashers), an
 appliance unreachable for longer than the configured time, a Bluetooth
 appliance that no adapter or proxy in range has a free connection for, and an
 appliance that persistently reports values its own declaration does not
-allow. Each issue is deleted as soon as its condition clears. Only the
+allow, and a fault the hub's fridge fault detector suspects (fridge_fault_monitor.py).
+Each issue is deleted as soon as its condition clears. Only the
 unreachable issue is fixable: its flow (repairs.py) retries the connection at once.
 
 "Persistently" is ``INVALID_VALUES_COUNT`` invalid values (each attribute of
@@ -44,6 +45,7 @@ class IssueKind(StrEnum):
     UNREACHABLE = "unreachable"
     INVALID_VALUES = "invalid_values"
     BLE_NO_CONNECTION_SLOT = "ble_no_connection_slot"
+    SUSPECTED_FAULT = "suspected_fault"
 
 
 # Boolean state keys that raise an issue of the same name while true.
@@ -52,7 +54,12 @@ SUPPLY_ISSUES: Final = (IssueKind.RINSE_AID_LOW, IssueKind.SALT_LOW)
 STATE_ISSUE_KEYS: Final = frozenset({"faults", *SUPPLY_ISSUES})
 # Issues about the connection or the values, not about what the appliance reports.
 _NOT_FROM_STATE: Final = frozenset(
-    {IssueKind.UNREACHABLE, IssueKind.INVALID_VALUES, IssueKind.BLE_NO_CONNECTION_SLOT}
+    {
+        IssueKind.UNREACHABLE,
+        IssueKind.INVALID_VALUES,
+        IssueKind.BLE_NO_CONNECTION_SLOT,
+        IssueKind.SUSPECTED_FAULT,
+    }
 )
 UNREACHABLE_BLE_KEY: Final = "unreachable_ble"
 INVALID_VALUES_COUNT: Final = 10
@@ -274,6 +281,28 @@ def async_raise_invalid_values_issue(
 def async_clear_invalid_values_issue(hass: HomeAssistant, appliance_id: str) -> None:
     """The appliance has reported only valid values for a while."""
     ir.async_delete_issue(hass, DOMAIN, str(IssueId(appliance_id, IssueKind.INVALID_VALUES)))
+
+
+@callback
+def async_raise_suspected_fault_issue(
+    hass: HomeAssistant, owner: IssueOwner, *, fault: str
+) -> None:
+    """The fridge fault detector suspects ``fault`` (door_seal, condenser, compressor,
+    defrost); the text says what to check. One issue per appliance: a new suspicion
+    replaces the text."""
+    _create(
+        hass,
+        owner,
+        IssueId(owner.appliance_id, IssueKind.SUSPECTED_FAULT),
+        translation_key=f"{IssueKind.SUSPECTED_FAULT}_{fault}",
+        placeholders={"appliance": owner.title},
+    )
+
+
+@callback
+def async_clear_suspected_fault_issue(hass: HomeAssistant, appliance_id: str) -> None:
+    """The detector no longer suspects a fault."""
+    ir.async_delete_issue(hass, DOMAIN, str(IssueId(appliance_id, IssueKind.SUSPECTED_FAULT)))
 
 
 @callback

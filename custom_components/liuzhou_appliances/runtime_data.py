@@ -24,13 +24,15 @@ if TYPE_CHECKING:
     from .coordinator import LiuzhouCoordinator
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
+    from .fridge_fault_monitor import FridgeFaultMonitor
     from .voice_panel import VoicePanelBridge
     from .wet_cycle_runtime import WetCycleRuntime
 
 
 @dataclass(slots=True)
 class ApplianceRuntimeData:
-    """One appliance entry's runtime: connection, energy features, voice panel, run prediction."""
+    """One appliance entry's runtime: connection, energy features, voice panel, a washer's or
+    dishwasher's run prediction, a refrigerator's fault detector."""
 
     coordinator: LiuzhouCoordinator
     energy: ApplianceEnergy
@@ -38,6 +40,8 @@ class ApplianceRuntimeData:
     panel: VoicePanelBridge | None = None
     # Washers and dishwashers: the predicted run (finish time, remaining energy, planning).
     prediction: WetCycleRuntime | None = None
+    # None unless the appliance is a refrigerator.
+    fridge_faults: FridgeFaultMonitor | None = None
 
 
 @dataclass(slots=True)

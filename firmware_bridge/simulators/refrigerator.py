@@ -55,6 +55,7 @@ from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
 
 from .base import AppliancePhysics, number_value, state_choice, state_number
 from .climate import LiuzhouClimate
+from .fridge_faults import PhysicalFault, effects_at
 
 MAX_SUBSTEP_S: Final = 10.0
 MODES: Final = ("normal", "eco", "quick_freeze", "vacation")
@@ -133,6 +134,9 @@ class FridgeModel:
         self.quick_freeze_left_s = 0.0
         self.power_w = parameters.electronics_w
         self.faults: frozenset[str] = frozenset()
+        # Faults of the machine itself (fridge_faults.py), by onset on ``clock_s``.
+        self.physical_faults: tuple[PhysicalFault, ...] = ()
+        self.frost_s = 0.0  # frost on the evaporator, in clean-run seconds of frost growth
         self.run_s = 0.0  # compressor run time, for duty-cycle statistics
         self.clock_s = 0.0
 
@@ -192,14 +196,17 @@ class FridgeModel:
             if self.quick_freeze_left_s == 0 and self.mode == "quick_freeze":
                 self.mode = "normal"
 
+        effects = effects_at(self.physical_faults, self.clock_s)
         # Defrost start: due by run time and the compressor is (or may go) off.
         heater_w = 0.0
         if self.defrosting:
             self.defrost_left_s = max(0.0, self.defrost_left_s - dt)
             if "defrost_heater" not in self.faults:
-                heater_w = p.defrost_heater_w
+                heater_w = p.defrost_heater_w * effects.defrost_heater
                 if self.defrost_left_s == 0:
                     self.run_since_defrost_s = 0.0
+                    # A weak heater melts only its share of the frost.
+                    self.frost_s *= 1.0 - effects.defrost_heater
         elif self.has_freezer and self.run_since_defrost_s >= p.defrost_every_run_s:
             self.defrost_left_s = p.defrost_duration_s
             self._switch(False)
@@ -216,13 +223,14 @@ class FridgeModel:
         cooling = 0.0
         electric = p.electronics_w + heater_w
         if self.compressor_on:
+            floor = 0.5 if effects.iced_floor is None else effects.iced_floor
             frost = max(
-                0.5,
-                1.0 - p.frost_loss_per_interval * self.run_since_defrost_s / p.defrost_every_run_s,
+                floor, 1.0 - p.frost_loss_per_interval * self.frost_s / p.defrost_every_run_s
             )
-            cooling = p.cooling_w(ambient_c) * frost
-            electric += p.electric_w(ambient_c) + p.fan_w
+            cooling = p.cooling_w(ambient_c) * frost * effects.capacity
+            electric += p.electric_w(ambient_c) * effects.electric + p.fan_w
             self.run_since_defrost_s += dt
+            self.frost_s += dt * effects.frost_rate
             self.run_s += dt
         to_fridge = 0.0
         if self.has_freezer:
@@ -238,7 +246,8 @@ class FridgeModel:
         spill_w = p.door_spill_j_per_k * (ambient_c - self.fridge_air_c) * openings / dt
         contents_w = p.fridge_air_contents_w_per_k * (self.fridge_contents_c - self.fridge_air_c)
         air_w = (
-            p.fridge_leak_w_per_k * (ambient_c - self.fridge_air_c)
+            (p.fridge_leak_w_per_k + effects.fridge_leak_extra_w_per_k)
+            * (ambient_c - self.fridge_air_c)
             + door_w
             + spill_w
             + contents_w
@@ -335,7 +344,10 @@ class RefrigeratorSimulator(AppliancePhysics):
         ambient_c: float | None = None,
         door_alarm_after_s: float = 60.0,
         random_door_openings: bool = True,
+        physical_faults: tuple[PhysicalFault, ...] = (),
     ) -> None:
+        """``physical_faults``: faults of the machine (fridge_faults.py), their onsets in
+        seconds from ``start``."""
         super().__init__(declaration, identity, pairing_code, climate=climate, start=start)
         self.parameters = parameters or FridgeParameters()
         self.fixed_ambient_c = ambient_c
@@ -345,6 +357,7 @@ class RefrigeratorSimulator(AppliancePhysics):
         self.model = FridgeModel(
             self.parameters, has_freezer=has_freezer, ambient_c=self.ambient_c()
         )
+        self.model.physical_faults = physical_faults
         self.doors = DoorSchedule(door_seed, self.parameters.openings_per_day)
         self._held_open_since: float | None = None  # explicit open_door(), simulator time
         self._spill_pending = False  # the cold air falls out once per opening
@@ -501,6 +514,7 @@ class RefrigeratorSimulator(AppliancePhysics):
                 freezer,
             )
             model.run_since_defrost_s, model.quick_freeze_left_s = run, quick
+            model.frost_s = run
             self._reported = (fridge_air, freezer)
 
         return apply

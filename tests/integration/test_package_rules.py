@@ -23,6 +23,7 @@ from custom_components.liuzhou_appliances import const
 from custom_components.liuzhou_appliances.issues import UNREACHABLE_BLE_KEY, IssueKind
 from custom_components.liuzhou_appliances.link.discovery import SERVICE_TYPE
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
+from custom_components.liuzhou_appliances.neural.fridge_fault import FAULTS as FRIDGE_FAULTS
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "custom_components" / "liuzhou_appliances"
@@ -397,8 +398,10 @@ def test_every_fault_code_of_every_type_has_an_issue_text() -> None:
     for type_spec in APPLIANCE_TYPES.values():
         for code in type_spec.fault_codes:
             assert f"fault_{type_spec.type}_{code}" in issues
-    kinds = {kind.value for kind in IssueKind if kind is not IssueKind.FAULT}
+    per_code = (IssueKind.FAULT, IssueKind.SUSPECTED_FAULT)  # a text per code or fault
+    kinds = {kind.value for kind in IssueKind if kind not in per_code}
     assert {"fault_unknown", UNREACHABLE_BLE_KEY, *kinds} <= set(issues)
+    assert {f"{IssueKind.SUSPECTED_FAULT}_{fault}" for fault in FRIDGE_FAULTS} <= set(issues)
     # The unreachable issue's text, over the LAN or Bluetooth, comes with its fix flow.
     assert "fix_flow" in issues["unreachable"]
     assert "fix_flow" in issues[UNREACHABLE_BLE_KEY]

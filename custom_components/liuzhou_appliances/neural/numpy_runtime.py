@@ -44,7 +44,8 @@ FUSED: Final[dict[str, Callable[[Array], Array] | None]] = {
 ELEMENTWISE: Final[dict[str, Callable[[Array], Array]]] = {
     "RELU": lambda x: np.maximum(x, 0.0),
     "RELU6": lambda x: np.clip(x, 0.0, 6.0),
-    "LOGISTIC": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    # The tanh form of 1 / (1 + e^-x): the same values, no overflow of e^-x for x << 0.
+    "LOGISTIC": lambda x: 0.5 + 0.5 * np.tanh(0.5 * x),
     "TANH": np.tanh,
 }
 OPERATORS: Final = frozenset(

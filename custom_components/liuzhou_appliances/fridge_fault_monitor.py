@@ -1,0 +1,198 @@
+"""The hub's fridge fault detector: pushed state in, a repair issue out.
+
+For a refrigerator, ``FridgeFaultMonitor`` loads ``fridge_fault.tflite`` in the
+executor, feeds every push (and, on a timer, the unchanged state, so quiet
+hours count as observed) into a ``FridgeObserver``, runs the model once an
+hour on the last 48 hours and passes its scores to the ``AlarmRule``. While
+the rule holds a suspicion, a repair issue names the suspected fault and what
+to check; it is deleted when the rule lets go (a row below the threshold).
+
+Any ``ModelError`` (file missing or corrupt, an input out of the trained
+range, a non-finite output) leaves the fridge without detection and says why
+in ``status``/``cause`` (diagnostics); nothing is raised in the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+
+from .issues import (
+    IssueOwner,
+    async_clear_suspected_fault_issue,
+    async_raise_suspected_fault_issue,
+)
+from .link.model import ApplianceType, Value
+from .neural import Model, ModelError, load_model
+from .neural.fridge_fault import HOUR_S, AlarmRule, FridgeObserver, FridgeSample
+
+if TYPE_CHECKING:
+    from .coordinator import LiuzhouCoordinator
+
+_LOGGER = logging.getLogger(__name__)
+
+MODEL_PATH: Final = Path(__file__).parent / "models" / "fridge_fault.tflite"
+SAMPLE_EVERY: Final = timedelta(minutes=5)
+STATUS_LOADING: Final = "loading"
+STATUS_RUNNING: Final = "running"
+STATUS_UNAVAILABLE: Final = "unavailable"
+
+
+def _number(values: Mapping[str, Value], key: str) -> float | None:
+    value = values.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def sample_from(values: Mapping[str, Value], time_s: float) -> FridgeSample | None:
+    """A ``FridgeSample`` from a fridge's reported values, or None if one it needs is
+    missing or not a number."""
+    power, fridge = _number(values, "power"), _number(values, "fridge_temperature")
+    target = _number(values, "fridge_target_temperature")
+    if power is None or fridge is None or target is None:
+        return None
+    return FridgeSample(
+        time_s=time_s,
+        compressor_on=values.get("compressor_running") is True,
+        power_w=power,
+        fridge_c=fridge,
+        fridge_target_c=target,
+        freezer_c=_number(values, "freezer_temperature"),
+        freezer_target_c=_number(values, "freezer_target_temperature"),
+        door_open=values.get("door_open") is True,
+        defrost_active=values.get("defrost_active") is True,
+    )
+
+
+class FridgeFaultMonitor:
+    """One refrigerator's fault detector on the hub (see the module docstring)."""
+
+    def __init__(
+        self, hass: HomeAssistant, coordinator: LiuzhouCoordinator, model_path: Path = MODEL_PATH
+    ) -> None:
+        """Nothing runs before ``async_start``."""
+        self._hass = hass
+        self._coordinator = coordinator
+        self._model_path = model_path
+        self._model: Model | None = None
+        self._observer = FridgeObserver()
+        self._rule = AlarmRule()
+        self._last_hour: int | None = None
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self.status = STATUS_LOADING
+        self.cause: str | None = None
+        self.suspected: str | None = None
+        self.scores: list[float] | None = None
+
+    @staticmethod
+    def wanted(coordinator: LiuzhouCoordinator) -> bool:
+        """Whether this appliance gets a monitor (refrigerators only)."""
+        return coordinator.hello.type is ApplianceType.REFRIGERATOR
+
+    async def async_start(self) -> None:
+        """Load the model in the executor and start listening; a ``ModelError`` leaves
+        the monitor unavailable with its cause."""
+        try:
+            self._model = await self._hass.async_add_executor_job(load_model, self._model_path)
+        except ModelError as err:
+            self._fail(f"cannot load the model: {err}")
+            return
+        self.status = STATUS_RUNNING
+        self._unsubscribe = [
+            self._coordinator.async_add_listener(self._async_pushed),
+            async_track_time_interval(self._hass, self._async_tick, SAMPLE_EVERY),
+        ]
+        self._async_pushed()
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop listening (the entry unloads; its issues go with the coordinator's)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+
+    @callback
+    def _async_tick(self, _now: Any) -> None:
+        self._async_pushed()
+
+    @callback
+    def _async_pushed(self) -> None:
+        if self._model is None or not self._coordinator.connected:
+            return
+        now = dt_util.utcnow().timestamp()
+        sample = sample_from(self._coordinator.values, now)
+        if sample is None:
+            return
+        try:
+            self._observer.add(sample)
+        except ValueError:
+            return  # a non-finite report; the next one continues
+        hour = int(now // HOUR_S)
+        if hour == self._last_hour:
+            return
+        self._last_hour = hour
+        row = self._observer.features(now)
+        if row is None:
+            self._rule.reset()
+            return
+        self.evaluate(row)
+
+    @callback
+    def evaluate(self, row: Any) -> None:
+        """Run the model on one window row and raise or clear the issue."""
+        assert self._model is not None
+        try:
+            scores = self._model.predict(row)[0]
+        except ModelError as err:
+            self._fail(f"the model refused the fridge's data: {err}")
+            return
+        self.scores = [round(float(s), 4) for s in scores]
+        suspected = self._rule.update(scores).fault
+        if suspected == self.suspected:
+            return
+        self.suspected = suspected
+        owner = self._owner()
+        if suspected is None:
+            async_clear_suspected_fault_issue(self._hass, owner.appliance_id)
+        else:
+            _LOGGER.info("%s: the fault detector suspects %s", owner.title, suspected)
+            async_raise_suspected_fault_issue(self._hass, owner, fault=suspected)
+
+    def _owner(self) -> IssueOwner:
+        coordinator = self._coordinator
+        return IssueOwner(
+            coordinator.config_entry.entry_id,
+            coordinator.appliance_id,
+            coordinator.config_entry.title,
+        )
+
+    @callback
+    def _fail(self, cause: str) -> None:
+        """No detection from now on, and why (logged once)."""
+        _LOGGER.warning("Fridge fault detection is off for %s: %s", self._owner().title, cause)
+        self.status, self.cause, self._model = STATUS_UNAVAILABLE, cause, None
+        if self.suspected is not None:
+            self.suspected = None
+            async_clear_suspected_fault_issue(self._hass, self._coordinator.appliance_id)
+        self.async_stop()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Status, cause, the model's name, version and runtime, the last scores."""
+        model = self._model
+        return {
+            "status": self.status,
+            "cause": self.cause,
+            "model": None if model is None else model.name,
+            "version": None if model is None else model.version,
+            "runtime": None if model is None else model.runtime,
+            "suspected": self.suspected,
+            "scores": self.scores,
+        }

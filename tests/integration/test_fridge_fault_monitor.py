@@ -1,0 +1,132 @@
+"""The hub's fridge fault detector: its repair issue, its fallback, its diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+import json
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import numpy as np
+import pytest
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.liuzhou_appliances.const import DOMAIN
+from custom_components.liuzhou_appliances.fridge_fault_monitor import (
+    FridgeFaultMonitor,
+    sample_from,
+)
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.neural.fridge_fault import FAULTS, AlarmRule
+from firmware_bridge.simulators.climate import LiuzhouClimate
+from firmware_bridge.simulators.fridge_faults import PhysicalFault
+from models.fridge_fault.dataset import SPLITS, draw, simulate
+
+from .conftest import PairedAppliance, StartAppliance
+
+TRANSLATIONS = Path(__file__).parents[2] / "custom_components/liuzhou_appliances/translations"
+
+
+@pytest.fixture
+def appliance_type() -> ApplianceType:
+    """``paired_appliance`` is a fridge-freezer here."""
+    return ApplianceType.REFRIGERATOR
+
+
+def _last_row(fault: PhysicalFault | None) -> np.ndarray[Any, Any]:
+    """The last hourly row of a simulated held-out fridge with ``fault``."""
+    setting = draw(200_001, SPLITS["test"])
+    run = simulate(replace(setting, fault=fault), LiuzhouClimate(seed=SPLITS["test"].climate_seed))
+    row: np.ndarray[Any, Any] = run["x"][-1]
+    return row
+
+
+def _monitor(paired: PairedAppliance) -> FridgeFaultMonitor:
+    monitor = paired.entry.runtime_data.fridge_faults
+    assert isinstance(monitor, FridgeFaultMonitor)
+    return monitor
+
+
+def _issue(hass: HomeAssistant, paired: PairedAppliance) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, f"{paired.appliance.id}_suspected_fault")
+
+
+async def test_a_suspected_fault_raises_a_translated_issue_until_it_clears(
+    hass: HomeAssistant,
+    paired_appliance: PairedAppliance,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    monitor = _monitor(paired_appliance)
+    assert monitor.status == "running"
+    blocked = _last_row(PhysicalFault("condenser", 1.0, onset_s=3 * 86400.0))
+    healthy = _last_row(None)
+    for _ in range(AlarmRule().consecutive):
+        assert _issue(hass, paired_appliance) is None
+        monitor.evaluate(blocked)
+    issue = _issue(hass, paired_appliance)
+    assert issue is not None
+    assert issue.translation_key == "suspected_fault_condenser"
+    assert issue.translation_placeholders == {"appliance": paired_appliance.entry.title}
+    diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(
+        hass, hass_client, paired_appliance.entry
+    )
+    detector = diagnostics["models"]["fridge_fault"]
+    assert detector["status"] == "running"
+    assert detector["model"] == "fridge_fault"
+    assert detector["version"] == "1"
+    assert detector["runtime"] in ("numpy", "litert")
+    assert detector["suspected"] == "condenser"
+    monitor.evaluate(healthy)
+    assert _issue(hass, paired_appliance) is None
+
+
+async def test_a_model_error_turns_detection_off_with_its_cause(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    monitor = _monitor(paired_appliance)
+    row = _last_row(None)
+    row[0] = 7.0  # a duty of 700 %: outside the trained range
+    monitor.evaluate(row)  # no exception reaches the event loop
+    assert monitor.status == "unavailable"
+    assert monitor.cause is not None
+    assert "duty" in monitor.cause
+
+
+async def test_a_missing_model_file_leaves_the_fridge_without_detection(
+    hass: HomeAssistant, start_appliance: StartAppliance, tmp_path: Path
+) -> None:
+    paired = await start_appliance(ApplianceType.REFRIGERATOR)
+    broken = tmp_path / "fridge_fault.tflite"
+    broken.write_bytes(b"TFL3 not a model")
+    monitor = FridgeFaultMonitor(hass, paired.coordinator, broken)
+    await monitor.async_start()
+    assert monitor.status == "unavailable"
+    assert monitor.cause is not None
+    assert monitor.cause.startswith("cannot load the model")
+    assert monitor.diagnostics()["runtime"] is None
+
+
+async def test_the_pushed_state_makes_a_sample(
+    hass: HomeAssistant, paired_appliance: PairedAppliance
+) -> None:
+    sample = sample_from(paired_appliance.coordinator.values, 1000.0)
+    assert sample is not None
+    simulator = paired_appliance.simulator
+    assert sample.fridge_c == pytest.approx(simulator.model.fridge_air_c, abs=0.1)
+    assert sample.freezer_c == pytest.approx(simulator.model.freezer_c, abs=0.1)
+    assert sample.compressor_on is simulator.model.compressor_on
+    assert sample_from({"power": 1.0}, 0.0) is None  # a fridge that reports too little
+
+
+def test_every_suspected_fault_has_its_text_in_both_languages() -> None:
+    for language in ("en", "zh-Hans"):
+        issues = json.loads((TRANSLATIONS / f"{language}.json").read_text())["issues"]
+        for fault in FAULTS:
+            text = issues[f"suspected_fault_{fault}"]
+            assert "{appliance}" in text["title"], (language, fault)
+            assert "{appliance}" in text["description"], (language, fault)
