@@ -11,6 +11,7 @@ dataset (other seeds, a room and a weather year never trained on), then:
   one row (input checks included) on each, measured in alternating blocks in
   this one process so both see the same machine.
 
+The room thermal model and the predictive AC controller: benchmarks/_models/ac.py.
 Ends with one JSON line.
 """
 
@@ -29,6 +30,8 @@ import numpy as np
 from custom_components.liuzhou_appliances.neural import Model, litert_available, load_model
 from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
 from models.wet_cycle import dataset
+
+from ._models.ac import ac_section
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
 ELAPSED = [name for name, _ in FEATURES].index("elapsed")
@@ -132,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         f"max |LiteRT - numpy| {summary['max_abs_output_diff']}; "
         f"wall time {time.perf_counter() - wall:.0f} s"
     )
+    summary.update(ac_section(args.quick))
     print(json.dumps(summary))
 
 

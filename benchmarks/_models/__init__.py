@@ -1,0 +1,1 @@
+"""Parts of the models benchmark (``./scripts/bench models``), one module per model."""
