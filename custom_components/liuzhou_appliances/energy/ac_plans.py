@@ -14,7 +14,7 @@ thermostat's swing:
 
 ``evaluate_plans`` rolls every candidate forward together
 (``neural.room_thermal.BatchRollout``), with the per-room calibration applied,
-and prices each: energy at the tariff's price per step plus a steep charge
+and prices each: energy at the tariff's price per step plus ``COMFORT_PENALTY``
 per K·h the predicted room spends outside the comfort band while occupied.
 Imports nothing from Home Assistant.
 """

@@ -2,8 +2,9 @@
 
 Every 15-minute step (``STEP_S``) the controller rolls the room thermal model
 (``models/room_thermal``) forward over the coming ``horizon_steps`` for the
-candidate plans of ``ac_plans.candidate_plans`` and runs the cheapest that
-keeps the room in the comfort band while occupied (``ac_plans.evaluate_plans``).
+candidate plans of ``ac_plans.candidate_plans`` and runs the cheapest, each
+predicted K·h outside the comfort band while occupied priced in
+(``ac_plans.evaluate_plans``).
 Between steps it holds the step's command, so each model step sees one command.
 
 It calibrates itself per room from the appliance's own history: each step's
