@@ -1,7 +1,7 @@
 """Energy benchmark: tariffs, fuzzy AC control, fridge pre-cooling and the run planner.
 
-``./scripts/bench energy [--quick] [--png PATH]`` simulates a Liuzhou summer
-week and winter week on the firmware_bridge simulators for a home
+``./scripts/bench energy [--quick] [--seed N] [--season S] [--png PATH]``
+simulates a Liuzhou summer week and winter week on the firmware_bridge simulators for a home
 (residential tiered tariff, one bedroom) and a hotel floor (commercial
 time-of-use, several rooms), comparing the baseline (fixed thermostat, runs
 start when loaded), our controllers and an oracle with perfect foresight
@@ -9,7 +9,12 @@ start when loaded), our controllers and an oracle with perfect foresight
 The hotel AC runs ours once per comfort preset (comfort / balanced / eco, each
 with its own pre-conditioning lead) against the same baseline and oracle; the
 unsuffixed AC keys of the JSON line are the default preset (balanced).
-It also times one decision of the compiled fuzzy surface against
+The hotel floor also runs the predictive controller (the room thermal model,
+``energy/ac_predictive.py``; balanced band) beside them. ``--seed`` picks the
+weather and the hotel's occupancy (seed 7, the default, is the schedule the
+benchmark always used; the room thermal model was trained on weather seeds
+11-14, so any other seed is weather it has not seen); ``--season`` runs one
+season only. It also times one decision of the compiled fuzzy surface against
 scikit-fuzzy's ControlSystemSimulation on the same rule base, side by side.
 Prints a table, writes a PNG and ends with one JSON line.
 """
@@ -39,6 +44,7 @@ from custom_components.liuzhou_appliances.energy.tariff_presets import (
     guangxi_residential,
 )
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.neural import load_model
 
 from ._energy.ac import BAND_HALF_K, SiteResult, home_schedule, hotel_schedule, run_site
 from ._energy.appliances import Job, oracle_share, run_fridge, run_planner_scenario
@@ -49,6 +55,9 @@ DEFAULT_PRESET = ComfortPreset.BALANCED  # the Home Assistant default; the unsuf
 OURS = str(DEFAULT_PRESET)
 # The hotel AC runs ours once per preset, against one baseline and one oracle.
 HOTEL_PRESETS = (ComfortPreset.COMFORT, ComfortPreset.BALANCED, ComfortPreset.ECO)
+ROOM_MODEL = (
+    Path(__file__).resolve().parent.parent / "models" / "room_thermal" / "room_thermal.tflite"
+)
 
 
 def _pct(part: float, whole: float) -> float:
@@ -105,7 +114,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="about a minute: 1 day, 2 rooms")
     parser.add_argument("--png", type=Path, default=Path("benchmarks/energy.png"))
+    parser.add_argument("--seed", type=int, default=SEED, help="weather and occupancy seed")
+    parser.add_argument("--season", choices=("summer", "winter", "both"), default="both")
     args = parser.parse_args()
+    seed = args.seed
+    model = load_model(ROOM_MODEL)
     days = 1 if args.quick else 7
     hotel_rooms = 2 if args.quick else 4
     wall = time.perf_counter()
@@ -117,8 +130,12 @@ def main() -> None:
     residential = guangxi_residential()
     commercial = guangxi_commercial_tou()
     seasons = {
-        "summer": (datetime(2026, 7, 15), "cool", 26.0),
-        "winter": (datetime(2026, 1, 12), "heat", 20.0),
+        name: setting
+        for name, setting in (
+            ("summer", (datetime(2026, 7, 15), "cool", 26.0)),
+            ("winter", (datetime(2026, 1, 12), "heat", 20.0)),
+        )
+        if args.season in ("both", name)
     }
     ac: dict[tuple[str, str], dict[str, SiteResult]] = {}
     for season, (start, mode, setpoint) in seasons.items():
@@ -126,13 +143,16 @@ def main() -> None:
             "home": (residential, [(0, home_schedule(start, days))], (DEFAULT_PRESET,)),
             "hotel": (
                 commercial,
-                [(i + 1, hotel_schedule(start, days, i)) for i in range(hotel_rooms)],
+                [
+                    (i + 1, hotel_schedule(start, days, i, variant=seed - SEED))
+                    for i in range(hotel_rooms)
+                ],
                 HOTEL_PRESETS,
             ),
         }
         for site, (tariff, rooms, presets) in sites.items():
             ac[(season, site)] = run_site(
-                seed=SEED,
+                seed=seed,
                 rooms=rooms,
                 start=start,
                 days=days,
@@ -140,6 +160,7 @@ def main() -> None:
                 setpoint=setpoint,
                 tariff=tariff,
                 presets=presets,
+                thermal_model=model if site == "hotel" else None,
             )
 
     fridge_days = 1 if args.quick else 3
@@ -186,7 +207,7 @@ def main() -> None:
     # --- report ------------------------------------------------------------------
     print(
         f"Energy benchmark ({'quick' if args.quick else 'full'}: {days} day(s) per season, "
-        f"hotel floor of {hotel_rooms} rooms; seed {SEED})"
+        f"hotel floor of {hotel_rooms} rooms; seed {seed}; {', '.join(seasons)})"
     )
     print()
     print(
@@ -199,7 +220,7 @@ def main() -> None:
             saving = _pct(base.cost - r.cost, base.cost)
             ours = strategy not in ("baseline", "oracle")
             share = _share(base.cost, r.cost, results["oracle"].cost) if ours else float("nan")
-            label = f"ours {strategy}" if ours else strategy
+            label = f"ours {strategy}" if ours and strategy != "predictive" else strategy
             print(
                 f"{season + ' ' + site:<16}{label:<15}{r.cost:>10.2f}{r.kwh:>9.1f}"
                 f"{r.peak_kw:>9.2f}{r.violation_kh:>10.2f}{r.occupied_humidity_pct:>6.1f}"
@@ -240,12 +261,11 @@ def main() -> None:
         f"max |surface - scikit-fuzzy| {latency['max_error_k']:.3f} K on 4000 random points"
     )
 
-    summer_hotel = ac[("summer", "hotel")]
-    winter_hotel = ac[("winter", "hotel")]
-    hotel_cost = {s: summer_hotel[s].cost + winter_hotel[s].cost for s in summer_hotel}
-    hotel_violation = {
-        s: summer_hotel[s].violation_kh + winter_hotel[s].violation_kh for s in summer_hotel
-    }
+    hotels = [ac[(season, "hotel")] for season in seasons]
+    # Humidity and the chart are of the summer; with --season winter, of the winter.
+    summer_hotel = ac.get(("summer", "hotel"), hotels[0])
+    hotel_cost = {s: sum(h[s].cost for h in hotels) for s in hotels[0]}
+    hotel_violation = {s: sum(h[s].violation_kh for h in hotels) for s in hotels[0]}
     hotel_saving = {
         s: _pct(hotel_cost["baseline"] - cost, hotel_cost["baseline"])
         for s, cost in hotel_cost.items()
@@ -266,7 +286,9 @@ def main() -> None:
     )
     for strategy in summer_hotel:
         ours = strategy not in ("baseline", "oracle")
-        lead = f"{precondition_lead(strategy).total_seconds() / 60:.0f}" if ours else "-"
+        lead = "-"
+        if ours and strategy != "predictive":
+            lead = f"{precondition_lead(strategy).total_seconds() / 60:.0f}"
         label = strategy + ("*" if strategy == OURS else "")
         share_text = f"{hotel_share[strategy]:.1f}" if ours else "-"
         print(
@@ -278,7 +300,7 @@ def main() -> None:
     charted = {"baseline": "baseline", "ours": OURS, "oracle": "oracle"}
     first_room = {name: summer_hotel[s].rooms[0].temperature for name, s in charted.items()}
     show = min(len(first_room["ours"]), 2 * 288)
-    start = seasons["summer"][0]
+    start = next(iter(seasons.values()))[0]
     price = list(commercial.prices(start, 300, show))
     args.png.parent.mkdir(parents=True, exist_ok=True)
     chart(
@@ -315,6 +337,18 @@ def main() -> None:
                 (f"ac_precondition_lead_min_{preset}", precondition_lead(preset).seconds // 60),
             )
         },
+        "ac_predictive_cost_saving_pct": round(hotel_saving["predictive"], 2),
+        "ac_predictive_oracle_share_pct": round(hotel_share["predictive"], 2),
+        "ac_predictive_comfort_violation_kh": round(hotel_violation["predictive"], 3),
+        "ac_predictive_in_charge_pct": round(
+            _pct(
+                sum(r.predictive_steps for h in hotels for r in h["predictive"].rooms),
+                sum(len(r.temperature) for h in hotels for r in h["predictive"].rooms),
+            ),
+            1,
+        ),
+        "seed": seed,
+        "seasons": list(seasons),
         "home_ac_cost_saving_pct": round(
             _pct(
                 sum(ac[(s, "home")]["baseline"].cost - ac[(s, "home")][OURS].cost for s in seasons),

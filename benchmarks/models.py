@@ -22,6 +22,7 @@ dataset (other seeds, a room and a weather year never trained on), then:
   ESP32-C3 module.
 - the fridge fault detector against a duty-cycle rule (``_models/fridge.py``).
 
+The room thermal model and the predictive AC controller: benchmarks/_models/ac.py.
 Ends with one JSON line.
 """
 
@@ -42,12 +43,14 @@ from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
 from models.wet_cycle import dataset
 
 from ._models import appliance, mcu
+from ._models.ac import ac_section
 from ._models.fridge import benchmark as fridge_benchmark
 from ._models.planner import compare_all
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
 MODEL_INT8 = MODEL.with_name("wet_cycle_int8.tflite")
 FRIDGE_MODEL = MODEL.parent.parent / "fridge_fault" / "fridge_fault.tflite"
+ROOM_MODEL = MODEL.parent.parent / "room_thermal" / "room_thermal.tflite"
 ELAPSED = [name for name, _ in FEATURES].index("elapsed")
 BLOCKS = 20
 CALLS_PER_BLOCK = 500
@@ -146,7 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         type=int,
         help="simulated appliance runs (60; 12 with --quick or --runs)",
     )
-    parser.add_argument("--fridges", type=int, help="held-out fridges (default 200, quick 60)")
+    parser.add_argument(
+        "--fridges", type=int, help="held-out fridges (200; 60 with --quick or --runs)"
+    )
     args = parser.parse_args(argv)
     wall = time.perf_counter()
     held_out = dataset.build("test", limit=args.runs or (500 if args.quick else None))
@@ -189,9 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     summary.update(
         appliance.measure(args.appliance_runs or (12 if args.quick or args.runs else 60))
     )
-    fridges = args.fridges or (60 if args.quick else 200)
+    fridges = args.fridges or (60 if args.quick or args.runs else 200)
     summary.update(fridge_benchmark(fridges * 3 // 5, fridges, args.blocks, latency))
-    summary.update(mcu.report([MODEL, MODEL_INT8, FRIDGE_MODEL]))
+    summary.update(ac_section(args.quick or args.runs is not None))
+    summary.update(mcu.report([MODEL, MODEL_INT8, FRIDGE_MODEL, ROOM_MODEL]))
     print(f"wall time {time.perf_counter() - wall:.0f} s")
     print(json.dumps(summary))
 

@@ -36,15 +36,21 @@ from custom_components.liuzhou_appliances.energy.ac import (
     ComfortPreset,
 )
 from custom_components.liuzhou_appliances.energy.ac_policy import PreconditionPolicy
+from custom_components.liuzhou_appliances.energy.ac_predictive import (
+    ControlMode,
+    PredictiveAcController,
+    PredictiveInputs,
+)
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.neural import Model
 from firmware_bridge.simulators import RoomAirConditionerSimulator, create_simulator
 from firmware_bridge.simulators.climate import LiuzhouClimate
 from firmware_bridge.simulators.room_ac import internal_gains
 
 type FloatArray = NDArray[np.float64]
-type Strategy = Literal["baseline", "ours", "oracle"]
+type Strategy = Literal["baseline", "ours", "predictive", "oracle"]
 
 CONTROL_STEP_S = 300
 ORACLE_STEP_S = 900
@@ -75,16 +81,22 @@ def home_schedule(start: datetime, days: int) -> Occupancy:
     return Occupancy(tuple(stays))
 
 
-def hotel_schedule(start: datetime, days: int, room: int) -> Occupancy:
-    """A hotel room: check-in 17:30-20:00, check-out 07:30-09:00, one night in five empty."""
+def hotel_schedule(start: datetime, days: int, room: int, variant: int = 0) -> Occupancy:
+    """A hotel room: check-in 17:30-20:00, check-out 07:30-09:00, one night in five empty.
+
+    ``variant`` shifts which night is empty and the minutes of arrival and departure
+    (0: the schedule the benchmark has always used).
+    """
     stays = []
     for day in range(days + 1):
-        if (room + day) % 5 == 4:
+        if (room + day + variant) % 5 == 4:
             continue
         base = start + timedelta(days=day - 1)
-        arrival = base.replace(hour=17, minute=30) + timedelta(minutes=(room * 37 + day * 53) % 150)
+        arrival = base.replace(hour=17, minute=30) + timedelta(
+            minutes=(room * 37 + day * 53 + variant * 71) % 150
+        )
         leave = base.replace(hour=7, minute=30) + timedelta(
-            days=1, minutes=(room * 29 + day * 41) % 90
+            days=1, minutes=(room * 29 + day * 41 + variant * 13) % 90
         )
         stays.append((arrival, leave))
     return Occupancy(tuple(stays))
@@ -102,6 +114,7 @@ class RoomResult:
     model_cost: float = math.nan  # oracle only: what the LP predicted
     occupied_steps: int = 0
     occupied_humidity_sum: float = 0.0  # % per occupied step (the fan trades dryness for kWh)
+    predictive_steps: int = 0  # predictive only: control steps the model was in charge
 
 
 def _new_room(
@@ -136,8 +149,10 @@ def run_room(
     tariff: Tariff,
     oracle_plan: Callable[[datetime], tuple[bool, float]] | None = None,
     preset: ComfortPreset = ComfortPreset.BALANCED,
+    model: Model | None = None,
 ) -> RoomResult:
-    """Drive one simulated room for ``days`` with one strategy (``preset``: ours only)."""
+    """Drive one simulated room for ``days`` with one strategy (``preset``: ours and
+    predictive; ``model``: the room thermal model, predictive only)."""
     climate = LiuzhouClimate(seed=seed)
     sim = _new_room(seed, index, start, climate)
     controller = AcComfortController(tariff=tariff, deadband_k=DEADBAND_K, preset=preset)
@@ -147,6 +162,14 @@ def run_room(
     _write(sim, "mode", mode)
     direction = 1.0 if mode == "cool" else -1.0
     policy = PreconditionPolicy.for_preset(preset)  # occupied or arriving within the lead
+    predictive = PredictiveAcController(model, tariff, preset=preset, deadband_k=DEADBAND_K)
+    origin = LiuzhouClimate.seconds_of_year(start)
+
+    def forecast(when: datetime) -> tuple[float, float]:
+        # The weather the simulator will see: a perfect forecast, as the oracle has.
+        outdoor = climate.outdoor(origin + (when - start).total_seconds())
+        return outdoor.temperature_c, outdoor.humidity_pct
+
     for k in range(steps):
         now = start + timedelta(seconds=k * CONTROL_STEP_S)
         values = sim.values()
@@ -169,6 +192,25 @@ def run_room(
                     )
                 )
                 target, fan = decision.target_temperature, decision.fan_speed
+        elif strategy == "predictive":
+            outdoor_now = forecast(now)
+            choice = predictive.decide(
+                PredictiveInputs(
+                    now=now,
+                    mode=mode,
+                    setpoint=setpoint,
+                    room_temperature=Reading(float(values["temperature"]), now),  # type: ignore[arg-type]
+                    humidity=Reading(float(values["humidity"]), now),  # type: ignore[arg-type]
+                    outdoor_temperature=Reading(float(values["outdoor_temperature"]), now),  # type: ignore[arg-type]
+                    outdoor_humidity=Reading(outdoor_now[1], now),
+                    energy_kwh=Reading(sim.energy_kwh, now),
+                    occupied=occupied,
+                    stays=occupancy.stays,
+                    outdoor_forecast=forecast,
+                )
+            )
+            on, target, fan = choice.on, choice.target_temperature, choice.fan_speed
+            result.predictive_steps += choice.status.controller is ControlMode.PREDICTIVE
         else:
             assert oracle_plan is not None
             on, target = oracle_plan(now)
@@ -387,13 +429,17 @@ def run_site(
     setpoint: float,
     tariff: Tariff,
     presets: Sequence[ComfortPreset] = (ComfortPreset.BALANCED,),
+    thermal_model: Model | None = None,
 ) -> dict[str, SiteResult]:
-    """Baseline, ours with each of ``presets`` and oracle for every room of a site.
+    """Baseline, ours with each of ``presets``, predictive (with ``thermal_model``) and oracle
+    for every room of a site.
 
-    Keys: "baseline", each preset's name (ours with that preset), "oracle". Baseline
-    and oracle run once per room whatever the number of presets.
+    Keys: "baseline", each preset's name (ours with that preset), "predictive" when
+    ``thermal_model`` is given (balanced preset), "oracle". Baseline and oracle run once per
+    room whatever the number of presets.
     """
-    labels = ["baseline", *(str(p) for p in presets), "oracle"]
+    labels = ["baseline", *(str(p) for p in presets)]
+    labels += ["predictive", "oracle"] if thermal_model is not None else ["oracle"]
     out: dict[str, SiteResult] = {label: SiteResult() for label in labels}
     direction = 1.0 if mode == "cool" else -1.0
     steps = days * 86400 // ORACLE_STEP_S
@@ -414,6 +460,8 @@ def run_site(
             str(preset): run_room("ours", preset=preset, **common)  # type: ignore[arg-type]
             for preset in presets
         }
+        if thermal_model is not None:
+            ours["predictive"] = run_room("predictive", model=thermal_model, **common)  # type: ignore[arg-type]
         probe = _new_room(seed, index, start, LiuzhouClimate(seed=seed))
         model = oracle_model(probe, start, steps, mode, setpoint)
         initial = np.array([probe.room.air_c, probe.room.structure_c])

@@ -11,7 +11,7 @@ from custom_components.liuzhou_appliances.neural import litert_available
 
 
 def test_models_bench_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
-    models.main(["--runs", "30", "--blocks", "2", "--appliance-runs", "4"])
+    models.main(["--runs", "30", "--blocks", "2", "--appliance-runs", "4", "--fridges", "10"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["model"] == "wet_cycle"
     assert result["held_out_rows"] == 30 * 6
@@ -32,3 +32,12 @@ def test_models_bench_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert result["wet_cycle_int8_file_bytes"] < result["wet_cycle_file_bytes"]
     assert 0 < result["wet_cycle_int8_arena_bytes"] < result["wet_cycle_arena_bytes"]
+    # The fridge fault detector and the predictive AC controller report their figures.
+    assert 0 <= result["fridge_fault_detection_pct"] <= 100
+    assert result["fridge_false_alarms_per_year"] >= 0
+    assert (
+        result["room_thermal_temperature_mae_k_model"]
+        < (result["room_thermal_temperature_mae_k_persistence"])
+    )
+    assert "ac_predictive_oracle_share_pct" in result
+    assert result["ac_predictive_comfort_violation_kh"] >= 0

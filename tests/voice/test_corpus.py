@@ -8,7 +8,7 @@ the log (and to ``VOICE_REPORT`` when that environment variable names a file).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import json
 import logging
 import os
@@ -44,7 +44,7 @@ def _append_line(path: Path, line: str) -> None:
 RECORDER_DOMAINS = frozenset({"energy"})
 
 
-def _expected(test: dict[str, Any], home: Home, language: str) -> str:
+def _expected(test: Mapping[str, Any], home: Home, language: str) -> str:
     """The case's response, ``{washer_left}`` filled in with the time left that the washer's
     finish-time sensor shows (the appliance's own model's, as it declares it runs one), in the
     spoken form."""

@@ -1,0 +1,503 @@
+"""Predictive AC control: the room thermal model chooses pre-conditioning and setpoints.
+
+Every 15-minute step (``STEP_S``) the controller rolls the room thermal model
+(``models/room_thermal``) forward over the coming ``horizon_steps`` for the
+candidate plans of ``ac_plans.candidate_plans`` and runs the cheapest, each
+predicted K·h outside the comfort band while occupied priced in
+(``ac_plans.evaluate_plans``).
+Between steps it holds the step's command, so each model step sees one command.
+
+It calibrates itself per room from the appliance's own history: each step's
+observed temperature change and energy are compared with what the model
+predicted for that step, and two corrections are fitted online (a bias on the
+temperature change, exponentially weighted, and a gain on the power, the ratio
+of observed to predicted energy). The corrected residual's running mean
+absolute value is the drift measure.
+
+The fuzzy controller (``ac.AcComfortController`` with ``ac_policy.
+PreconditionPolicy``) is in charge instead, and ``PredictiveStatus`` says why
+(``FallbackReason``), while there is too little history, while the drift is
+above ``DRIFT_BOUND_K`` (until it is back under 70 % of it), without a model,
+on any ``ModelError`` (corrupt file, unsupported operator, bad or NaN input)
+and when a reading the model needs is missing or stale. ``decide`` never
+raises. Imports nothing from Home Assistant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from itertools import pairwise
+import logging
+import math
+from typing import Final
+
+import numpy as np
+
+from custom_components.liuzhou_appliances.neural.errors import ModelError
+from custom_components.liuzhou_appliances.neural.model import Model
+from custom_components.liuzhou_appliances.neural.room_thermal import (
+    HOUR_STEPS,
+    STEP_S,
+    AcCommand,
+    RoomHistory,
+    room_features,
+)
+
+from .ac import AcComfortController, AcDecision, AcInputs, AcMode, ComfortPreset
+from .ac_plans import Calibration, candidate_plans, evaluate_plans, horizon_from
+from .ac_policy import PreconditionPolicy
+from .inputs import Reading, fresh_value
+from .tariff import PriceUnavailableError, Tariff
+
+_LOGGER = logging.getLogger(__name__)
+
+HORIZON_STEPS: Final = 48  # 12 hours: an afternoon's pre-cooling and the evening peak
+MIN_RESIDUALS: Final = 8  # calibrated steps (2 hours) before the model takes charge
+DRIFT_BOUND_K: Final = 0.3  # mean |temperature residual| per 15-minute step
+DRIFT_RECOVER: Final = 0.7  # back in charge below this share of the bound
+BIAS_WEIGHT: Final = 0.1  # exponential weight of one step's residual in the bias
+DRIFT_WEIGHT: Final = 0.15
+MAX_BIAS_K: Final = 0.5
+POWER_GAIN_RANGE: Final = (0.5, 2.0)
+STALE_AFTER: Final = timedelta(minutes=20)
+BATCH_ROWS: Final = 64
+
+type OutdoorForecast = Callable[[datetime], tuple[float, float]]
+
+
+class ControlMode(StrEnum):
+    """Which controller is in charge (what a control-mode select offers)."""
+
+    FUZZY = "fuzzy"
+    PREDICTIVE = "predictive"
+
+
+class FallbackReason(StrEnum):
+    """Why the controller in charge is in charge (``PREDICTING`` when it is the model)."""
+
+    PREDICTING = "predicting"
+    WARMING_UP = "warming_up"  # too little history to predict from or calibrate
+    DRIFT = "drift"  # the model's recent predictions were off by more than the bound
+    NO_MODEL = "no_model"
+    MODEL_ERROR = "model_error"  # the model refused the row or failed (ModelError)
+    INPUTS_MISSING = "inputs_missing"  # a reading the model needs is missing or stale
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class PredictiveStatus:
+    """Who is in charge and why; the calibration and drift behind it.
+
+    ``history_steps`` is how many calibrated steps there are, ``drift_k`` the
+    running mean |temperature residual| per step (K), ``bias_k`` and
+    ``power_gain`` the per-room calibration; ``detail`` a sentence for logs and
+    diagnostics.
+    """
+
+    controller: ControlMode
+    reason: FallbackReason
+    detail: str = ""
+    history_steps: int = 0
+    drift_k: float | None = None
+    bias_k: float = 0.0
+    power_gain: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PredictiveInputs:
+    """What one decision looks at.
+
+    ``stays`` are the expected occupied intervals (a hotel's bookings, a home's
+    schedule); without them the room is assumed to stay as ``occupied`` says now.
+    ``energy_kwh`` is the AC's energy meter. ``outdoor_forecast`` maps a time to
+    (°C, %) outdoors; without it the current outdoor readings persist.
+    """
+
+    now: datetime
+    mode: AcMode
+    setpoint: float
+    room_temperature: Reading | None
+    humidity: Reading | None
+    outdoor_temperature: Reading | None
+    outdoor_humidity: Reading | None
+    energy_kwh: Reading | None
+    occupied: bool
+    stays: Sequence[tuple[datetime, datetime]] | None = None
+    outdoor_forecast: OutdoorForecast | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PredictiveDecision:
+    """What to write to the AC (``on``, ``target_temperature`` °C, ``fan_speed``) and
+    why; ``fuzzy`` is the fuzzy decision when the fuzzy controller decided,
+    ``plan_cost`` the chosen plan's predicted cost over the horizon."""
+
+    on: bool
+    target_temperature: float
+    fan_speed: str
+    status: PredictiveStatus
+    fuzzy: AcDecision | None = None
+    plan_cost: float | None = None
+
+
+@dataclass(slots=True)
+class _Step:
+    """One recorded step boundary."""
+
+    at: datetime
+    temperature: float
+    humidity: float
+    energy_kwh: float
+    command: AcCommand
+
+
+@dataclass(slots=True)
+class PredictiveAcController:
+    """One controller per room. ``decide`` never raises.
+
+    ``model`` is the loaded room thermal model (None: fuzzy only, ``NO_MODEL``).
+    ``band_half_k`` and ``deadband_k`` bound the targets while occupied (the
+    fuzzy preset's band unless given).
+    """
+
+    model: Model | None
+    tariff: Tariff
+    preset: ComfortPreset = ComfortPreset.BALANCED
+    deadband_k: float = 0.5
+    band_half_k: float | None = None
+    horizon_steps: int = HORIZON_STEPS
+    fuzzy: AcComfortController = field(init=False)
+    policy: PreconditionPolicy = field(init=False)
+    _steps: list[_Step] = field(default_factory=list, init=False)
+    _pending: tuple[float, float] | None = field(default=None, init=False)  # ΔT, kWh
+    _residuals: int = field(default=0, init=False)
+    _bias: float = field(default=0.0, init=False)
+    _gain: float = field(default=1.0, init=False)
+    _drift: float | None = field(default=None, init=False)
+    _drifting: bool = field(default=False, init=False)
+    _command: AcCommand | None = field(default=None, init=False)
+    _plan_cost: float | None = field(default=None, init=False)
+    _status: PredictiveStatus = field(init=False)
+    _missing: str = field(default="", init=False)
+
+    def __post_init__(self) -> None:
+        self.preset = ComfortPreset(self.preset)
+        self.fuzzy = AcComfortController(
+            tariff=self.tariff, preset=self.preset, deadband_k=self.deadband_k
+        )
+        if self.band_half_k is None:
+            self.band_half_k = self.fuzzy.band_half_k
+        self.policy = PreconditionPolicy.for_preset(self.preset)
+        self._status = self._fallback_status(
+            FallbackReason.NO_MODEL if self.model is None else FallbackReason.WARMING_UP, ""
+        )
+
+    @property
+    def status(self) -> PredictiveStatus:
+        """The latest decision's status."""
+        return self._status
+
+    @property
+    def calibration(self) -> Calibration:
+        """The per-room correction fitted so far."""
+        return Calibration(self._bias, self._gain)
+
+    def decide(self, inputs: PredictiveInputs) -> PredictiveDecision:
+        """What the AC should do now (see the module docstring for who decides)."""
+        try:
+            return self._decide(inputs)
+        except Exception as error:  # a controller must never take the hub down
+            _LOGGER.exception("predictive AC controller failed; the fuzzy controller decides")
+            self._command = None
+            return self._fuzzy(inputs, FallbackReason.INTERNAL_ERROR, repr(error))
+
+    # --- decision ------------------------------------------------------------------
+
+    def _decide(self, inputs: PredictiveInputs) -> PredictiveDecision:
+        readings = self._readings(inputs)
+        if readings is None:
+            self._steps.clear()
+            self._pending = None
+            self._command = None
+            return self._fuzzy(inputs, FallbackReason.INPUTS_MISSING, self._missing)
+        boundary = self._record(inputs.now, *readings)
+        if self.model is None:
+            return self._fuzzy(inputs, FallbackReason.NO_MODEL, "no room thermal model loaded")
+        if not boundary:
+            if self._command is not None:
+                return self._hold(inputs)
+            return self._fuzzy(inputs, self._status.reason, self._status.detail)
+        history = self._history()
+        reason, detail = FallbackReason.PREDICTING, ""
+        if history is None or self._residuals < MIN_RESIDUALS:
+            reason = FallbackReason.WARMING_UP
+            detail = f"{self._residuals} of {MIN_RESIDUALS} calibrated steps"
+        elif self._drift is not None:
+            bound = DRIFT_BOUND_K * (DRIFT_RECOVER if self._drifting else 1.0)
+            self._drifting = self._drift > bound
+            if self._drifting:
+                reason = FallbackReason.DRIFT
+                detail = f"mean residual {self._drift:.2f} K per step, bound {DRIFT_BOUND_K} K"
+        if reason is not FallbackReason.PREDICTING or history is None:
+            self._command = None
+            fuzzy = self._fuzzy(inputs, reason, detail)
+            try:
+                self._predict_step(inputs, history, self._as_command(inputs, fuzzy))
+            except ModelError as error:
+                self._status = self._fallback_status(FallbackReason.MODEL_ERROR, str(error))
+                return replace(fuzzy, status=self._status)
+            return fuzzy
+        try:
+            command, cost = self._plan(inputs, history)
+            self._predict_step(inputs, history, command)
+        except ModelError as error:
+            _LOGGER.info("room thermal model refused the step: %s", error)
+            self._command = None
+            self._pending = None
+            return self._fuzzy(inputs, FallbackReason.MODEL_ERROR, str(error))
+        except PriceUnavailableError as error:
+            self._command = None
+            return self._fuzzy(inputs, FallbackReason.INPUTS_MISSING, f"price: {error}")
+        self._command, self._plan_cost = command, cost
+        self._status = PredictiveStatus(
+            ControlMode.PREDICTIVE,
+            FallbackReason.PREDICTING,
+            f"plan cost {cost:.2f} over {self.horizon_steps * STEP_S // 3600} h",
+            self._residuals,
+            self._drift,
+            self._bias,
+            self._gain,
+        )
+        return self._hold(inputs)
+
+    def _hold(self, inputs: PredictiveInputs) -> PredictiveDecision:
+        assert self._command is not None
+        self.policy.should_run(inputs.now, inputs.occupied, self._next_arrival(inputs))
+        command = self._command
+        return PredictiveDecision(
+            command.on, command.setpoint, command.fan, self._status, plan_cost=self._plan_cost
+        )
+
+    def _fuzzy(
+        self, inputs: PredictiveInputs, reason: FallbackReason, detail: str
+    ) -> PredictiveDecision:
+        self._status = self._fallback_status(reason, detail)
+        on = self.policy.should_run(inputs.now, inputs.occupied, self._next_arrival(inputs))
+        decision = self.fuzzy.decide(
+            AcInputs(
+                now=inputs.now,
+                mode=inputs.mode,
+                setpoint=inputs.setpoint,
+                room_temperature=inputs.room_temperature,
+                outdoor_temperature=inputs.outdoor_temperature,
+                humidity=inputs.humidity,
+                occupancy=1.0,
+            )
+        )
+        return PredictiveDecision(
+            on, decision.target_temperature, decision.fan_speed, self._status, decision
+        )
+
+    def _fallback_status(self, reason: FallbackReason, detail: str) -> PredictiveStatus:
+        return PredictiveStatus(
+            ControlMode.FUZZY, reason, detail, self._residuals, self._drift, self._bias, self._gain
+        )
+
+    @staticmethod
+    def _as_command(inputs: PredictiveInputs, decision: PredictiveDecision) -> AcCommand:
+        target = decision.target_temperature
+        return AcCommand(
+            decision.on,
+            inputs.mode,
+            target if math.isfinite(target) else inputs.setpoint,
+            decision.fan_speed,
+        )
+
+    # --- readings and history ------------------------------------------------------
+
+    def _readings(self, inputs: PredictiveInputs) -> tuple[float, float, float] | None:
+        values = []
+        for name, reading in (
+            ("room_temperature", inputs.room_temperature),
+            ("humidity", inputs.humidity),
+            ("energy", inputs.energy_kwh),
+            ("outdoor_temperature", inputs.outdoor_temperature),
+            ("outdoor_humidity", inputs.outdoor_humidity),
+        ):
+            value, issue = fresh_value(reading, inputs.now, STALE_AFTER, name)
+            if value is None:
+                assert issue is not None
+                self._missing = issue.message
+                return None
+            values.append(value)
+        if not math.isfinite(inputs.setpoint):
+            self._missing = f"setpoint is {inputs.setpoint!r}"
+            return None
+        return values[0], values[1], values[2]
+
+    def _record(self, now: datetime, temperature: float, humidity: float, energy: float) -> bool:
+        """Record a step boundary if one has passed; fit the calibration on it."""
+        if self._steps:
+            elapsed = (now - self._steps[-1].at).total_seconds()
+            if elapsed < STEP_S - 30:
+                return False
+            if elapsed > 2 * STEP_S or energy < self._steps[-1].energy_kwh:
+                self._steps.clear()  # a gap or a reset meter: start the history again
+                self._pending = None
+        previous = self._steps[-1] if self._steps else None
+        command = self._command or AcCommand(False)
+        self._steps.append(_Step(now, temperature, humidity, energy, command))
+        del self._steps[: -(HOUR_STEPS + 1)]
+        if previous is not None and self._pending is not None:
+            predicted_change, predicted_kwh = self._pending
+            residual = (temperature - previous.temperature) - predicted_change
+            self._bias = float(
+                np.clip(self._bias + BIAS_WEIGHT * residual, -MAX_BIAS_K, MAX_BIAS_K)
+            )
+            observed_kwh = energy - previous.energy_kwh
+            if predicted_kwh > 0.02 and observed_kwh > 0.0:
+                ratio = observed_kwh / predicted_kwh
+                self._gain = float(
+                    np.clip(self._gain * (ratio / self._gain) ** BIAS_WEIGHT, *POWER_GAIN_RANGE)
+                )
+            size = abs(residual)
+            self._drift = (
+                size if self._drift is None else self._drift + DRIFT_WEIGHT * (size - self._drift)
+            )
+            self._residuals += 1
+        self._pending = None
+        return True
+
+    def _history(self) -> RoomHistory | None:
+        if len(self._steps) < HOUR_STEPS + 1:
+            return None
+        steps = self._steps
+        powers = tuple(
+            max(0.0, (b.energy_kwh - a.energy_kwh) * 3600.0 / (b.at - a.at).total_seconds())
+            for a, b in pairwise(steps)
+        )
+        return RoomHistory(
+            tuple(s.temperature for s in steps), tuple(s.humidity for s in steps), powers
+        )
+
+    def _predict_step(
+        self, inputs: PredictiveInputs, history: RoomHistory | None, command: AcCommand
+    ) -> None:
+        """Predict the step now starting under ``command``, to calibrate on at its end."""
+        self._steps[-1].command = command
+        if history is None or self.model is None:
+            return
+        outdoor, outdoor_humidity = self._outdoor(
+            inputs, inputs.now + timedelta(seconds=STEP_S / 2)
+        )
+        row = room_features(
+            command,
+            history,
+            outdoor_temperature=outdoor,
+            outdoor_humidity=outdoor_humidity,
+            seconds_of_day=_seconds_of_day(inputs.now),
+        )
+        try:
+            predicted = self.model.predict(np.asarray(row, dtype=np.float32))[0]
+        except ModelError:
+            self._pending = None
+            raise
+        kwh = max(float(predicted[2]), 0.0) * self._gain * STEP_S / 3600.0
+        self._pending = (float(predicted[0]) + self._bias, kwh)
+
+    # --- planning ------------------------------------------------------------------
+
+    def _plan(self, inputs: PredictiveInputs, history: RoomHistory) -> tuple[AcCommand, float]:
+        assert self.model is not None
+        assert self.band_half_k is not None
+        now = inputs.now
+        times = [now + timedelta(seconds=k * STEP_S) for k in range(self.horizon_steps)]
+        occupied = [self._occupied(inputs, t, k == 0) for k, t in enumerate(times)]
+        weather = [self._outdoor(inputs, t + timedelta(seconds=STEP_S / 2)) for t in times]
+        horizon = horizon_from(
+            occupied=occupied,
+            price=[float(p) for p in self.tariff.prices(now, STEP_S, self.horizon_steps)],
+            outdoor=[w[0] for w in weather],
+            outdoor_humidity=[w[1] for w in weather],
+            seconds_of_day=[_seconds_of_day(t) for t in times],
+        )
+        direction = 1.0 if inputs.mode == "cool" else -1.0
+        plans = candidate_plans(
+            horizon,
+            setpoint=inputs.setpoint,
+            direction=direction,
+            allowed_k=max(0.0, self.band_half_k - self.deadband_k),
+        )
+        model = self.model
+        # The observed row is checked strictly (NaN, range: ModelInputError); rolled-forward
+        # rows are the model's own predictions, kept inside its accepted range.
+        model.check(self._first_row(inputs, history))
+        low = np.array([f.minimum for f in model.inputs], dtype=np.float32)
+        high = np.array([f.maximum for f in model.inputs], dtype=np.float32)
+
+        def predict(rows: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+            rows = np.clip(rows, low, high)
+            # Blocks of BATCH_ROWS: larger products make BLAS start threads, which on a
+            # busy two-core hub costs tens of milliseconds instead of fractions of one.
+            outputs = np.concatenate(
+                [model.infer(rows[i : i + BATCH_ROWS]) for i in range(0, len(rows), BATCH_ROWS)]
+            )
+            if not np.isfinite(outputs).all():
+                raise ModelError(f"{model.name} produced a non-finite output")
+            return outputs
+
+        costs = evaluate_plans(
+            plans,
+            horizon,
+            history,
+            predict,
+            mode=inputs.mode,
+            setpoint=inputs.setpoint,
+            band_half_k=self.band_half_k,
+            calibration=self.calibration,
+        )
+        best = int(np.argmin(costs.total))
+        on = bool(plans.on[best, 0])
+        target = float(plans.setpoint[best, 0]) if on else inputs.setpoint
+        return AcCommand(on, inputs.mode, target, "auto"), float(costs.total[best])
+
+    def _first_row(self, inputs: PredictiveInputs, history: RoomHistory) -> np.ndarray:  # type: ignore[type-arg]
+        outdoor, outdoor_humidity = self._outdoor(inputs, inputs.now)
+        return np.asarray(
+            room_features(
+                AcCommand(True, inputs.mode, inputs.setpoint),
+                history,
+                outdoor_temperature=outdoor,
+                outdoor_humidity=outdoor_humidity,
+                seconds_of_day=_seconds_of_day(inputs.now),
+            ),
+            dtype=np.float32,
+        )
+
+    def _outdoor(self, inputs: PredictiveInputs, when: datetime) -> tuple[float, float]:
+        if inputs.outdoor_forecast is not None:
+            temperature, humidity = inputs.outdoor_forecast(when)
+            return float(temperature), float(humidity)
+        assert inputs.outdoor_temperature is not None
+        assert inputs.outdoor_humidity is not None
+        return float(inputs.outdoor_temperature.value), float(inputs.outdoor_humidity.value)
+
+    @staticmethod
+    def _occupied(inputs: PredictiveInputs, when: datetime, first: bool) -> bool:
+        if first or inputs.stays is None:
+            return inputs.occupied
+        return any(start <= when < end for start, end in inputs.stays)
+
+    @staticmethod
+    def _next_arrival(inputs: PredictiveInputs) -> datetime | None:
+        if inputs.stays is None:
+            return None
+        upcoming = [start for start, _ in inputs.stays if start > inputs.now]
+        return min(upcoming) if upcoming else None
+
+
+def _seconds_of_day(when: datetime) -> float:
+    return when.hour * 3600.0 + when.minute * 60.0 + when.second

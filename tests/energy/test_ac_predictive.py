@@ -1,0 +1,183 @@
+"""Predictive AC control: who is in charge and why, and that it pre-conditions for a dear period."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custom_components.liuzhou_appliances.energy.ac_predictive import (
+    MIN_RESIDUALS,
+    ControlMode,
+    FallbackReason,
+    PredictiveAcController,
+    PredictiveDecision,
+    PredictiveInputs,
+)
+from custom_components.liuzhou_appliances.energy.inputs import Reading
+from custom_components.liuzhou_appliances.energy.tariff_presets import custom_time_of_use
+from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.neural import Model, ModelError, load_model
+from firmware_bridge.simulators import RoomAirConditionerSimulator, create_simulator
+from firmware_bridge.simulators.climate import LiuzhouClimate
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "room_thermal" / "room_thermal.tflite"
+START = datetime(2026, 7, 20, 7, 0)
+SETPOINT = 26.0
+# Cheap until 15:00, four times dearer from 15:00 to 21:00.
+TARIFF = custom_time_of_use(
+    [
+        {"start": "21:00", "end": "15:00", "price": 0.4},
+        {"start": "15:00", "end": "21:00", "price": 1.6},
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    """The shipped room thermal model on the numpy runtime."""
+    return load_model(MODEL, "numpy")
+
+
+def _inputs(
+    now: datetime, temperature: float, energy: float, **changes: object
+) -> PredictiveInputs:
+    values: dict[str, object] = {
+        "now": now,
+        "mode": "cool",
+        "setpoint": SETPOINT,
+        "room_temperature": Reading(temperature, now),
+        "humidity": Reading(60.0, now),
+        "outdoor_temperature": Reading(33.0, now),
+        "outdoor_humidity": Reading(60.0, now),
+        "energy_kwh": Reading(energy, now),
+        "occupied": True,
+    }
+    values.update(changes)
+    return PredictiveInputs(**values)  # type: ignore[arg-type]
+
+
+def _drive(
+    controller: PredictiveAcController, hours: float
+) -> tuple[list[tuple[datetime, PredictiveDecision]], float]:
+    """Run the room simulator under ``controller`` for ``hours``, occupied throughout:
+    the decisions and the AC's energy meter at the end (kWh)."""
+    climate = LiuzhouClimate(seed=21)
+    sim = create_simulator(
+        ApplianceType.ROOM_AIR_CONDITIONER, seed=21, start=START, climate=climate
+    )
+    assert isinstance(sim, RoomAirConditionerSimulator)
+    sim.write("mode", "cool")
+    origin = LiuzhouClimate.seconds_of_year(START)
+
+    def forecast(when: datetime) -> tuple[float, float]:
+        outdoor = climate.outdoor(origin + (when - START).total_seconds())
+        return outdoor.temperature_c, outdoor.humidity_pct
+
+    out = []
+    for k in range(int(hours * 12)):
+        now = START + timedelta(minutes=5 * k)
+        values = sim.values()
+        decision = controller.decide(
+            PredictiveInputs(
+                now=now,
+                mode="cool",
+                setpoint=SETPOINT,
+                room_temperature=Reading(float(values["temperature"]), now),  # type: ignore[arg-type]
+                humidity=Reading(float(values["humidity"]), now),  # type: ignore[arg-type]
+                outdoor_temperature=Reading(forecast(now)[0], now),
+                outdoor_humidity=Reading(forecast(now)[1], now),
+                energy_kwh=Reading(sim.energy_kwh, now),
+                occupied=True,
+                outdoor_forecast=forecast,
+            )
+        )
+        out.append((now, decision))
+        if values["on"] != decision.on:
+            sim.write("on", decision.on)
+        if decision.on and values["target_temperature"] != decision.target_temperature:
+            sim.write("target_temperature", decision.target_temperature)
+        sim.step(300)
+    return out, sim.energy_kwh
+
+
+def test_fuzzy_decides_while_history_is_short(model: Model) -> None:
+    controller = PredictiveAcController(model, TARIFF)
+    decision = controller.decide(_inputs(START, 28.0, 1.0))
+    assert decision.status.controller is ControlMode.FUZZY
+    assert decision.status.reason is FallbackReason.WARMING_UP
+    assert decision.fuzzy is not None
+    assert decision.on  # occupied: the fuzzy controller runs the AC
+    assert decision.target_temperature == decision.fuzzy.target_temperature
+
+
+def test_no_model_and_nan_reading_fall_back_with_their_reason(model: Model) -> None:
+    without = PredictiveAcController(None, TARIFF).decide(_inputs(START, 28.0, 1.0))
+    assert (without.status.controller, without.status.reason) == (
+        ControlMode.FUZZY,
+        FallbackReason.NO_MODEL,
+    )
+    nan = PredictiveAcController(model, TARIFF).decide(_inputs(START, math.nan, 1.0))
+    assert nan.status.reason is FallbackReason.INPUTS_MISSING
+    assert "room temperature" in nan.status.detail
+    assert nan.status.controller is ControlMode.FUZZY
+
+
+def test_takes_charge_then_hands_back_on_drift(model: Model) -> None:
+    controller = PredictiveAcController(model, TARIFF)
+    decisions, energy = _drive(controller, 4.0)
+    reasons = [d.status.reason for _, d in decisions]
+    assert reasons[0] is FallbackReason.WARMING_UP
+    assert reasons[-1] is FallbackReason.PREDICTING
+    assert decisions[-1][1].status.history_steps >= MIN_RESIDUALS
+    # The room now jumps a kelvin each step against what the model predicts.
+    now, temperature = decisions[-1][0], 27.0
+    status = controller.status
+    for _ in range(12):
+        now += timedelta(minutes=15)
+        temperature += 1.0
+        energy += 0.2
+        status = controller.decide(_inputs(now, temperature, energy)).status
+        if status.reason is FallbackReason.DRIFT:
+            break
+    assert status.controller is ControlMode.FUZZY
+    assert status.reason is FallbackReason.DRIFT
+    assert status.drift_k is not None
+    assert status.drift_k > 0.3
+
+
+def test_model_error_falls_back_and_never_raises(
+    model: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller = PredictiveAcController(model, TARIFF)
+    decisions, energy = _drive(controller, 3.5)
+    assert decisions[-1][1].status.reason is FallbackReason.PREDICTING
+
+    def broken(batch: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+        raise ModelError("room_thermal failed on the numpy runtime: truncated tensor")
+
+    monkeypatch.setattr(model, "infer", broken)
+    now = decisions[-1][0] + timedelta(minutes=15)
+    decision = controller.decide(_inputs(now, 27.0, energy + 0.1))
+    assert decision.status.controller is ControlMode.FUZZY
+    assert decision.status.reason is FallbackReason.MODEL_ERROR
+    assert "truncated" in decision.status.detail
+    assert decision.fuzzy is not None
+
+
+def test_pre_cools_before_the_dear_period(model: Model) -> None:
+    controller = PredictiveAcController(model, TARIFF)
+    decisions, _ = _drive(controller, 10.0)  # 07:00 to 17:00
+    predicted = [(t, d) for t, d in decisions if d.status.controller is ControlMode.PREDICTIVE]
+    before = [d.target_temperature for t, d in predicted if 13 <= t.hour < 15]
+    during = [d.target_temperature for t, d in predicted if 15 <= t.hour < 17]
+    assert before
+    assert during
+    # Cheap hours: cooled below the setpoint, storing coolth; dear hours: relaxed to the
+    # top of the band (26 + 1.5 K less the thermostat's 0.5 K swing).
+    assert min(before) < SETPOINT
+    assert np.mean(during) > np.mean(before) + 0.5
+    assert max(during) == SETPOINT + 1.0
