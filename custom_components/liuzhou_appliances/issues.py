@@ -160,7 +160,8 @@ def async_sync_state_issues(
         wanted[IssueId(appliance_id, IssueKind.FAULT, code)] = (
             key,
             {"appliance": owner.title, "code": code},
-            ir.IssueSeverity.ERROR,
+            # A suspected fault (the appliance's own detector) is a likely fault, not a failure.
+            ir.IssueSeverity.WARNING if code.startswith("suspected_") else ir.IssueSeverity.ERROR,
         )
     for supply in SUPPLY_ISSUES:
         if state.get(supply) is True:

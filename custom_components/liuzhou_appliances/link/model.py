@@ -279,7 +279,19 @@ REFRIGERATOR: Final = ApplianceTypeSpec(
         ),
         AttributeSpec("defrost_active", 24, ValueKind.BOOL, "vendor:DefrostActive", required=False),
     ),
-    fault_codes=("temperature_sensor", "compressor", "defrost_heater", "fan", "communication"),
+    # Wire-stable: append only. The suspected_* codes come from the fridge's own fault
+    # detector (the fridge_fault model, PROTOCOL.md 7.6): a likely fault, not a failure.
+    fault_codes=(
+        "temperature_sensor",
+        "compressor",
+        "defrost_heater",
+        "fan",
+        "communication",
+        "suspected_door_seal",
+        "suspected_condenser",
+        "suspected_compressor",
+        "suspected_defrost",
+    ),
 )
 
 ROOM_AIR_CONDITIONER: Final = ApplianceTypeSpec(
