@@ -14,6 +14,13 @@ declared profile whenever the model cannot answer (no file, a damaged file,
 inputs outside the trained range). A real firmware without a model reports
 the declared profile; the simulators used to report the exact physics,
 which no appliance can know (the load, the supply voltage).
+
+``FridgeFaultDetector`` is the refrigerator's own fault detector: the
+``fridge_fault`` model on the same ``FridgeObserver`` window and
+``AlarmRule`` the hub uses, fed with the fridge's own readings (each
+simulated minute and on each door change), run once an hour. While the rule
+suspects a fault the fridge reports ``suspected_<fault>`` in its ``faults``;
+if the model cannot be loaded or answer, it reports none (logged once).
 """
 
 from __future__ import annotations
@@ -28,6 +35,12 @@ from typing import Final
 from custom_components.liuzhou_appliances.link.declaration import Programme
 from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.neural import Model, ModelError, load_model
+from custom_components.liuzhou_appliances.neural.fridge_fault import (
+    HOUR_S,
+    AlarmRule,
+    FridgeObserver,
+    FridgeSample,
+)
 from custom_components.liuzhou_appliances.neural.wet_cycle import (
     RunObservation,
     RunTracker,
@@ -39,6 +52,8 @@ _LOGGER = logging.getLogger(__name__)
 
 MODELS_DIR: Final = Path(__file__).resolve().parent.parent / "models"
 WET_CYCLE: Final = "wet_cycle"
+FRIDGE_FAULT: Final = "fridge_fault"
+SUSPECTED_PREFIX: Final = "suspected_"  # + a fridge_fault fault: the reported fault code
 
 
 def model_path(model_id: str) -> Path:
@@ -157,3 +172,65 @@ class WetCyclePredictor:
                 return max(hours * 3600.0, 0.0)
         self.source = RemainingSource.DECLARED
         return declared_remaining(programme, observation.elapsed_s)[0]
+
+
+class FridgeFaultDetector:
+    """A refrigerator's own fault detector (the ``fridge_fault`` model).
+
+    Feed ``observe`` with the fridge's readings in time order (a ``FridgeSample``
+    on its own clock, seconds); the model runs on the first reading of each new
+    hour. ``code`` is the suspected fault code (``"suspected_condenser"`` ...) or
+    ``None``; ``scores`` the last outputs (``OUTPUTS`` order), ``error`` why the
+    model is off, if it is.
+    """
+
+    def __init__(self) -> None:
+        """Load the model now; a ``ModelError`` is logged once and leaves it off."""
+        self.observer = FridgeObserver()
+        self.rule = AlarmRule()
+        self.model: Model | None = None
+        self.error: str | None = None
+        self.suspected: str | None = None
+        self.scores: tuple[float, ...] | None = None
+        self._hour: int | None = None
+        try:
+            self.model = appliance_model(FRIDGE_FAULT)
+        except ModelError as err:
+            self._off(f"not loaded: {err}")
+
+    @property
+    def code(self) -> str | None:
+        """The fault code the fridge reports while a fault is suspected, else ``None``."""
+        return None if self.suspected is None else SUSPECTED_PREFIX + self.suspected
+
+    def observe(self, sample: FridgeSample) -> None:
+        """Take one reading; on a new hour, run the model on the last 48 hours.
+
+        A reading with a non-finite number is skipped (the next one continues).
+        """
+        if self.model is None:
+            return
+        try:
+            self.observer.add(sample)
+        except ValueError:
+            return
+        hour = int(sample.time_s // HOUR_S)
+        if hour == self._hour:
+            return
+        self._hour = hour
+        row = self.observer.features(sample.time_s)
+        if row is None:
+            self.rule.reset()  # too little known: start counting again
+            return
+        try:
+            scores = self.model.predict(row)[0]
+        except ModelError as err:
+            self._off(f"cannot answer: {err}")
+            return
+        self.scores = tuple(round(float(s), 4) for s in scores)
+        self.suspected = self.rule.update(scores).fault
+
+    def _off(self, cause: str) -> None:
+        """No detection from now on, and no suspected code (logged once)."""
+        _LOGGER.warning("%s %s; no suspected faults reported", FRIDGE_FAULT, cause)
+        self.model, self.error, self.suspected = None, cause, None

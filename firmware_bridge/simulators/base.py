@@ -213,7 +213,7 @@ class AppliancePhysics(ABC):
     def values(self) -> dict[str, Value]:
         """A full snapshot: one value for every declared capability, at wire resolution."""
         raw = self._all_values()
-        raw["faults"] = list(self._faults)
+        raw["faults"] = list(self.faults)
         out: dict[str, Value] = {}
         for key, capability in self._caps.items():
             value = raw[key]

@@ -16,7 +16,7 @@ import json
 from typing import Any, Final
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
-from firmware_bridge.models import WET_CYCLE, declared_model
+from firmware_bridge.models import FRIDGE_FAULT, WET_CYCLE, declared_model
 
 from .base import DECLARATIONS_DIR
 from .dishwasher import DISHWASHER_MACHINE, DISHWASHER_PROGRAMMES, LOAD_J_PER_K
@@ -80,6 +80,7 @@ def build_declarations() -> dict[ApplianceType, dict[str, Any]]:
                 "defrost_active": {},
             },
             "voice_panel": VOICE_PANEL,
+            "models": [declared_model(FRIDGE_FAULT)],
         },
         ApplianceType.ROOM_AIR_CONDITIONER: {
             "schema": 1,

@@ -32,6 +32,13 @@ motorised air damper feeding the fridge, as most Chinese "W" (风冷) models):
 * Modes: eco raises the setpoints (fridge +1 K, freezer +2 K), quick_freeze
   holds the freezer at −26 °C for 26 h then returns to normal, vacation keeps
   the fridge at 15 °C (no food inside; it stays dry and odour-free).
+* Fault detector: a declaration listing ``fridge_fault`` (the reference one
+  does) makes the firmware run that model on its own readings (each minute
+  and on each door change; ``FridgeFaultDetector``) and report
+  ``suspected_<fault>`` in ``faults`` while it suspects one.
+  ``fault_detector=False`` is a firmware without it (the model is taken out
+  of the declaration). Its 48 h window is not saved: after a restore it
+  starts again.
 
 Calibration check: in a 30 °C kitchen the compressor runs ~40-45 % of the
 time and the unit uses ~1.0 kWh a day (~370 kWh/yr); at 25 °C ~0.8 kWh,
@@ -42,7 +49,7 @@ grade 2-3 / the older EU A+ to A++ classes).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 import math
 import random
@@ -52,12 +59,15 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
+from custom_components.liuzhou_appliances.neural.fridge_fault import FridgeSample
+from firmware_bridge.models import FRIDGE_FAULT, FridgeFaultDetector
 
 from .base import AppliancePhysics, number_value, state_choice, state_number
 from .climate import LiuzhouClimate
 from .fridge_faults import PhysicalFault, effects_at
 
 MAX_SUBSTEP_S: Final = 10.0
+DETECTOR_SAMPLE_S: Final = 60.0  # the fault detector reads the fridge each minute
 MODES: Final = ("normal", "eco", "quick_freeze", "vacation")
 
 # Relative door-opening rate by hour of the day (breakfast, lunch, dinner peaks).
@@ -345,9 +355,17 @@ class RefrigeratorSimulator(AppliancePhysics):
         door_alarm_after_s: float = 60.0,
         random_door_openings: bool = True,
         physical_faults: tuple[PhysicalFault, ...] = (),
+        fault_detector: bool = True,
     ) -> None:
         """``physical_faults``: faults of the machine (fridge_faults.py), their onsets in
-        seconds from ``start``."""
+        seconds from ``start``. ``fault_detector``: run ``fridge_fault`` if the
+        declaration lists it; ``False`` takes it out of the declaration."""
+        if not fault_detector:
+            # A firmware without the detector must not declare it: the hub leaves its own
+            # detector off for a fridge that declares fridge_fault (PROTOCOL.md 7.6).
+            declaration = replace(
+                declaration, models=tuple(m for m in declaration.models if m.id != FRIDGE_FAULT)
+            )
         super().__init__(declaration, identity, pairing_code, climate=climate, start=start)
         self.parameters = parameters or FridgeParameters()
         self.fixed_ambient_c = ambient_c
@@ -362,6 +380,15 @@ class RefrigeratorSimulator(AppliancePhysics):
         self._held_open_since: float | None = None  # explicit open_door(), simulator time
         self._spill_pending = False  # the cold air falls out once per opening
         self._reported = (self.model.fridge_air_c, self.model.freezer_c)
+        runs_detector = any(m.id == FRIDGE_FAULT for m in declaration.models)
+        self.detector = FridgeFaultDetector() if runs_detector else None
+        self._detector_read: tuple[float, bool] | None = None  # minute, door open
+
+    @property
+    def faults(self) -> tuple[str, ...]:
+        """Active fault codes, then the fault detector's suspected code, if any."""
+        code = None if self.detector is None else self.detector.code
+        return tuple(self._faults) if code is None else (*self._faults, code)
 
     def ambient_c(self, t: float | None = None) -> float:
         """Kitchen temperature: fixed if configured, else the unconditioned indoor climate."""
@@ -419,9 +446,41 @@ class RefrigeratorSimulator(AppliancePhysics):
             energy += self.model.advance(
                 h, ambient_c=self.ambient_c(t0 + h / 2), door_open_s=open_s, openings=openings
             )
+            if self.detector is not None:
+                self._feed_detector(self._elapsed_s + (n + 1) * h, origin + (n + 1) * h)
         self._energy.add(energy / dt, dt)
         if "temperature_sensor" not in self._faults:
             self._reported = (self.model.fridge_air_c, self.model.freezer_c)
+
+    def _feed_detector(self, elapsed_s: float, climate_s: float) -> None:
+        """Give the detector the fridge's readings at ``elapsed_s`` on a new minute or
+        a door change (what the firmware sees: a failed sensor reads its last value)."""
+        assert self.detector is not None
+        door = self._held_open_since is not None or (
+            self.random_door_openings and self.doors.open_since(climate_s) is not None
+        )
+        minute = math.floor(elapsed_s / DETECTOR_SAMPLE_S)
+        if self._detector_read == (minute, door):
+            return
+        self._detector_read = (minute, door)
+        model = self.model
+        sensor_failed = "temperature_sensor" in self._faults
+        fridge_c, freezer_c = (
+            self._reported if sensor_failed else (model.fridge_air_c, model.freezer_c)
+        )
+        self.detector.observe(
+            FridgeSample(
+                time_s=elapsed_s,
+                compressor_on=model.compressor_on,
+                power_w=model.power_w,
+                fridge_c=fridge_c,
+                fridge_target_c=model.fridge_setpoint(),
+                freezer_c=freezer_c if model.has_freezer else None,
+                freezer_target_c=model.freezer_setpoint() if model.has_freezer else None,
+                door_open=door,
+                defrost_active=model.defrosting,
+            )
+        )
 
     def _faults_changed(self) -> None:
         self.model.faults = frozenset(self._faults)
