@@ -7,6 +7,12 @@ hour on the last 48 hours and passes its scores to the ``AlarmRule``. While
 the rule holds a suspicion, a repair issue names the suspected fault and what
 to check; it is deleted when the rule lets go (a row below the threshold).
 
+A fridge that declares ``fridge_fault`` (PROTOCOL.md 7.6) runs the detector
+itself and reports ``suspected_<fault>`` in its ``faults``, which the normal
+fault path shows (problem sensor, fault repair issue). For it the monitor
+stays off (status ``off``, reason ``appliance_runs_model``): it loads no
+model and raises nothing, so one fault never gives two notices.
+
 Any ``ModelError`` (file missing or corrupt, an input out of the trained
 range, a non-finite output) leaves the fridge without detection and says why
 in ``status``/``cause`` (diagnostics); nothing is raised in the event loop.
@@ -43,6 +49,9 @@ SAMPLE_EVERY: Final = timedelta(minutes=5)
 STATUS_LOADING: Final = "loading"
 STATUS_RUNNING: Final = "running"
 STATUS_UNAVAILABLE: Final = "unavailable"
+STATUS_OFF: Final = "off"
+REASON_APPLIANCE_RUNS_MODEL: Final = "appliance_runs_model"
+MODEL_ID: Final = "fridge_fault"
 
 
 def _number(values: Mapping[str, Value], key: str) -> float | None:
@@ -88,6 +97,7 @@ class FridgeFaultMonitor:
         self._last_hour: int | None = None
         self._unsubscribe: list[CALLBACK_TYPE] = []
         self.status = STATUS_LOADING
+        self.reason: str | None = None
         self.cause: str | None = None
         self.suspected: str | None = None
         self.scores: list[float] | None = None
@@ -97,9 +107,21 @@ class FridgeFaultMonitor:
         """Whether this appliance gets a monitor (refrigerators only)."""
         return coordinator.hello.type is ApplianceType.REFRIGERATOR
 
+    def appliance_runs_model(self) -> str | None:
+        """The ``fridge_fault`` version the appliance declares it runs, or ``None``."""
+        for model in self._coordinator.declaration.models:
+            if model.id == MODEL_ID:
+                return model.version
+        return None
+
     async def async_start(self) -> None:
         """Load the model in the executor and start listening; a ``ModelError`` leaves
-        the monitor unavailable with its cause."""
+        the monitor unavailable with its cause. Stays off for a fridge that runs the
+        model itself (and removes a notice this monitor raised before it did)."""
+        if self.appliance_runs_model() is not None:
+            self.status, self.reason = STATUS_OFF, REASON_APPLIANCE_RUNS_MODEL
+            async_clear_suspected_fault_issue(self._hass, self._coordinator.appliance_id)
+            return
         try:
             self._model = await self._hass.async_add_executor_job(load_model, self._model_path)
         except ModelError as err:
@@ -185,11 +207,15 @@ class FridgeFaultMonitor:
         self.async_stop()
 
     def diagnostics(self) -> dict[str, Any]:
-        """Status, cause, the model's name, version and runtime, the last scores."""
+        """Status, why it is off (``reason``: ``appliance_runs_model``), cause of a
+        failure, the model's name, version and runtime, the version the appliance
+        declares it runs, the last scores."""
         model = self._model
         return {
             "status": self.status,
+            "reason": self.reason,
             "cause": self.cause,
+            "appliance_runs_model": self.appliance_runs_model(),
             "model": None if model is None else model.name,
             "version": None if model is None else model.version,
             "runtime": None if model is None else model.runtime,

@@ -1,4 +1,5 @@
-"""The hub's fridge fault detector: its repair issue, its fallback, its diagnostics."""
+"""The hub's fridge fault detector: its repair issue, its fallback, its diagnostics, and
+staying off for a fridge that runs the detector itself."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import numpy as np
@@ -27,15 +29,18 @@ from firmware_bridge.simulators.climate import LiuzhouClimate
 from firmware_bridge.simulators.fridge_faults import PhysicalFault
 from models.fridge_fault.dataset import SPLITS, draw, simulate
 
-from .conftest import PairedAppliance, StartAppliance
+from .conftest import PairedAppliance, StartAppliance, wait_until
+from .platform_helpers import entity_id, wait_for_state
 
 TRANSLATIONS = Path(__file__).parents[2] / "custom_components/liuzhou_appliances/translations"
 
 
 @pytest.fixture
-def appliance_type() -> ApplianceType:
-    """``paired_appliance`` is a fridge-freezer here."""
-    return ApplianceType.REFRIGERATOR
+async def paired_appliance(start_appliance: StartAppliance) -> PairedAppliance:
+    """A fridge-freezer whose firmware has no fault detector: the hub runs its own."""
+    return await start_appliance(
+        ApplianceType.REFRIGERATOR, simulator_options={"fault_detector": False}
+    )
 
 
 def _last_row(fault: PhysicalFault | None) -> np.ndarray[Any, Any]:
@@ -100,7 +105,9 @@ async def test_a_model_error_turns_detection_off_with_its_cause(
 async def test_a_missing_model_file_leaves_the_fridge_without_detection(
     hass: HomeAssistant, start_appliance: StartAppliance, tmp_path: Path
 ) -> None:
-    paired = await start_appliance(ApplianceType.REFRIGERATOR)
+    paired = await start_appliance(
+        ApplianceType.REFRIGERATOR, simulator_options={"fault_detector": False}
+    )
     broken = tmp_path / "fridge_fault.tflite"
     broken.write_bytes(b"TFL3 not a model")
     monitor = FridgeFaultMonitor(hass, paired.coordinator, broken)
@@ -128,5 +135,55 @@ def test_every_suspected_fault_has_its_text_in_both_languages() -> None:
         issues = json.loads((TRANSLATIONS / f"{language}.json").read_text())["issues"]
         for fault in FAULTS:
             text = issues[f"suspected_fault_{fault}"]
+            assert "{appliance}" in text["title"], (language, fault)
+            assert "{appliance}" in text["description"], (language, fault)
+
+
+async def test_a_fridge_running_the_detector_itself_gets_one_notice_from_its_faults(
+    hass: HomeAssistant, start_appliance: StartAppliance, hass_client: ClientSessionGenerator
+) -> None:
+    paired = await start_appliance(ApplianceType.REFRIGERATOR)  # declares fridge_fault
+    monitor = _monitor(paired)
+    assert (monitor.status, monitor.reason) == ("off", "appliance_runs_model")
+    diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(
+        hass, hass_client, paired.entry
+    )
+    detector = diagnostics["models"]["fridge_fault"]
+    assert detector["status"] == "off"
+    assert detector["reason"] == "appliance_runs_model"
+    assert detector["appliance_runs_model"] == "1"
+    assert detector["model"] is None  # the hub loaded no model of its own
+    # The fridge's detector suspects a blocked condenser (its own run: test_fridge_detector).
+    simulator = paired.simulator
+    assert simulator.detector is not None
+    simulator.detector.suspected = "condenser"
+    await paired.push()
+    problem = entity_id(hass, "binary_sensor", paired.appliance.id, "faults")
+    state = await wait_for_state(hass, problem, lambda s: s.state == STATE_ON)
+    assert state.attributes["faults"] == ["suspected_condenser"]
+    appliance_id = paired.appliance.id
+    registry = ir.async_get(hass)
+
+    def ours() -> set[str]:
+        return {issue_id for (domain, issue_id) in registry.issues if domain == DOMAIN}
+
+    await wait_until(hass, lambda: f"{appliance_id}_fault_suspected_condenser" in ours())
+    assert ours() == {f"{appliance_id}_fault_suspected_condenser"}  # one notice, not two
+    issue = registry.async_get_issue(DOMAIN, f"{appliance_id}_fault_suspected_condenser")
+    assert issue is not None
+    assert issue.translation_key == "fault_refrigerator_suspected_condenser"
+    assert issue.severity is ir.IssueSeverity.WARNING
+    # A row the hub's monitor would call a fault changes nothing: it runs no model.
+    assert _issue(hass, paired) is None
+    simulator.detector.suspected = None
+    await paired.push()
+    await wait_until(hass, lambda: not ours())
+
+
+def test_every_suspected_fault_code_has_its_fault_text_in_both_languages() -> None:
+    for language in ("en", "zh-Hans"):
+        issues = json.loads((TRANSLATIONS / f"{language}.json").read_text())["issues"]
+        for fault in FAULTS:
+            text = issues[f"fault_refrigerator_suspected_{fault}"]
             assert "{appliance}" in text["title"], (language, fault)
             assert "{appliance}" in text["description"], (language, fault)
