@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from custom_components.liuzhou_appliances.link.declared_models import DeclaredModel
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.bridge import simulated_appliances
 from firmware_bridge.conformance import CHECKS, Status, run_checks
 from firmware_bridge.conformance.runner import Check
+from firmware_bridge.simulators import RefrigeratorSimulator
 from firmware_bridge.simulators.wet_cycle import WetApplianceSimulator
 
 from .conftest import explain, options_for
@@ -66,3 +68,27 @@ async def test_a_washer_that_reports_no_remaining_time_fails(
         assert washer.simulator.values()["operational_state"] == "stopped"
     assert results[-1].status is Status.FAILED, explain(results)
     assert "remaining_time 0 while a programme runs" in results[-1].detail
+
+
+async def test_the_simulated_fridge_detector_passes() -> None:
+    async with simulated_appliances(fridge=1, seed=405, zeroconf=False) as (fridge,):
+        results = await run_checks(MODELS_RUN, options_for(fridge))
+    assert [r.status for r in results] == [Status.PASSED] * 3, explain(results)
+    assert results[-1].detail == "fridge_fault: suspected faults reported now: none"
+
+
+async def test_a_suspected_fault_without_the_detector_declared_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        RefrigeratorSimulator, "faults", property(lambda self: ("suspected_condenser",))
+    )
+    async with simulated_appliances(
+        fridge=1,
+        seed=406,
+        zeroconf=False,
+        simulator_options={ApplianceType.REFRIGERATOR: {"fault_detector": False}},
+    ) as (fridge,):
+        results = await run_checks(MODELS_RUN, options_for(fridge))
+    assert results[-1].status is Status.FAILED, explain(results)
+    assert "reports suspected_condenser but does not declare fridge_fault" in results[-1].detail

@@ -15,6 +15,7 @@ from custom_components.liuzhou_appliances.link.codec import MessageType
 from custom_components.liuzhou_appliances.link.declared_models import parse_models
 from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType, OperationalState
+from custom_components.liuzhou_appliances.neural.fridge_fault import FAULTS
 from firmware_bridge.conformance.runner import CheckFailed, Context, describe_error
 
 from .common import fail_if, request, restore, result_of, stop_programme
@@ -22,7 +23,11 @@ from .common import fail_if, request, restore, result_of, stop_programme
 # The model ids this kit knows and the appliance types they fit.
 KNOWN: Final = {
     "wet_cycle": frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER}),
+    "fridge_fault": frozenset({ApplianceType.REFRIGERATOR}),
 }
+# The fault codes fridge_fault reports while it suspects a fault (PROTOCOL.md 7.6).
+SUSPECTED_PREFIX: Final = "suspected_"
+SUSPECTED_CODES: Final = frozenset(SUSPECTED_PREFIX + fault for fault in FAULTS)
 # A remaining time under a quarter or over three times the declared programme is not
 # an estimate of that programme (the declared profile is for default options).
 PLAUSIBLE: Final = (0.25, 3.0)
@@ -47,6 +52,9 @@ async def check_declared_models(context: Context) -> str:
     except ValueError as err:
         raise CheckFailed(f"models: {err}") from None
     if not declared:
+        if declaration.type is ApplianceType.REFRIGERATOR:
+            # Suspected faults come only from a declared detector.
+            fail_if(_suspected_problems(await _suspected(context), declared=False))
         return "the declaration lists no models"
     problems: list[str] = []
     done: list[str] = []
@@ -65,8 +73,40 @@ async def check_declared_models(context: Context) -> str:
             problems.append(f"wet_cycle: {describe_error(err)}")
         except CheckFailed as err:
             problems.append(f"wet_cycle: {err}")
+    if declaration.type is ApplianceType.REFRIGERATOR and not problems:
+        runs = any(model.id == "fridge_fault" for model in declared)
+        try:
+            suspected = await _suspected(context)
+        except LinkError as err:
+            problems.append(f"faults: {describe_error(err)}")
+        else:
+            problems += _suspected_problems(suspected, declared=runs)
+            if runs and not problems:
+                listed = ", ".join(suspected) or "none"
+                done.append(f"fridge_fault: suspected faults reported now: {listed}")
     fail_if(problems)
     return "; ".join(done)
+
+
+async def _suspected(context: Context) -> list[str]:
+    """The ``suspected_*`` codes in the fridge's ``faults`` now."""
+    faults = (await context.require_client().read(["faults"])).get("faults")
+    if not isinstance(faults, list):
+        raise CheckFailed(f"faults is {faults!r}, not a list of fault codes")
+    return [code for code in faults if isinstance(code, str) and code.startswith(SUSPECTED_PREFIX)]
+
+
+def _suspected_problems(suspected: list[str], *, declared: bool) -> list[str]:
+    """Suspected codes reported without ``fridge_fault`` declared, or not among its codes."""
+    if suspected and not declared:
+        return [f"reports {', '.join(suspected)} but does not declare fridge_fault"]
+    unknown = [code for code in suspected if code not in SUSPECTED_CODES]
+    if unknown:
+        return [
+            f"reports {', '.join(unknown)}, not a fridge_fault code "
+            f"({', '.join(sorted(SUSPECTED_CODES))})"
+        ]
+    return []
 
 
 async def _wet_cycle(context: Context) -> str:
