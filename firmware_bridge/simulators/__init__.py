@@ -64,7 +64,8 @@ def create_simulator(
     (a firmware update is a restart with another version and declaration).
     Other ``options`` go to the type's simulator:
     ``ambient_c``, ``door_alarm_after_s``, ``random_door_openings``,
-    ``parameters`` (refrigerator); ``initial_temperature_c``,
+    ``parameters``, ``physical_faults``, ``fault_detector`` (False: a firmware without
+    the fridge_fault detector) (refrigerator); ``initial_temperature_c``,
     ``initial_humidity_pct``, ``room``, ``unit`` (air conditioner);
     ``inlet_water_c``, ``ambient_c``, ``remaining`` ("model", "declared" or "physics":
     where ``remaining_time`` comes from) (washer, dishwasher); ``load_kg`` (washer);
