@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
+from custom_components.liuzhou_appliances.energy.ac_predictive import ControlMode
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.planner import PlanningContext
 from custom_components.liuzhou_appliances.energy.shedding import LoadState, ShedReport, ShedStep
@@ -142,6 +143,10 @@ class ApplianceView(Protocol):
     @property
     def preset(self) -> ComfortPreset:
         """The comfort preset."""
+
+    @property
+    def control_mode(self) -> ControlMode:
+        """The controller the control-mode select asks for (AC only)."""
 
     @property
     def savings(self) -> Savings:
