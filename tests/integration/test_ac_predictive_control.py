@@ -38,9 +38,9 @@ def test_the_integration_ships_the_trained_model() -> None:
 
 
 async def _cooling_with_optimisation(
-    hass: HomeAssistant, start_appliance: StartAppliance
+    hass: HomeAssistant, start_appliance: StartAppliance, **household: Any
 ) -> PairedAppliance:
-    await add_household(hass, tariff="commercial_tou")
+    await add_household(hass, tariff="commercial_tou", **household)
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
     await ac.push()
@@ -87,8 +87,8 @@ async def test_predictive_control_runs_and_says_who_decides(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Switched to predictive: the model loads, the loop keeps writing, and the status sensor
-    and diagnostics say which controller is in charge and why (no outdoor humidity source
-    yet: the fuzzy one, ``inputs_missing``)."""
+    and diagnostics say which controller is in charge and why (no outdoor humidity
+    sensor set: the fuzzy one, ``inputs_missing``)."""
     ac = await _cooling_with_optimisation(hass, start_appliance)
     assert await _room_thermal(hass, hass_client, ac) is None  # fuzzy: no model loaded
     await _select_predictive(hass, ac)
@@ -136,3 +136,30 @@ async def test_a_corrupt_model_leaves_the_fuzzy_controller_in_charge(
     assert energy_status(hass, ac).attributes["controller_reason"] == "no_model"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert [r for r in caplog.records if "room thermal model cannot be used" in r.getMessage()]
+
+
+async def test_with_outdoor_sensors_the_model_warms_up(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    start_appliance: StartAppliance,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """With the household's outdoor temperature and humidity sensors every reading is there:
+    the controller records history and says it is warming up (the fuzzy one decides)."""
+    hass.states.async_set("sensor.outdoor", "31.0")
+    hass.states.async_set("sensor.outdoor_humidity", "70")
+    ac = await _cooling_with_optimisation(
+        hass,
+        start_appliance,
+        outdoor_temperature_entity="sensor.outdoor",
+        outdoor_humidity_entity="sensor.outdoor_humidity",
+    )
+    await _select_predictive(hass, ac)
+    predictive = ac.entry.runtime_data.energy.ac_loop.predictive
+    await wait_long(hass, lambda: predictive.status is not None, 60)
+    model = await _room_thermal(hass, hass_client, ac)
+    assert model is not None
+    assert (model["status"], model["reason"]) == ("fuzzy", "warming_up")
+    assert model["history_steps"] == 0
+    assert energy_status(hass, ac).attributes["controller_reason"] == "warming_up"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

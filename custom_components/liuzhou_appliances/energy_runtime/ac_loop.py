@@ -167,9 +167,9 @@ class AcLoop:
                     room_temperature=reported_reading(ac.room_temperature, now),
                     humidity=reported_reading(ac.humidity, now),
                     outdoor_temperature=outdoor,
-                    # No outdoor humidity source yet: the controller documents a
-                    # missing reading as ``inputs_missing`` (the fuzzy one decides).
-                    outdoor_humidity=None,
+                    # Without a household outdoor humidity sensor the controller
+                    # reports ``inputs_missing`` and the fuzzy one decides.
+                    outdoor_humidity=household.outdoor_humidity(),
                     energy_kwh=reported_reading(data.get("energy"), now),
                     occupied=occupancy != 0.0,
                     stays=None if arrival is None else [(arrival, arrival + STAY)],

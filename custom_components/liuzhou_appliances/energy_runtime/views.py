@@ -78,6 +78,9 @@ class HouseholdView(Protocol):
     def reading(self, entity_id: str | None, *, power: bool = False) -> Reading | None:
         """A sensor's value and when it last reported."""
 
+    def outdoor_humidity(self) -> Reading | None:
+        """The household's outdoor humidity sensor (%), if one is set."""
+
     def outdoor_temperature(self) -> Reading | None:
         """The household's outdoor temperature sensor, if one is set."""
 
