@@ -48,6 +48,7 @@ from .const import (
     CONF_NEXT_ARRIVAL_ENTITY,
     CONF_OCCUPANCY_ENTITY,
     CONF_OFFLINE_REPAIR_MINUTES,
+    CONF_OUTDOOR_HUMIDITY_ENTITY,
     CONF_OUTDOOR_TEMPERATURE_ENTITY,
     CONF_PAIRING_CODE,
     CONF_POWER_CAP_KW,
@@ -729,6 +730,9 @@ def household_schema(current: Mapping[str, Any]) -> vol.Schema:
             ),
             optional(CONF_OUTDOOR_TEMPERATURE_ENTITY): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain="sensor", device_class="temperature")
+            ),
+            optional(CONF_OUTDOOR_HUMIDITY_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="sensor", device_class="humidity")
             ),
             optional(CONF_GRID_EVENT_ENTITY): selector.EntitySelector(
                 selector.EntitySelectorConfig(domain=["binary_sensor", "input_boolean"])

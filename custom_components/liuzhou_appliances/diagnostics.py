@@ -16,6 +16,7 @@ from .const import (
     CONF_PAIRING_CODE,
 )
 from .coordinator import LiuzhouCoordinator
+from .energy.ac_predictive import ControlMode
 from .runtime_data import AnyLiuzhouConfigEntry, ApplianceRuntimeData, HouseholdRuntimeData
 
 # Keys, codes, addresses and ids: nothing that pairs with or locates the appliance.
@@ -84,7 +85,8 @@ async def async_get_config_entry_diagnostics(
         # Counts only: what was said to the panel never leaves through diagnostics.
         "voice_panel": runtime.panel.diagnostics() if runtime.panel else None,
         # The neural models' name, version, runtime and status (why one falls back): the
-        # wet-cycle predictor of a washer or dishwasher, a refrigerator's fault detector.
+        # wet-cycle predictor of a washer or dishwasher, a refrigerator's fault detector,
+        # an AC's room thermal model under predictive control.
         # No values of the appliance, its run or its compartments.
         **({"models": models} if (models := _models(runtime)) else {}),
     }
@@ -92,7 +94,12 @@ async def async_get_config_entry_diagnostics(
 
 def _models(runtime: ApplianceRuntimeData) -> dict[str, Any]:
     parts = {"wet_cycle": runtime.prediction, "fridge_fault": runtime.fridge_faults}
-    return {name: part.diagnostics() for name, part in parts.items() if part is not None}
+    models = {name: part.diagnostics() for name, part in parts.items() if part is not None}
+    # The room thermal model of an AC, once predictive control has been chosen.
+    energy = runtime.energy
+    if energy.control_mode is ControlMode.PREDICTIVE:
+        models["room_thermal"] = energy.ac_loop.predictive.diagnostics()
+    return models
 
 
 def _without_address(stats: dict[str, Any], coordinator: LiuzhouCoordinator) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import LiuzhouCoordinator
 from .energy.ac import ComfortPreset
+from .energy.ac_predictive import ControlMode
 from .energy_runtime import ApplianceEnergy, EnergyStatus
 from .entity import LiuzhouEntity
 from .link.declaration import Declaration
@@ -107,13 +108,28 @@ def _restore_preset(energy: ApplianceEnergy, option: str) -> None:
     energy.preset = ComfortPreset(option)
 
 
+def _set_control_mode(energy: ApplianceEnergy, option: str) -> Awaitable[None]:
+    return energy.async_set_control_mode(ControlMode(option))
+
+
+def _restore_control_mode(energy: ApplianceEnergy, option: str) -> None:
+    energy.control_mode = ControlMode(option)
+
+
 def _status_details(energy: ApplianceEnergy) -> dict[str, Any]:
-    """The reasons (codes Home Assistant shows translated), and the last decision's latency."""
+    """The reasons (codes Home Assistant shows translated), and the last decision's latency.
+
+    With predictive control chosen: the controller in charge (``fuzzy`` or
+    ``predictive``) and why (``controller_reason``, a ``FallbackReason``).
+    """
     decision_ms = energy.ac_loop.last_decision_ms
-    return {
+    details: dict[str, Any] = {
         "reason": list(energy.reasons) or None,
         "decision_ms": round(decision_ms, 3) if decision_ms is not None else None,
     }
+    if energy.control_mode is ControlMode.PREDICTIVE:
+        details.update(energy.ac_loop.predictive.attributes())
+    return details
 
 
 def _planned_start(energy: ApplianceEnergy) -> datetime | None:
@@ -152,6 +168,17 @@ ENERGY_SELECTS: Final[tuple[EnergySelectEntityDescription, ...]] = (
         current_fn=lambda energy: str(energy.preset),
         select_fn=_set_preset,
         restore_fn=_restore_preset,
+        exists_fn=_is_ac,
+    ),
+    # Which controller sets the AC's target and fan: the fuzzy one, or the room thermal
+    # model's (experimental; it falls back to the fuzzy one and says why).
+    EnergySelectEntityDescription(
+        key="control_mode",
+        translation_key="control_mode",
+        options=[str(mode) for mode in ControlMode],
+        current_fn=lambda energy: str(energy.control_mode),
+        select_fn=_set_control_mode,
+        restore_fn=_restore_control_mode,
         exists_fn=_is_ac,
     ),
 )

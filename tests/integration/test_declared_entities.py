@@ -79,6 +79,7 @@ async def test_minimal_air_conditioner(
         "binary_sensor.faults",
         *ENERGY_ENTITIES,
         "select.energy_preset",
+        "select.control_mode",
         "sensor.energy_savings",
     }
     climate = hass.states.get(

@@ -4,11 +4,18 @@ The loop reads the AC's state (``AcState``) and the household's inputs,
 follows the user's own changes, writes what the controller decides (no more
 often than the minimum write period) and sets the status and its reasons. A
 configured input that fails hands the AC back to its own control.
+
+With the control-mode select on ``predictive``, ``PredictiveAc`` (``room_thermal.py``)
+decides the target and fan speed instead; the fuzzy decision still sets the status
+and hands back on failing inputs, and the predictive controller itself falls back to
+the fuzzy one (and says why) without a model, history or a reading it needs. The loop
+never turns the AC on or off (an AC it turned off would no longer be conditioning).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 import math
 import time
 
@@ -21,12 +28,20 @@ from custom_components.liuzhou_appliances.energy.ac import (
     compiled_for,
 )
 from custom_components.liuzhou_appliances.energy.ac_policy import PreconditionPolicy
+from custom_components.liuzhou_appliances.energy.ac_predictive import (
+    ControlMode,
+    PredictiveInputs,
+)
 from custom_components.liuzhou_appliances.energy.inputs import DecisionStatus
 from custom_components.liuzhou_appliances.link.model import Value
 
 from .reported import AcState, number, reported_reading
+from .room_thermal import PredictiveAc
 from .status import EnergyStatus, reason_codes
 from .views import ApplianceView, HouseholdView
+
+# An expected arrival is planned for as a stay of this length (the entity gives no end).
+STAY = timedelta(hours=8)
 
 
 class AcLoop:
@@ -40,10 +55,19 @@ class AcLoop:
         self._policy = PreconditionPolicy.for_preset(energy.preset)
         self._preparing = False
         self.last_decision_ms: float | None = None
+        self.predictive = PredictiveAc(energy.hass, self.coordinator.config_entry.title)
 
     def reset(self) -> None:
-        """A new preset: a new controller at the next loop."""
+        """A new preset or control mode: new controllers at the next loop."""
         self._ac = None
+        self.predictive.reset()
+
+    def _ready(self) -> bool:
+        """Whether the controllers the preset and control mode need exist."""
+        if self._ac is None:
+            return False
+        predictive = self.energy.control_mode is ControlMode.PREDICTIVE
+        return not predictive or self.predictive.controller is not None
 
     async def _async_prepare(self) -> None:
         """Compile the preset's surface in the executor (seconds; never in the event loop)."""
@@ -54,6 +78,14 @@ class AcLoop:
                 self._ac = AcComfortController(preset=preset)
                 # The lead is the preset's too (it matters once arrival times are known).
                 self._policy = PreconditionPolicy.for_preset(preset)
+            household = self.energy.household
+            if (
+                self.energy.control_mode is ControlMode.PREDICTIVE
+                and self.predictive.controller is None
+                and household is not None
+            ):
+                # The model loads in the executor, once for all ACs; never raises.
+                await self.predictive.async_prepare(preset, household.tariff)
         finally:
             self._preparing = False
         await self.energy.async_tick()
@@ -67,7 +99,7 @@ class AcLoop:
             energy.savings.last_tick = None
             energy.set_status(EnergyStatus.IDLE, ("ac_not_conditioning",))
             return
-        if self._ac is None:
+        if not self._ready() or self._ac is None:
             energy.set_status(EnergyStatus.STARTING)
             if not self._preparing:
                 self._preparing = True
@@ -126,6 +158,29 @@ class AcLoop:
             "target_temperature": decision.target_temperature,
             "fan_speed": decision.fan_speed,
         }
+        if energy.control_mode is ControlMode.PREDICTIVE:
+            predicted = self.predictive.decide(
+                PredictiveInputs(
+                    now=now,
+                    mode=ac.mode,
+                    setpoint=setpoint,
+                    room_temperature=reported_reading(ac.room_temperature, now),
+                    humidity=reported_reading(ac.humidity, now),
+                    outdoor_temperature=outdoor,
+                    # Without a household outdoor humidity sensor the controller
+                    # reports ``inputs_missing`` and the fuzzy one decides.
+                    outdoor_humidity=household.outdoor_humidity(),
+                    energy_kwh=reported_reading(data.get("energy"), now),
+                    occupied=occupancy != 0.0,
+                    stays=None if arrival is None else [(arrival, arrival + STAY)],
+                ),
+                household.tariff,
+            )
+            if predicted is not None:
+                wanted = {
+                    "target_temperature": predicted.target_temperature,
+                    "fan_speed": predicted.fan_speed,
+                }
         changes = {key: value for key, value in wanted.items() if data.get(key) != value}
         if changes:
             await energy.async_write(changes)

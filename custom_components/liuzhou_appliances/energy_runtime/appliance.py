@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
+from custom_components.liuzhou_appliances.energy.ac_predictive import ControlMode
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
 
 from .ac_loop import AcLoop
@@ -67,6 +68,8 @@ class ApplianceEnergy(EntityListeners):
         self.kind = ApplianceType(coordinator.declaration.type)
         self.enabled = False
         self.preset = ComfortPreset.BALANCED
+        # Which controller the control-mode select asks for (the fuzzy one by default).
+        self.control_mode = ControlMode.FUZZY
         # Whether the household finds it (runtime_data.appliance_energies): from its
         # set-up until its unload begins.
         self.attached = False
@@ -179,6 +182,14 @@ class ApplianceEnergy(EntityListeners):
     async def async_set_preset(self, preset: ComfortPreset) -> None:
         """The preset select: a new controller (compiled once per preset, in the executor)."""
         self.preset = ComfortPreset(preset)
+        self.ac_loop.reset()
+        self.async_notify()
+        if self.enabled:
+            await self.async_tick()
+
+    async def async_set_control_mode(self, mode: ControlMode) -> None:
+        """The control-mode select: the predictive controller starts afresh (warming up)."""
+        self.control_mode = ControlMode(mode)
         self.ac_loop.reset()
         self.async_notify()
         if self.enabled:

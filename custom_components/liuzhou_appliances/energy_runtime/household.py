@@ -26,6 +26,7 @@ from custom_components.liuzhou_appliances.const import (
     CONF_HOME_POWER_ENTITY,
     CONF_NEXT_ARRIVAL_ENTITY,
     CONF_OCCUPANCY_ENTITY,
+    CONF_OUTDOOR_HUMIDITY_ENTITY,
     CONF_OUTDOOR_TEMPERATURE_ENTITY,
     CONF_POWER_CAP_KW,
     CONF_POWER_LIMIT_KW,
@@ -133,6 +134,10 @@ class HouseholdEnergy(EntityListeners):
     def outdoor_temperature(self) -> Reading | None:
         """The household's outdoor temperature sensor, if one is set."""
         return self.reading(self.options.get(CONF_OUTDOOR_TEMPERATURE_ENTITY))
+
+    def outdoor_humidity(self) -> Reading | None:
+        """The household's outdoor humidity sensor (%), if one is set (predictive AC control)."""
+        return self.reading(self.options.get(CONF_OUTDOOR_HUMIDITY_ENTITY))
 
     @property
     def has_outdoor_sensor(self) -> bool:

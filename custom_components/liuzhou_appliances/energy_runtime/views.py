@@ -20,6 +20,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
+from custom_components.liuzhou_appliances.energy.ac_predictive import ControlMode
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.planner import PlanningContext
 from custom_components.liuzhou_appliances.energy.shedding import LoadState, ShedReport, ShedStep
@@ -76,6 +77,9 @@ class HouseholdView(Protocol):
 
     def reading(self, entity_id: str | None, *, power: bool = False) -> Reading | None:
         """A sensor's value and when it last reported."""
+
+    def outdoor_humidity(self) -> Reading | None:
+        """The household's outdoor humidity sensor (%), if one is set."""
 
     def outdoor_temperature(self) -> Reading | None:
         """The household's outdoor temperature sensor, if one is set."""
@@ -142,6 +146,10 @@ class ApplianceView(Protocol):
     @property
     def preset(self) -> ComfortPreset:
         """The comfort preset."""
+
+    @property
+    def control_mode(self) -> ControlMode:
+        """The controller the control-mode select asks for (AC only)."""
 
     @property
     def savings(self) -> Savings:
