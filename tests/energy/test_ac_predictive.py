@@ -61,10 +61,12 @@ def _inputs(
 
 
 def _drive(
-    controller: PredictiveAcController, hours: float
+    controller: PredictiveAcController,
+    hours: float,
+    stays: list[tuple[datetime, datetime]] | None = None,
 ) -> tuple[list[tuple[datetime, PredictiveDecision]], float]:
-    """Run the room simulator under ``controller`` for ``hours``, occupied throughout:
-    the decisions and the AC's energy meter at the end (kWh)."""
+    """Run the room simulator under ``controller`` for ``hours``, occupied throughout
+    unless ``stays`` are given: the decisions and the AC's energy meter at the end (kWh)."""
     climate = LiuzhouClimate(seed=21)
     sim = create_simulator(
         ApplianceType.ROOM_AIR_CONDITIONER, seed=21, start=START, climate=climate
@@ -91,7 +93,8 @@ def _drive(
                 outdoor_temperature=Reading(forecast(now)[0], now),
                 outdoor_humidity=Reading(forecast(now)[1], now),
                 energy_kwh=Reading(sim.energy_kwh, now),
-                occupied=True,
+                occupied=stays is None or any(a <= now < d for a, d in stays),
+                stays=stays,
                 outdoor_forecast=forecast,
             )
         )
@@ -181,3 +184,21 @@ def test_pre_cools_before_the_dear_period(model: Model) -> None:
     assert min(before) < SETPOINT
     assert np.mean(during) > np.mean(before) + 0.5
     assert max(during) == SETPOINT + 1.0
+
+
+def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: Model) -> None:
+    # Guests leave at 11:05 and the next arrive at 11:50; the plan's steps start at :00, :15...
+    leave, arrive = START.replace(hour=11, minute=5), START.replace(hour=11, minute=50)
+    stays = [(START - timedelta(days=1), leave), (arrive, arrive + timedelta(hours=14))]
+    controller = PredictiveAcController(model, TARIFF)
+    decisions, _ = _drive(controller, 4.75, stays)  # 07:00 to 11:40
+    at = {t.strftime("%H:%M"): d for t, d in decisions}
+    for time in ("11:00", "11:05", "11:30", "11:40"):
+        assert at[time].status.controller is ControlMode.PREDICTIVE, time
+    assert at["11:00"].on
+    # Between steps: off once the guests have gone, without waiting for 11:15.
+    assert not at["11:05"].on
+    assert not at["11:30"].on  # a step boundary, 20 minutes before the arrival
+    # 10 minutes before the arrival, inside the balanced preset's lead (15 min): pulling down.
+    assert at["11:40"].on
+    assert SETPOINT - 1.0 <= at["11:40"].target_temperature <= SETPOINT + 1.0

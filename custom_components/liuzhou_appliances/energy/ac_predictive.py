@@ -5,7 +5,11 @@ Every 15-minute step (``STEP_S``) the controller rolls the room thermal model
 candidate plans of ``ac_plans.candidate_plans`` and runs the cheapest, each
 predicted K·h outside the comfort band while occupied priced in
 (``ac_plans.evaluate_plans``).
-Between steps it holds the step's command, so each model step sees one command.
+Between steps it holds the step's command, so each model step sees one command,
+with two exceptions decided at every call (the hub calls more often than every
+step): it starts the pull-down for an arrival when the fuzzy pre-conditioning
+policy's lead says so (at the planned setpoint for the arrival), and it stops
+an AC that ran only because the room was occupied once the guests have left.
 
 It calibrates itself per room from the appliance's own history: each step's
 observed temperature change and energy are compared with what the model
@@ -180,6 +184,8 @@ class PredictiveAcController:
     _drifting: bool = field(default=False, init=False)
     _command: AcCommand | None = field(default=None, init=False)
     _plan_cost: float | None = field(default=None, init=False)
+    _arrival_target: float | None = field(default=None, init=False)
+    _for_occupancy: bool = field(default=False, init=False)  # on only because occupied
     _status: PredictiveStatus = field(init=False)
     _missing: str = field(default="", init=False)
 
@@ -275,8 +281,19 @@ class PredictiveAcController:
 
     def _hold(self, inputs: PredictiveInputs) -> PredictiveDecision:
         assert self._command is not None
-        self.policy.should_run(inputs.now, inputs.occupied, self._next_arrival(inputs))
+        arriving = not inputs.occupied and self.policy.should_run(
+            inputs.now, inputs.occupied, self._next_arrival(inputs)
+        )
         command = self._command
+        if arriving and not command.on:
+            # The plan's 15-minute steps cannot time a pull-down of a few minutes; the policy can.
+            target = inputs.setpoint if self._arrival_target is None else self._arrival_target
+            command = AcCommand(True, inputs.mode, target, command.fan)
+        elif command.on and self._for_occupancy and not inputs.occupied and not arriving:
+            command = AcCommand(False, inputs.mode, command.setpoint, command.fan)
+        if command != self._command:
+            # The step no longer ran the command its prediction was for: do not calibrate on it.
+            self._pending = None
         return PredictiveDecision(
             command.on, command.setpoint, command.fan, self._status, plan_cost=self._plan_cost
         )
@@ -461,6 +478,9 @@ class PredictiveAcController:
         )
         best = int(np.argmin(costs.total))
         on = bool(plans.on[best, 0])
+        self._for_occupancy = on and bool(horizon.occupied[0])
+        arrivals = np.flatnonzero(horizon.occupied[1:] & ~horizon.occupied[:-1]) + 1
+        self._arrival_target = float(plans.setpoint[best, arrivals[0]]) if arrivals.size else None
         target = float(plans.setpoint[best, 0]) if on else inputs.setpoint
         return AcCommand(on, inputs.mode, target, "auto"), float(costs.total[best])
 
