@@ -31,12 +31,12 @@ os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.lite.tools import flatbuffer_utils
+
+from models.export import load_split, with_spec
 
 HERE: Final = Path(__file__).resolve().parent
 # The integration ships its own copy (HACS installs only custom_components/); a test checks
 # that the two files are the same bytes.
-SHIPPED: Final = HERE.parents[1] / "custom_components/liuzhou_appliances/models/fridge_fault.tflite"
 SEED: Final = 20261130
 HIDDEN: Final = 32
 EPOCHS: Final = 40
@@ -44,7 +44,6 @@ BATCH: Final = 256
 # Weight decay keeps the logits moderate: with logits in the hundreds float32 rounding
 # alone made the two runtimes differ by more than 1e-5.
 L2: Final = 1e-4
-SPEC_METADATA: Final = "liuzhou.spec"
 VERSION: Final = "1"
 # Accepted input ranges (the model's metadata): physically possible values, wider than the
 # training data; outside them the runtime refuses the row.
@@ -77,11 +76,6 @@ def _columns(raw: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _load(data: Path, split: str) -> dict[str, Any]:
-    with np.load(data / f"{split}.npz") as npz:
-        return {key: npz[key] for key in npz.files}
-
-
 class _Normalise(tf.keras.layers.Layer):  # type: ignore[misc]
     """(x + offset) * scale in front of the trained first layer; the converter folds both
     into that FULLY_CONNECTED's weights and bias."""
@@ -111,7 +105,7 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     tf.config.experimental.enable_op_determinism()
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.threading.set_intra_op_parallelism_threads(1)
-    train_split, validation = _load(data, "train"), _load(data, "validation")
+    train_split, validation = load_split(data, "train"), load_split(data, "validation")
     features, outputs = _columns(train_split["features"]), _columns(train_split["outputs"])
     width, classes = len(features), len(outputs)
     mean = train_split["x"].mean(axis=0)
@@ -155,26 +149,13 @@ def train(data: Path, out: Path) -> dict[str, Any]:
         ],
         "outputs": [{"name": n, "unit": u} for n, u in outputs],
     }
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    _add_metadata(model, SPEC_METADATA, json.dumps(spec, sort_keys=True).encode())
-    data_out = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    data_out = with_spec(flatbuffer, spec)
     out.write_bytes(data_out)
     return {
         "bytes": len(data_out),
         "train_rows": len(x_train),
         "validation_loss": float(history.history["val_loss"][-1]),
     }
-
-
-def _add_metadata(model: Any, name: str, payload: bytes) -> None:
-    schema = flatbuffer_utils.schema_fb
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(payload, dtype=np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = name
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [*(model.metadata or []), entry]
 
 
 def main() -> None:
@@ -184,9 +165,6 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "fridge_fault.tflite")
     args = parser.parse_args()
     facts = train(args.data, args.out)
-    if args.out == HERE / "fridge_fault.tflite":
-        SHIPPED.parent.mkdir(exist_ok=True)
-        SHIPPED.write_bytes(args.out.read_bytes())
     print(json.dumps(facts, sort_keys=True))
 
 

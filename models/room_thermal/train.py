@@ -25,14 +25,14 @@ os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.lite.tools import flatbuffer_utils
+
+from models.export import load_split, with_spec
 
 HERE: Final = Path(__file__).resolve().parent
 SEED: Final = 20261130
 HIDDEN: Final = 64
 EPOCHS: Final = 40
 BATCH: Final = 256
-SPEC_METADATA: Final = "liuzhou.spec"
 VERSION: Final = "1"
 # Accepted input ranges (the model's metadata): what the training data spans, widened a
 # little where a real room can go further; outside them the runtime refuses the row.
@@ -66,11 +66,6 @@ def _columns(raw: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _load(data: Path, split: str) -> dict[str, Any]:
-    with np.load(data / f"{split}.npz") as npz:
-        return {key: npz[key] for key in npz.files}
-
-
 def _model(width: int, outputs: int) -> tf.keras.Model:
     inputs = tf.keras.Input((width,), name="inputs")
     hidden = tf.keras.layers.Dense(HIDDEN, activation="relu", name="hidden1")(inputs)
@@ -85,7 +80,7 @@ def train(data: Path, out: Path) -> dict[str, Any]:
     tf.config.experimental.enable_op_determinism()
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.config.threading.set_intra_op_parallelism_threads(1)
-    train_split, validation, test = (_load(data, s) for s in ("train", "validation", "test"))
+    train_split, validation, test = (load_split(data, s) for s in ("train", "validation", "test"))
     features, outputs = _columns(train_split["features"]), _columns(train_split["outputs"])
     width, count = len(features), len(outputs)
     mean = train_split["x"].mean(axis=0)
@@ -130,9 +125,7 @@ def train(data: Path, out: Path) -> dict[str, Any]:
         ],
         "outputs": [{"name": n, "unit": u} for n, u in outputs],
     }
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(flatbuffer))
-    _add_metadata(model, SPEC_METADATA, json.dumps(spec, sort_keys=True).encode())
-    data_out = bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    data_out = with_spec(flatbuffer, spec)
     out.write_bytes(data_out)
 
     predicted = export.predict(test["x"].astype(np.float32), verbose=0)
@@ -143,17 +136,6 @@ def train(data: Path, out: Path) -> dict[str, Any]:
         metrics[f"{name}_mae_model"] = float(model_mae[i])
         metrics[f"{name}_mae_persistence"] = float(baseline_mae[i])
     return metrics
-
-
-def _add_metadata(model: Any, name: str, payload: bytes) -> None:
-    schema = flatbuffer_utils.schema_fb
-    buffer = schema.BufferT()
-    buffer.data = np.frombuffer(payload, dtype=np.uint8)
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name = name
-    entry.buffer = len(model.buffers) - 1
-    model.metadata = [*(model.metadata or []), entry]
 
 
 def main() -> None:
