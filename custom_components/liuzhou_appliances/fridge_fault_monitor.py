@@ -36,15 +36,16 @@ from .issues import (
     async_raise_suspected_fault_issue,
 )
 from .link.model import ApplianceType, Value
-from .neural import Model, ModelError, load_model
+from .neural import Model, ModelError
 from .neural.fridge_fault import HOUR_S, AlarmRule, FridgeObserver, FridgeSample
+from .shipped_models import MODELS_DIR, async_shipped_model
 
 if TYPE_CHECKING:
     from .coordinator import LiuzhouCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
-MODEL_PATH: Final = Path(__file__).parent / "models" / "fridge_fault.tflite"
+MODEL_PATH: Final = MODELS_DIR / "fridge_fault.tflite"
 SAMPLE_EVERY: Final = timedelta(minutes=5)
 STATUS_LOADING: Final = "loading"
 STATUS_RUNNING: Final = "running"
@@ -123,7 +124,7 @@ class FridgeFaultMonitor:
             async_clear_suspected_fault_issue(self._hass, self._coordinator.appliance_id)
             return
         try:
-            self._model = await self._hass.async_add_executor_job(load_model, self._model_path)
+            self._model = await async_shipped_model(self._hass, self._model_path)
         except ModelError as err:
             self._fail(f"cannot load the model: {err}")
             return

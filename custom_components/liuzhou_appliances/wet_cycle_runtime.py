@@ -15,51 +15,33 @@ in the event loop.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
-from pathlib import Path
 import time
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
 from .coordinator import LiuzhouCoordinator
 from .link.declaration import Programme
 from .link.model import ApplianceType
-from .neural import Model, ModelError, load_model
+from .neural import Model, ModelError
+from .shipped_models import MODELS_DIR, async_shipped_model
 from .wet_cycle_prediction import RunEstimate, WetCyclePredictor
 
 _LOGGER = logging.getLogger(__package__)
 
-MODEL_FILE: Final = Path(__file__).parent / "models" / "wet_cycle.tflite"
+MODEL_FILE: Final = MODELS_DIR / "wet_cycle.tflite"
 REFRESH_INTERVAL: Final = timedelta(minutes=1)
 WET_KINDS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
 
 
-@dataclass
-class _SharedModel:
-    """The hub's one loaded model (None until loaded; a failed load is tried again later)."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    model: Model | None = None
-
-
-_SHARED: HassKey[_SharedModel] = HassKey("liuzhou_appliances_wet_cycle_model")
-
-
 async def async_wet_cycle_model(hass: HomeAssistant) -> Model:
     """The wet-cycle model, loaded in the executor on first use; raises ``ModelError``."""
-    shared = hass.data.setdefault(_SHARED, _SharedModel())
-    async with shared.lock:
-        if shared.model is None:
-            shared.model = await hass.async_add_executor_job(load_model, MODEL_FILE)
-        return shared.model
+    return await async_shipped_model(hass, MODEL_FILE)
 
 
 class WetCycleRuntime:

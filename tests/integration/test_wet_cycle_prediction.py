@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.liuzhou_appliances import wet_cycle_runtime
+from custom_components.liuzhou_appliances import shipped_models, wet_cycle_runtime
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.neural import Model, load_model
@@ -196,7 +196,7 @@ async def test_the_model_loads_once_off_the_event_loop(
         threads.append(threading.current_thread())
         return load_model(path, prefer)
 
-    monkeypatch.setattr(wet_cycle_runtime, "load_model", recording_load)
+    monkeypatch.setattr(shipped_models, "load_model", recording_load)
     washer = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
     dishwasher = await start_appliance(ApplianceType.DISHWASHER, simulator_options=OLD_FIRMWARE)
     assert len(threads) == 1

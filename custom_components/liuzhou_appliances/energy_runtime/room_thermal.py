@@ -15,14 +15,11 @@ select says ``predictive``.
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 import logging
-from pathlib import Path
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util.hass_dict import HassKey
 
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
@@ -34,32 +31,21 @@ from custom_components.liuzhou_appliances.energy.ac_predictive import (
     PredictiveStatus,
 )
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
-from custom_components.liuzhou_appliances.neural import Model, ModelError, load_model
+from custom_components.liuzhou_appliances.neural import Model, ModelError
+from custom_components.liuzhou_appliances.shipped_models import (
+    MODELS_DIR,
+    async_shipped_model,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
 MODEL_ID: Final = "room_thermal"
-MODEL_FILE: Final = Path(__file__).parents[1] / "models" / "room_thermal.tflite"
-
-
-@dataclass
-class _SharedModel:
-    """The hub's one loaded model (None until loaded; a failed load is tried again later)."""
-
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    model: Model | None = None
-
-
-_SHARED: HassKey[_SharedModel] = HassKey("liuzhou_appliances_room_thermal_model")
+MODEL_FILE: Final = MODELS_DIR / "room_thermal.tflite"
 
 
 async def async_room_thermal_model(hass: HomeAssistant) -> Model:
     """The room thermal model, loaded in the executor on first use; raises ``ModelError``."""
-    shared = hass.data.setdefault(_SHARED, _SharedModel())
-    async with shared.lock:
-        if shared.model is None:
-            shared.model = await hass.async_add_executor_job(load_model, MODEL_FILE)
-        return shared.model
+    return await async_shipped_model(hass, MODEL_FILE)
 
 
 class PredictiveAc:
