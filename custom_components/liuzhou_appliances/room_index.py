@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar, device_registry as dr, floor_registry as fr
@@ -131,7 +132,7 @@ def async_track_rooms(hass: HomeAssistant, action: Callable[[], None]) -> CALLBA
         action()
 
     @callback
-    def _changed(_event: Event) -> None:
+    def _changed(_event: Event[Any]) -> None:
         nonlocal pending
         if not pending:
             pending = True
