@@ -100,6 +100,7 @@ from .naming import (
     async_tariff_problem_text,
     async_type_name,
 )
+from .room_options import HouseDefaultsStep
 from .runtime_data import loaded_appliance
 
 _LOGGER = logging.getLogger(__package__)
@@ -828,8 +829,8 @@ async def async_validate_household(
     return {}, {}
 
 
-class HouseholdOptionsFlow(OptionsFlowWithReload):
-    """Change the household energy settings; the entry reloads with them."""
+class HouseholdOptionsFlow(HouseDefaultsStep, OptionsFlowWithReload):
+    """Change the household energy settings, then the house defaults; the entry reloads."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Its own step id: the appliance options flow's "init" has other texts."""
@@ -844,7 +845,8 @@ class HouseholdOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             errors, placeholders = await async_validate_household(self.hass, user_input)
             if not errors:
-                return self.async_create_entry(data=user_input)
+                self._energy_options = user_input
+                return await self.async_step_house_defaults()
         return self.async_show_form(
             step_id="household",
             data_schema=household_schema(user_input or self.config_entry.options),
