@@ -180,6 +180,7 @@ def test_new_texts_exist_in_both_languages() -> None:
         "erase_voice_log",
         "set_room_state",
         "export_stay",
+        "provision",
     }
     services_yaml = (folder.parent / "services.yaml").read_text(encoding="utf-8")
     for service, texts in english["services"].items():
