@@ -253,5 +253,31 @@ async def test_unreadable_roster_and_paths_outside_the_config_dir(
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(DOMAIN, "provision", {}, blocking=True, return_response=True)
     assert err.value.translation_key == "roster_missing"
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "provision", {"file_id": "0123"}, blocking=True, return_response=True
+        )
+    assert err.value.translation_key == "roster_unreadable"
     # Nothing was created for a roster that could not be read.
     assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_undiscovered_id_and_unheard_bluetooth_address_are_unreachable(
+    hass: HomeAssistant, config_dir: Path
+) -> None:
+    (config_dir / "estate.yaml").write_text(
+        "- {building: A, floor: 1, room: '1', appliance: lz-ac-404, code: '12345678'}\n"
+        "- {building: A, floor: 1, room: '2', appliance: 'AA:BB:CC:DD:EE:01', code: '12345678'}\n",
+        encoding="utf-8",
+    )
+    report = await provision(hass, "estate.yaml")
+    assert [(row["outcome"], row["reason"]) for row in report["rows"]] == [
+        ("unreachable", "not_discovered"),
+        ("unreachable", "no_bluetooth_adapter"),
+    ]
+    assert report["failed"] == 2
+    # Nothing half-made: no appliance entry, floor or area for lines that failed.
+    assert [e.unique_id for e in hass.config_entries.async_entries(DOMAIN)] == [HOUSEHOLD_UNIQUE_ID]
+    assert not ar.async_get(hass).async_list_areas()
+    assert not fr.async_get(hass).async_list_floors()
+    await _unload_all(hass)
