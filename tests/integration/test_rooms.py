@@ -385,3 +385,47 @@ async def test_the_webhook_needs_the_token(
     response = await client.post(url, data=b"not json", headers=right)
     assert response.status == 400
     assert _room_state(hass, area_id) == "arriving"
+
+
+async def test_house_defaults_are_set_in_the_options_and_used_at_check_out(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """The household options' second step: at check-out the AC returns to 24 °C, fan low."""
+    household = await add_household(hass)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await _room(hass, ac)
+    result = await hass.config_entries.options.async_init(household.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], dict(household.options)
+    )
+    assert result["step_id"] == "house_defaults"
+    # The webhook's address and token are shown to the administrator.
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert placeholders["token"] == household.data[CONF_ROOM_WEBHOOK_TOKEN]
+    assert household.data[CONF_ROOM_WEBHOOK_ID] in placeholders["webhook_url"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"house_ac_target": 24, "house_ac_fan": "low"},
+    )
+    assert result["type"] == "create_entry"
+    await hass.async_block_till_done()
+    assert household.options["tariff"] == "residential_tiered"  # the first step's kept
+    area_id = await _room_id(hass)
+    await _set(hass, area_id, "occupied")
+    await hass.services.async_call(
+        "climate",
+        "set_temperature",
+        {"entity_id": entity_id(hass, "climate", ac.appliance.id, "climate"), "temperature": 20},
+        blocking=True,
+    )
+    await _set(hass, area_id, "check_out")
+    values = ac.simulator.values()
+    assert (values["on"], values["target_temperature"], values["fan_speed"]) == (False, 24, "low")
+
+
+async def _room_id(hass: HomeAssistant) -> str:
+    area = ar.async_get(hass).async_get_area_by_name("Tower A / 301")
+    assert area is not None
+    await wait_until(hass, lambda: _select(hass, area.id) is not None)
+    return area.id
