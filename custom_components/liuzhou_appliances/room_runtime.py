@@ -29,7 +29,10 @@ from homeassistant.components.logbook import async_log_entry
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_time_interval,
+)
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -94,6 +97,8 @@ class RoomOccupancy:
         self.audit: list[dict[str, Any]] = []
         self._listeners: list[Callable[[str], None]] = []
         self._unsubs: list[CALLBACK_TYPE] = []
+        # (area id, appliance entry id) -> the timer of an AC's pre-conditioning start
+        self._starts: dict[tuple[str, str], CALLBACK_TYPE] = {}
         # appliance entry id -> (its coordinator's listener remover, the values last seen)
         self._watched: dict[str, tuple[CALLBACK_TYPE, dict[str, Value]]] = {}
 
@@ -111,13 +116,18 @@ class RoomOccupancy:
     def async_start(self) -> None:
         """Retry what is owed and start due pre-conditioning on a timer; watch occupied rooms."""
         self._unsubs.append(async_track_time_interval(self.hass, self._async_timer, RETRY_INTERVAL))
+        for area_id, record in self.records.items():
+            for entry_id, start in record.scheduled.items():
+                if (when := dt_util.parse_datetime(start)) is not None:
+                    self._schedule(area_id, entry_id, when)
         self.async_watch_guests()
 
     async def async_stop(self) -> None:
         """Stop the timer and the watchers; save now."""
-        for unsub in self._unsubs:
+        for unsub in [*self._unsubs, *self._starts.values()]:
             unsub()
         self._unsubs = []
+        self._starts = {}
         for remove, _seen in self._watched.values():
             remove()
         self._watched = {}
@@ -176,8 +186,10 @@ class RoomOccupancy:
         elif wanted is RoomState.VACANT:
             record.arrival = None
         record.scheduled = {}
-        results = await self._async_apply_room(room, record, now)
+        for key in [key for key in self._starts if key[0] == room.area_id]:
+            self._starts.pop(key)()
         if wanted is RoomState.CHECK_OUT:
+            # Erased before the reset: stopping a planned run would forget it uncounted.
             self._unwatch(room)
             erased = async_erase_stay(self.hass, record, self.room_appliances(room), self.defaults)
             self.audit.append(audit_line(now, room.area_id, erased))
@@ -188,6 +200,8 @@ class RoomOccupancy:
                 f"guest data erased at check-out: {audit_summary(erased)}",
                 DOMAIN,
             )
+        results = await self._async_apply_room(room, record, now)
+        if wanted is RoomState.CHECK_OUT:
             record.state = RoomState.VACANT
             record.since = dt_util.utcnow().isoformat(timespec="seconds")
             results = _merge(results, await self._async_apply_room(room, record, now))
@@ -236,6 +250,7 @@ class RoomOccupancy:
                 continue
             if settings.at is not None:
                 record.scheduled[entry_id] = settings.at.isoformat()
+                self._schedule(room.area_id, entry_id, settings.at)
                 results.append(_result(device_id, SCHEDULED, settings.at.isoformat()))
                 continue
             results.append(await self._async_send(record, entry_id, device_id, settings))
@@ -294,27 +309,46 @@ class RoomOccupancy:
         """The runtime of an appliance entry while it is loaded, else None."""
         return self._find_appliance(entry_id)
 
+    def _schedule(self, area_id: str, entry_id: str, when: datetime) -> None:
+        """Start an arriving room's AC at ``when`` (at once if it has passed)."""
+        if (earlier := self._starts.pop((area_id, entry_id), None)) is not None:
+            earlier()
+
+        async def _due(_now: datetime) -> None:
+            self._starts.pop((area_id, entry_id), None)
+            await self._async_start_ac(area_id, entry_id)
+
+        self._starts[(area_id, entry_id)] = async_track_point_in_utc_time(self.hass, _due, when)
+
+    async def _async_start_ac(self, area_id: str, entry_id: str) -> None:
+        """Pre-condition now: the arriving room's settings for its AC."""
+        record = self.records.get(area_id)
+        room = rooms(self.hass).get(area_id)
+        if record is None or record.scheduled.pop(entry_id, None) is None or room is None:
+            return
+        if entry_id in room.entry_ids:
+            device_id = room.device_ids[room.entry_ids.index(entry_id)]
+            settings = settings_for(
+                record.state,
+                ApplianceType.ROOM_AIR_CONDITIONER,
+                self.defaults,
+                now=dt_util.utcnow(),
+            )
+            result = await self._async_send(record, entry_id, device_id, settings)
+            _LOGGER.debug("Room %s: pre-conditioning started, %s", room.name, result["result"])
+        self.async_save()
+
     async def _async_timer(self, _now: datetime) -> None:
         await self.async_retry()
 
     async def async_retry(self) -> None:
-        """Send what is owed to appliances that are back, and pre-conditioning that is due."""
-        now = dt_util.utcnow()
+        """Send what is owed to appliances that are back."""
         changed = False
         for room in rooms(self.hass).values():
             record = self.records.get(room.area_id)
-            if record is None or not (record.pending or record.scheduled):
+            if record is None or not record.pending:
                 continue
             devices = dict(zip(room.entry_ids, room.device_ids, strict=True))
-            for entry_id, start in list(record.scheduled.items()):
-                when = dt_util.parse_datetime(start)
-                if entry_id in devices and (when is None or when <= now):
-                    del record.scheduled[entry_id]
-                    settings = settings_for(
-                        record.state, ApplianceType.ROOM_AIR_CONDITIONER, self.defaults, now=now
-                    )
-                    await self._async_send(record, entry_id, devices[entry_id], settings)
-                    changed = True
             for entry_id in list(record.pending):
                 runtime = self.appliance_runtime(entry_id)
                 if entry_id not in devices or runtime is None or not runtime.coordinator.connected:

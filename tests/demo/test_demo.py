@@ -260,9 +260,16 @@ def _check_home_assistant(run: DemoRun, state_dir: Path, language: str = "en") -
         "{% endfor %}{{ ns.pairs | tojson }}"
     )
     areas = dict(api.post("/api/template", {"template": template}))  # device: area
-    # The appliances' devices and the household entry's own, named in the home's language.
-    assert set(areas) == {*home["appliances"], home["household"]}, areas
-    assert {name: area for name, area in areas.items() if area} == home["areas"]
+    # The appliances' devices and the household entry's own, named in the home's language,
+    # and the household's device for each room (an area holding appliances), in its area.
+    appliance_areas = home["areas"]
+    assert isinstance(appliance_areas, dict)
+    rooms = set(appliance_areas.values())
+    assert set(areas) == {*home["appliances"], home["household"], *rooms}, areas
+    assert {name: area for name, area in areas.items() if area} == {
+        **appliance_areas,
+        **{room: room for room in rooms},
+    }
     states = api.integration_states()
     assert states, "the integration created no entities"
     unavailable = sorted(e for e, s in states.items() if s["state"] == "unavailable")

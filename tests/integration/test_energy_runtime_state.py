@@ -76,6 +76,9 @@ async def _save_household_options(
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {**entry.options, **changes}
     )
+    # The second step, the house defaults (room_options.py): kept as they are.
+    assert result["step_id"] == "house_defaults"
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
     assert result["type"] == "create_entry"
     await hass.async_block_till_done()
 
