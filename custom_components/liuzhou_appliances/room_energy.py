@@ -62,6 +62,10 @@ PROPERTY: Final = "property"
 # Names listed in the faults and offline attributes at most (a hotel has hundreds).
 MAX_LISTED_NAMES: Final = 50
 _HOUSEHOLD_DEVICE: Final = (DOMAIN, HOUSEHOLD_UNIQUE_ID)
+# The sensors followed on every appliance (``Member`` fields; entity keys in energy_entities.py,
+# descriptions.py: ``energy_savings`` and ``faults``); an appliance is offline while its
+# energy sensor is unavailable.
+SENSORS: Final = ("energy", "power", "savings", "faults")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,8 @@ class Group:
     name: str
     members: tuple[Member, ...] = ()
     totals: GroupTotals = field(default_factory=GroupTotals)
-    listeners: list[CALLBACK_TYPE] = field(default_factory=list)
+    # Each entity's update and the members' sensors it shows (None: all of them).
+    listeners: list[tuple[CALLBACK_TYPE, frozenset[str] | None]] = field(default_factory=list)
 
     @property
     def unique_id_prefix(self) -> str:
@@ -100,16 +105,27 @@ class Group:
         return _identifier(self.kind, self.group_id)
 
     @callback
-    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call ``update`` when the group's values change; returns the remover."""
-        self.listeners.append(update)
-        return lambda: self.listeners.remove(update)
+    def async_add_listener(
+        self, update: CALLBACK_TYPE, sensors: frozenset[str] | None = None
+    ) -> CALLBACK_TYPE:
+        """Call ``update`` when one of the members' ``sensors`` changes (None: any change).
+
+        ``sensors`` are ``SENSORS`` names. Returns the remover.
+        """
+        listener = (update, sensors)
+        self.listeners.append(listener)
+        return lambda: self.listeners.remove(listener)
 
     @callback
-    def async_notify(self) -> None:
-        """Tell the group's entities to write their state."""
-        for update in list(self.listeners):
-            update()
+    def async_notify(self, sensor: str | None = None) -> None:
+        """Tell the entities showing a member's ``sensor`` (None: all) to write their state.
+
+        A power reading every few seconds from hundreds of appliances then
+        rewrites only the power sensors, not the property's lists of names.
+        """
+        for update, sensors in list(self.listeners):
+            if sensor is None or sensors is None or sensor in sensors:
+                update()
 
 
 def _identifier(kind: GroupKind, group_id: str) -> tuple[str, str]:
@@ -380,7 +396,7 @@ class PropertyEnergy:
     def _follow(self) -> None:
         followed: dict[str, tuple[str, str]] = {}
         for member in self._members.values():
-            for sensor in ("energy", "power", "savings", "faults"):
+            for sensor in SENSORS:
                 entity_id = getattr(member, sensor)
                 if entity_id is not None:
                     followed[entity_id] = (member.device_id, sensor)
@@ -397,12 +413,13 @@ class PropertyEnergy:
         found = self._followed.get(event.data["entity_id"])
         if found is None:
             return
-        member = self._members.get(found[0])
+        device_id, sensor = found
+        member = self._members.get(device_id)
         if member is None:
             return
         for group in self._groups_of.get(member.device_id, ()):
             self._take_readings(group, member)
-            group.async_notify()
+            group.async_notify(sensor)
 
     def _take_readings(self, group: Group, member: Member) -> None:
         kwh = _in_unit(self._state(member.energy), EnergyConverter, UnitOfEnergy.KILO_WATT_HOUR)

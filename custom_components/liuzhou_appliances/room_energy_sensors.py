@@ -45,12 +45,14 @@ _PROPERTY: Final[frozenset[GroupKind]] = frozenset({"property"})
 class GroupSensorEntityDescription(SensorEntityDescription):
     """A sensor of a room, floor or the property: ``value_fn`` reads it from the runtime.
 
+    ``follows``: the members' sensors (``room_energy.SENSORS``) whose changes it shows.
     ``totals``: the value is one of the group's totals (unknown until restored).
     ``keeps_totals``: this sensor stores and restores the group's totals.
     """
 
     value_fn: Callable[[PropertyEnergy, Group], StateType]
     kinds: frozenset[GroupKind]
+    follows: frozenset[str]
     attributes_fn: Callable[[PropertyEnergy, Group], Mapping[str, Any]] | None = None
     totals: bool = False
     keeps_totals: bool = False
@@ -66,6 +68,7 @@ def _power(kinds: frozenset[GroupKind], translation_key: str) -> GroupSensorEnti
         suggested_display_precision=1,
         value_fn=lambda runtime, group: runtime.power_w(group),
         kinds=kinds,
+        follows=frozenset({"power"}),
     )
 
 
@@ -79,6 +82,7 @@ def _energy(kinds: frozenset[GroupKind], translation_key: str) -> GroupSensorEnt
         suggested_display_precision=2,
         value_fn=lambda runtime, group: round(group.totals.energy.total, 6),
         kinds=kinds,
+        follows=frozenset({"energy"}),
         totals=True,
         keeps_totals=True,
     )
@@ -95,6 +99,7 @@ def _cost(kinds: frozenset[GroupKind], translation_key: str) -> GroupSensorEntit
         suggested_display_precision=2,
         value_fn=lambda runtime, group: round(group.totals.cost, 4),
         kinds=kinds,
+        follows=frozenset({"energy"}),
         totals=True,
     )
 
@@ -118,6 +123,7 @@ GROUP_SENSORS: Final[tuple[GroupSensorEntityDescription, ...]] = (
         suggested_display_precision=2,
         value_fn=lambda runtime, group: round(group.totals.savings.total, 4),
         kinds=_PROPERTY,
+        follows=frozenset({"savings"}),
         totals=True,
     ),
     GroupSensorEntityDescription(
@@ -127,6 +133,7 @@ GROUP_SENSORS: Final[tuple[GroupSensorEntityDescription, ...]] = (
         value_fn=lambda runtime, group: len(runtime.faulty(group)),
         attributes_fn=lambda runtime, group: names_by_room(runtime.faulty(group)),
         kinds=_PROPERTY,
+        follows=frozenset({"faults"}),
     ),
     GroupSensorEntityDescription(
         key="appliances_offline",
@@ -135,6 +142,7 @@ GROUP_SENSORS: Final[tuple[GroupSensorEntityDescription, ...]] = (
         value_fn=lambda runtime, group: len(runtime.offline(group)),
         attributes_fn=lambda runtime, group: names_by_room(runtime.offline(group)),
         kinds=_PROPERTY,
+        follows=frozenset({"energy"}),
     ),
 )
 
@@ -175,7 +183,11 @@ class GroupSensor(SensorEntity):
     async def async_added_to_hass(self) -> None:
         """Follow the group."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.group.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(
+            self.group.async_add_listener(
+                self.async_write_ha_state, self.entity_description.follows
+            )
+        )
 
     @property
     def native_value(self) -> StateType:
