@@ -13,6 +13,7 @@ from typing import Any
 
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.config_entries import (
+    SOURCE_ZEROCONF,
     ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
@@ -99,6 +100,7 @@ from .naming import (
     async_tariff_problem_text,
     async_type_name,
 )
+from .room_options import HouseDefaultsStep
 from .runtime_data import loaded_appliance
 
 _LOGGER = logging.getLogger(__package__)
@@ -327,7 +329,8 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
         self._host, self._port = host, port
         self._name = f"{await async_type_name(self.hass, txt.type)} {txt.model} ({host})"
-        self.context["title_placeholders"] = {"name": self._name}
+        # host and port also let provisioning by appliance id find this discovery.
+        self.context["title_placeholders"] = {"name": self._name, "host": host, "port": str(port)}
         return await self.async_step_zeroconf_confirm()
 
     @callback
@@ -490,6 +493,60 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    # --- provisioning from a roster (provisioning.py) -------------------------
+
+    async def async_step_provision(self, info: Mapping[str, Any]) -> ConfigFlowResult:
+        """Pair one roster row's appliance and create its entry, with no form.
+
+        ``info``: CONF_HOST and CONF_PORT, CONF_ADDRESS (Bluetooth) or
+        CONF_APPLIANCE_ID (its address taken from a zeroconf discovery of it in
+        progress), CONF_PAIRING_CODE, optional CONF_NAME. Ends in the entry, or
+        aborts: "provision_failed" with the pairing error's key in the
+        ``error`` placeholder (wrong_code, cannot_connect, ...), "not_discovered",
+        "different_appliance", or "already_configured" (key and address updated
+        as when pairing by hand).
+        """
+        where = self._provision_where(info)
+        if where is None:
+            return self.async_abort(
+                reason="not_discovered",
+                description_placeholders={"appliance_id": str(info.get(CONF_APPLIANCE_ID))},
+            )
+        try:
+            result, hub_id = await self._async_pair(where, info[CONF_PAIRING_CODE])
+        except PairingFailed as failed:
+            return self.async_abort(
+                reason="provision_failed",
+                description_placeholders={"error": failed.error, **failed.placeholders},
+            )
+        appliance_id = result.hello.appliance_id
+        if info.get(CONF_APPLIANCE_ID) not in (None, appliance_id):
+            return self.async_abort(reason="different_appliance")
+        await self.async_set_unique_id(appliance_id, raise_on_progress=False)
+        self._abort_if_unique_id_configured(updates={**where, CONF_KEY: result.key.hex()})
+        name = str(info.get(CONF_NAME) or "").strip()
+        return self.async_create_entry(
+            title=name or await async_default_name(self.hass, result.hello.type),
+            data=self._entry_data(where, result, hub_id),
+        )
+
+    def _provision_where(self, info: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Where to pair a roster row's appliance; None if its id was not discovered."""
+        if info.get(CONF_HOST):
+            return {CONF_HOST: info[CONF_HOST], CONF_PORT: info.get(CONF_PORT, DEFAULT_PORT)}
+        if info.get(CONF_ADDRESS):
+            return {CONF_ADDRESS: info[CONF_ADDRESS]}
+        for flow in self._async_in_progress():
+            context = flow["context"]
+            found = context.get("title_placeholders") or {}
+            if (
+                context.get("source") == SOURCE_ZEROCONF
+                and context.get("unique_id") == info.get(CONF_APPLIANCE_ID)
+                and "host" in found
+            ):
+                return {CONF_HOST: found["host"], CONF_PORT: int(found["port"])}
+        return None
 
     # --- name and area, once paired -------------------------------------------
 
@@ -772,8 +829,8 @@ async def async_validate_household(
     return {}, {}
 
 
-class HouseholdOptionsFlow(OptionsFlowWithReload):
-    """Change the household energy settings; the entry reloads with them."""
+class HouseholdOptionsFlow(HouseDefaultsStep, OptionsFlowWithReload):
+    """Change the household energy settings, then the house defaults; the entry reloads."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Its own step id: the appliance options flow's "init" has other texts."""
@@ -788,7 +845,8 @@ class HouseholdOptionsFlow(OptionsFlowWithReload):
         if user_input is not None:
             errors, placeholders = await async_validate_household(self.hass, user_input)
             if not errors:
-                return self.async_create_entry(data=user_input)
+                self._energy_options = user_input
+                return await self.async_step_house_defaults()
         return self.async_show_form(
             step_id="household",
             data_schema=household_schema(user_input or self.config_entry.options),

@@ -22,7 +22,7 @@ PLATFORMS: Final[list[Platform]] = [
 ]
 
 # The household energy entry has a device of its own with these platforms only.
-HOUSEHOLD_PLATFORMS: Final[list[Platform]] = [Platform.SENSOR]
+HOUSEHOLD_PLATFORMS: Final[list[Platform]] = [Platform.SELECT, Platform.SENSOR]
 
 # Config entry data keys. The pairing code is never stored.
 CONF_APPLIANCE_ID: Final = "appliance_id"

@@ -36,6 +36,9 @@ from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
 from .link.model import ApplianceType
 from .naming import async_type_name
+from .room_occupancy import RoomStateError
+from .room_runtime import RoomOccupancy
+from .room_webhook import async_register_room_webhook
 from .runtime_data import (
     AnyLiuzhouConfigEntry,
     ApplianceRuntimeData,
@@ -46,6 +49,7 @@ from .runtime_data import (
     appliance_entry,
     household_energy,
     household_entry,
+    loaded_appliance,
 )
 from .services import async_setup_services
 from .voice.install import async_listen_device_changes, installer
@@ -159,7 +163,16 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
             translation_key="tariff_invalid",
             translation_placeholders={"detail": str(err)},
         ) from err
-    entry.runtime_data = HouseholdRuntimeData(household)
+    try:
+        rooms = RoomOccupancy(hass, entry, partial(_loaded_appliance, hass))
+    except RoomStateError as err:  # house defaults are validated by the flow; data may be old
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_house_defaults",
+            translation_placeholders={"detail": err.detail},
+        ) from err
+    await rooms.async_load()
+    entry.runtime_data = HouseholdRuntimeData(household, rooms)
     restored = household.restore_runtime(state.kept.get("household"))
     household.attached = True
     await household.async_start()
@@ -168,9 +181,17 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
     for energy in appliance_energies(hass):
         energy.async_notify()  # their entities leave "not configured" now, not at the next change
         await energy.async_tick()
-    # Its own device: price now, tariff period, demand response.
+    # Its own device: price now, tariff period, demand response; the rooms' devices.
     await hass.config_entries.async_forward_entry_setups(entry, HOUSEHOLD_PLATFORMS)
+    rooms.async_start()
+    entry.async_on_unload(async_register_room_webhook(hass, entry, rooms))
+    entry.async_on_unload(rooms.async_stop)
     return True
+
+
+def _loaded_appliance(hass: HomeAssistant, entry_id: str) -> ApplianceRuntimeData | None:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    return None if entry is None else loaded_appliance(entry)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) -> bool:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
     from .fridge_fault_monitor import FridgeFaultMonitor
+    from .room_runtime import RoomOccupancy
     from .voice_panel import VoicePanelBridge
     from .wet_cycle_runtime import WetCycleRuntime
 
@@ -46,9 +47,11 @@ class ApplianceRuntimeData:
 
 @dataclass(slots=True)
 class HouseholdRuntimeData:
-    """The household energy entry's runtime: tariff, household sensors, load shedding."""
+    """The household energy entry's runtime: tariff, household sensors, load shedding, and
+    the rooms' occupancy (room_runtime.py)."""
 
     energy: HouseholdEnergy
+    rooms: RoomOccupancy | None = None
 
 
 type LiuzhouConfigEntry = ConfigEntry[ApplianceRuntimeData]
@@ -77,6 +80,15 @@ def household_energy(hass: HomeAssistant) -> HouseholdEnergy | None:
     if not isinstance(runtime, HouseholdRuntimeData) or not runtime.energy.attached:
         return None
     return runtime.energy
+
+
+def household_rooms(hass: HomeAssistant) -> RoomOccupancy | None:
+    """The rooms' occupancy runtime, if the household entry is set up (else None)."""
+    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, HOUSEHOLD_UNIQUE_ID)
+    runtime = getattr(entry, "runtime_data", None)
+    if not isinstance(runtime, HouseholdRuntimeData) or not runtime.energy.attached:
+        return None
+    return runtime.rooms
 
 
 def appliance_energies(hass: HomeAssistant) -> Iterator[ApplianceEnergy]:

@@ -10,7 +10,8 @@ from .coordinator import LiuzhouCoordinator
 from .descriptions import SELECTS, LiuzhouSelectEntityDescription, declared
 from .energy_entities import energy_selects
 from .entity import LiuzhouEntity
-from .runtime_data import LiuzhouConfigEntry
+from .room_select import async_setup_room_selects
+from .runtime_data import AnyLiuzhouConfigEntry, appliance_entry, household_entry
 
 # One write at a time per appliance keeps the order the user chose.
 PARALLEL_UPDATES = 1
@@ -18,16 +19,21 @@ PARALLEL_UPDATES = 1
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: LiuzhouConfigEntry,
+    entry: AnyLiuzhouConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the selects the appliance declares."""
-    coordinator = entry.runtime_data.coordinator
+    """Add the selects the appliance declares, or the household's rooms' occupancy."""
+    if (household := household_entry(entry)) is not None:
+        async_setup_room_selects(hass, household, async_add_entities)
+        return
+    appliance = appliance_entry(entry)
+    assert appliance is not None  # an entry is the household's or an appliance's
+    coordinator = appliance.runtime_data.coordinator
     async_add_entities(
         LiuzhouSelect(coordinator, description)
         for description in declared(SELECTS, coordinator.declaration)
     )
-    async_add_entities(energy_selects(entry.runtime_data))
+    async_add_entities(energy_selects(appliance.runtime_data))
 
 
 class LiuzhouSelect(LiuzhouEntity, SelectEntity):

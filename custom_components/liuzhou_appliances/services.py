@@ -37,6 +37,8 @@ from .energy_runtime import ApplianceEnergy, china_aware
 from .link.errors import OutOfRangeError
 from .link.model import ApplianceType
 from .naming import async_plan_issue_text
+from .provisioning import async_setup_provisioning
+from .room_services import async_setup_room_services
 from .runtime_data import household_energy, loaded_appliance
 from .voice_log import VoiceLog
 
@@ -112,6 +114,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=VOICE_LOG_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
     )
+    async_setup_provisioning(hass)
+    async_setup_room_services(hass)
 
 
 def _error(key: str, **placeholders: str) -> ServiceValidationError:

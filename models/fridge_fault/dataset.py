@@ -46,6 +46,7 @@ from custom_components.liuzhou_appliances.neural.fridge_fault import (
 from firmware_bridge.simulators.climate import LiuzhouClimate
 from firmware_bridge.simulators.fridge_faults import FaultKind, PhysicalFault
 from firmware_bridge.simulators.refrigerator import DoorSchedule, FridgeModel, FridgeParameters
+from models.splits import Split
 
 RUN_DAYS: Final = 8
 STEP_S: Final = 30.0
@@ -65,15 +66,6 @@ SEVERITY: Final[dict[str, tuple[float, float]]] = {
     "compressor": (0.3, 1.0),
     "defrost": (0.6, 1.0),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    """Seeds, rooms and weather year of one split."""
-
-    seeds: range
-    rooms: tuple[str, ...]
-    climate_seed: int
 
 
 SPLITS: Final = {

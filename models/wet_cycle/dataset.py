@@ -50,6 +50,7 @@ from firmware_bridge.simulators.dishwasher import (
 )
 from firmware_bridge.simulators.washer import WASHER_MACHINE, WASHER_PROGRAMMES, washer_plan
 from firmware_bridge.simulators.wet_cycle import CycleRun, CycleStep, MachineParameters
+from models.splits import Split
 
 TICK_S: Final = 30.0
 ROWS_EARLY: Final = 4  # rows per run in its first 45 minutes (what the first minutes show)
@@ -64,15 +65,6 @@ ROOMS: Final = {  # offset of the room from an unconditioned Liuzhou room (°C)
 }
 SPIN_SPEEDS: Final = (0, 400, 800, 1000, 1200, 1400)
 RINSE_WEIGHTS: Final = (0.1, 0.6, 0.2, 0.1)
-
-
-@dataclass(frozen=True, slots=True)
-class Split:
-    """Seeds, rooms and weather year of one split."""
-
-    seeds: range
-    rooms: tuple[str, ...]
-    climate_seed: int
 
 
 SPLITS: Final = {

@@ -20,6 +20,7 @@ from custom_components.liuzhou_appliances.energy_entities import all_energy_desc
 from custom_components.liuzhou_appliances.household import all_household_descriptions
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
 from custom_components.liuzhou_appliances.room_energy_sensors import all_group_descriptions
+from custom_components.liuzhou_appliances.room_occupancy import ROOM_STATES
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
 LANGUAGES = ("en", "zh-Hans")
@@ -59,6 +60,8 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
     expected[("notify", "voice_panel")] = set()
     # A washer's or dishwasher's predicted remaining energy (sensor.py, wet_cycle_runtime.py).
     expected[("sensor", str(REMAINING_ENERGY.translation_key))] = set()
+    # A room's occupancy on the household's room device (room_select.py).
+    expected[("select", "room_occupancy")] = set(ROOM_STATES)
     return expected
 
 

@@ -1,0 +1,1 @@
+"""Tests of the property managers' tools: the roster parser and the command line."""
