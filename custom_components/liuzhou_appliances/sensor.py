@@ -27,8 +27,9 @@ from .descriptions import (
 from .energy.tariff_options import CONF_TARIFF, TARIFF_RESIDENTIAL
 from .energy_entities import energy_sensors
 from .entity import LiuzhouEntity
-from .household import household_sensors
+from .household import household_device_info, household_sensors
 from .naming import async_tariff_name
+from .room_energy_sensors import async_setup_room_energy
 from .runtime_data import AnyLiuzhouConfigEntry, HouseholdRuntimeData
 from .wet_cycle_runtime import WetCycleRuntime
 
@@ -49,6 +50,8 @@ async def async_setup_entry(
         kind = entry.options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
         tariff_name = await async_tariff_name(hass, kind)
         async_add_entities(household_sensors(runtime.energy, tariff_name))
+        device = household_device_info(runtime.energy, tariff_name)
+        async_setup_room_energy(hass, entry, runtime.energy, device, async_add_entities)
         return
     coordinator = runtime.coordinator
     prediction = runtime.prediction

@@ -19,6 +19,7 @@ from custom_components.liuzhou_appliances.descriptions import (
 from custom_components.liuzhou_appliances.energy_entities import all_energy_descriptions
 from custom_components.liuzhou_appliances.household import all_household_descriptions
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
+from custom_components.liuzhou_appliances.room_energy_sensors import all_group_descriptions
 from custom_components.liuzhou_appliances.room_occupancy import ROOM_STATES
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -50,6 +51,7 @@ def _expected_entities() -> dict[tuple[str, str], set[str]]:
     for platform, translation_key, energy_states in (
         *all_energy_descriptions(),
         *all_household_descriptions(),
+        *all_group_descriptions(),
     ):
         expected.setdefault((platform, translation_key), set()).update(energy_states)
     # A BLE appliance's signal strength (bluetooth_sensor.py).

@@ -65,6 +65,17 @@ async def test_household_device_and_its_entities(
     assert {e.unique_id for e in entities} == {
         f"{HOUSEHOLD_UNIQUE_ID}_{key}"
         for key in ("electricity_price", "tariff_period", "demand_response")
+    } | {
+        # The property's summary (room_energy_sensors.py).
+        f"property_{key}"
+        for key in (
+            "power",
+            "energy",
+            "energy_cost",
+            "energy_savings",
+            "appliances_with_faults",
+            "appliances_offline",
+        )
     }
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     # Residential: the first tier's price at every hour, so flat all day.
