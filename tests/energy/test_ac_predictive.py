@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from custom_components.liuzhou_appliances.energy.ac_plans import FAN_CHOICES
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
     MIN_RESIDUALS,
     ControlMode,
@@ -103,6 +104,8 @@ def _drive(
             sim.write("on", decision.on)
         if decision.on and values["target_temperature"] != decision.target_temperature:
             sim.write("target_temperature", decision.target_temperature)
+        if decision.on and values["fan_speed"] != decision.fan_speed:
+            sim.write("fan_speed", decision.fan_speed)
         sim.step(300)
     return out, sim.energy_kwh
 
@@ -184,6 +187,8 @@ def test_pre_cools_before_the_dear_period(model: Model) -> None:
     assert min(before) < SETPOINT
     assert np.mean(during) > np.mean(before) + 0.5
     assert max(during) == SETPOINT + 1.0
+    # The plans' fan speed, not the unit's auto (low near the setpoint).
+    assert {d.fan_speed for _, d in predicted} == set(FAN_CHOICES)
 
 
 def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: Model) -> None:

@@ -482,7 +482,7 @@ class PredictiveAcController:
         arrivals = np.flatnonzero(horizon.occupied[1:] & ~horizon.occupied[:-1]) + 1
         self._arrival_target = float(plans.setpoint[best, arrivals[0]]) if arrivals.size else None
         target = float(plans.setpoint[best, 0]) if on else inputs.setpoint
-        return AcCommand(on, inputs.mode, target, "auto"), float(costs.total[best])
+        return AcCommand(on, inputs.mode, target, plans.fan[best]), float(costs.total[best])
 
     def _first_row(self, inputs: PredictiveInputs, history: RoomHistory) -> np.ndarray:  # type: ignore[type-arg]
         outdoor, outdoor_humidity = self._outdoor(inputs, inputs.now)
