@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from custom_components.liuzhou_appliances.energy.ac_plans import (
-    FAN_CHOICES,
     Calibration,
     Horizon,
     candidate_plans,
@@ -45,7 +44,7 @@ def test_each_fan_speed_gets_the_whole_family() -> None:
     two = candidate_plans(
         horizon, setpoint=26.0, direction=1.0, allowed_k=1.0, fans=("auto", "high")
     )
-    assert set(one.fan) == set(FAN_CHOICES)
+    assert one.fan == ("auto",) * one.count
     assert two.count == 2 * one.count
     assert two.fan == ("auto",) * one.count + ("high",) * one.count
     for half in (slice(0, one.count), slice(one.count, None)):
@@ -82,3 +81,22 @@ def test_the_fan_speed_changes_the_predicted_power(model: Model) -> None:
     assert np.all(np.isfinite(costs.total))
     # Same on/setpoint schedule, different fan: the model is told, so the costs differ.
     assert np.abs(low - high).max() > 1e-3
+
+
+def test_the_dear_hours_are_never_cooler_than_the_cheap_ones() -> None:
+    horizon = _horizon()
+    cheap, dear = horizon.price < 1.0, horizon.price > 1.0
+    for direction, setpoint in ((1.0, 26.0), (-1.0, 20.0)):
+        plans = candidate_plans(horizon, setpoint=setpoint, direction=direction, allowed_k=1.0)
+        relax_cheap = direction * (plans.setpoint[:, cheap] - setpoint)
+        relax_dear = direction * (plans.setpoint[:, dear] - setpoint)
+        # One setpoint per price level within a plan; relaxed at least as far when dear.
+        assert np.all(relax_cheap == relax_cheap[:, :1])
+        assert np.all(relax_dear == relax_dear[:, :1])
+        assert np.all(relax_dear[:, 0] >= relax_cheap[:, 0])
+        # Pre-cooling (or pre-heating) in the cheap hours is still among the plans, with
+        # the dear hours relaxed to the edge.
+        pairs = set(zip(relax_cheap[:, 0], relax_dear[:, 0], strict=True))
+        assert (-1.0, 1.0) in pairs
+        assert (0.0, 0.0) in pairs
+        assert (1.0, 0.0) not in pairs

@@ -51,7 +51,7 @@ from custom_components.liuzhou_appliances.neural.room_thermal import (
 )
 
 from .ac import AcComfortController, AcDecision, AcInputs, AcMode, ComfortPreset
-from .ac_plans import Calibration, candidate_plans, evaluate_plans, horizon_from
+from .ac_plans import PLAN_FAN, Calibration, candidate_plans, evaluate_plans, horizon_from
 from .ac_policy import PreconditionPolicy
 from .inputs import Reading, fresh_value
 from .tariff import PriceUnavailableError, Tariff
@@ -285,8 +285,10 @@ class PredictiveAcController:
             inputs.now, inputs.occupied, self._next_arrival(inputs)
         )
         command = self._command
-        if arriving and not command.on:
-            # The plan's 15-minute steps cannot time a pull-down of a few minutes; the policy can.
+        if (arriving or inputs.occupied) and not command.on:
+            # The plan's 15-minute steps cannot time a pull-down of a few minutes; the policy
+            # can. A guest who arrived after the step began finds the AC on, not off until
+            # the next step (and then held back by the unit's restart delay).
             target = inputs.setpoint if self._arrival_target is None else self._arrival_target
             command = AcCommand(True, inputs.mode, target, command.fan)
         elif command.on and self._for_occupancy and not inputs.occupied and not arriving:
@@ -447,6 +449,7 @@ class PredictiveAcController:
             setpoint=inputs.setpoint,
             direction=direction,
             allowed_k=max(0.0, self.band_half_k - self.deadband_k),
+            fans=(PLAN_FAN.get(inputs.mode, "auto"),),
         )
         model = self.model
         # The observed row is checked strictly (NaN, range: ModelInputError); rolled-forward
