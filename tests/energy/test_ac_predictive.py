@@ -139,6 +139,9 @@ def test_takes_charge_then_hands_back_on_drift(model: Model) -> None:
     assert reasons[0] is FallbackReason.WARMING_UP
     assert reasons[-1] is FallbackReason.PREDICTING
     assert decisions[-1][1].status.history_steps >= MIN_RESIDUALS
+    # An hour of history, then an hour of calibrated steps: in charge two hours in.
+    first = next(t for t, d in decisions if d.status.reason is FallbackReason.PREDICTING)
+    assert first - START == timedelta(hours=2)
     # The room now jumps a kelvin each step against what the model predicts.
     now, temperature = decisions[-1][0], 27.0
     status = controller.status
