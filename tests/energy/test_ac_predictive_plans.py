@@ -100,3 +100,23 @@ def test_the_dear_hours_are_never_cooler_than_the_cheap_ones() -> None:
         assert (-1.0, 1.0) in pairs
         assert (0.0, 0.0) in pairs
         assert (1.0, 0.0) not in pairs
+
+
+def test_three_price_levels_get_their_own_setpoints_in_price_order() -> None:
+    # Valley, flat, then peak, occupied throughout.
+    horizon = horizon_from(
+        occupied=[True] * 12,
+        price=[0.3] * 4 + [0.6] * 4 + [1.2] * 4,
+        outdoor=[33.0] * 12,
+        outdoor_humidity=[65.0] * 12,
+        seconds_of_day=[3 * 3600.0 + 900.0 * k for k in range(12)],
+    )
+    plans = candidate_plans(horizon, setpoint=26.0, direction=1.0, allowed_k=1.0)
+    relax = plans.setpoint - 26.0
+    valley, flat, peak = relax[:, 0], relax[:, 4], relax[:, 8]
+    assert np.all(valley <= flat)
+    assert np.all(flat <= peak)
+    levels = set(zip(valley, flat, peak, strict=True))
+    assert (-1.0, 0.0, 1.0) in levels  # pre-cool in the valley, coast, relax at the peak
+    assert (0.0, 0.0, 0.0) in levels
+    assert len(levels) == plans.count  # no duplicates

@@ -2,12 +2,14 @@
 
 A plan says, for every 15-minute step (``STEP_S``) of the horizon, whether the
 AC runs and at which setpoint. The candidates (``candidate_plans``) are a
-small family spanned by four choices, all setpoints on the unit's 0.5 K grid
+small family spanned by these choices, all setpoints on the unit's 0.5 K grid
 and, while the room is occupied, inside the comfort band less the
 thermostat's swing:
 
 * the setpoint while occupied in the horizon's dearest occupied hours,
-* the setpoint while occupied in the other hours,
+* the setpoint while occupied in its cheapest occupied hours (the valley),
+* the setpoint while occupied in the hours priced in between (with two price
+  levels only, the valley's setpoint is theirs),
 * when pre-conditioning for the next arrival starts (``PRE_LEADS`` steps before
   it; the pull-down in the last minutes is the controller's, which times it at
   its own calls with the fuzzy policy's lead),
@@ -16,9 +18,11 @@ thermostat's swing:
 * the indoor fan speed (``fans``, the controller passes ``PLAN_FAN`` of the
   mode; one speed for the whole plan).
 
-The dear hours' setpoint is never tighter than the cheaper hours' (no plan
-cools harder while the price is high than while it is low): such plans can
-only cost more, and the model's small errors sometimes ranked one first.
+No price level's setpoint is tighter than a cheaper level's (no plan cools
+harder while the price is higher): such plans can only cost more, and the
+model's small errors sometimes ranked one first. A separate valley setpoint
+lets a plan pre-cool (pre-heat) at the night's price and coast through the
+flat-priced hour before the morning departures.
 
 ``evaluate_plans`` rolls every candidate forward together
 (``neural.room_thermal.BatchRollout``), with the per-room calibration applied,
@@ -140,13 +144,15 @@ def candidate_plans(
     ``direction`` is +1 cooling, -1 heating; ``allowed_k`` how far from the user's
     setpoint the unit's target may go while occupied; ``fans`` the fan speeds tried
     (keys of ``FAN_LEVELS``). Offsets are multiples of
-    ``allowed_k`` rounded to ``setpoint_step``; the first plan is "hold the setpoint
-    while occupied, no pre-conditioning".
+    ``allowed_k`` rounded to ``setpoint_step``; "hold the setpoint while occupied, no
+    pre-conditioning" is always among them.
     """
     occupied = horizon.occupied
     steps = horizon.steps
     price = np.where(occupied, horizon.price, -np.inf)
     dear = occupied & (price >= price.max() - 1e-9) if occupied.any() else occupied
+    low_price = np.where(occupied, horizon.price, np.inf)
+    valley = occupied & ~dear & (low_price <= low_price.min() + 1e-9)
     arrival = _next_arrival(occupied)
 
     def offset(fraction: float) -> float:
@@ -154,34 +160,35 @@ def candidate_plans(
 
     on_rows, setpoint_rows, fan_rows = [], [], []
     seen: set[bytes] = set()
-    for fan, dear_f in itertools.product(fans, DEAR_OFFSETS):
-        for cheap_f in CHEAP_OFFSETS:
-            if cheap_f > dear_f:
-                continue  # never warmer (cooling) in the cheaper hours than in the dear ones
-            for lead in PRE_LEADS if arrival is not None else (0,):
-                for pre_f in PRE_OFFSETS if lead else (0.0,):
-                    on = occupied.copy()
-                    variants: list[NDArray[np.bool_]] = []
-                    target = np.full(steps, setpoint + direction * offset(cheap_f))
-                    target[dear] = setpoint + direction * offset(dear_f)
-                    if arrival is not None and lead:
-                        first = max(0, arrival - lead)
-                        on[first:arrival] = True
-                        target[first:arrival] = setpoint + direction * offset(pre_f)
-                    for end in _coast_starts(horizon, arrival, lead):
-                        # Pre-condition in the cheaper hours only, coast (off) from the rise.
-                        coasting = on.copy()
-                        coasting[end:arrival] = False
-                        variants.append(coasting)
-                    for plan_on in (on, *variants):
-                        key = plan_on.tobytes() + np.where(plan_on, target, 0.0).tobytes()
-                        key += fan.encode()
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        on_rows.append(plan_on)
-                        setpoint_rows.append(target)
-                        fan_rows.append(fan)
+    levels = itertools.product(fans, DEAR_OFFSETS, CHEAP_OFFSETS, CHEAP_OFFSETS)
+    for fan, dear_f, cheap_f, valley_f in levels:
+        if valley_f > cheap_f or cheap_f > dear_f:
+            continue  # never relaxed further at a lower price than at a higher one
+        for lead in PRE_LEADS if arrival is not None else (0,):
+            for pre_f in PRE_OFFSETS if lead else (0.0,):
+                on = occupied.copy()
+                variants: list[NDArray[np.bool_]] = []
+                target = np.full(steps, setpoint + direction * offset(cheap_f))
+                target[dear] = setpoint + direction * offset(dear_f)
+                target[valley] = setpoint + direction * offset(valley_f)
+                if arrival is not None and lead:
+                    first = max(0, arrival - lead)
+                    on[first:arrival] = True
+                    target[first:arrival] = setpoint + direction * offset(pre_f)
+                for end in _coast_starts(horizon, arrival, lead):
+                    # Pre-condition in the cheaper hours only, coast (off) from the rise.
+                    coasting = on.copy()
+                    coasting[end:arrival] = False
+                    variants.append(coasting)
+                for plan_on in (on, *variants):
+                    key = plan_on.tobytes() + np.where(plan_on, target, 0.0).tobytes()
+                    key += fan.encode()
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    on_rows.append(plan_on)
+                    setpoint_rows.append(target)
+                    fan_rows.append(fan)
     return PlanSet(np.array(on_rows), np.array(setpoint_rows), tuple(fan_rows))
 
 
