@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from custom_components.liuzhou_appliances.energy.ac_plans import PLAN_FAN
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
     MIN_RESIDUALS,
     ControlMode,
@@ -103,6 +104,8 @@ def _drive(
             sim.write("on", decision.on)
         if decision.on and values["target_temperature"] != decision.target_temperature:
             sim.write("target_temperature", decision.target_temperature)
+        if decision.on and values["fan_speed"] != decision.fan_speed:
+            sim.write("fan_speed", decision.fan_speed)
         sim.step(300)
     return out, sim.energy_kwh
 
@@ -136,6 +139,9 @@ def test_takes_charge_then_hands_back_on_drift(model: Model) -> None:
     assert reasons[0] is FallbackReason.WARMING_UP
     assert reasons[-1] is FallbackReason.PREDICTING
     assert decisions[-1][1].status.history_steps >= MIN_RESIDUALS
+    # An hour of history, then an hour of calibrated steps: in charge two hours in.
+    first = next(t for t, d in decisions if d.status.reason is FallbackReason.PREDICTING)
+    assert first - START == timedelta(hours=2)
     # The room now jumps a kelvin each step against what the model predicts.
     now, temperature = decisions[-1][0], 27.0
     status = controller.status
@@ -184,6 +190,8 @@ def test_pre_cools_before_the_dear_period(model: Model) -> None:
     assert min(before) < SETPOINT
     assert np.mean(during) > np.mean(before) + 0.5
     assert max(during) == SETPOINT + 1.0
+    # Cooling plans run the fan at medium, not the unit's auto (low near the setpoint).
+    assert {d.fan_speed for _, d in predicted} == {PLAN_FAN["cool"]} == {"medium"}
 
 
 def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: Model) -> None:
@@ -191,7 +199,7 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
     leave, arrive = START.replace(hour=11, minute=5), START.replace(hour=11, minute=50)
     stays = [(START - timedelta(days=1), leave), (arrive, arrive + timedelta(hours=14))]
     controller = PredictiveAcController(model, TARIFF)
-    decisions, _ = _drive(controller, 4.75, stays)  # 07:00 to 11:40
+    decisions, _ = _drive(controller, 5.0, stays)  # 07:00 to 11:55
     at = {t.strftime("%H:%M"): d for t, d in decisions}
     for time in ("11:00", "11:05", "11:30", "11:40"):
         assert at[time].status.controller is ControlMode.PREDICTIVE, time
@@ -202,3 +210,10 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
     # 10 minutes before the arrival, inside the balanced preset's lead (15 min): pulling down.
     assert at["11:40"].on
     assert SETPOINT - 1.0 <= at["11:40"].target_temperature <= SETPOINT + 1.0
+    # The guests are in from 11:50, inside a step planned (at 11:45) with the room empty: the
+    # AC stays on, at the plan's target for the arrival, rather than waiting for 12:00 and
+    # the unit's restart delay.
+    for time in ("11:45", "11:50", "11:55"):
+        assert at[time].on, time
+        assert at[time].target_temperature == at["11:45"].target_temperature, time
+    assert SETPOINT - 1.0 <= at["11:45"].target_temperature <= SETPOINT + 1.0

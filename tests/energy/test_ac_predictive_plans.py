@@ -1,0 +1,122 @@
+"""Candidate AC plans: the family's shape, and that each plan's fan speed reaches the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from custom_components.liuzhou_appliances.energy.ac_plans import (
+    Calibration,
+    Horizon,
+    candidate_plans,
+    evaluate_plans,
+    horizon_from,
+)
+from custom_components.liuzhou_appliances.neural import Model, load_model
+from custom_components.liuzhou_appliances.neural.room_thermal import HOUR_STEPS, RoomHistory
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "room_thermal" / "room_thermal.tflite"
+STEPS = 16  # four hours
+
+
+@pytest.fixture(scope="module")
+def model() -> Model:
+    """The shipped room thermal model on the numpy runtime."""
+    return load_model(MODEL, "numpy")
+
+
+def _horizon() -> Horizon:
+    # Occupied throughout, cheap for two hours then three times dearer.
+    return horizon_from(
+        occupied=[True] * STEPS,
+        price=[0.4] * 8 + [1.2] * 8,
+        outdoor=[33.0] * STEPS,
+        outdoor_humidity=[65.0] * STEPS,
+        seconds_of_day=[14 * 3600.0 + 900.0 * k for k in range(STEPS)],
+    )
+
+
+def test_each_fan_speed_gets_the_whole_family() -> None:
+    horizon = _horizon()
+    one = candidate_plans(horizon, setpoint=26.0, direction=1.0, allowed_k=1.0)
+    two = candidate_plans(
+        horizon, setpoint=26.0, direction=1.0, allowed_k=1.0, fans=("auto", "high")
+    )
+    assert one.fan == ("auto",) * one.count
+    assert two.count == 2 * one.count
+    assert two.fan == ("auto",) * one.count + ("high",) * one.count
+    for half in (slice(0, one.count), slice(one.count, None)):
+        np.testing.assert_array_equal(two.on[half], one.on)
+        np.testing.assert_array_equal(two.setpoint[half], one.setpoint)
+    # Setpoints stay inside the band less the swing, on the 0.5 K grid.
+    assert one.setpoint.min() >= 25.0
+    assert one.setpoint.max() <= 27.0
+    np.testing.assert_array_equal(one.setpoint * 2, np.round(one.setpoint * 2))
+
+
+def test_the_fan_speed_changes_the_predicted_power(model: Model) -> None:
+    horizon = _horizon()
+    plans = candidate_plans(
+        horizon, setpoint=26.0, direction=1.0, allowed_k=1.0, fans=("low", "high")
+    )
+    history = RoomHistory(
+        temperatures=(27.0,) * (HOUR_STEPS + 1),
+        humidities=(60.0,) * (HOUR_STEPS + 1),
+        powers=(0.5,) * HOUR_STEPS,
+    )
+    costs = evaluate_plans(
+        plans,
+        horizon,
+        history,
+        lambda rows: model.infer(rows),
+        mode="cool",
+        setpoint=26.0,
+        band_half_k=1.5,
+        calibration=Calibration(),
+    )
+    half = plans.count // 2
+    low, high = costs.energy_cost[:half], costs.energy_cost[half:]
+    assert np.all(np.isfinite(costs.total))
+    # Same on/setpoint schedule, different fan: the model is told, so the costs differ.
+    assert np.abs(low - high).max() > 1e-3
+
+
+def test_the_dear_hours_are_never_cooler_than_the_cheap_ones() -> None:
+    horizon = _horizon()
+    cheap, dear = horizon.price < 1.0, horizon.price > 1.0
+    for direction, setpoint in ((1.0, 26.0), (-1.0, 20.0)):
+        plans = candidate_plans(horizon, setpoint=setpoint, direction=direction, allowed_k=1.0)
+        relax_cheap = direction * (plans.setpoint[:, cheap] - setpoint)
+        relax_dear = direction * (plans.setpoint[:, dear] - setpoint)
+        # One setpoint per price level within a plan; relaxed at least as far when dear.
+        assert np.all(relax_cheap == relax_cheap[:, :1])
+        assert np.all(relax_dear == relax_dear[:, :1])
+        assert np.all(relax_dear[:, 0] >= relax_cheap[:, 0])
+        # Pre-cooling (or pre-heating) in the cheap hours is still among the plans, with
+        # the dear hours relaxed to the edge.
+        pairs = set(zip(relax_cheap[:, 0], relax_dear[:, 0], strict=True))
+        assert (-1.0, 1.0) in pairs
+        assert (0.0, 0.0) in pairs
+        assert (1.0, 0.0) not in pairs
+
+
+def test_three_price_levels_get_their_own_setpoints_in_price_order() -> None:
+    # Valley, flat, then peak, occupied throughout.
+    horizon = horizon_from(
+        occupied=[True] * 12,
+        price=[0.3] * 4 + [0.6] * 4 + [1.2] * 4,
+        outdoor=[33.0] * 12,
+        outdoor_humidity=[65.0] * 12,
+        seconds_of_day=[3 * 3600.0 + 900.0 * k for k in range(12)],
+    )
+    plans = candidate_plans(horizon, setpoint=26.0, direction=1.0, allowed_k=1.0)
+    relax = plans.setpoint - 26.0
+    valley, flat, peak = relax[:, 0], relax[:, 4], relax[:, 8]
+    assert np.all(valley <= flat)
+    assert np.all(flat <= peak)
+    levels = set(zip(valley, flat, peak, strict=True))
+    assert (-1.0, 0.0, 1.0) in levels  # pre-cool in the valley, coast, relax at the peak
+    assert (0.0, 0.0, 0.0) in levels
+    assert len(levels) == plans.count  # no duplicates
