@@ -429,3 +429,21 @@ async def _room_id(hass: HomeAssistant) -> str:
     assert area is not None
     await wait_until(hass, lambda: _select(hass, area.id) is not None)
     return area.id
+
+
+async def test_a_room_that_goes_takes_its_select_and_device(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """The last appliance leaves the area: no room, no occupancy select, no room device."""
+    await add_household(hass)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    area_id = await _room(hass, ac)
+    devices = dr.async_get(hass)
+    assert devices.async_get_device({(DOMAIN, f"room_{area_id}")}) is not None
+    devices.async_update_device(_device_id(hass, ac), area_id=None)
+    await wait_until(hass, lambda: _select(hass, area_id) is None)
+    assert devices.async_get_device({(DOMAIN, f"room_{area_id}")}) is None
+    # Back in the area: the room and its select return.
+    devices.async_update_device(_device_id(hass, ac), area_id=area_id)
+    await wait_until(hass, lambda: _select(hass, area_id) is not None)
+    assert _room_state(hass, area_id) == "vacant"
