@@ -8,7 +8,6 @@ them in floors and areas labelled by building.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 import json
 import logging
 from pathlib import Path
@@ -16,7 +15,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import SOURCE_ZEROCONF
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import (
     area_registry as ar,
@@ -25,9 +25,7 @@ from homeassistant.helpers import (
     label_registry as lr,
 )
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
 from custom_components.liuzhou_appliances.link.model import ApplianceType
@@ -114,7 +112,14 @@ async def test_roster_of_two_buildings(
         encoding="utf-8",
     )
     events: list[Event] = []
-    hass.bus.async_listen(EVENT_PROVISION_PROGRESS, events.append)
+
+    @callback
+    def _progress(event: Event) -> None:
+        # A callback runs in the event loop, in firing order (a plain function would run
+        # in the executor, where two events can be recorded out of order).
+        events.append(event)
+
+    hass.bus.async_listen(EVENT_PROVISION_PROGRESS, _progress)
 
     started = time.perf_counter()
     report = await provision(hass, "rosters/estate.csv")
@@ -180,7 +185,8 @@ async def test_roster_of_two_buildings(
     assert all(entry.state.recoverable for entry in entries)
 
     # Pairing codes: nowhere in the log, events, report or storage.
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=30))
+    # Every store writes what it holds now (as at Home Assistant's stop), not after a delay.
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
     await hass.async_block_till_done()
     assert "core.config_entries" in hass_storage
     stored = json.dumps(hass_storage)
