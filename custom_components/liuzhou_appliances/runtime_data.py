@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .coordinator import LiuzhouCoordinator
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
+    from .estate_hub import EstateHub
     from .fridge_fault_monitor import FridgeFaultMonitor
     from .voice_panel import VoicePanelBridge
     from .wet_cycle_runtime import WetCycleRuntime
@@ -46,9 +47,11 @@ class ApplianceRuntimeData:
 
 @dataclass(slots=True)
 class HouseholdRuntimeData:
-    """The household energy entry's runtime: tariff, household sensors, load shedding."""
+    """The household energy entry's runtime: tariff, household sensors, load shedding; the
+    estate hub when its options name an estate and a building."""
 
     energy: HouseholdEnergy
+    estate: EstateHub | None = None
 
 
 type LiuzhouConfigEntry = ConfigEntry[ApplianceRuntimeData]
