@@ -58,6 +58,9 @@ _LOGGER = logging.getLogger(__package__)
 # Retained state is republished at least this often (new appliances, cost, the summary),
 # and the outbox is sent again while the broker has not delivered it back.
 REFRESH_INTERVAL: Final = timedelta(seconds=30)
+# Events and acks not yet delivered back are sent again this often (a subscription made
+# just before, or a message lost with the connection, is covered within seconds).
+OUTBOX_RETRY: Final = timedelta(seconds=5)
 QOS: Final = 1
 
 
@@ -141,6 +144,7 @@ class EstateHub:
             mqtt.async_subscribe_connection_status(self.hass, self._connection_changed),
             room_index.async_track_rooms(self.hass, self._schedule_refresh),
             async_track_time_interval(self.hass, self._async_timer, REFRESH_INTERVAL),
+            async_track_time_interval(self.hass, self._async_retry, OUTBOX_RETRY),
         ]
         self.connected = mqtt.is_connected(self.hass)
         await self.async_refresh()
@@ -182,6 +186,16 @@ class EstateHub:
     async def _async_timer(self, _now: datetime) -> None:
         await self.async_refresh()
 
+    async def _async_retry(self, _now: datetime) -> None:
+        if self.store.outbox and not self._lock.locked():
+            await self._async_flush()
+
+    async def _async_flush(self) -> None:
+        """Send the outbox in order; stop at the first message the client refuses."""
+        for topic, payload in list(self.store.outbox.values()):
+            if not await self._async_publish(topic, payload):
+                return
+
     async def async_refresh(self) -> None:
         """Publish what changed: status, states, summary; then send the outbox."""
         async with self._lock:
@@ -199,9 +213,7 @@ class EstateHub:
             await self._async_retain(
                 summary_topic(self.estate, self.building), encode(self._summary(states))
             )
-            for topic, payload in list(self.store.outbox.values()):
-                if not await self._async_publish(topic, payload):
-                    break
+            await self._async_flush()
 
     def _watch(self, energies: list[ApplianceEnergy]) -> None:
         """Listen to every appliance's coordinator (new ones as they are set up)."""
@@ -306,7 +318,8 @@ class EstateHub:
         if not self.connected:
             return False
         try:
-            await mqtt.async_publish(self.hass, topic, payload, QOS, retain, encoding=None)
+            raw = payload.encode() if isinstance(payload, str) else payload
+            await mqtt.async_publish(self.hass, topic, raw, QOS, retain, encoding=None)
         except HomeAssistantError as err:
             _LOGGER.debug("Estate: publishing %s failed: %s", topic, err)
             return False
