@@ -147,6 +147,9 @@ class MosquittoBroker:
                     "allow_anonymous false",
                     f"password_file {d / 'passwd'}",
                     f"acl_file {d / 'acl'}",
+                    # Mosquitto queues at most 1000 messages per client by default: a head
+                    # office subscribing to 2000 appliances' retained states lost the rest.
+                    "max_queued_messages 20000",
                     "persistence true",
                     f"persistence_location {d}/",
                     f"log_dest file {d / 'mosquitto.log'}",
