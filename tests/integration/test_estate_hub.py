@@ -256,6 +256,17 @@ async def test_hub_publishes_acks_and_catches_up(
     )
     assert not hub.store.pending
 
+    # House defaults to this building only; an id it does not have fails by name.
+    defaults = Command("house_defaults", appliance_ids=(ac.appliance.id, "lz-ac-elsewhere"))
+    first.client.publish(
+        command_topic(ESTATE, "hd-1", BUILDING), encode(defaults), qos=1
+    ).wait_for_publish(5)
+    await _until(hass, lambda: first.payloads("/ack/hd-1"))
+    assert first.payloads("/ack/hd-1")[0]["results"] == [
+        {"appliance_id": "lz-ac-elsewhere", "result": "failed", "reason": "not_in_building"},
+        {"appliance_id": ac.appliance.id, "result": "applied", "reason": None},
+    ]
+
     # A malformed command is answered with its error, not dropped.
     first.client.publish(command_topic(ESTATE, "bad-1", BUILDING), b"{", qos=1)
     await _until(hass, lambda: first.payloads("/ack/bad-1"))
