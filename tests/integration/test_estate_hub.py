@@ -120,6 +120,17 @@ async def mqtt_entry(
             "password": USERS["hub-tower-a"][0],
             "discovery": False,
         },
+        # As docs/estate.md advises: the will is the building's status; no birth message
+        # of Home Assistant's own (the hub says online itself, and the ACL would refuse it).
+        options={
+            "birth_message": {},
+            "will_message": {
+                "topic": f"liuzhou/{ESTATE}/{BUILDING}/status",
+                "payload": "offline",
+                "qos": 1,
+                "retain": True,
+            },
+        },
         version=1,
         minor_version=2,
     )
