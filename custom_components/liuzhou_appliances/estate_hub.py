@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
 from typing import Any, Final
@@ -108,6 +109,7 @@ class EstateHub:
         self.connected = False
         self._published: dict[str, bytes] = {}  # topic -> retained payload last sent
         self._faults: dict[str, frozenset[str]] = {}
+        self._states: dict[str, ApplianceState] = {}
         self._watched: dict[str, CALLBACK_TYPE] = {}
         self._unsubs: list[CALLBACK_TYPE] = []
         self._lock = asyncio.Lock()
@@ -238,7 +240,7 @@ class EstateHub:
             floor = room_index.floors(self.hass).get(room.floor_id)
             floor_name = floor.name if floor is not None else None
         energy_kwh = _number(values.get("energy"))
-        return ApplianceState(
+        state = ApplianceState(
             appliance_id=energy.appliance_id,
             type=str(energy.kind),
             name=coordinator.config_entry.title,
@@ -250,8 +252,15 @@ class EstateHub:
             energy_kwh=energy_kwh,
             cost=self._cost(energy.appliance_id, energy_kwh),
             faults=faults,
-            updated=now_iso(),
+            updated="",
         )
+        # "updated" is when the state last changed, so an unchanged one is not sent again.
+        known = self._states.get(energy.appliance_id)
+        if known is not None and replace(known, updated="") == state:
+            return known
+        state = replace(state, updated=now_iso())
+        self._states[energy.appliance_id] = state
+        return state
 
     def _cost(self, appliance_id: str, energy_kwh: float | None) -> float | None:
         """Cost so far: each increase of the meter at the price when the hub saw it."""

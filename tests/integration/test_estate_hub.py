@@ -230,6 +230,12 @@ async def test_hub_publishes_acks_and_catches_up(
     )
     assert (f"liuzhou/{ESTATE}/{BUILDING}/status", b"online", False) in first.messages
     await _until(hass, lambda: first.payloads("/summary"))
+    # Nothing changed: a refresh sends no state again.
+    sent = len(first.payloads(f"{ac.appliance.id}/state"))
+    await hub.async_refresh()
+    await hub.async_refresh()
+    await asyncio.sleep(0.3)
+    assert len(first.payloads(f"{ac.appliance.id}/state")) == sent
 
     # A fault raised: an event (QoS 1, not retained) and the state's fault list.
     ac.simulator.inject_fault("indoor_sensor")
