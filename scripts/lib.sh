@@ -50,3 +50,21 @@ if wrong:
     sys.exit("not installed as pinned: " + "; ".join(wrong))
 PY
 }
+
+# The tests of the estate (tests/estate) start a real Mosquitto broker: install Debian's
+# package when mosquitto and mosquitto_passwd are missing (as root, or through sudo).
+ensure_mosquitto() {
+  if command -v mosquitto >/dev/null && command -v mosquitto_passwd >/dev/null; then
+    return 0
+  fi
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  if ! command -v apt-get >/dev/null; then
+    echo "scripts/$(basename "$0"): install mosquitto (the estate tests start one)" >&2
+    return 1
+  fi
+  echo "scripts/$(basename "$0"): installing mosquitto (the estate tests start one)"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    mosquitto >/dev/null
+}

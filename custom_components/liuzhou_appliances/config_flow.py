@@ -40,6 +40,8 @@ from .const import (
     CONF_ADDRESS,
     CONF_APPLIANCE_ID,
     CONF_AREA_ID,
+    CONF_BUILDING_ID,
+    CONF_ESTATE_ID,
     CONF_GRID_EVENT_ENTITY,
     CONF_GRID_EVENT_LEVEL,
     CONF_HOME_POWER_ENTITY,
@@ -80,6 +82,7 @@ from .energy.tariff_options import (
     TARIFF_SENSOR,
     build_tariff,
 )
+from .estate_topics import EstateTopicError, check_building, check_segment
 from .link.ble_advertisement import BleAdvertisement
 from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
@@ -803,6 +806,8 @@ def household_schema(current: Mapping[str, Any]) -> vol.Schema:
                     translation_key=DEMAND_RESPONSE_LEVEL_SELECTOR,
                 )
             ),
+            optional(CONF_ESTATE_ID): str,
+            optional(CONF_BUILDING_ID): str,
         }
     )
 
@@ -821,12 +826,32 @@ async def async_validate_household(
         return {CONF_CUSTOM_TABLE: "custom_table_required"}, {}
     if bool(options.get(CONF_HOME_POWER_ENTITY)) != bool(options.get(CONF_POWER_LIMIT_KW)):
         return {"base": "shedding_needs_sensor_and_limit"}, {}
+    if (estate_errors := _estate_errors(options)) is not None:
+        return estate_errors, {}
     try:
         build_tariff(options, time_zone=dt_util.get_default_time_zone())
     except TariffError as err:
         detail = await async_tariff_problem_text(hass, err)
         return {CONF_CUSTOM_TABLE: "custom_table_invalid"}, {"detail": detail}
     return {}, {}
+
+
+def _estate_errors(options: Mapping[str, Any]) -> dict[str, str] | None:
+    """Estate and building ids: both or neither, each one topic segment (docs/estate.md)."""
+    estate, building = options.get(CONF_ESTATE_ID), options.get(CONF_BUILDING_ID)
+    if not estate and not building:
+        return None
+    if not estate or not building:
+        return {"base": "estate_needs_both_ids"}
+    try:
+        check_segment(estate, "estate")
+    except EstateTopicError:
+        return {CONF_ESTATE_ID: "estate_id_invalid"}
+    try:
+        check_building(building)
+    except EstateTopicError:
+        return {CONF_BUILDING_ID: "estate_id_invalid"}
+    return None
 
 
 class HouseholdOptionsFlow(HouseDefaultsStep, OptionsFlowWithReload):

@@ -63,6 +63,9 @@ CONF_OUTDOOR_HUMIDITY_ENTITY: Final = "outdoor_humidity_entity"
 CONF_GRID_EVENT_ENTITY: Final = "grid_event_entity"
 CONF_GRID_EVENT_LEVEL: Final = "grid_event_level"
 DEFAULT_DEMAND_RESPONSE_LEVEL: Final = "moderate"
+# The estate's MQTT topic tree (docs/estate.md): both set, or neither (nothing published).
+CONF_ESTATE_ID: Final = "estate_id"
+CONF_BUILDING_ID: Final = "building_id"
 # Selector labels shared by the household form and the demand_response action.
 DEMAND_RESPONSE_LEVEL_SELECTOR: Final = "demand_response_level"
 

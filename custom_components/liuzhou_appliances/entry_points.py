@@ -31,6 +31,7 @@ from .energy_runtime import (
     async_keep_runtime,
     async_load_runtime_state,
 )
+from .estate_setup import async_start_estate_hub, async_stop_estate_hub
 from .fridge_fault_monitor import FridgeFaultMonitor
 from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
@@ -186,6 +187,7 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
     rooms.async_start()
     entry.async_on_unload(async_register_room_webhook(hass, entry, rooms))
     entry.async_on_unload(rooms.async_stop)
+    await async_start_estate_hub(hass, entry)
     return True
 
 
@@ -216,6 +218,8 @@ async def _async_unload_household(
     """Stop the household runtime; the appliances' energy entities read "not configured"."""
     if not await hass.config_entries.async_unload_platforms(entry, HOUSEHOLD_PLATFORMS):
         return False
+    if isinstance(entry.runtime_data, HouseholdRuntimeData):
+        await async_stop_estate_hub(entry.runtime_data)
     # Saved options reload the entry: what is shed stays shed for the next set-up,
     # nothing is resumed only because options were saved. Any other unload
     # (disabled, deleted, unloaded) hands the loads back, as nobody manages them

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .coordinator import LiuzhouCoordinator
     from .energy_runtime.appliance import ApplianceEnergy
     from .energy_runtime.household import HouseholdEnergy
+    from .estate_hub import EstateHub
     from .fridge_fault_monitor import FridgeFaultMonitor
     from .room_runtime import RoomOccupancy
     from .voice_panel import VoicePanelBridge
@@ -47,11 +48,13 @@ class ApplianceRuntimeData:
 
 @dataclass(slots=True)
 class HouseholdRuntimeData:
-    """The household energy entry's runtime: tariff, household sensors, load shedding, and
-    the rooms' occupancy (room_runtime.py)."""
+    """The household energy entry's runtime: tariff, household sensors, load shedding, the
+    rooms' occupancy (room_runtime.py), and the estate hub when its options name an estate
+    and a building."""
 
     energy: HouseholdEnergy
     rooms: RoomOccupancy | None = None
+    estate: EstateHub | None = None
 
 
 type LiuzhouConfigEntry = ConfigEntry[ApplianceRuntimeData]

@@ -1,0 +1,201 @@
+"""A real Mosquitto broker on 127.0.0.1 for the estate tests, set up as docs/estate.md says.
+
+Two listeners, both with a password per user and the ACL: plain TCP (Home
+Assistant's MQTT client in the tests) and TLS with a CA and a server
+certificate made here with ``cryptography``. Retained messages persist across
+``stop()``/``start()``, as on a real site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import ipaddress
+import os
+from pathlib import Path
+import shutil
+import socket
+import subprocess
+import time
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+ESTATE = "riverside"
+# user -> (password, building or None for head office)
+USERS: dict[str, tuple[str, str | None]] = {
+    "office": ("office-secret", None),
+    "hub-tower-a": ("secret-a", "tower-a"),
+    "hub-tower-b": ("secret-b", "tower-b"),
+}
+
+
+def mosquitto_binary(name: str) -> str:
+    """The path of a Mosquitto program (Debian puts the broker in /usr/sbin)."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if found is None:
+        raise RuntimeError(f"{name} not found: ./scripts/setup installs mosquitto")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def write_certificates(directory: Path) -> None:
+    """ca.pem, server.pem and server.key: a CA and a certificate for 127.0.0.1 it signed."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Estate test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+def acl_text(estate: str, users: dict[str, tuple[str, str | None]]) -> str:
+    """The ACL of docs/estate.md: head office reads all and commands, a hub its building."""
+    lines: list[str] = []
+    for user, (_password, building) in users.items():
+        lines.append(f"user {user}")
+        if building is None:
+            lines += [
+                "topic read liuzhou/#",
+                "topic write liuzhou/+/command/#",
+                "topic write liuzhou/+/+/command/#",
+            ]
+        else:
+            lines += [
+                f"topic readwrite liuzhou/{estate}/{building}/#",
+                f"topic read liuzhou/{estate}/command/#",
+            ]
+        lines.append("")
+    return "\n".join(lines)
+
+
+@dataclass
+class MosquittoBroker:
+    """A mosquitto process; ``port`` plain, ``tls_port`` TLS (``ca`` verifies it)."""
+
+    directory: Path
+    port: int = field(default_factory=_free_port)
+    tls_port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ca(self) -> Path:
+        """The CA certificate that signed the broker's."""
+        return self.directory / "ca.pem"
+
+    def configure(self) -> None:
+        """Write certificates, password file (mosquitto_passwd), ACL and configuration."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        write_certificates(self.directory)
+        passwords = self.directory / "passwd"
+        passwords.touch()
+        for user, (password, _building) in USERS.items():
+            subprocess.run(
+                [mosquitto_binary("mosquitto_passwd"), "-b", str(passwords), user, password],
+                check=True,
+                capture_output=True,
+            )
+        (self.directory / "acl").write_text(acl_text(ESTATE, USERS))
+        d = self.directory
+        (d / "mosquitto.conf").write_text(
+            "\n".join(
+                [
+                    "user root" if _is_root() else "",
+                    "per_listener_settings false",
+                    "allow_anonymous false",
+                    f"password_file {d / 'passwd'}",
+                    f"acl_file {d / 'acl'}",
+                    # Mosquitto queues at most 1000 messages per client by default: a head
+                    # office subscribing to 2000 appliances' retained states lost the rest.
+                    "max_queued_messages 20000",
+                    "persistence true",
+                    f"persistence_location {d}/",
+                    f"log_dest file {d / 'mosquitto.log'}",
+                    "log_type all",
+                    f"listener {self.port} 127.0.0.1",
+                    f"listener {self.tls_port} 127.0.0.1",
+                    f"cafile {d / 'ca.pem'}",
+                    f"certfile {d / 'server.pem'}",
+                    f"keyfile {d / 'server.key'}",
+                    "",
+                ]
+            )
+        )
+
+    def start(self) -> None:
+        """Start mosquitto and wait until both listeners accept connections."""
+        self.process = subprocess.Popen(
+            [mosquitto_binary("mosquitto"), "-c", str(self.directory / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        for port in (self.port, self.tls_port):
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited: {self.log()[-2000:]}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop mosquitto (SIGTERM: it saves retained messages first)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self) -> str:
+        """What the broker logged (connections refused, ACL denials)."""
+        path = self.directory / "mosquitto.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
