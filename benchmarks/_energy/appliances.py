@@ -198,6 +198,11 @@ def _plan(
         for job, programme in zip(jobs, programmes, strict=True)
     ]
     result = RunPlanner(context).plan(requests)
+    if result.method == "fallback" or len(result.plans) != len(jobs):
+        # A plan the planner could not make (e.g. its time limit on a busy machine) would
+        # make the shares meaningless: stop and say why.
+        reasons = "; ".join(issue.message for issue in result.issues) or "no plan"
+        raise RuntimeError(f"the run planner gave no plan for {len(jobs)} runs: {reasons}")
     return [plan.delay_s for plan in result.plans]
 
 

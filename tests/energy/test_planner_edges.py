@@ -143,3 +143,29 @@ def test_window_long_enough_but_no_start_slot_fits() -> None:
     assert issue.code is PlanIssue.WINDOW_TOO_SHORT
     assert issue.message == "w: no 5-min start slot lets cotton (80 min) finish by 19:28"
     assert result.plans[0].delay_s == 160  # nearest plan: the first slot
+
+
+def test_optimiser_time_limit_is_not_called_a_cap_problem(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """HiGHS stopping at its time limit (a slow hub) without any plan: said as such, and the
+    runs start as soon as allowed instead of being refused as "cannot fit the cap"."""
+    from custom_components.liuzhou_appliances.energy import planner_milp
+
+    monkeypatch.setattr(planner_milp, "TIME_LIMIT_S", 0.0)
+    requests = [RunRequest(f"w{n}", WASH, NOW, NOW + timedelta(hours=12)) for n in range(3)]
+    with caplog.at_level(logging.WARNING):
+        result = _planner(power_cap_w=3000).plan(requests)
+    assert [i.code for i in result.issues] == [PlanIssue.PLANNER_TIME_LIMIT]
+    assert "time limit" in result.issues[0].message
+    assert result.method == "fallback"
+    assert not result.feasible
+    assert result.relaxed == ("planned without the optimiser: start as soon as allowed",)
+    assert [p.appliance_id for p in result.plans] == ["w0", "w1", "w2"]
+    assert "runs start as soon as allowed" in caplog.text
+
+    # With its normal limit the same runs are planned together under the cap.
+    monkeypatch.setattr(planner_milp, "TIME_LIMIT_S", 30.0)
+    result = _planner(power_cap_w=3000).plan(requests)
+    assert result.feasible
+    assert result.method == "milp"

@@ -29,10 +29,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 import logging
 import math
+from typing import Final
 
 import numpy as np
 
-from .planner_milp import extend_until_feasible, joint_plans
+from .planner_milp import SolverTimeLimit, extend_until_feasible, joint_plans
 from .planner_model import (
     MAX_EXTENSION,
     BinnedProfile,
@@ -67,6 +68,12 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
+# What a fallback plan was made without, by the issue that forced it.
+_WITHOUT: Final = {
+    PlanIssue.PRICE_UNAVAILABLE: "planned without prices",
+    PlanIssue.PLANNER_TIME_LIMIT: "planned without the optimiser",
+    PlanIssue.INVALID_REQUEST: "not planned",
+}
 
 
 # --- the planner --------------------------------------------------------------------
@@ -84,6 +91,8 @@ class RunPlanner:
             return self._plan(list(requests))
         except PriceUnavailableError as error:
             return self._fallback(requests, PlanIssue.PRICE_UNAVAILABLE, str(error))
+        except SolverTimeLimit as error:
+            return self._fallback(requests, PlanIssue.PLANNER_TIME_LIMIT, str(error))
         except Exception as error:  # the planner must never take the hub down
             _LOGGER.exception("run planner failed; starting runs without a plan")
             return self._fallback(requests, PlanIssue.INVALID_REQUEST, repr(error))
@@ -124,7 +133,7 @@ class RunPlanner:
             False,
             tuple(plans),
             (Infeasibility(code, message),),
-            ("planned without prices: start as soon as allowed",),
+            (f"{_WITHOUT[code]}: start as soon as allowed",),
             "fallback",
             False,
         )

@@ -4,13 +4,15 @@ One binary per appliance and allowed start (``scipy.optimize.milp`` / HiGHS),
 exactly one start per appliance, the cap on every time bin where it could
 bind; with a shared solar surplus, one grid-import variable per bin. When the
 runs cannot all fit, the smallest common deadline extension that fits is
-searched by bisection.
+searched by bisection. HiGHS runs under a wall-clock limit; stopping there
+without any plan raises ``SolverTimeLimit`` (not "does not fit").
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 import math
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +29,14 @@ from .planner_model import (
 )
 from .tariff import to_local
 
+# Seconds HiGHS may search one program. A few runs take well under a second; the limit
+# keeps a hub that is slow or busy from planning for minutes.
+TIME_LIMIT_S: Final = 30.0
+
+
+class SolverTimeLimit(Exception):
+    """HiGHS reached ``TIME_LIMIT_S`` before it found a start for every run."""
+
 
 def joint_plans(
     context: PlanningContext,
@@ -35,7 +45,10 @@ def joint_plans(
     prices: FloatArray,
     surplus: FloatArray,
 ) -> tuple[RunPlan, ...] | None:
-    """The cheapest starts of all runs together under the cap; None if none fit."""
+    """The cheapest starts of all runs together under the cap; None if none fit.
+
+    Raises SolverTimeLimit when HiGHS stops at its time limit without any plan.
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
@@ -101,8 +114,10 @@ def joint_plans(
         constraints=constraints,
         integrality=integrality,
         bounds=Bounds(np.zeros(n_vars), upper),
-        options={"time_limit": 30.0, "mip_rel_gap": 0.0},
+        options={"time_limit": TIME_LIMIT_S, "mip_rel_gap": 0.0},
     )
+    if result.x is None and result.status == 1:  # 1: iteration or time limit reached
+        raise SolverTimeLimit(f"the planner found no plan within its {TIME_LIMIT_S:g} s time limit")
     if result.x is None or result.status not in (0, 1):
         return None
     chosen = result.x[:n_x]

@@ -40,6 +40,9 @@ class PlanIssue(StrEnum):
     NO_SURPLUS = "no_solar_surplus"
     PRICE_UNAVAILABLE = "price_unavailable"
     INVALID_REQUEST = "invalid_request"
+    # The optimiser stopped at its time limit before it found any plan (a slow or busy
+    # hub), which says nothing about whether the runs fit.
+    PLANNER_TIME_LIMIT = "planner_time_limit"
 
 
 @dataclass(frozen=True, slots=True)
