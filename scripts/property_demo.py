@@ -126,7 +126,13 @@ async def _bring_up_hub(
         token = await property_hub.long_lived_token(session, hub.base, access, token_file)
         user = property_broker.hub_user(hub.building_id)
         mqtt = await property_hub.set_up_mqtt(
-            session, hub.base, token, broker.port, user, broker.passwords[user]
+            session,
+            hub.base,
+            token,
+            broker.port,
+            user,
+            broker.passwords[user],
+            f"liuzhou/{ESTATE}/{hub.building_id}/status",
         )
         _log(f"  {hub.building}: MQTT {mqtt}")
         household = await property_hub.set_up_household(
@@ -303,7 +309,7 @@ async def run(args: argparse.Namespace) -> int:
             _log(f"error: {type(err).__name__}: {err}; see the logs in {shown(state)}")
             exit_code = 1
         finally:
-            await demo._stop(processes)
+            await demo._stop(processes, _log)
     return exit_code
 
 

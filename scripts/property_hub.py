@@ -40,9 +40,20 @@ async def long_lived_token(
 
 
 async def set_up_mqtt(
-    session: aiohttp.ClientSession, base: str, token: str, port: int, user: str, password: str
+    session: aiohttp.ClientSession,
+    base: str,
+    token: str,
+    port: int,
+    user: str,
+    password: str,
+    status_topic: str,
 ) -> str:
-    """Home Assistant's MQTT integration on the demo's broker, logged in as ``user``."""
+    """Home Assistant's MQTT integration on the demo's broker, logged in as ``user``.
+
+    Its birth and last-will messages go to the hub's ``status_topic`` (online,
+    offline; retained), as docs/estate.md asks: the broker then says ``offline``
+    for a hub that vanishes.
+    """
     if await owner.entries(session, base, token, "mqtt"):
         return "already set up"
     headers = {"Authorization": f"Bearer {token}"}
@@ -58,7 +69,28 @@ async def set_up_mqtt(
         result = await response.json()
     if result.get("type") != "create_entry":
         raise DemoError(f"MQTT set-up refused: {result.get('errors') or result}")
-    return f"connected to 127.0.0.1:{port} as {user}"
+    options_url = f"{base}/api/config/config_entries/options/flow"
+    body = {"handler": result["result"]["entry_id"]}
+    async with session.post(options_url, json=body, headers=headers) as response:
+        result = await response.json()
+    if result.get("type") != "form":
+        raise DemoError(f"MQTT options did not start: {result}")
+    answers = _defaults(result.get("data_schema", []))
+    for kind, payload in (("birth", "online"), ("will", "offline")):
+        answers |= {
+            f"{kind}_enable": True,
+            f"{kind}_topic": status_topic,
+            f"{kind}_payload": payload,
+            f"{kind}_qos": 1,
+            f"{kind}_retain": True,
+        }
+    async with session.post(
+        f"{options_url}/{result['flow_id']}", json=answers, headers=headers
+    ) as response:
+        result = await response.json()
+    if result.get("type") != "create_entry":
+        raise DemoError(f"MQTT options refused: {result.get('errors') or result}")
+    return f"connected to 127.0.0.1:{port} as {user}, last will on {status_topic}"
 
 
 def _defaults(schema: list[dict[str, Any]]) -> dict[str, Any]:
