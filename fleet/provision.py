@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
+import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -34,6 +36,8 @@ from custom_components.liuzhou_appliances.roster import RosterError, load_roster
 DOMAIN: Final = "liuzhou_appliances"
 EVENT: Final = f"{DOMAIN}_provision_progress"
 TOKEN_ENV: Final = "LIUZHOU_HA_TOKEN"
+# The outcome of a line that --building leaves out (not sent to Home Assistant).
+OTHER_BUILDING: Final = "other_building"
 EXIT_OK, EXIT_FAILED_ROWS, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
@@ -62,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=["csv", "yaml"], help="when the suffix says neither")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--building",
+        metavar="NAME",
+        help="provision only this building's lines (CSV rosters); the others are "
+        "reported as other_building and left alone",
+    )
     return parser
 
 
@@ -87,22 +97,49 @@ async def async_run(
     *,
     fmt: str | None = None,
     as_json: bool = False,
+    building: str | None = None,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> int:
-    """Provision ``roster`` through Home Assistant at ``url``; returns the exit status."""
+    """Provision ``roster`` through Home Assistant at ``url``; returns the exit status.
+
+    With ``building``, only that building's lines go to Home Assistant (a CSV
+    roster only); the others are reported with the outcome ``other_building``.
+    """
     try:
         checked = load_roster(str(roster), fmt)
     except RosterError as error:
         print(f"{roster}: {error}", file=err)
         return EXIT_REFUSED
+    content = roster.read_bytes()
+    others: list[dict[str, Any]] = []
+    if building is not None:
+        if (fmt or roster.suffix.lower().lstrip(".")) != "csv":
+            print(f"{roster}: --building needs a CSV roster", file=err)
+            return EXIT_REFUSED
+        others = [
+            {
+                "line": row.line,
+                "outcome": OTHER_BUILDING,
+                "building": row.building,
+                "floor": row.floor,
+                "room": row.room,
+                "appliance": str(row.target),
+            }
+            for row in checked.rows
+            if row.building != building
+        ]
+        content = blank_lines(content.decode("utf-8-sig"), {r["line"] for r in others})
     progress = err if as_json else out
-    print(f"{roster}: {len(checked.rows)} appliances to provision", file=progress)
+    wanted = len(checked.rows) - len(others)
+    print(f"{roster}: {wanted} appliances to provision", file=progress)
+    if others:
+        print(f"{roster}: {len(others)} lines of other buildings skipped", file=progress)
     headers = {"Authorization": f"Bearer {token}"}
     base = url.rstrip("/")
     try:
         async with aiohttp.ClientSession(headers=headers) as session:
-            file_id = await _async_upload(session, base, roster)
+            file_id = await _async_upload(session, base, roster.name, content)
             report = await _async_provision(session, base, token, file_id, fmt, progress)
     except CliError as error:
         print(str(error), file=err)
@@ -110,6 +147,9 @@ async def async_run(
     except (aiohttp.ClientError, TimeoutError) as error:
         print(f"cannot reach Home Assistant at {url}: {error}", file=err)
         return EXIT_UNREACHABLE
+    if others:
+        report["rows"] = sorted([*report.get("rows", []), *others], key=lambda r: r["line"])
+        report.setdefault("summary", {})[OTHER_BUILDING] = len(others)
     if as_json:
         json.dump(report, out, ensure_ascii=False, indent=2)
         print(file=out)
@@ -118,9 +158,30 @@ async def async_run(
     return EXIT_FAILED_ROWS if report.get("failed") else EXIT_OK
 
 
-async def _async_upload(session: aiohttp.ClientSession, base: str, roster: Path) -> str:
+def blank_lines(text: str, lines: set[int]) -> bytes:
+    """``text`` (a CSV roster) with the records that end on ``lines`` made blank.
+
+    Blank lines are skipped by the roster reader, so the lines left keep their
+    numbers and Home Assistant's report names the lines of the original file.
+    """
+    physical = text.splitlines(keepends=True)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    for _values in reader:
+        end = reader.line_num
+        if end in lines:
+            for number in range(start, end + 1):
+                ending = "\n" if physical[number - 1].endswith(("\n", "\r")) else ""
+                physical[number - 1] = ending
+        start = end + 1
+    return "".join(physical).encode("utf-8")
+
+
+async def _async_upload(
+    session: aiohttp.ClientSession, base: str, name: str, content: bytes
+) -> str:
     form = aiohttp.FormData()
-    form.add_field("file", roster.read_bytes(), filename=roster.name)
+    form.add_field("file", content, filename=name)
     async with session.post(f"{base}/api/file_upload", data=form) as response:
         if response.status in (401, 403):
             raise CliError(
@@ -220,7 +281,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(str(error), file=sys.stderr)
         return error.status
-    return asyncio.run(async_run(args.url, token, args.roster, fmt=args.format, as_json=args.json))
+    return asyncio.run(
+        async_run(
+            args.url,
+            token,
+            args.roster,
+            fmt=args.format,
+            as_json=args.json,
+            building=args.building,
+        )
+    )
 
 
 if __name__ == "__main__":

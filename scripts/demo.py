@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 import contextlib
 import ipaddress
 import json
@@ -445,9 +445,12 @@ async def _serve(
     return 1
 
 
-async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
+async def _stop(
+    processes: list[asyncio.subprocess.Process], log: Callable[[str], None] | None = None
+) -> None:
     """SIGTERM each process group; SIGKILL what is still there after the deadline."""
-    _log("stopping ...")
+    log = log or _log
+    log("stopping ...")
     for process in processes:
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -460,7 +463,7 @@ async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
-    _log("stopped")
+    log("stopped")
 
 
 def _parser() -> argparse.ArgumentParser:

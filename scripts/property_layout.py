@@ -1,0 +1,95 @@
+"""The property demo's property: buildings, floors, rooms and what stands in each.
+
+``layout(rooms)`` spreads the rooms over two buildings of two floors each (40
+rooms: 10 a floor), with an air conditioner in every room, a refrigerator in
+each floor's first room and a washing machine in each building's laundry on
+its first floor. ``write_roster`` turns the simulators' ids, addresses and
+printed pairing codes into the roster fleet.provision reads (docs/fleet.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BUILDINGS = (("Tower A", "tower-a"), ("Tower B", "tower-b"))  # (name, building id)
+FLOORS_PER_BUILDING = 2
+LAUNDRY = "Laundry"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where one appliance of ``kind`` (a simulator type) goes."""
+
+    building: str
+    building_id: str
+    floor: int
+    room: str
+    kind: str
+
+
+def layout(rooms: int) -> list[Place]:
+    """The appliances of a property of ``rooms`` rooms (at least one per floor: 4)."""
+    floors = len(BUILDINGS) * FLOORS_PER_BUILDING
+    if rooms < floors:
+        raise ValueError(f"at least {floors} rooms: one per floor")
+    places: list[Place] = []
+    for index in range(floors):
+        building, building_id = BUILDINGS[index // FLOORS_PER_BUILDING]
+        floor = index % FLOORS_PER_BUILDING + 1
+        # The rooms left are shared out as evenly as they go, earlier floors first.
+        count = rooms // floors + (1 if index < rooms % floors else 0)
+        numbers = [f"{floor}{n:02d}" for n in range(1, count + 1)]
+        places += [Place(building, building_id, floor, n, "room_air_conditioner") for n in numbers]
+        places.append(Place(building, building_id, floor, numbers[0], "refrigerator"))
+        if floor == 1:
+            places.append(Place(building, building_id, floor, LAUNDRY, "laundry_washer"))
+    return places
+
+
+def counts(places: Iterable[Place]) -> Counter[str]:
+    """How many appliances of each simulator type the places need."""
+    return Counter(place.kind for place in places)
+
+
+def label_code(code: str) -> str:
+    """A pairing code as printed on the label: 1234-5678."""
+    digits = code.replace("-", "")
+    return f"{digits[:4]}-{digits[4:]}" if len(digits) == 8 else code
+
+
+def assign(
+    places: list[Place], appliances: Sequence[Mapping[str, Any]]
+) -> list[tuple[Place, Mapping[str, Any]]]:
+    """Each place with a simulated appliance of its type, in the simulators' order."""
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for appliance in appliances:
+        by_kind.setdefault(str(appliance["type"]), []).append(appliance)
+    try:
+        return [(place, by_kind[place.kind].pop(0)) for place in places]
+    except (KeyError, IndexError):
+        raise ValueError("fewer simulated appliances than places") from None
+
+
+def write_roster(path: Path, pairs: list[tuple[Place, Mapping[str, Any]]]) -> None:
+    """The roster CSV: building, floor, room, the appliance's address, its printed code."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as file:
+        file.write("# Written by the property demo from the simulated appliances.\n")
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(["building", "floor", "room", "appliance", "code", "name"])
+        for place, appliance in pairs:
+            writer.writerow(
+                [
+                    place.building,
+                    place.floor,
+                    place.room,
+                    f"{appliance['host']}:{appliance['port']}",
+                    label_code(str(appliance["code"])),
+                    "",
+                ]
+            )
