@@ -30,7 +30,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
@@ -43,6 +43,7 @@ from .const import (
 )
 from .provision_places import Created, async_place_device
 from .roster import WARNINGS, Roster, RosterError, RosterRow, Target, load_roster
+from .service_error import service_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,12 +96,6 @@ def async_setup_provisioning(hass: HomeAssistant) -> None:
     )
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 async def _async_provision(call: ServiceCall) -> ServiceResponse:
     """Read the roster, provision every row, answer the report."""
     hass = call.hass
@@ -144,16 +139,16 @@ async def _async_read(hass: HomeAssistant, data: dict[str, Any]) -> Roster:
     fmt = data.get(ATTR_FORMAT)
     if (file_id := data.get(ATTR_FILE_ID)) is not None:
         if "file_upload" not in hass.config.components:
-            raise _error("roster_unreadable", detail="file upload is not set up")
+            raise service_error("roster_unreadable", detail="file upload is not set up")
         reader = _uploaded_reader(hass, file_id, fmt)
     elif (path := data.get(ATTR_PATH)) is not None:
         reader = _path_reader(hass, path, fmt)
     else:
-        raise _error("roster_missing")
+        raise service_error("roster_missing")
     try:
         return await hass.async_add_executor_job(reader)
     except RosterError as err:
-        raise _error("roster_unreadable", detail=str(err)) from None
+        raise service_error("roster_unreadable", detail=str(err)) from None
 
 
 def _path_reader(hass: HomeAssistant, path: str, fmt: str | None) -> Any:

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -22,6 +21,7 @@ from .room_occupancy import RoomStateError, check_transition, parse_state
 from .room_privacy import stay_export
 from .room_runtime import RoomOccupancy
 from .runtime_data import household_rooms
+from .service_error import service_error
 
 SERVICE_SET_ROOM_STATE: Final = "set_room_state"
 SERVICE_EXPORT_STAY: Final = "export_stay"
@@ -59,22 +59,16 @@ def async_setup_room_services(hass: HomeAssistant) -> None:
     )
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 def _targets(call: ServiceCall) -> tuple[RoomOccupancy, list[Room]]:
     """The occupancy runtime and the rooms the call names (all checked before any change)."""
     occupancy = household_rooms(call.hass)
     if occupancy is None:
-        raise _error("household_not_configured")
+        raise service_error("household_not_configured")
     known = rooms(call.hass)
     targets = []
     for area_id in call.data[ATTR_AREA_ID]:
         if area_id not in known:
-            raise _error("unknown_room", area=area_id)
+            raise service_error("unknown_room", area=area_id)
         targets.append(known[area_id])
     return occupancy, targets
 
@@ -85,7 +79,7 @@ async def _async_set_room_state(call: ServiceCall) -> ServiceResponse:
     try:
         state = parse_state(call.data[ATTR_STATE])
     except RoomStateError as err:
-        raise _error(err.code, detail=err.detail) from None
+        raise service_error(err.code, detail=err.detail) from None
     arrival: datetime | None = call.data.get(ATTR_ARRIVAL)
     if arrival is not None and arrival.tzinfo is None:
         arrival = arrival.replace(tzinfo=dt_util.get_default_time_zone())
@@ -93,13 +87,13 @@ async def _async_set_room_state(call: ServiceCall) -> ServiceResponse:
         for room in targets:  # every room checked before any changes
             check_transition(occupancy.state_of(room.area_id), state)
     except RoomStateError as err:
-        raise _error(err.code, detail=err.detail) from None
+        raise service_error(err.code, detail=err.detail) from None
     answers: list[Any] = []
     for room in targets:
         try:
             answers.append(await occupancy.async_set_state(room, state, arrival))
         except RoomStateError as err:
-            raise _error(err.code, detail=err.detail) from None
+            raise service_error(err.code, detail=err.detail) from None
     return {"rooms": answers}
 
 

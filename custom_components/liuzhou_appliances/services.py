@@ -16,7 +16,6 @@ from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -40,6 +39,7 @@ from .naming import async_plan_issue_text
 from .provisioning import async_setup_provisioning
 from .room_services import async_setup_room_services
 from .runtime_data import household_energy, loaded_appliance
+from .service_error import service_error
 from .voice_log import VoiceLog
 
 _LOGGER = logging.getLogger(__package__)
@@ -118,17 +118,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async_setup_room_services(hass)
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 def _run_appliance(hass: HomeAssistant, device_id: str) -> ApplianceEnergy:
     """The loaded washer or dishwasher of a device; ServiceValidationError otherwise."""
     device = dr.async_get(hass).async_get(device_id)
     if device is None:
-        raise _error("unknown_device", device_id=device_id)
+        raise service_error("unknown_device", device_id=device_id)
     # Matched by the device's identifier, not DeviceEntry.config_entries (deprecated
     # from Home Assistant 2026.10, gone in 2027.10): the same on every release.
     for entry in hass.config_entries.async_entries(DOMAIN):
@@ -137,12 +131,12 @@ def _run_appliance(hass: HomeAssistant, device_id: str) -> ApplianceEnergy:
             continue
         runtime = loaded_appliance(entry)
         if entry.state is not ConfigEntryState.LOADED or runtime is None:
-            raise _error("device_not_loaded", device=device.name or device_id)
+            raise service_error("device_not_loaded", device=device.name or device_id)
         energy = runtime.energy
         if energy.kind not in _RUN_APPLIANCES:
-            raise _error("not_a_run_appliance", device=device.name or device_id)
+            raise service_error("not_a_run_appliance", device=device.name or device_id)
         return energy
-    raise _error("unknown_device", device_id=device_id)
+    raise service_error("unknown_device", device_id=device_id)
 
 
 def _local(when: datetime) -> datetime:
@@ -155,12 +149,12 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
     started = time.perf_counter()
     energy = _run_appliance(hass, call.data[ATTR_DEVICE_ID])
     if energy.household is None:
-        raise _error("household_not_configured")
+        raise service_error("household_not_configured")
     try:
         programme = energy.runs.programme(call.data.get(ATTR_PROGRAMME))
     except OutOfRangeError:
         declared = ", ".join(p.id for p in energy.coordinator.declaration.programmes)
-        raise _error(
+        raise service_error(
             "unknown_programme",
             programme=str(call.data.get(ATTR_PROGRAMME)),
             programmes=declared,
@@ -181,7 +175,7 @@ async def _async_plan_run(call: ServiceCall) -> ServiceResponse:
         nearest = _describe_nearest(result)
         _LOGGER.info("plan_run for %s not executed: %s", energy.appliance_id, reason)
         start, end = _nearest_times(result)
-        raise _error(
+        raise service_error(
             "plan_infeasible",
             reasons=await async_plan_issue_text(hass, [issue.code for issue in result.issues]),
             start=start,
@@ -243,7 +237,7 @@ async def _async_cancel_run(call: ServiceCall) -> None:
     energy = _run_appliance(call.hass, call.data[ATTR_DEVICE_ID])
     data = energy.coordinator.values
     if not data.get("delay_remaining"):
-        raise _error("nothing_to_cancel", device=energy.coordinator.config_entry.title)
+        raise service_error("nothing_to_cancel", device=energy.coordinator.config_entry.title)
     await energy.coordinator.async_command("stop")
     energy.runs.forget_plan()
 
@@ -252,18 +246,18 @@ async def _async_demand_response(call: ServiceCall) -> ServiceResponse:
     """Start or stop a demand-response event; return what load shedding holds now."""
     household = household_energy(call.hass)
     if household is None:
-        raise _error("household_not_configured")
+        raise service_error("household_not_configured")
     action = call.data[ATTR_ACTION]
     if action not in DEMAND_RESPONSE_ACTIONS:
-        raise _error("unknown_demand_response_action", action=action)
+        raise service_error("unknown_demand_response_action", action=action)
     level = call.data[ATTR_LEVEL]
     if level not in DEMAND_RESPONSE_LEVELS:
-        raise _error(
+        raise service_error(
             "unknown_demand_response_level", level=level, levels=", ".join(DEMAND_RESPONSE_LEVELS)
         )
     duration: timedelta | None = call.data.get(ATTR_DURATION)
     if duration is not None and duration <= timedelta(0):
-        raise _error("invalid_demand_response_duration", duration=str(duration))
+        raise service_error("invalid_demand_response_duration", duration=str(duration))
     if action == "start":
         await household.shedding.async_start_demand_response(level, duration)
     else:
@@ -304,7 +298,7 @@ def _voice_logs(call: ServiceCall) -> list[tuple[str, VoiceLog]]:
     wanted = call.data.get(ATTR_DEVICE_ID)
     device = None if wanted is None else registry.async_get(wanted)
     if wanted is not None and device is None:
-        raise _error("unknown_device", device_id=wanted)
+        raise service_error("unknown_device", device_id=wanted)
     found: list[tuple[str, VoiceLog]] = []
     for entry in call.hass.config_entries.async_entries(DOMAIN):
         if (runtime := loaded_appliance(entry)) is None or runtime.panel is None:
@@ -313,5 +307,5 @@ def _voice_logs(call: ServiceCall) -> list[tuple[str, VoiceLog]]:
         if own is not None and wanted in (None, own.id):
             found.append((own.id, runtime.panel.log))
     if device is not None and not found:
-        raise _error("no_voice_panel", device=device.name or device.id)
+        raise service_error("no_voice_panel", device=device.name or device.id)
     return found
