@@ -466,6 +466,27 @@ async def _stop(
     log("stopped")
 
 
+def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulated appliances' options every demo has: first port, seed, speed."""
+    parser.add_argument(
+        "--base-port",
+        metavar="PORT",
+        type=int,
+        default=6780,
+        help="TCP port of the first simulated appliance; the others follow it",
+    )
+    parser.add_argument(
+        "--seed",
+        metavar="SEED",
+        type=int,
+        default=1,
+        help="same seed, same appliance ids and pairing codes",
+    )
+    parser.add_argument(
+        "--speed", metavar="X", type=float, default=10.0, help="simulated seconds per real second"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="./scripts/demo",
@@ -481,13 +502,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", metavar="PORT", type=int, default=8123, help="Home Assistant's web port"
     )
-    parser.add_argument(
-        "--base-port",
-        metavar="PORT",
-        type=int,
-        default=6780,
-        help="TCP port of the first simulated appliance; the others follow it",
-    )
+    add_simulator_arguments(parser)
     parser.add_argument(
         "--ac", metavar="N", type=int, default=1, help="number of room air conditioners"
     )
@@ -499,16 +514,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--dishwasher", metavar="N", type=int, default=1, help="number of dishwashers"
-    )
-    parser.add_argument(
-        "--seed",
-        metavar="SEED",
-        type=int,
-        default=1,
-        help="same seed, same appliance ids and pairing codes",
-    )
-    parser.add_argument(
-        "--speed", metavar="X", type=float, default=10.0, help="simulated seconds per real second"
     )
     parser.add_argument(
         "--language",

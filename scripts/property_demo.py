@@ -336,19 +336,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--broker-port", metavar="PORT", type=int, default=1883, help="Mosquitto's port"
     )
-    parser.add_argument(
-        "--base-port",
-        metavar="PORT",
-        type=int,
-        default=6780,
-        help="TCP port of the first simulated appliance; the others follow it",
-    )
-    parser.add_argument(
-        "--seed", metavar="SEED", type=int, default=1, help="same seed, same appliance ids"
-    )
-    parser.add_argument(
-        "--speed", metavar="X", type=float, default=10.0, help="simulated seconds per real second"
-    )
+    demo.add_simulator_arguments(parser)
     parser.add_argument(
         "--state-dir",
         metavar="DIR",
