@@ -76,22 +76,25 @@ def appliance_entry(entry: ConfigEntry[Any]) -> LiuzhouConfigEntry | None:
     return None if entry.unique_id == HOUSEHOLD_UNIQUE_ID else entry
 
 
-def household_energy(hass: HomeAssistant) -> HouseholdEnergy | None:
-    """The household runtime, if the household entry is set up (else None)."""
+def _household_runtime(hass: HomeAssistant) -> HouseholdRuntimeData | None:
+    """The household entry's runtime while it is set up (else None)."""
     entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, HOUSEHOLD_UNIQUE_ID)
     runtime = getattr(entry, "runtime_data", None)
     if not isinstance(runtime, HouseholdRuntimeData) or not runtime.energy.attached:
         return None
-    return runtime.energy
+    return runtime
+
+
+def household_energy(hass: HomeAssistant) -> HouseholdEnergy | None:
+    """The household runtime, if the household entry is set up (else None)."""
+    runtime = _household_runtime(hass)
+    return None if runtime is None else runtime.energy
 
 
 def household_rooms(hass: HomeAssistant) -> RoomOccupancy | None:
     """The rooms' occupancy runtime, if the household entry is set up (else None)."""
-    entry = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, HOUSEHOLD_UNIQUE_ID)
-    runtime = getattr(entry, "runtime_data", None)
-    if not isinstance(runtime, HouseholdRuntimeData) or not runtime.energy.attached:
-        return None
-    return runtime.rooms
+    runtime = _household_runtime(hass)
+    return None if runtime is None else runtime.rooms
 
 
 def appliance_energies(hass: HomeAssistant) -> Iterator[ApplianceEnergy]:
