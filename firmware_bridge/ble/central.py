@@ -46,11 +46,29 @@ CENTRAL_ADDRESS: Final = "F5:F4:F3:F2:F1:F0"
 type Mangle = Callable[[bytes], Sequence[bytes]]
 
 
+class CentralHost(Host):
+    """Bumble's host, without a race of Bumble 0.0.211's ``send_command``.
+
+    When the task awaiting a command is cancelled (a link torn down mid-command), Bumble
+    cancels the pending response future but clears it only when that task runs again; a
+    controller answer arriving in between hits ``set_result`` on the cancelled future and
+    raises ``InvalidStateError`` in the event loop. That answer is for nobody: drop it.
+    """
+
+    def on_command_processed(self, event: Any) -> None:
+        pending: asyncio.Future[Any] | None = self.pending_response
+        if pending is not None and pending.done():
+            return
+        super().on_command_processed(event)
+
+
 def central_device(link: LocalLink, address: str = CENTRAL_ADDRESS) -> Device:
     """A Bumble device (not powered on yet) on a virtual controller on ``link``."""
     controller = VirtualController(f"hub {address}", link=link)
     return Device(
-        name="hub", address=Address(address), host=Host(controller, AsyncPipeSink(controller))
+        name="hub",
+        address=Address(address),
+        host=CentralHost(controller, AsyncPipeSink(controller)),
     )
 
 
