@@ -23,6 +23,21 @@ pip_into() {
     | { grep -v "^WARNING: Location" || true; }
 }
 
+# Install into the venv whose python is $1 with uv at the version requirement file $2 pins
+# (the one that release of Home Assistant pins too): uv fetches and installs in parallel, a
+# fresh environment in about a minute where pip takes five. The rest goes to `uv pip install`.
+uv_into() {
+  local python=$1 requirements=$2
+  shift 2
+  local uv pin
+  uv="$(dirname "$python")/uv"
+  pin=$(grep -E '^uv==' "$requirements")
+  if [ ! -x "$uv" ] || [ "uv ${pin#uv==}" != "$("$uv" --version | cut -d' ' -f1-2)" ]; then
+    pip_into "$python" "$pin"
+  fi
+  "$uv" pip install --quiet --compile-bytecode --python "$python" "$@"
+}
+
 # Fail unless every "name==version" line of the given requirement files is installed at that
 # version in the venv whose python is $1: a silent resolver change or a half-finished install
 # must not reach the tests.
