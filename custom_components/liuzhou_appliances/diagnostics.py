@@ -40,12 +40,14 @@ async def async_get_config_entry_diagnostics(
     """Everything needed to debug an appliance, nothing that identifies or unlocks it."""
     runtime = entry.runtime_data
     if isinstance(runtime, HouseholdRuntimeData):
-        # The household energy entry: its settings (entity ids and prices, no secrets)
-        # and what load shedding holds now.
+        # The household entry: its settings (entity ids and prices, no secrets), what
+        # load shedding holds now, the rooms' occupancy and the estate link (counts only).
         shed = runtime.energy.shedding.last_report
         return {
             "options": dict(entry.options),
             "shed": [(a.action, a.appliance_id) for a in shed.active] if shed else [],
+            "rooms": runtime.rooms.as_diagnostics() if runtime.rooms is not None else None,
+            "estate": runtime.estate.as_diagnostics() if runtime.estate is not None else None,
         }
     coordinator = runtime.coordinator
     hello = coordinator.hello

@@ -161,6 +161,21 @@ class EstateHub:
         if self.connected:
             await self._async_publish(status_topic(self.estate, self.building), STATUS_OFFLINE)
 
+    def as_diagnostics(self) -> dict[str, Any]:
+        """The hub's estate link: ids, broker connection, what waits to be delivered.
+
+        Shape: ``{"estate", "building", "connected", "appliances", "outbox",
+        "pending_commands"}``; counts, no payloads.
+        """
+        return {
+            "estate": self.estate,
+            "building": self.building,
+            "connected": self.connected,
+            "appliances": len(self._states),
+            "outbox": len(self.store.outbox),
+            "pending_commands": len(self.store.pending),
+        }
+
     # --- what the hub publishes --------------------------------------------------------
 
     @callback

@@ -39,7 +39,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .energy.ac_policy import precondition_lead
 from .link.model import ApplianceType, Value
-from .room_index import Room, rooms
+from .room_index import Room, floors, rooms
 from .room_occupancy import (
     HouseDefaults,
     RoomState,
@@ -153,6 +153,30 @@ class RoomOccupancy:
     def _notify(self, area_id: str) -> None:
         for update in list(self._listeners):
             update(area_id)
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Each room's occupancy and what it is owed, by room name; never the stay's data.
+
+        Shape: ``{"rooms": [{"room", "floor", "state", "appliances", "owed",
+        "preconditioning"}], "audit_lines": int}`` (no arrival, preferences or logs).
+        """
+        room_map = rooms(self.hass)
+        floor_map = floors(self.hass, room_map)
+        listed = []
+        for room in room_map.values():
+            record = self.records.get(room.area_id) or RoomRecord()
+            floor = floor_map.get(room.floor_id) if room.floor_id is not None else None
+            listed.append(
+                {
+                    "room": room.name,
+                    "floor": floor.name if floor is not None else None,
+                    "state": str(record.state),
+                    "appliances": len(room.entry_ids),
+                    "owed": len(record.pending),
+                    "preconditioning": len(record.scheduled),
+                }
+            )
+        return {"rooms": listed, "audit_lines": len(self.audit)}
 
     # --- state --------------------------------------------------------------------------
 

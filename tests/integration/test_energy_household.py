@@ -135,7 +135,13 @@ async def test_household_diagnostics_show_the_settings(hass: HomeAssistant) -> N
 
     entry = await add_household(hass, tariff="commercial_tou")
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
-    assert diagnostics == {"options": {"tariff": "commercial_tou"}, "shed": []}
+    # No appliance in an area yet: no rooms; no estate ids: no estate link.
+    assert diagnostics == {
+        "options": {"tariff": "commercial_tou"},
+        "shed": [],
+        "rooms": {"rooms": [], "audit_lines": 0},
+        "estate": None,
+    }
 
 
 def test_new_texts_exist_in_both_languages() -> None:

@@ -261,6 +261,15 @@ async def test_hub_publishes_acks_and_catches_up(
         away.appliance.id: ("pending", "offline"),
     }
     assert hub.store.pending["dr-1"].appliance_ids == [away.appliance.id]
+    # Diagnostics show the estate link and what waits, as counts.
+    assert hub.as_diagnostics() == {
+        "estate": ESTATE,
+        "building": BUILDING,
+        "connected": True,
+        "appliances": 2,
+        "outbox": 0,
+        "pending_commands": 1,
+    }
     await away.appliance.lan_up()
     away.coordinator.async_wake_reconnect()
     await _until(hass, lambda: away.coordinator.connected)
@@ -297,6 +306,7 @@ async def test_hub_publishes_acks_and_catches_up(
     await ac.push()
     await _until(hass, lambda: hub.store.outbox)
     assert [json.loads(p)["kind"] for _, p in hub.store.outbox.values()] == ["fault_cleared"]
+    assert (hub.as_diagnostics()["connected"], hub.as_diagnostics()["outbox"]) == (False, 1)
     # ... and across a restart of the hub's storage (the outbox is on disk).
     stored = await hub.store._store.async_load()  # type: ignore[union-attr]
     assert stored is not None

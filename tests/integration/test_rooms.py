@@ -211,6 +211,22 @@ async def test_a_stay_from_arrival_to_check_out(
         text = json.dumps(diagnostics, ensure_ascii=False)
         assert SECRET_WORDS not in text
         assert household.data[CONF_ROOM_WEBHOOK_TOKEN] not in text
+    # The household's shows each room's occupancy and counts, not the stay.
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, household)
+    room_name = ar.async_get(hass).async_get_area(area_id).name  # type: ignore[union-attr]
+    assert diagnostics["rooms"] == {
+        "rooms": [
+            {
+                "room": room_name,
+                "floor": None,
+                "state": "occupied",
+                "appliances": 2,
+                "owed": 0,
+                "preconditioning": 0,
+            }
+        ],
+        "audit_lines": 1,
+    }
 
 
 def hass_storage_text(hass: HomeAssistant) -> object:
@@ -314,6 +330,10 @@ async def test_an_appliance_away_gets_its_settings_when_back(
     checked_out = await _set(hass, area_id, "check_out")
     assert _results(checked_out) == {_device_id(hass, ac): "pending"}
     assert ac.simulator.values()["target_temperature"] == 20
+    occupancy = household_rooms(hass)
+    assert occupancy is not None
+    [room] = occupancy.as_diagnostics()["rooms"]
+    assert (room["state"], room["owed"]) == ("vacant", 1)  # diagnostics show what is owed
 
     assert await hass.config_entries.async_setup(ac.entry.entry_id)
     await hass.async_block_till_done()
@@ -321,9 +341,8 @@ async def test_an_appliance_away_gets_its_settings_when_back(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
     await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] == 26.0)
     assert ac.simulator.values()["on"] is False
-    occupancy = household_rooms(hass)
-    assert occupancy is not None
     assert occupancy.record(area_id).pending == {}
+    assert occupancy.as_diagnostics()["rooms"][0]["owed"] == 0
 
 
 def _free_port() -> int:
