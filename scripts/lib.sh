@@ -25,7 +25,9 @@ pip_into() {
 
 # Install into the venv whose python is $1 with uv at the version requirement file $2 pins
 # (the one that release of Home Assistant pins too): uv fetches and installs in parallel, a
-# fresh environment in about a minute where pip takes five. The rest goes to `uv pip install`.
+# fresh environment in about a minute where pip takes five. Bytecode is compiled on import, of
+# what is imported (pip compiles all of Home Assistant's integrations at install). The rest
+# goes to `uv pip install`.
 uv_into() {
   local python=$1 requirements=$2
   shift 2
@@ -35,7 +37,7 @@ uv_into() {
   if [ ! -x "$uv" ] || [ "uv ${pin#uv==}" != "$("$uv" --version | cut -d' ' -f1-2)" ]; then
     pip_into "$python" "$pin"
   fi
-  "$uv" pip install --quiet --compile-bytecode --python "$python" "$@"
+  "$uv" pip install --quiet --python "$python" "$@"
 }
 
 # Fail unless every "name==version" line of the given requirement files is installed at that
