@@ -29,6 +29,7 @@ from homeassistant.components.logbook import async_log_entry
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_time_interval,
@@ -39,7 +40,7 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .energy.ac_policy import precondition_lead
 from .link.model import ApplianceType, Value
-from .room_index import Room, floors, rooms
+from .room_index import Room, async_track_rooms, floors, rooms
 from .room_occupancy import (
     HouseDefaults,
     RoomState,
@@ -120,6 +121,31 @@ class RoomOccupancy:
             for entry_id, start in record.scheduled.items():
                 if (when := dt_util.parse_datetime(start)) is not None:
                     self._schedule(area_id, entry_id, when)
+        self.async_watch_guests()
+        self._unsubs.append(async_track_rooms(self.hass, self._rooms_changed))
+
+    @callback
+    def _rooms_changed(self) -> None:
+        """Appliances moved or areas removed: watch the guests' choices where they now are,
+        and erase the stay of a room whose area is gone (nobody could check it out)."""
+        areas = ar.async_get(self.hass)
+        gone = [area_id for area_id in self.records if areas.async_get_area(area_id) is None]
+        for area_id in gone:
+            record = self.records.pop(area_id)
+            for key in [key for key in self._starts if key[0] == area_id]:
+                self._starts.pop(key)()
+            erased = async_erase_stay(self.hass, record, [], self.defaults)
+            if any(erased.values()):
+                self.audit.append(audit_line(dt_util.utcnow(), area_id, erased))
+                del self.audit[:-MAX_AUDIT]
+                async_log_entry(
+                    self.hass,
+                    area_id,
+                    f"guest data erased, the room's area was removed: {audit_summary(erased)}",
+                    DOMAIN,
+                )
+        if gone:
+            self.async_save()
         self.async_watch_guests()
 
     async def async_stop(self) -> None:

@@ -466,3 +466,35 @@ async def test_a_room_that_goes_takes_its_select_and_device(
     devices.async_update_device(_device_id(hass, ac), area_id=area_id)
     await wait_until(hass, lambda: _select(hass, area_id) is not None)
     assert _room_state(hass, area_id) == "vacant"
+
+
+async def test_an_appliance_moved_into_an_occupied_room_records_the_guests_choices(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """Choices are recorded on an appliance placed in a room after the guest arrived, and a
+    removed area's stay is erased with an audit line (nobody can check it out any more)."""
+    await add_household(hass)
+    fridge = await start_appliance(ApplianceType.REFRIGERATOR)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER, index=1)
+    area_id = await _room(hass, fridge)
+    await _set(hass, area_id, "occupied")
+    occupancy = household_rooms(hass)
+    assert occupancy is not None
+
+    dr.async_get(hass).async_update_device(_device_id(hass, ac), area_id=area_id)
+    await hass.async_block_till_done()
+    climate = entity_id(hass, "climate", ac.appliance.id, "climate")
+    await hass.services.async_call(
+        "climate", "set_temperature", {"entity_id": climate, "temperature": 21.5}, blocking=True
+    )
+    await wait_until(
+        hass,
+        lambda: occupancy.record(area_id).preferences.get(ac.appliance.id)
+        == {"target_temperature": 21.5},
+    )
+
+    ar.async_get(hass).async_delete(area_id)
+    await wait_until(hass, lambda: area_id not in occupancy.records)
+    [line] = occupancy.audit
+    assert (line["area_id"], line["erased"]["preferences"]) == (area_id, 1)
+    assert "21.5" not in json.dumps(occupancy.audit)
