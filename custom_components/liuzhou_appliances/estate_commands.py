@@ -1,8 +1,9 @@
 """Estate commands carried out on this hub's appliances, one result per appliance.
 
 Demand response goes through the ``demand_response`` action (services.py), the
-same code path as an automation's; house defaults hand each appliance back to
-what its household had set (``ApplianceEnergy.async_hand_back``). An appliance
+same code path as an automation's; house defaults send each appliance the
+household's house defaults, the settings a room's check-out sends
+(``appliance_settings``), without touching any guest data. An appliance
 that is offline is ``pending``: the hub finishes the command when it returns
 (``async_finish``) and acknowledges again.
 """
@@ -16,9 +17,11 @@ from typing import Final
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .appliance_settings import async_apply_settings, house_defaults
 from .const import DOMAIN, SERVICE_DEMAND_RESPONSE
 from .energy_runtime import ApplianceEnergy, HouseholdEnergy
 from .estate_topics import ApplianceResult, Command
+from .room_occupancy import HouseDefaults
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -26,6 +29,7 @@ REASON_OFFLINE: Final = "offline"
 REASON_OPTIMISATION_OFF: Final = "energy_optimisation_off"
 REASON_NOT_HERE: Final = "not_in_building"
 REASON_NO_HOUSEHOLD: Final = "household_not_configured"
+REASON_BAD_DEFAULTS: Final = "invalid_house_defaults"
 
 
 def _targets(
@@ -48,22 +52,31 @@ async def async_execute(
     command: Command,
     appliances: Iterable[ApplianceEnergy],
     household: HouseholdEnergy | None,
+    defaults: HouseDefaults | None,
     *,
     estate_wide: bool,
 ) -> tuple[list[ApplianceResult], str | None]:
     """Carry out ``command`` on this hub's ``appliances`` (the set-up ones); its results and
-    the reason it failed as a whole (or None)."""
+    the reason it failed as a whole (or None).
+
+    ``defaults``: the household options' house defaults, None if they do not read.
+    """
     targets, results = _targets(appliances, command, estate_wide)
     if command.command == "demand_response":
         error = await _async_demand_response(hass, command, household)
         if error is not None:
             return [ApplianceResult(e.appliance_id, "failed", error) for e in targets], error
+    if command.command == "house_defaults" and defaults is None:
+        failed = [ApplianceResult(e.appliance_id, "failed", REASON_BAD_DEFAULTS) for e in targets]
+        return failed, REASON_BAD_DEFAULTS
     for energy in targets:
-        results.append(await async_finish(command, energy))
+        results.append(await async_finish(command, energy, defaults))
     return results, None
 
 
-async def async_finish(command: Command, energy: ApplianceEnergy) -> ApplianceResult:
+async def async_finish(
+    command: Command, energy: ApplianceEnergy, defaults: HouseDefaults | None
+) -> ApplianceResult:
     """One appliance's part of a command (again when a pending appliance returns)."""
     appliance_id = energy.appliance_id
     if not energy.coordinator.connected:
@@ -77,9 +90,14 @@ async def async_finish(command: Command, energy: ApplianceEnergy) -> ApplianceRe
         # A returning appliance: shed it now rather than at the next minute's check.
         await energy.household.shedding.async_update()
         return ApplianceResult(appliance_id, "applied")
+    if defaults is None:
+        return ApplianceResult(appliance_id, "failed", REASON_BAD_DEFAULTS)
+    coordinator = energy.coordinator
     try:
-        await energy.async_hand_back()
+        await async_apply_settings(coordinator, energy, house_defaults(coordinator, defaults))
     except HomeAssistantError as err:
+        if not coordinator.connected:
+            return ApplianceResult(appliance_id, "pending", REASON_OFFLINE)
         return ApplianceResult(appliance_id, "failed", f"error: {err}"[:200])
     return ApplianceResult(appliance_id, "applied")
 

@@ -53,6 +53,7 @@ from .estate_topics import (
     status_topic,
     summary_topic,
 )
+from .room_occupancy import HouseDefaults, RoomStateError
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -390,6 +391,7 @@ class EstateHub:
             command,
             self._appliances(),
             self._household(),
+            self._defaults(),
             estate_wide=topic.building is None,
         )
         waiting = [r.appliance_id for r in results if r.result == "pending"]
@@ -397,6 +399,14 @@ class EstateHub:
             self.store.pending[command_id] = PendingCommand(reply, raw_text(raw), waiting)
         await self._async_ack(Ack(command_id, self.building, tuple(results), now_iso(), error))
         self._schedule_refresh()
+
+    def _defaults(self) -> HouseDefaults | None:
+        """The household options' house defaults; None (logged) if they do not read."""
+        try:
+            return HouseDefaults.from_options(self.entry.options)
+        except RoomStateError as err:
+            _LOGGER.warning("Estate: house defaults not usable: %s", err)
+            return None
 
     async def _async_ack(self, ack: Ack) -> None:
         topic = ack_topic(self.estate, self.building, ack.command_id)
@@ -414,7 +424,8 @@ class EstateHub:
             if not back:
                 continue
             command = decode_command(pending.command)
-            results = [await async_finish(command, energy) for energy in back]
+            defaults = self._defaults()
+            results = [await async_finish(command, energy, defaults) for energy in back]
             pending.appliance_ids = [
                 a for a in pending.appliance_ids if a not in {r.appliance_id for r in results}
             ]

@@ -37,6 +37,7 @@ from homeassistant.helpers.event import (
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .appliance_settings import async_apply_settings
 from .const import DOMAIN
 from .energy.ac_policy import precondition_lead
 from .link.model import ApplianceType, Value
@@ -322,29 +323,14 @@ class RoomOccupancy:
                 cancel_delayed_start=earlier.cancel_delayed_start or settings.cancel_delayed_start,
             )
         coordinator = runtime.coordinator
-        declared = coordinator.declaration.capabilities
-        values = coordinator.values
-        writes = {
-            key: value
-            for key, value in settings.writes.items()
-            if key in declared and declared[key].writable and values.get(key) != value
-        }
         try:
-            if writes:
-                await coordinator.async_write(writes)
-            if settings.cancel_delayed_start and values.get("delay_remaining"):
-                await coordinator.async_command("stop")
+            await async_apply_settings(coordinator, runtime.energy, settings)
         except HomeAssistantError as err:
             if not coordinator.connected:
                 _owe(record, entry_id, settings)
                 return _result(device_id, PENDING, "offline")
             _LOGGER.warning("Room settings for %s refused: %s", coordinator.config_entry.title, err)
             return _result(device_id, FAILED, str(err))
-        if runtime.energy.enabled:
-            # The energy controller hands back to these values, not the guest's.
-            runtime.energy.user_settings.update(
-                {k: v for k, v in writes.items() if k in runtime.energy.user_settings}
-            )
         return _result(device_id, APPLIED)
 
     def room_appliances(self, room: Room) -> list[tuple[str, ApplianceParts]]:

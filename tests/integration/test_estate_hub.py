@@ -292,6 +292,11 @@ async def test_hub_publishes_acks_and_catches_up(
         {"appliance_id": "lz-ac-elsewhere", "result": "failed", "reason": "not_in_building"},
         {"appliance_id": ac.appliance.id, "result": "applied", "reason": None},
     ]
+    # The household's house defaults, as a check-out sends them: the AC off at 26 °C.
+    assert (ac.simulator.values()["on"], ac.simulator.values()["target_temperature"]) == (
+        False,
+        26.0,
+    )
 
     # A malformed command is answered with its error, not dropped.
     first.client.publish(command_topic(ESTATE, "bad-1", BUILDING), b"{", qos=1)
