@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import aiohttp
 
 SENSORS_DEADLINE = 60.0  # seconds until the household has a sensor for every room and floor
+STATISTICS_DEADLINE = 420.0  # seconds until the recorder's first compile (every 5 minutes)
+STATISTICS_POLL = 15.0  # seconds between validations while waiting for it
 # Home Assistant's recorder compiles statistics every 5 minutes: until its first
 # compile after the sensors appear, validation says their statistics are not
 # defined. That is expected on a new hub, and not a fault of the sensors.
@@ -52,11 +54,13 @@ class EnergySensors:
 class EnergyDashboard:
     """What the hub's Energy dashboard shows and what Home Assistant's validation said.
 
-    ``pending``: issue types of NOT_YET per entity id (statistics not compiled yet).
+    ``sensors``: the entity ids it was given; ``pending``: issue types of
+    NOT_YET per entity id (statistics not compiled yet).
     """
 
     rooms: int
     floors: int
+    sensors: list[str]
     pending: dict[str, set[str]]
 
     def summary(self) -> str:
@@ -90,7 +94,7 @@ def find_sensors(
             rooms[area["area_id"]] = entity_id
             if area.get("floor_id"):
                 room_floor[area["area_id"]] = area["floor_id"]
-    for floor_id in set(room_floor.values()):
+    for floor_id in dict.fromkeys(room_floor.values()):  # in the areas' order
         if (entity_id := by_unique_id.get(f"floor_{floor_id}_energy")) is not None:
             floors[floor_id] = entity_id
     return EnergySensors(
@@ -199,8 +203,42 @@ async def set_up_energy_dashboard(
             prefs = {}
         await ws.call("energy/save_prefs", **merged_prefs(prefs, sensors))
         issues = issues_for(await ws.call("energy/validate"), sensors.all)
-    faults = {entity: kinds - NOT_YET for entity, kinds in issues.items() if kinds - NOT_YET}
-    if faults:
-        said = "; ".join(f"{entity}: {', '.join(sorted(k))}" for entity, k in faults.items())
-        raise DemoError(f"Home Assistant's energy validation reports {said}")
-    return EnergyDashboard(rooms=len(sensors.rooms), floors=len(sensors.floors), pending=issues)
+    if faults := _faults(issues):
+        raise DemoError(f"Home Assistant's energy validation reports {faults}")
+    return EnergyDashboard(
+        rooms=len(sensors.rooms), floors=len(sensors.floors), sensors=sensors.all, pending=issues
+    )
+
+
+def _faults(issues: Mapping[str, set[str]]) -> str:
+    """The issues but NOT_YET, in words; empty if none."""
+    return "; ".join(
+        f"{entity}: {', '.join(sorted(kinds - NOT_YET))}"
+        for entity, kinds in issues.items()
+        if kinds - NOT_YET
+    )
+
+
+async def statistics_compiled(
+    session: aiohttp.ClientSession, base: str, token: str, dashboard: EnergyDashboard
+) -> None:
+    """Wait for the recorder's first statistics of the dashboard's sensors, then validate.
+
+    Returns once Home Assistant's validation reports no issue for them;
+    DemoError if it reports another issue, or the statistics are still
+    missing after STATISTICS_DEADLINE.
+    """
+    issues: dict[str, set[str]] = dict(dashboard.pending)
+    try:
+        async with asyncio.timeout(STATISTICS_DEADLINE):
+            while issues:
+                await asyncio.sleep(STATISTICS_POLL)
+                async with owner.websocket(session, base, token) as ws:
+                    issues = issues_for(await ws.call("energy/validate"), dashboard.sensors)
+                if faults := _faults(issues):
+                    raise DemoError(f"Home Assistant's energy validation reports {faults}")
+    except TimeoutError:
+        raise DemoError(
+            f"no statistics for {len(issues)} energy sensors {STATISTICS_DEADLINE:.0f} s "
+            "after they were put on the Energy dashboard"
+        ) from None
