@@ -76,6 +76,8 @@ http:
   server_host: {host}
   server_port: {port}
 api:
+# The room webhook a property-management system calls (docs/fleet.md).
+webhook:
 onboarding:
 energy:
 history:

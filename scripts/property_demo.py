@@ -10,7 +10,13 @@ entry publishing as its building of the estate (scripts/property_hub.py). It
 writes the roster from the simulators' addresses and printed codes, provisions
 each building into its hub with ``python -m fleet.provision --building``, and
 prints head office's report (fleet.estate_report) once both buildings are in
-it. Ctrl-C stops everything; a re-run reuses the state directory.
+it. Before the report, each hub's rooms and floors go on its Energy
+dashboard, checked by Home Assistant's own validation
+(scripts/property_energy.py); after it, a guest's stay in each building's
+first room is checked in and out through the room webhook, and the hub's audit
+line and the room's air conditioner, off again, are shown
+(scripts/property_checkout.py).
+Ctrl-C stops everything; a re-run reuses the state directory.
 
 Every wait has a deadline; when one runs out the demo says in one line what did
 not come up and which log to read, stops what it started and exits 1.
@@ -37,6 +43,8 @@ from scripts import (  # noqa: E402
     demo,
     demo_owner as owner,
     property_broker,
+    property_checkout,
+    property_energy,
     property_hub,
     property_layout,
 )
@@ -143,6 +151,57 @@ async def _bring_up_hub(
     _log(f"  {hub.building}: {await _provision(hub, roster, token_file)}")
 
 
+async def _energy_dashboard(
+    hub: Hub, places: list[property_layout.Place]
+) -> property_energy.EnergyDashboard:
+    """The hub's rooms and floors on its Energy dashboard, checked by Home Assistant."""
+    import aiohttp
+
+    rooms = len({place.room for place in places if place.building_id == hub.building_id})
+    token = (hub.directory / "token").read_text().strip()
+    async with aiohttp.ClientSession() as session:
+        dashboard = await property_energy.set_up_energy_dashboard(session, hub.base, token, rooms)
+    _log(f"  {hub.building}: Energy dashboard: {dashboard.summary()}")
+    return dashboard
+
+
+# The checks that run on after the ready line (kept here: the loop holds tasks weakly).
+_LATER: set[asyncio.Task[None]] = set()
+
+
+async def _statistics(hub: Hub, dashboard: property_energy.EnergyDashboard) -> None:
+    """Say when the hub's energy sensors have statistics and Home Assistant finds no issue."""
+    import aiohttp
+
+    token = (hub.directory / "token").read_text().strip()
+    try:
+        async with aiohttp.ClientSession() as session:
+            await property_energy.statistics_compiled(session, hub.base, token, dashboard)
+    except DemoError as err:
+        _log(f"  {hub.building}: error: {err}")
+        return
+    except (aiohttp.ClientError, aiohttp.WSMessageTypeError):
+        return  # the hub has stopped: the demo is stopping, or says why it stops
+    _log(
+        f"  {hub.building}: Energy dashboard: statistics compiled; Home Assistant's "
+        "validation reports no issues"
+    )
+
+
+async def _check_out(hub: Hub, places: list[property_layout.Place]) -> None:
+    """A guest's stay in the building's first room, checked in and out through the webhook."""
+    import aiohttp
+
+    first = next(place for place in places if place.building_id == hub.building_id)
+    token = (hub.directory / "token").read_text().strip()
+    async with aiohttp.ClientSession() as session:
+        done = await property_checkout.stay(
+            session, hub.base, token, f"{hub.building} / {first.room}"
+        )
+    for line in done.summary():
+        _log(f"  {hub.building}: {line}")
+
+
 async def _head_office(broker: property_broker.Broker, expected: dict[str, int]) -> str:
     """Head office's report once every building's appliances are in it (text)."""
     from fleet import estate_report
@@ -244,6 +303,8 @@ async def _bring_up(
             for hub, process in zip(hubs, hub_processes, strict=True)
         )
     )
+    _log("Energy dashboards (rooms and floors as devices, the property as the grid):")
+    dashboards = await asyncio.gather(*(_energy_dashboard(hub, places) for hub in hubs))
     expected = {
         hub.building_id: sum(1 for place, _ in pairs if place.building_id == hub.building_id)
         for hub in hubs
@@ -251,6 +312,8 @@ async def _bring_up(
     _log("head office's report (python -m fleet.estate_report):")
     report = await _head_office(broker, expected)
     print(report, flush=True)
+    _log("a guest's stay per building, through the room webhook (occupied, then check_out):")
+    await asyncio.gather(*(_check_out(hub, places) for hub in hubs))
     rule = "-" * 64
     print(flush=True)
     _log(rule)
@@ -270,6 +333,11 @@ async def _bring_up(
     _log("  Press Ctrl-C to stop everything.")
     _log(rule)
     print(flush=True)
+    for hub, dashboard in zip(hubs, dashboards, strict=True):
+        if dashboard.pending:
+            task = asyncio.ensure_future(_statistics(hub, dashboard))
+            _LATER.add(task)
+            task.add_done_callback(_LATER.discard)
 
 
 async def run(args: argparse.Namespace) -> int:
