@@ -32,7 +32,7 @@ from .energy_runtime import (
     async_load_runtime_state,
 )
 from .estate_setup import async_start_estate_hub, async_stop_estate_hub
-from .fridge_fault_monitor import FridgeFaultMonitor
+from .fridge_fault_monitor import FridgeFaultMonitor, async_remove_window
 from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
 from .link.model import ApplianceType
@@ -249,6 +249,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) 
         async_keep_runtime(hass)
     else:
         async_clear_all_issues(hass, entry.data[CONF_APPLIANCE_ID])
+        await async_remove_window(hass, entry.entry_id)
         if not any(
             other.entry_id != entry.entry_id and appliance_entry(other) is not None
             for other in hass.config_entries.async_entries(DOMAIN)

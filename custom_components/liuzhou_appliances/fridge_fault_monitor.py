@@ -13,6 +13,11 @@ fault path shows (problem sensor, fault repair issue). For it the monitor
 stays off (status ``off``, reason ``appliance_runs_model``): it loads no
 model and raises nothing, so one fault never gives two notices.
 
+The window is kept in a Store per appliance entry (saved within
+``SAVE_DELAY`` of each new hour, and at shutdown), so a restart of Home
+Assistant does not cost the 48 hours it takes to fill; a saved window that does
+not read is logged and dropped.
+
 Any ``ModelError`` (file missing or corrupt, an input out of the trained
 range, a non-finite output) leaves the fridge without detection and says why
 in ``status``/``cause`` (diagnostics); nothing is raised in the event loop.
@@ -28,8 +33,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
+from .const import DOMAIN
 from .issues import (
     IssueOwner,
     async_clear_suspected_fault_issue,
@@ -53,6 +61,28 @@ STATUS_UNAVAILABLE: Final = "unavailable"
 STATUS_OFF: Final = "off"
 REASON_APPLIANCE_RUNS_MODEL: Final = "appliance_runs_model"
 MODEL_ID: Final = "fridge_fault"
+STORAGE_VERSION: Final = 1
+SAVE_DELAY: Final = 600  # seconds; a restart loses at most this much of the window
+# One Store per appliance entry, shared across reloads so a reload reads a pending save.
+DATA_WINDOW_STORES: HassKey[dict[str, Store[dict[str, Any]]]] = HassKey(
+    f"{DOMAIN}_fridge_window_stores"
+)
+
+
+def window_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The Store of the fridge fault window of the appliance entry ``entry_id``."""
+    stores = hass.data.setdefault(DATA_WINDOW_STORES, {})
+    if (store := stores.get(entry_id)) is None:
+        store = stores[entry_id] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.fridge_window.{entry_id}"
+        )
+    return store
+
+
+async def async_remove_window(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the kept window of a removed appliance entry (nothing if it has none)."""
+    await window_store(hass, entry_id).async_remove()
+    hass.data.get(DATA_WINDOW_STORES, {}).pop(entry_id, None)
 
 
 def _number(values: Mapping[str, Value], key: str) -> float | None:
@@ -128,12 +158,28 @@ class FridgeFaultMonitor:
         except ModelError as err:
             self._fail(f"cannot load the model: {err}")
             return
+        await self._async_restore()
         self.status = STATUS_RUNNING
         self._unsubscribe = [
             self._coordinator.async_add_listener(self._async_pushed),
             async_track_time_interval(self._hass, self._async_tick, SAMPLE_EVERY),
         ]
         self._async_pushed()
+
+    def _store(self) -> Store[dict[str, Any]]:
+        return window_store(self._hass, self._coordinator.config_entry.entry_id)
+
+    async def _async_restore(self) -> None:
+        """The window the last run kept, if it reads (else logged and dropped)."""
+        kept = await self._store().async_load()
+        if kept is None:
+            return
+        try:
+            self._observer = FridgeObserver.from_json(kept)
+        except ValueError as err:
+            _LOGGER.warning(
+                "%s: the kept fridge fault window is dropped: %s", self._owner().title, err
+            )
 
     @callback
     def async_stop(self) -> None:
@@ -162,6 +208,7 @@ class FridgeFaultMonitor:
         if hour == self._last_hour:
             return
         self._last_hour = hour
+        self._store().async_delay_save(self._observer.to_json, SAVE_DELAY)
         row = self._observer.features(now)
         if row is None:
             self._rule.reset()

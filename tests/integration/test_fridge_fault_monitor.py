@@ -11,6 +11,7 @@ from typing import Any
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import numpy as np
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -18,6 +19,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.liuzhou_appliances import async_remove_entry
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.fridge_fault_monitor import (
     FridgeFaultMonitor,
@@ -187,3 +189,43 @@ def test_every_suspected_fault_code_has_its_fault_text_in_both_languages() -> No
             text = issues[f"fault_refrigerator_suspected_{fault}"]
             assert "{appliance}" in text["title"], (language, fault)
             assert "{appliance}" in text["description"], (language, fault)
+
+
+async def test_the_window_is_kept_across_a_reload_and_goes_with_the_entry(
+    hass: HomeAssistant, paired_appliance: PairedAppliance, hass_storage: dict[str, Any]
+) -> None:
+    """48 hours of reports are not lost to a restart; a removed fridge leaves none behind."""
+    from custom_components.liuzhou_appliances.neural.fridge_fault import (
+        WINDOW_H,
+        FridgeObserver,
+        FridgeSample,
+    )
+
+    monitor = _monitor(paired_appliance)
+    now = dt_util.utcnow().timestamp()
+    monitor._observer = FridgeObserver()  # what the fridge reported over the last 49 hours
+    for minute in range(-(WINDOW_H + 1) * 60, 0, 5):  # the last 49 hours, every 5 minutes
+        on = minute % 60 < 20
+        monitor._observer.add(
+            FridgeSample(
+                now + minute * 60, on, 90.0 if on else 1.5, 4.0, 4.0, -18, -18, False, False
+            )
+        )
+    row = monitor._observer.features(now)
+    assert row is not None
+    monitor._last_hour = None
+    monitor._async_pushed()  # a new hour: the window is saved soon
+
+    entry = paired_appliance.entry
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    kept = _monitor(paired_appliance)
+    assert kept is not monitor
+    np.testing.assert_array_equal(kept._observer.features(now), row)
+
+    key = f"{DOMAIN}.fridge_window.{entry.entry_id}"
+    await kept._store().async_save(kept._observer.to_json())  # as at shutdown
+    assert key in hass_storage
+    # What Home Assistant calls when the entry is deleted (the fixture still owns the entry).
+    await async_remove_entry(hass, entry)
+    assert key not in hass_storage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -98,3 +99,77 @@ def test_the_alarm_needs_consecutive_rows_and_names_the_fault() -> None:
     assert rule.update(condenser).fault == FAULTS[0]  # summed over the last three rows
     assert rule.update(condenser).fault == "condenser"
     assert rule.update(healthy).fault is None
+
+
+def test_the_window_survives_a_restart_through_json() -> None:
+    """What a restart keeps (JSON, as the hub's Store writes it) gives the same rows, now
+    and as reports go on."""
+    import json
+
+    observer = _cycling(WINDOW_H + 2)
+    kept = FridgeObserver.from_json(json.loads(json.dumps(observer.to_json())))
+    before, after = observer.features(), kept.features()
+    assert before is not None
+    assert after is not None
+    np.testing.assert_array_equal(before, after)
+    start = (WINDOW_H + 2) * 3600.0
+    for minute in range(90):  # a run that started before the restart ends after it
+        for each in (observer, kept):
+            each.add(_sample(start + minute * 60.0, on=minute < 15))
+    np.testing.assert_array_equal(observer.features(), kept.features())
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        None,
+        [],
+        {"bins": "x"},
+        {"bins": [[1.5, {}]]},
+        {"bins": [], "last": None},
+        {
+            "bins": [],
+            "last": {"time_s": 0},
+            "run_start_s": None,
+            "defrost_power_w": None,
+            "defrost_j": 0,
+            "defrost_s": 0,
+        },
+        {"bins": [], "last": None, "run_start_s": math.nan, "defrost_power_w": None},
+        {
+            "bins": [],
+            "last": None,
+            "run_start_s": None,
+            "defrost_power_w": None,
+            "defrost_j": "1",
+            "defrost_s": 0,
+        },
+    ],
+)
+def test_a_saved_window_that_does_not_read_is_a_value_error(broken: object) -> None:
+    with pytest.raises(ValueError, match=r"not|finite|integer"):
+        FridgeObserver.from_json(broken)
+
+
+def test_any_json_gives_an_observer_or_a_value_error() -> None:
+    """The documented error only, whatever the Store holds."""
+    from hypothesis import given, settings, strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+        max_leaves=20,
+    )
+    good = _cycling(3).to_json()
+    mutated = st.builds(
+        lambda key, value: {**good, key: value}, st.sampled_from(sorted(good)), values
+    )
+
+    @settings(max_examples=200, deadline=None)
+    @given(values | mutated)
+    def check(data: object) -> None:
+        with contextlib.suppress(ValueError):
+            FridgeObserver.from_json(data)
+
+    check()

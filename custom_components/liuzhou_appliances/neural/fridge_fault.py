@@ -21,7 +21,7 @@ alarm: ``consecutive`` rows in a row whose highest fault score is above
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 import math
 from typing import Any, Final
 
@@ -110,11 +110,7 @@ class FridgeObserver:
     def add(self, sample: FridgeSample) -> None:
         """Take a report. Reports must come in time order; an older one is ignored
         (``ValueError`` for non-finite numbers)."""
-        numbers = (sample.time_s, sample.power_w, sample.fridge_c, sample.fridge_target_c)
-        if not all(math.isfinite(n) for n in numbers) or not all(
-            v is None or math.isfinite(v) for v in (sample.freezer_c, sample.freezer_target_c)
-        ):
-            raise ValueError(f"report with a non-finite number: {sample}")
+        _check(sample)
         last = self._last
         if last is not None and sample.time_s < last.time_s:
             return
@@ -124,6 +120,48 @@ class FridgeObserver:
             self._run_start_s = None  # the run seen across a gap has an unknown length
         self._edges(last, sample)
         self._last = sample
+
+    def to_json(self) -> dict[str, Any]:
+        """The window as JSON-ready data, so that a restart keeps what was observed:
+        ``{"bins": [[hour, {field: number}]], "last": {FridgeSample fields} | None,
+        "run_start_s", "defrost_power_w", "defrost_j", "defrost_s"}``."""
+        return {
+            "bins": [[hour, asdict(item)] for hour, item in self._bins],
+            "last": None if self._last is None else asdict(self._last),
+            "run_start_s": self._run_start_s,
+            "defrost_power_w": self._defrost_power_w,
+            "defrost_j": self._defrost_j,
+            "defrost_s": self._defrost_s,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> FridgeObserver:
+        """The observer ``to_json`` gave; ``ValueError`` naming the problem for anything
+        else (a wrong shape, a missing field, a non-finite number)."""
+        try:
+            observer = cls()
+            for hour, raw in data["bins"]:
+                if not isinstance(hour, int) or isinstance(hour, bool):
+                    raise ValueError(f"hour {hour!r} is not an integer")
+                numbers = {f.name: _finite(raw[f.name], f.name) for f in fields(_Bin)}
+                item = _Bin(
+                    **{k: int(v) if k in _COUNTS else v for k, v in numbers.items()}  # type: ignore[arg-type]
+                )
+                observer._bins.append((hour, item))
+            if (last := data["last"]) is not None:
+                sample = FridgeSample(**{f.name: last[f.name] for f in fields(FridgeSample)})
+                flags = (sample.compressor_on, sample.door_open, sample.defrost_active)
+                if not all(isinstance(flag, bool) for flag in flags):
+                    raise ValueError(f"a flag of the last report is not true or false: {last}")
+                _check(sample)
+                observer._last = sample
+            observer._run_start_s = _optional_finite(data["run_start_s"], "run_start_s")
+            observer._defrost_power_w = _optional_finite(data["defrost_power_w"], "defrost_power_w")
+            observer._defrost_j = _finite(data["defrost_j"], "defrost_j")
+            observer._defrost_s = _finite(data["defrost_s"], "defrost_s")
+        except (TypeError, KeyError, AttributeError) as err:
+            raise ValueError(f"not a saved fridge window: {err!r}") from None
+        return observer
 
     def _bin(self, hour: int) -> _Bin:
         if self._bins and self._bins[-1][0] == hour:
@@ -239,6 +277,30 @@ class FridgeObserver:
             sum(b.door_s for b in window) / 60.0 / days,
         ]
         return np.array(row, dtype=np.float64)
+
+
+_COUNTS: Final = frozenset({"openings", "starts"})  # the _Bin fields that count
+
+
+def _check(sample: FridgeSample) -> None:
+    """ValueError unless every number of the report is a finite number."""
+    numbers = (sample.time_s, sample.power_w, sample.fridge_c, sample.fridge_target_c)
+    optional = (sample.freezer_c, sample.freezer_target_c)
+    if not all(
+        not isinstance(n, bool) and isinstance(n, int | float) and math.isfinite(n)
+        for n in (*numbers, *(v for v in optional if v is not None))
+    ):
+        raise ValueError(f"report with a non-finite number: {sample}")
+
+
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name}: {value!r} is not a finite number")
+    return float(value)
+
+
+def _optional_finite(value: Any, name: str) -> float | None:
+    return None if value is None else _finite(value, name)
 
 
 def _ratio(numerator: float, denominator: float) -> float:
