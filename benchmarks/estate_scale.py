@@ -1,0 +1,434 @@
+"""Estate scale benchmark: an estate of serviced apartments, provisioned and run for real.
+
+``./scripts/bench estate-scale [--rooms 500] [--hubs 4] [--per-room 4] [--floors 5]
+[--window 120] [--changes 20] [--speed 1] [--state-dir DIR]`` brings the property
+demo's parts up at scale from an empty state directory (a temporary one unless
+``--state-dir``): one Mosquitto with a password per hub and the estate ACL,
+simulated appliances (one ``firmware_bridge simulate`` process per building), and
+one Home Assistant per building (``--hubs`` buildings, Tower A, B ...) onboarded
+and connected to the broker as the property demo does it. ``--rooms`` rooms over
+``--floors`` floors a building hold ``--per-room`` appliances each (an AC, a
+fridge, a washer, a dishwasher: scripts/property_layout.py). Then:
+
+1. **Provisioning**: one roster, ``python -m fleet.provision --building --json`` into
+   every hub at the same time: wall time per hub and in all, rows per second, the
+   outcomes (fleet.provision's report), and how long until head office's
+   subscription has heard every appliance in its floor and room.
+2. **Steady state**: after ``--settle`` s, over ``--window`` s: each hub's, the
+   simulators' and the broker's CPU (% of one core, psutil, children included) and
+   RSS (MiB, sampled every 5 s), the machine's busy share of all its cores, and the
+   live messages head office receives on the estate tree (the broker's message
+   rate on it; retained copies not counted).
+3. **Freshness**: ``--changes`` ACs turned on or off through their hub's
+   ``climate`` action (a real command to the appliance), each timed until head
+   office's subscription hears the new state: p50, p95, max.
+4. **Head office's report**: a cold subscription timed until it holds every
+   appliance, then ``fleet.estate_report.collect`` + ``render`` of the whole estate.
+
+Prints a table and ends with one JSON line. Every process started is stopped at
+the end, on failure and on Ctrl-C. Logs are in the state directory (kept with
+``--state-dir``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections import Counter
+import contextlib
+from dataclasses import asdict
+import json
+import math
+from pathlib import Path
+import sys
+import tempfile
+import time
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._estate_scale import bringup, measure  # noqa: E402
+from fleet.estate_mqtt import BrokerSettings  # noqa: E402
+from scripts import demo, property_broker, property_layout  # noqa: E402
+from scripts.demo_owner import DemoError  # noqa: E402
+
+ESTATE = "liuzhou-scale"
+FAILED_OUTCOMES = (
+    "unreachable",
+    "wrong_code",
+    "failed",
+    "duplicate_row",
+    "duplicate_appliance",
+    "bad_row",
+)
+SAMPLE_EVERY = 5.0  # seconds between RSS samples in the window
+
+
+def _log(message: str) -> None:
+    print(f"[estate-scale] {message}", flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="./scripts/bench estate-scale",
+        description="Provision and run an estate of simulated serviced apartments; measure it.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--rooms", type=int, default=500, help="rooms in all")
+    parser.add_argument("--hubs", type=int, default=4, help="buildings, one hub each")
+    parser.add_argument("--per-room", type=int, default=4, help="appliances a room (1 to 4)")
+    parser.add_argument(
+        "--floors", type=int, default=None, help="floors a building (5, fewer for few rooms)"
+    )
+    parser.add_argument("--window", type=float, default=120.0, help="steady-state window (s)")
+    parser.add_argument("--settle", type=float, default=30.0, help="wait before the window (s)")
+    parser.add_argument("--changes", type=int, default=20, help="freshness changes")
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated s per real second")
+    parser.add_argument("--seed", type=int, default=1, help="first building's simulator seed")
+    parser.add_argument("--port", type=int, default=18123, help="first hub's web port")
+    parser.add_argument("--broker-port", type=int, default=18883, help="Mosquitto's port")
+    parser.add_argument("--provision-deadline", type=float, default=3600.0, help="per hub (s)")
+    parser.add_argument(
+        "--state-dir", type=Path, default=None, help="keep state and logs here (must be empty)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 with the figures printed, 1 if the estate did not come up."""
+    args = _parser().parse_args(argv)
+    if args.floors is None:
+        args.floors = max(1, min(5, args.rooms // max(1, args.hubs)))
+    try:
+        property_layout.layout(
+            args.rooms,
+            building_count=args.hubs,
+            floors_per_building=args.floors,
+            per_room=args.per_room,
+        )
+    except ValueError as err:
+        _parser().error(str(err))
+    if args.state_dir is not None:
+        state = args.state_dir.resolve()
+        if state.exists() and any(state.iterdir()):
+            _parser().error(f"--state-dir {state} is not empty")
+        state.mkdir(parents=True, exist_ok=True)
+        return asyncio.run(_main(args, state))
+    with tempfile.TemporaryDirectory(prefix="estate-scale-") as tmp:
+        return asyncio.run(_main(args, Path(tmp)))
+
+
+async def _main(args: argparse.Namespace, state: Path) -> int:
+    processes: list[asyncio.subprocess.Process] = []
+    results: dict[str, Any] = {}
+    with contextlib.ExitStack() as logs:
+        try:
+            await _run(args, state, processes, results, logs)
+        except DemoError as err:
+            _log(f"error: {err}")
+            return 1
+        finally:
+            await demo._stop(processes, _log)
+    _print(results)
+    return 0
+
+
+async def _run(
+    args: argparse.Namespace,
+    state: Path,
+    processes: list[asyncio.subprocess.Process],
+    results: dict[str, Any],
+    logs: contextlib.ExitStack,
+) -> None:
+    started = time.monotonic()
+    places = property_layout.layout(
+        args.rooms,
+        building_count=args.hubs,
+        floors_per_building=args.floors,
+        per_room=args.per_room,
+    )
+    names = property_layout.buildings(args.hubs)
+    building_ids = [building_id for _name, building_id in names]
+    results["setup"] = {
+        "rooms": args.rooms,
+        "hubs": args.hubs,
+        "per_room": args.per_room,
+        "floors_per_building": args.floors,
+        "appliances": len(places),
+        "speed": args.speed,
+        "cores": psutil.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+    }
+    broker = property_broker.configure(state / "broker", args.broker_port, ESTATE, building_ids)
+    _log(f"starting Mosquitto on {broker.url} ...")
+    broker_process = await property_broker.start(broker)
+    processes.append(broker_process)
+
+    _log(f"starting {len(places)} simulated appliances in {args.hubs} processes ...")
+    simulated = await asyncio.gather(
+        *(
+            bringup.start_simulators(
+                property_layout.counts(p for p in places if p.building_id == building_id),
+                args.seed + index,
+                args.speed,
+                state / "appliances" / building_id,
+                logs.enter_context((state / f"appliances-{building_id}.log").open("w")),
+            )
+            for index, building_id in enumerate(building_ids)
+        ),
+        return_exceptions=True,
+    )
+    for outcome in simulated:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        processes.append(outcome[0])
+    pairs = []
+    for building_id, outcome in zip(building_ids, simulated, strict=True):
+        assert not isinstance(outcome, BaseException)
+        here = [p for p in places if p.building_id == building_id]
+        pairs += property_layout.assign(here, outcome[1])
+    roster = state / "roster.csv"
+    property_layout.write_roster(roster, pairs)
+    _log(f"  roster of {len(pairs)} appliances: {roster}")
+
+    hubs = [
+        bringup.Hub(name, building_id, args.port + index, state / building_id)
+        for index, (name, building_id) in enumerate(names)
+    ]
+    hub_processes = []
+    for hub in hubs:
+        hub.directory.mkdir(parents=True, exist_ok=True)
+        _log(f"starting the {hub.building} hub on {hub.base} ...")
+        process = await bringup.start_hub(hub, logs.enter_context(hub.log.open("w")))
+        processes.append(process)
+        hub_processes.append(process)
+    hubs_started = time.monotonic()
+    tokens = await asyncio.gather(
+        *(
+            bringup.set_up_hub(hub, process, broker, ESTATE)
+            for hub, process in zip(hubs, hub_processes, strict=True)
+        )
+    )
+    results["hubs_ready_s"] = time.monotonic() - hubs_started
+    _log(f"  hubs onboarded, on the broker, household set up in {results['hubs_ready_s']:.1f} s")
+
+    office = BrokerSettings(
+        host="127.0.0.1",
+        port=broker.port,
+        tls=False,
+        username=property_broker.OFFICE,
+        password=broker.passwords[property_broker.OFFICE],
+    )
+    tap = measure.OfficeTap(office, ESTATE)
+    try:
+        expected = {
+            hub.building_id: sum(1 for place, _ in pairs if place.building_id == hub.building_id)
+            for hub in hubs
+        }
+        await _provision_and_measure(args, hubs, hub_processes, tap, roster, expected, results)
+        meter_pids = {
+            f"hub {hub.building_id}": p.pid for hub, p in zip(hubs, hub_processes, strict=True)
+        }
+        sims = [outcome for outcome in simulated if not isinstance(outcome, BaseException)]
+        meter_pids |= {
+            f"simulators {bid}": s[0].pid for bid, s in zip(building_ids, sims, strict=True)
+        }
+        meter_pids["broker"] = broker_process.pid
+        await _steady_state(args, meter_pids, tap, results)
+        await _freshness(args, hubs, tokens, tap, results)
+    finally:
+        tap.close()
+    _log("head office's report of the whole estate ...")
+    timing = await asyncio.to_thread(measure.report_time, office, ESTATE, len(places))
+    results["report"] = asdict(timing)
+    results["total_s"] = time.monotonic() - started
+
+
+async def _provision_and_measure(
+    args: argparse.Namespace,
+    hubs: list[bringup.Hub],
+    hub_processes: list[asyncio.subprocess.Process],
+    tap: measure.OfficeTap,
+    roster: Path,
+    expected: dict[str, int],
+    results: dict[str, Any],
+) -> None:
+    _log("provisioning every hub at once (progress in each <building>/provision.log) ...")
+    started = time.monotonic()
+    done = await asyncio.gather(
+        *(bringup.provision(hub, roster, args.provision_deadline) for hub in hubs)
+    )
+    total = time.monotonic() - started
+    outcomes: Counter[str] = Counter()
+    per_hub = {}
+    for hub, result in zip(hubs, done, strict=True):
+        summary = Counter(result.report.get("summary", {}))
+        summary.pop("other_building", None)
+        rows = sum(summary.values())
+        outcomes.update(summary)
+        per_hub[hub.building_id] = {
+            "wall_s": result.wall_s,
+            "ha_seconds": result.report.get("seconds"),
+            "rows": rows,
+            "rows_per_s": rows / result.wall_s,
+            "failed": result.report.get("failed", 0),
+            "status": result.status,
+        }
+        _log(f"  {hub.building}: {dict(summary)} in {result.wall_s:.1f} s")
+    rows = sum(outcomes.values())
+    results["provision"] = {
+        "wall_s": total,
+        "rows": rows,
+        "rows_per_s": rows / total,
+        "outcomes": dict(outcomes),
+        "failed": sum(outcomes[o] for o in FAILED_OUTCOMES),
+        "per_hub": per_hub,
+    }
+    _log(f"waiting for head office to hear every appliance in its room ({expected}) ...")
+    heard: dict[str, int] = {}
+    deadline = time.monotonic() + max(300.0, rows * 0.5)
+    while time.monotonic() < deadline:
+        heard = tap.placed()
+        if all(heard.get(b, 0) >= n for b, n in expected.items()):
+            break
+        for hub, process in zip(hubs, hub_processes, strict=True):
+            if process.returncode is not None:
+                raise DemoError(f"the {hub.building} hub exited; see {hub.log}")
+        await asyncio.sleep(1)
+    results["in_place_after_provision_s"] = time.monotonic() - started - total
+    results["in_place"] = heard
+    _log(f"  heard in place: {heard} ({results['in_place_after_provision_s']:.1f} s after)")
+
+
+async def _steady_state(
+    args: argparse.Namespace,
+    pids: dict[str, int],
+    tap: measure.OfficeTap,
+    results: dict[str, Any],
+) -> None:
+    _log(f"settling {args.settle:.0f} s, then measuring {args.window:.0f} s of steady state ...")
+    await asyncio.sleep(args.settle)
+    meter = measure.ProcessMeter(pids)
+    machine0 = psutil.cpu_times()
+    live0 = tap.live_counts()
+    started = time.monotonic()
+    meter.start()
+    while (left := args.window - (time.monotonic() - started)) > 0:
+        await asyncio.sleep(min(SAMPLE_EVERY, left))
+        meter.sample()
+    usage = meter.stop()
+    wall = time.monotonic() - started
+    live = tap.live_counts() - live0
+    machine1 = psutil.cpu_times()
+    idle = (machine1.idle - machine0.idle) + (machine1.iowait - machine0.iowait)
+    spent = sum(machine1) - sum(machine0)
+    results["steady"] = {
+        "window_s": wall,
+        "usage": {name: asdict(u) for name, u in usage.items()},
+        "machine_busy_pct": 100.0 * (1 - idle / spent) if spent else math.nan,
+        "load_average": psutil.getloadavg(),
+        "messages": dict(live),
+        "messages_per_s": sum(live.values()) / wall,
+    }
+
+
+async def _freshness(
+    args: argparse.Namespace,
+    hubs: list[bringup.Hub],
+    tokens: list[str],
+    tap: measure.OfficeTap,
+    results: dict[str, Any],
+) -> None:
+    import aiohttp
+
+    apis = []
+    for hub, token in zip(hubs, tokens, strict=True):
+        climates = await bringup.climate_entities(hub, token)
+        if climates:
+            apis.append(measure.HubApi(hub.building_id, hub.base, token, climates))
+    if not apis or args.changes <= 0:
+        results["freshness"] = None
+        return
+    _log(f"freshness: {args.changes} AC changes through the hubs ...")
+    async with aiohttp.ClientSession() as session:
+        fresh = await measure.freshness(session, tap, apis, args.changes, patience=60.0)
+    results["freshness"] = {
+        "changes": args.changes,
+        "heard": len(fresh.delays_ms),
+        "lost": fresh.lost,
+        "p50_ms": measure.percentile(fresh.delays_ms, 0.5),
+        "p95_ms": measure.percentile(fresh.delays_ms, 0.95),
+        "max_ms": max(fresh.delays_ms, default=math.nan),
+        "action_p50_ms": measure.percentile(fresh.action_ms, 0.5),
+    }
+
+
+def _print(results: dict[str, Any]) -> None:
+    setup = results["setup"]
+    provision = results["provision"]
+    print()
+    print(
+        f"Estate: {setup['rooms']} rooms x {setup['per_room']} = {setup['appliances']} "
+        f"appliances, {setup['hubs']} hubs, simulators at speed {setup['speed']}; "
+        f"{setup['cores']} cores, {setup['memory_gib']} GiB"
+    )
+    print(f"hubs up (onboarded, MQTT, household)   {results['hubs_ready_s']:8.1f} s")
+    print(
+        f"provisioning, all hubs at once         {provision['wall_s']:8.1f} s  "
+        f"{provision['rows_per_s']:.2f} rows/s  outcomes {provision['outcomes']}"
+    )
+    for building, hub in provision["per_hub"].items():
+        print(
+            f"  {building:<12} {hub['wall_s']:8.1f} s  {hub['rows']:5d} rows  "
+            f"{hub['rows_per_s']:.2f} rows/s  failed {hub['failed']}"
+        )
+    print(f"head office hears all in place after   {results['in_place_after_provision_s']:8.1f} s")
+    steady = results["steady"]
+    print(
+        f"steady state over {steady['window_s']:.0f} s: machine busy "
+        f"{steady['machine_busy_pct']:.0f} % of all cores"
+    )
+    print(f"  {'process':<24} {'CPU % of a core':>16} {'RSS MiB mean':>13} {'max':>8}")
+    for name, use in steady["usage"].items():
+        print(
+            f"  {name:<24} {use['cpu_pct']:16.1f} {use['rss_mean_mib']:13.0f} "
+            f"{use['rss_max_mib']:8.0f}"
+        )
+    print(
+        f"  broker messages on the estate tree: {steady['messages_per_s']:.1f}/s "
+        f"({steady['messages']})"
+    )
+    fresh = results.get("freshness")
+    if fresh:
+        print(
+            f"freshness, hub action -> head office ({fresh['heard']}/{fresh['changes']} heard): "
+            f"p50 {fresh['p50_ms']:.0f} ms, p95 {fresh['p95_ms']:.0f} ms, "
+            f"max {fresh['max_ms']:.0f} ms (the action itself p50 {fresh['action_p50_ms']:.0f} ms)"
+        )
+    report = results["report"]
+    print(
+        f"head office: cold read of the estate {report['cold_read_s']:.2f} s "
+        f"({report['held']} appliances); report (collect {report['wait_s']} s + render) "
+        f"{report['report_s']:.2f} s, {report['report_held']} appliances"
+    )
+    print(f"total {results['total_s']:.0f} s")
+    print(json.dumps(_rounded({"benchmark": "estate_scale", **results})))
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with its floats rounded to 3 decimals (nan as null), for the JSON line."""
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 3)
+    if isinstance(value, dict):
+        return {str(k): _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
