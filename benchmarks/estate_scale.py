@@ -14,12 +14,14 @@ fridge, a washer, a dishwasher: scripts/property_layout.py). Then:
    every hub at the same time: wall time per hub and in all, rows per second, the
    outcomes (fleet.provision's report), and how long until head office's
    subscription has heard every appliance in its floor and room.
-2. **Steady state**: after ``--settle`` s, over ``--window`` s: each hub's, the
-   simulators' and the broker's CPU (% of one core, psutil, children included) and
-   RSS (MiB, sampled every 5 s), the machine's busy share of all its cores, and the
-   live messages head office receives on the estate tree (the broker's message
-   rate on it; retained copies not counted).
-3. **Freshness**: ``--changes`` ACs turned on or off through their hub's
+2. **Steady state**, twice: as provisioned (ACs off, washers and dishwashers
+   idle), then with every AC turned on through its hub. After ``--settle`` s,
+   over ``--window`` s: each hub's, the simulators' and the broker's CPU (% of
+   one core, psutil, children included) and RSS (MiB, sampled every 5 s), the
+   machine's busy share of all its cores, and the live messages head office
+   receives on the estate tree (the broker's message rate on it; retained copies
+   not counted).
+3. **Freshness**, after each steady state: ``--changes`` ACs turned on or off through their hub's
    ``climate`` action (a real command to the appliance), each timed until head
    office's subscription hears the new state: p50, p95, max.
 4. **Head office's report**: a cold subscription timed until it holds every
@@ -40,6 +42,7 @@ from dataclasses import asdict
 import json
 import math
 from pathlib import Path
+import socket
 import sys
 import tempfile
 import time
@@ -89,8 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--changes", type=int, default=20, help="freshness changes")
     parser.add_argument("--speed", type=float, default=1.0, help="simulated s per real second")
     parser.add_argument("--seed", type=int, default=1, help="first building's simulator seed")
-    parser.add_argument("--port", type=int, default=18123, help="first hub's web port")
-    parser.add_argument("--broker-port", type=int, default=18883, help="Mosquitto's port")
+    parser.add_argument(
+        "--port", type=int, default=0, help="first hub's web port (0: free ones are chosen)"
+    )
+    parser.add_argument(
+        "--broker-port", type=int, default=0, help="Mosquitto's port (0: a free one)"
+    )
     parser.add_argument("--provision-deadline", type=float, default=3600.0, help="per hub (s)")
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="keep state and logs here (must be empty)"
@@ -130,6 +137,8 @@ async def _main(args: argparse.Namespace, state: Path) -> int:
             await _run(args, state, processes, results, logs)
         except DemoError as err:
             _log(f"error: {err}")
+            # What was measured before the failure, for the record.
+            print(json.dumps(_rounded({"benchmark": "estate_scale", "error": str(err), **results})))
             return 1
         finally:
             await demo._stop(processes, _log)
@@ -163,10 +172,14 @@ async def _run(
         "cores": psutil.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
     }
-    broker = property_broker.configure(state / "broker", args.broker_port, ESTATE, building_ids)
+    broker_port = args.broker_port or _free_ports(1)
+    broker = property_broker.configure(state / "broker", broker_port, ESTATE, building_ids)
     _log(f"starting Mosquitto on {broker.url} ...")
     broker_process = await property_broker.start(broker)
     processes.append(broker_process)
+    await asyncio.sleep(0.5)
+    if broker_process.returncode is not None:  # another broker held the port
+        raise DemoError(f"mosquitto exited at start; see {broker.log}")
 
     _log(f"starting {len(places)} simulated appliances in {args.hubs} processes ...")
     simulated = await asyncio.gather(
@@ -195,8 +208,9 @@ async def _run(
     property_layout.write_roster(roster, pairs)
     _log(f"  roster of {len(pairs)} appliances: {roster}")
 
+    first_port = args.port or _free_ports(len(names))
     hubs = [
-        bringup.Hub(name, building_id, args.port + index, state / building_id)
+        bringup.Hub(name, building_id, first_port + index, state / building_id)
         for index, (name, building_id) in enumerate(names)
     ]
     hub_processes = []
@@ -238,14 +252,51 @@ async def _run(
             f"simulators {bid}": s[0].pid for bid, s in zip(building_ids, sims, strict=True)
         }
         meter_pids["broker"] = broker_process.pid
-        await _steady_state(args, meter_pids, tap, results)
-        await _freshness(args, hubs, tokens, tap, results)
+        apis = [
+            measure.HubApi(hub.building_id, hub.base, token, climates)
+            for hub, token in zip(hubs, tokens, strict=True)
+            if (climates := await bringup.climate_entities(hub, token))
+        ]
+        steady: dict[str, Any] = {}
+        results["steady"] = steady
+        fresh: dict[str, Any] = {}
+        results["freshness"] = fresh
+        steady["idle"] = await _steady_state(args, meter_pids, tap, "as provisioned")
+        fresh["idle"] = await _freshness(args, apis, tap)
+        if apis:
+            _log("every AC on (a hot afternoon, every apartment let) ...")
+            turned = await _all_acs_on(apis)
+            _log(f"  {turned} ACs on")
+            steady["busy"] = await _steady_state(args, meter_pids, tap, "every AC on")
+            fresh["busy"] = await _freshness(args, apis, tap)
     finally:
         tap.close()
     _log("head office's report of the whole estate ...")
     timing = await asyncio.to_thread(measure.report_time, office, ESTATE, len(places))
     results["report"] = asdict(timing)
     results["total_s"] = time.monotonic() - started
+
+
+def _free_ports(count: int) -> int:
+    """The first of ``count`` consecutive ports on 127.0.0.1 that nobody listens on."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = int(probe.getsockname()[1])
+        if first + count > 65535:
+            continue
+        if all(_bindable(port) for port in range(first, first + count)):
+            return first
+    raise DemoError("no block of free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 async def _provision_and_measure(
@@ -304,13 +355,27 @@ async def _provision_and_measure(
     _log(f"  heard in place: {heard} ({results['in_place_after_provision_s']:.1f} s after)")
 
 
+async def _all_acs_on(apis: list[measure.HubApi]) -> int:
+    """``climate.turn_on`` for every AC, one action per hub; how many ACs."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        for api in apis:
+            async with session.post(
+                f"{api.base}/api/services/climate/turn_on",
+                json={"entity_id": sorted(api.climates.values())},
+                headers={"Authorization": f"Bearer {api.token}"},
+                timeout=aiohttp.ClientTimeout(total=600),
+            ) as response:
+                response.raise_for_status()
+    return sum(len(api.climates) for api in apis)
+
+
 async def _steady_state(
-    args: argparse.Namespace,
-    pids: dict[str, int],
-    tap: measure.OfficeTap,
-    results: dict[str, Any],
-) -> None:
-    _log(f"settling {args.settle:.0f} s, then measuring {args.window:.0f} s of steady state ...")
+    args: argparse.Namespace, pids: dict[str, int], tap: measure.OfficeTap, what: str
+) -> dict[str, Any]:
+    """Usage and messages over the window, after settling; ``what`` names the state."""
+    _log(f"settling {args.settle:.0f} s, then {args.window:.0f} s of steady state, {what} ...")
     await asyncio.sleep(args.settle)
     meter = measure.ProcessMeter(pids)
     machine0 = psutil.cpu_times()
@@ -326,37 +391,35 @@ async def _steady_state(
     machine1 = psutil.cpu_times()
     idle = (machine1.idle - machine0.idle) + (machine1.iowait - machine0.iowait)
     spent = sum(machine1) - sum(machine0)
-    results["steady"] = {
+    return {
+        "state": what,
         "window_s": wall,
         "usage": {name: asdict(u) for name, u in usage.items()},
         "machine_busy_pct": 100.0 * (1 - idle / spent) if spent else math.nan,
         "load_average": psutil.getloadavg(),
         "messages": dict(live),
         "messages_per_s": sum(live.values()) / wall,
+        # What the appliances were doing (their main state as head office last heard it).
+        "appliance_states": dict(Counter(str(v) for v in tap.states.values())),
     }
 
 
 async def _freshness(
-    args: argparse.Namespace,
-    hubs: list[bringup.Hub],
-    tokens: list[str],
-    tap: measure.OfficeTap,
-    results: dict[str, Any],
-) -> None:
+    args: argparse.Namespace, apis: list[measure.HubApi], tap: measure.OfficeTap
+) -> dict[str, Any] | None:
+    """Freshness over ``--changes`` AC changes (ms); None without ACs."""
     import aiohttp
 
-    apis = []
-    for hub, token in zip(hubs, tokens, strict=True):
-        climates = await bringup.climate_entities(hub, token)
-        if climates:
-            apis.append(measure.HubApi(hub.building_id, hub.base, token, climates))
     if not apis or args.changes <= 0:
-        results["freshness"] = None
-        return
+        return None
     _log(f"freshness: {args.changes} AC changes through the hubs ...")
     async with aiohttp.ClientSession() as session:
         fresh = await measure.freshness(session, tap, apis, args.changes, patience=60.0)
-    results["freshness"] = {
+    _log(
+        f"  p50 {measure.percentile(fresh.delays_ms, 0.5):.0f} ms, "
+        f"p95 {measure.percentile(fresh.delays_ms, 0.95):.0f} ms, {fresh.lost} lost"
+    )
+    return {
         "changes": args.changes,
         "heard": len(fresh.delays_ms),
         "lost": fresh.lost,
@@ -387,25 +450,27 @@ def _print(results: dict[str, Any]) -> None:
             f"{hub['rows_per_s']:.2f} rows/s  failed {hub['failed']}"
         )
     print(f"head office hears all in place after   {results['in_place_after_provision_s']:8.1f} s")
-    steady = results["steady"]
-    print(
-        f"steady state over {steady['window_s']:.0f} s: machine busy "
-        f"{steady['machine_busy_pct']:.0f} % of all cores"
-    )
-    print(f"  {'process':<24} {'CPU % of a core':>16} {'RSS MiB mean':>13} {'max':>8}")
-    for name, use in steady["usage"].items():
+    for steady in results["steady"].values():
         print(
-            f"  {name:<24} {use['cpu_pct']:16.1f} {use['rss_mean_mib']:13.0f} "
-            f"{use['rss_max_mib']:8.0f}"
+            f"steady state, {steady['state']}, over {steady['window_s']:.0f} s: machine busy "
+            f"{steady['machine_busy_pct']:.0f} % of all cores"
         )
-    print(
-        f"  broker messages on the estate tree: {steady['messages_per_s']:.1f}/s "
-        f"({steady['messages']})"
-    )
-    fresh = results.get("freshness")
-    if fresh:
+        print(f"  {'process':<24} {'CPU % of a core':>16} {'RSS MiB mean':>13} {'max':>8}")
+        for name, use in steady["usage"].items():
+            print(
+                f"  {name:<24} {use['cpu_pct']:16.1f} {use['rss_mean_mib']:13.0f} "
+                f"{use['rss_max_mib']:8.0f}"
+            )
         print(
-            f"freshness, hub action -> head office ({fresh['heard']}/{fresh['changes']} heard): "
+            f"  broker messages on the estate tree: {steady['messages_per_s']:.1f}/s "
+            f"({steady['messages']}); appliances {steady['appliance_states']}"
+        )
+    for state, fresh in results["freshness"].items():
+        if fresh is None:
+            continue
+        print(
+            f"freshness, {state}, hub action -> head office "
+            f"({fresh['heard']}/{fresh['changes']} heard): "
             f"p50 {fresh['p50_ms']:.0f} ms, p95 {fresh['p95_ms']:.0f} ms, "
             f"max {fresh['max_ms']:.0f} ms (the action itself p50 {fresh['action_p50_ms']:.0f} ms)"
         )

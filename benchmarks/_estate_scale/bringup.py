@@ -13,6 +13,7 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass
 import json
+import os
 from pathlib import Path
 import sys
 import time
@@ -95,10 +96,20 @@ async def start_simulators(
 
 
 async def start_hub(hub: Hub, log: IO[str]) -> asyncio.subprocess.Process:
-    """Write the hub's configuration (the demo's) and start its Home Assistant."""
+    """Write the hub's configuration (the demo's) and start its Home Assistant.
+
+    Each hub gets a temporary directory of its own: Home Assistant's file upload
+    keeps uploads in ``<tmp>/home-assistant-file_upload`` and empties that folder
+    when it first uploads, so hubs on one machine sharing /tmp delete each other's
+    uploaded rosters (seen: "cannot read .../roster.csv" when four hubs provision
+    at once).
+    """
     demo._write_ha_config(hub.directory / "config", "127.0.0.1", hub.port)
+    tmp = hub.directory / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
     return await asyncio.create_subprocess_exec(
         *demo._home_assistant_command(hub.directory / "config"),
+        env={**os.environ, "TMPDIR": str(tmp)},
         cwd=ROOT,
         stdout=log,
         stderr=asyncio.subprocess.STDOUT,
