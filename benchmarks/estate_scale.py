@@ -171,6 +171,7 @@ async def _run(
         "speed": args.speed,
         "cores": psutil.cpu_count(),
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     broker_port = args.broker_port or _free_ports(1)
     broker = property_broker.configure(state / "broker", broker_port, ESTATE, building_ids)
@@ -338,6 +339,8 @@ async def _provision_and_measure(
         "outcomes": dict(outcomes),
         "failed": sum(outcomes[o] for o in FAILED_OUTCOMES),
         "per_hub": per_hub,
+        # The machine's load as provisioning ended (other work on it counts too).
+        "load_average": psutil.getloadavg(),
     }
     _log(f"waiting for head office to hear every appliance in its room ({expected}) ...")
     heard: dict[str, int] = {}
