@@ -359,7 +359,11 @@ async def _provision_and_measure(
 
 
 async def _all_acs_on(apis: list[measure.HubApi]) -> int:
-    """``climate.turn_on`` for every AC, one action per hub; how many ACs."""
+    """``climate.turn_on`` for every AC, one action per hub; how many ACs.
+
+    A hub that answers with an error is logged: the steady state's appliance
+    states say how many ACs are on.
+    """
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
@@ -370,7 +374,8 @@ async def _all_acs_on(apis: list[measure.HubApi]) -> int:
                 headers={"Authorization": f"Bearer {api.token}"},
                 timeout=aiohttp.ClientTimeout(total=600),
             ) as response:
-                response.raise_for_status()
+                if response.status != 200:
+                    _log(f"  {api.building_id}: turn_on answered HTTP {response.status}")
     return sum(len(api.climates) for api in apis)
 
 
@@ -417,15 +422,18 @@ async def _freshness(
         return None
     _log(f"freshness: {args.changes} AC changes through the hubs ...")
     async with aiohttp.ClientSession() as session:
-        fresh = await measure.freshness(session, tap, apis, args.changes, patience=60.0)
+        fresh = await measure.freshness(
+            session, tap, apis, args.changes, patience=30.0, budget=240.0
+        )
     _log(
         f"  p50 {measure.percentile(fresh.delays_ms, 0.5):.0f} ms, "
         f"p95 {measure.percentile(fresh.delays_ms, 0.95):.0f} ms, {fresh.lost} lost"
     )
     return {
-        "changes": args.changes,
+        "changes": len(fresh.action_ms),
         "heard": len(fresh.delays_ms),
         "lost": fresh.lost,
+        "failed": fresh.failed,
         "p50_ms": measure.percentile(fresh.delays_ms, 0.5),
         "p95_ms": measure.percentile(fresh.delays_ms, 0.95),
         "max_ms": max(fresh.delays_ms, default=math.nan),

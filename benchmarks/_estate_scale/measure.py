@@ -203,6 +203,7 @@ class Freshness:
     delays_ms: list[float]
     action_ms: list[float]
     lost: int
+    failed: int  # actions the hub refused or did not answer
 
 
 async def freshness(
@@ -211,34 +212,49 @@ async def freshness(
     hubs: Sequence[HubApi],
     changes: int,
     patience: float,
+    budget: float,
 ) -> Freshness:
     """Turn ``changes`` ACs (round robin over the hubs) on or off, each from its last state.
 
     Each change is ``climate.turn_on``/``turn_off`` on the hub (a real command to
     the appliance, acknowledged before the action returns), timed from just before
     the call until head office's subscription hears the appliance's new state. A
-    change not heard within ``patience`` s is counted as lost. One at a time.
+    change not heard within ``patience`` s is counted as lost. One at a time; no
+    change is started after ``budget`` s (an overloaded estate then reports fewer).
     """
     import asyncio
+
+    import aiohttp
 
     per_hub = [sorted(hub.climates.items()) for hub in hubs]
     delays: list[float] = []
     actions: list[float] = []
-    lost = 0
+    lost = failed = 0
+    began = time.monotonic()
     for n in range(changes):
+        if time.monotonic() - began > budget:
+            break
         hub = hubs[n % len(hubs)]
         appliances = per_hub[n % len(hubs)]
         appliance_id, entity_id = appliances[(n // len(hubs)) % len(appliances)]
         target = "off" if tap.states.get(appliance_id) == "on" else "on"
         waiter = tap.wait_for(appliance_id, target)
         started = time.perf_counter()
-        async with session.post(
-            f"{hub.base}/api/services/climate/turn_{target}",
-            json={"entity_id": entity_id},
-            headers={"Authorization": f"Bearer {hub.token}"},
-        ) as response:
-            response.raise_for_status()
+        try:
+            async with session.post(
+                f"{hub.base}/api/services/climate/turn_{target}",
+                json={"entity_id": entity_id},
+                headers={"Authorization": f"Bearer {hub.token}"},
+                timeout=aiohttp.ClientTimeout(total=patience),
+            ) as response:
+                ok = response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            ok = False
         actions.append((time.perf_counter() - started) * 1000)
+        if not ok:  # the hub refused or did not answer: nothing to wait for
+            tap.forget(waiter)
+            failed += 1
+            continue
         heard = await asyncio.to_thread(waiter.event.wait, patience)
         tap.forget(waiter)
         if heard and waiter.at is not None:
@@ -246,7 +262,7 @@ async def freshness(
         else:
             lost += 1
         await asyncio.sleep(0.5)  # the hub's refresh after one change is not the next's
-    return Freshness(delays, actions, lost)
+    return Freshness(delays, actions, lost, failed)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
