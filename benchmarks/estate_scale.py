@@ -42,6 +42,7 @@ from dataclasses import asdict
 import json
 import math
 from pathlib import Path
+import signal
 import socket
 import sys
 import tempfile
@@ -69,6 +70,7 @@ FAILED_OUTCOMES = (
     "bad_row",
 )
 SAMPLE_EVERY = 5.0  # seconds between RSS samples in the window
+SIMULATE_MAX_PER_TYPE = 64  # firmware_bridge simulate's limit per appliance type
 
 
 def _log(message: str) -> None:
@@ -133,8 +135,20 @@ async def _main(args: argparse.Namespace, state: Path) -> int:
     processes: list[asyncio.subprocess.Process] = []
     results: dict[str, Any] = {}
     with contextlib.ExitStack() as logs:
+        run = asyncio.ensure_future(_run(args, state, processes, results, logs))
+        # SIGTERM, and SIGINT even when a background shell ignores it, stop the run
+        # through the finally below, which stops every process started.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, run.cancel)
         try:
-            await _run(args, state, processes, results, logs)
+            await run
+        except asyncio.CancelledError:
+            _log("stopped before the end")
+            print(
+                json.dumps(_rounded({"benchmark": "estate_scale", "error": "stopped", **results}))
+            )
+            return 1
         except DemoError as err:
             _log(f"error: {err}")
             # What was measured before the failure, for the record.
@@ -182,29 +196,33 @@ async def _run(
     if broker_process.returncode is not None:  # another broker held the port
         raise DemoError(f"mosquitto exited at start; see {broker.log}")
 
-    _log(f"starting {len(places)} simulated appliances in {args.hubs} processes ...")
+    groups = _simulator_groups(places)
+    _log(f"starting {len(places)} simulated appliances in {len(groups)} processes ...")
     simulated = await asyncio.gather(
         *(
             bringup.start_simulators(
-                property_layout.counts(p for p in places if p.building_id == building_id),
+                property_layout.counts(group),
                 args.seed + index,
                 args.speed,
-                state / "appliances" / building_id,
-                logs.enter_context((state / f"appliances-{building_id}.log").open("w")),
+                state / "appliances" / name,
+                logs.enter_context((state / f"appliances-{name}.log").open("w")),
             )
-            for index, building_id in enumerate(building_ids)
+            for index, (name, group) in enumerate(groups.items())
         ),
         return_exceptions=True,
     )
     for outcome in simulated:
+        if not isinstance(outcome, BaseException):
+            processes.append(outcome[0])
+    for outcome in simulated:
         if isinstance(outcome, BaseException):
             raise outcome
-        processes.append(outcome[0])
     pairs = []
-    for building_id, outcome in zip(building_ids, simulated, strict=True):
+    simulator_pids: dict[str, int] = {}
+    for (name, group), outcome in zip(groups.items(), simulated, strict=True):
         assert not isinstance(outcome, BaseException)
-        here = [p for p in places if p.building_id == building_id]
-        pairs += property_layout.assign(here, outcome[1])
+        pairs += property_layout.assign(group, outcome[1])
+        simulator_pids[f"simulators {name}"] = outcome[0].pid
     roster = state / "roster.csv"
     property_layout.write_roster(roster, pairs)
     _log(f"  roster of {len(pairs)} appliances: {roster}")
@@ -248,10 +266,7 @@ async def _run(
         meter_pids = {
             f"hub {hub.building_id}": p.pid for hub, p in zip(hubs, hub_processes, strict=True)
         }
-        sims = [outcome for outcome in simulated if not isinstance(outcome, BaseException)]
-        meter_pids |= {
-            f"simulators {bid}": s[0].pid for bid, s in zip(building_ids, sims, strict=True)
-        }
+        meter_pids |= simulator_pids
         meter_pids["broker"] = broker_process.pid
         apis = [
             measure.HubApi(hub.building_id, hub.base, token, climates)
@@ -276,6 +291,25 @@ async def _run(
     timing = await asyncio.to_thread(measure.report_time, office, ESTATE, len(places))
     results["report"] = asdict(timing)
     results["total_s"] = time.monotonic() - started
+
+
+def _simulator_groups(places: list[property_layout.Place]) -> dict[str, list[Any]]:
+    """The places each simulate process serves: a building's, at most 64 of a type each.
+
+    ``firmware_bridge simulate`` takes at most 64 appliances of each type, so a
+    building of more needs several processes (named tower-a, tower-a-2 ...).
+    """
+    groups: dict[str, list[Any]] = {}
+    for place in places:
+        number = 1
+        while True:
+            name = place.building_id if number == 1 else f"{place.building_id}-{number}"
+            group = groups.setdefault(name, [])
+            if sum(1 for p in group if p.kind == place.kind) < SIMULATE_MAX_PER_TYPE:
+                group.append(place)
+                break
+            number += 1
+    return groups
 
 
 def _free_ports(count: int) -> int:
@@ -471,6 +505,13 @@ def _print(results: dict[str, Any]) -> None:
             print(
                 f"  {name:<24} {use['cpu_pct']:16.1f} {use['rss_mean_mib']:13.0f} "
                 f"{use['rss_max_mib']:8.0f}"
+            )
+        for kind in ("hub", "simulators"):
+            uses = [u for n, u in steady["usage"].items() if n.startswith(f"{kind} ")]
+            print(
+                f"  {kind + ', all':<24} {sum(u['cpu_pct'] for u in uses):16.1f} "
+                f"{sum(u['rss_mean_mib'] for u in uses):13.0f} "
+                f"{sum(u['rss_max_mib'] for u in uses):8.0f}"
             )
         print(
             f"  broker messages on the estate tree: {steady['messages_per_s']:.1f}/s "
