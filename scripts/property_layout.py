@@ -3,8 +3,12 @@
 ``layout(rooms)`` spreads the rooms over two buildings of two floors each (40
 rooms: 10 a floor), with an air conditioner in every room, a refrigerator in
 each floor's first room and a washing machine in each building's laundry on
-its first floor. ``write_roster`` turns the simulators' ids, addresses and
-printed pairing codes into the roster fleet.provision reads (docs/fleet.md).
+its first floor. With ``per_room`` it is a block of serviced apartments
+instead (the scale benchmark's): the first ``per_room`` of an air conditioner,
+a refrigerator, a washer and a dishwasher in every room, over as many
+buildings and floors as asked. ``write_roster`` turns the simulators' ids,
+addresses and printed pairing codes into the roster fleet.provision reads
+(docs/fleet.md).
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BUILDINGS = (("Tower A", "tower-a"), ("Tower B", "tower-b"))  # (name, building id)
 FLOORS_PER_BUILDING = 2
 LAUNDRY = "Laundry"
+# What a serviced apartment holds, in this order: ``per_room`` takes the first ones.
+APARTMENT = ("room_air_conditioner", "refrigerator", "laundry_washer", "dishwasher")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +37,50 @@ class Place:
     kind: str
 
 
-def layout(rooms: int) -> list[Place]:
-    """The appliances of a property of ``rooms`` rooms (at least one per floor: 4)."""
-    floors = len(BUILDINGS) * FLOORS_PER_BUILDING
+def buildings(count: int) -> list[tuple[str, str]]:
+    """(name, building id) of ``count`` buildings: Tower A (tower-a), Tower B ... (1 to 26)."""
+    if not 1 <= count <= 26:
+        raise ValueError(f"1 to 26 buildings, not {count}")
+    return [(f"Tower {chr(65 + i)}", f"tower-{chr(97 + i)}") for i in range(count)]
+
+
+BUILDINGS = tuple(buildings(2))  # the demo's two
+
+
+def layout(
+    rooms: int,
+    *,
+    building_count: int = len(BUILDINGS),
+    floors_per_building: int = FLOORS_PER_BUILDING,
+    per_room: int | None = None,
+) -> list[Place]:
+    """The appliances of a property of ``rooms`` rooms, at least one per floor.
+
+    Without ``per_room`` (the demo): an AC a room, a fridge in each floor's
+    first room, a washer in each building's laundry. With ``per_room`` (1 to 4):
+    the first ``per_room`` of ``APARTMENT`` in every room and nothing else.
+    ValueError for fewer rooms than floors or a ``per_room`` out of range.
+    """
+    if per_room is not None and not 1 <= per_room <= len(APARTMENT):
+        raise ValueError(f"1 to {len(APARTMENT)} appliances a room, not {per_room}")
+    if floors_per_building < 1:
+        raise ValueError("at least one floor a building")
+    names = buildings(building_count)
+    floors = building_count * floors_per_building
     if rooms < floors:
         raise ValueError(f"at least {floors} rooms: one per floor")
     places: list[Place] = []
     for index in range(floors):
-        building, building_id = BUILDINGS[index // FLOORS_PER_BUILDING]
-        floor = index % FLOORS_PER_BUILDING + 1
+        building, building_id = names[index // floors_per_building]
+        floor = index % floors_per_building + 1
         # The rooms left are shared out as evenly as they go, earlier floors first.
         count = rooms // floors + (1 if index < rooms % floors else 0)
-        numbers = [f"{floor}{n:02d}" for n in range(1, count + 1)]
+        width = max(2, len(str(count)))
+        numbers = [f"{floor}{n:0{width}d}" for n in range(1, count + 1)]
+        if per_room is not None:
+            kinds = APARTMENT[:per_room]
+            places += [Place(building, building_id, floor, n, k) for n in numbers for k in kinds]
+            continue
         places += [Place(building, building_id, floor, n, "room_air_conditioner") for n in numbers]
         places.append(Place(building, building_id, floor, numbers[0], "refrigerator"))
         if floor == 1:

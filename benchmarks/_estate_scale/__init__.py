@@ -1,0 +1,1 @@
+"""Parts of the estate scale benchmark (``./scripts/bench estate-scale``)."""
