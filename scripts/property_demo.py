@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 import json
+import os
 from pathlib import Path
 import signal
 import sys
@@ -288,9 +289,15 @@ async def _bring_up(
     for hub in hubs:
         demo._write_ha_config(hub.directory / "config", "127.0.0.1", hub.port)
         _log(f"starting the {hub.building} hub on {hub.base} (log {shown(hub.log)}) ...")
+        # A temporary folder per hub: Home Assistant's file upload keeps uploads in
+        # <tmp>/home-assistant-file_upload and empties it at its first upload and at
+        # stop, so hubs sharing /tmp would delete each other's uploaded rosters.
+        private_tmp = hub.directory / "tmp"
+        private_tmp.mkdir(parents=True, exist_ok=True)
         process = await asyncio.create_subprocess_exec(
             *demo._home_assistant_command(hub.directory / "config"),
             cwd=ROOT,
+            env={**os.environ, "TMPDIR": str(private_tmp)},
             stdout=logs[hub.building_id],
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,

@@ -19,8 +19,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.liuzhou_appliances import async_remove_entry
 from custom_components.liuzhou_appliances.const import DOMAIN
+from custom_components.liuzhou_appliances.entry_points import async_remove_entry
 from custom_components.liuzhou_appliances.fridge_fault_monitor import (
     FridgeFaultMonitor,
     sample_from,
@@ -221,7 +221,9 @@ async def test_the_window_is_kept_across_a_reload_and_goes_with_the_entry(
     await hass.async_block_till_done()
     kept = _monitor(paired_appliance)
     assert kept is not monitor
-    np.testing.assert_array_equal(kept._observer.features(now), row)
+    restored = kept._observer.features(now)
+    assert restored is not None
+    np.testing.assert_array_equal(restored, row)
 
     key = f"{DOMAIN}.fridge_window.{entry.entry_id}"
     await kept._store().async_save(kept._observer.to_json())  # as at shutdown

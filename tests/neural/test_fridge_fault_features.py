@@ -116,7 +116,10 @@ def test_the_window_survives_a_restart_through_json() -> None:
     for minute in range(90):  # a run that started before the restart ends after it
         for each in (observer, kept):
             each.add(_sample(start + minute * 60.0, on=minute < 15))
-    np.testing.assert_array_equal(observer.features(), kept.features())
+    later, kept_later = observer.features(), kept.features()
+    assert later is not None
+    assert kept_later is not None
+    np.testing.assert_array_equal(later, kept_later)
 
 
 @pytest.mark.parametrize(
