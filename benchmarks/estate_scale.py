@@ -59,6 +59,7 @@ from benchmarks._estate_scale import bringup, measure  # noqa: E402
 from fleet.estate_mqtt import BrokerSettings  # noqa: E402
 from scripts import demo, property_broker, property_layout  # noqa: E402
 from scripts.demo_owner import DemoError  # noqa: E402
+from scripts.property_demo import Hub  # noqa: E402
 
 ESTATE = "liuzhou-scale"
 FAILED_OUTCOMES = (
@@ -229,7 +230,7 @@ async def _run(
 
     first_port = args.port or _free_ports(len(names))
     hubs = [
-        bringup.Hub(name, building_id, first_port + index, state / building_id)
+        Hub(name, building_id, first_port + index, state / building_id)
         for index, (name, building_id) in enumerate(names)
     ]
     hub_processes = []
@@ -336,7 +337,7 @@ def _bindable(port: int) -> bool:
 
 async def _provision_and_measure(
     args: argparse.Namespace,
-    hubs: list[bringup.Hub],
+    hubs: list[Hub],
     hub_processes: list[asyncio.subprocess.Process],
     tap: measure.OfficeTap,
     roster: Path,

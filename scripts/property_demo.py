@@ -83,6 +83,11 @@ class Hub:
     def provision_log(self) -> Path:
         return self.directory / "provision.log"
 
+    @property
+    def token_file(self) -> Path:
+        """The long-lived access token (0600)."""
+        return self.directory / "token"
+
 
 async def _provision(hub: Hub, roster: Path, token_file: Path) -> str:
     """Run fleet.provision for the hub's building; its closing line, DemoError if not all done."""
@@ -131,7 +136,7 @@ async def _bring_up_hub(
         await demo._wait_for_http(session, hub.base, process, shown(hub.log))
         access = await owner.onboard(session, hub.base, hub.directory / "credentials.json")
         await owner.remove_online_only_entries(session, hub.base, access)
-        token_file = hub.directory / "token"
+        token_file = hub.token_file
         token = await property_hub.long_lived_token(session, hub.base, access, token_file)
         user = property_broker.hub_user(hub.building_id)
         mqtt = await property_hub.set_up_mqtt(
@@ -159,7 +164,7 @@ async def _energy_dashboard(
     import aiohttp
 
     rooms = len({place.room for place in places if place.building_id == hub.building_id})
-    token = (hub.directory / "token").read_text().strip()
+    token = hub.token_file.read_text().strip()
     async with aiohttp.ClientSession() as session:
         dashboard = await property_energy.set_up_energy_dashboard(session, hub.base, token, rooms)
     _log(f"  {hub.building}: Energy dashboard: {dashboard.summary()}")
@@ -174,7 +179,7 @@ async def _statistics(hub: Hub, dashboard: property_energy.EnergyDashboard) -> N
     """Say when the hub's energy sensors have statistics and Home Assistant finds no issue."""
     import aiohttp
 
-    token = (hub.directory / "token").read_text().strip()
+    token = hub.token_file.read_text().strip()
     try:
         async with aiohttp.ClientSession() as session:
             await property_energy.statistics_compiled(session, hub.base, token, dashboard)
@@ -194,7 +199,7 @@ async def _check_out(hub: Hub, places: list[property_layout.Place]) -> None:
     import aiohttp
 
     first = next(place for place in places if place.building_id == hub.building_id)
-    token = (hub.directory / "token").read_text().strip()
+    token = hub.token_file.read_text().strip()
     async with aiohttp.ClientSession() as session:
         done = await property_checkout.stay(
             session, hub.base, token, f"{hub.building} / {first.room}"

@@ -21,33 +21,9 @@ from typing import IO, Any
 
 from scripts import demo, demo_owner as owner, property_broker, property_hub
 from scripts.demo_owner import DOMAIN, DemoError
+from scripts.property_demo import Hub
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True, slots=True)
-class Hub:
-    """One building's Home Assistant in the benchmark's state directory."""
-
-    building: str
-    building_id: str
-    port: int
-    directory: Path
-
-    @property
-    def base(self) -> str:
-        """Its HTTP address."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        """Home Assistant's output."""
-        return self.directory / "home-assistant.log"
-
-    @property
-    def token_file(self) -> Path:
-        """The long-lived access token (0600)."""
-        return self.directory / "token"
 
 
 async def start_simulators(
