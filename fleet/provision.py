@@ -240,13 +240,18 @@ async def _async_provision(
 
 
 def progress_line(event: dict[str, Any]) -> str:
-    """One progress event as a line: ``[3/8] line 4 Tower B / 2 / 201 lz-ac-1: paired``."""
+    """One progress event as a line: ``[3/8] line 4 Tower B / 2 / 201 lz-ac-1: paired``.
+
+    A try that failed for a passing reason ends ``..., trying again in 5 s``.
+    """
     where = " / ".join(str(event[k]) for k in ("building", "floor", "room") if k in event)
     parts = [f"[{event.get('done')}/{event.get('total')}] line {event.get('line')}"]
     parts += [p for p in (where, event.get("appliance")) if p]
     text = " ".join(str(p) for p in parts) + f": {event.get('outcome')}"
     if event.get("reason"):
         text += f" ({event['reason']})"
+    if event.get("retry_in") is not None:
+        text += f", trying again in {float(event['retry_in']):.0f} s"
     return text
 
 

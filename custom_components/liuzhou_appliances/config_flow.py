@@ -50,10 +50,12 @@ from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import SUPPORTED_VERSIONS, HelloInfo
 from .link.discovery import DEFAULT_PORT, parse_txt
 from .link.errors import (
+    BusyError,
     InvalidStateError,
     KeyRejectedError,
     LinkError,
     RateLimitedError,
+    TimedOutError,
     TransportError,
     UnsupportedVersionError,
     WrongCodeError,
@@ -98,6 +100,10 @@ def _link_error_key(err: LinkError, *, pairing: bool = False) -> tuple[str, dict
         return "unsupported_version", {}
     if err.means(KeyRejectedError):
         return "key_rejected", {}
+    if err.means(BusyError):
+        return "busy", {}
+    if err.means(TimedOutError):
+        return "timed_out", {}
     _LOGGER.warning("Unexpected error from the appliance: %s", err)
     return "unknown", {}
 

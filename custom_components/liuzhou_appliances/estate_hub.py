@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 from typing import Any, Final
 import uuid
@@ -115,6 +116,14 @@ class EstateHub:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._lock = asyncio.Lock()
         self._refresh_soon: asyncio.TimerHandle | None = None
+        # What the next refresh looks at: every appliance, or only those that pushed
+        # (async_start looks at every appliance itself).
+        self._refresh_all = False
+        self._changed: set[str] = set()
+        # (floor name, room name) by appliance entry id; None: read the registries again.
+        self._places: dict[str, tuple[str | None, str]] | None = None
+        # The summary's content (no time) and what was published for it.
+        self._summary_sent: tuple[BuildingSummary, BuildingSummary] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -145,7 +154,7 @@ class EstateHub:
             )
         self._unsubs += [
             mqtt.async_subscribe_connection_status(self.hass, self._connection_changed),
-            room_index.async_track_rooms(self.hass, self._schedule_refresh),
+            room_index.async_track_rooms(self.hass, self._rooms_changed),
             async_track_time_interval(self.hass, self._async_timer, REFRESH_INTERVAL),
             async_track_time_interval(self.hass, self._async_retry, OUTBOX_RETRY),
         ]
@@ -190,15 +199,35 @@ class EstateHub:
             )
 
     @callback
+    def _rooms_changed(self) -> None:
+        self._places = None
+        self._schedule_refresh()
+
+    @callback
     def _schedule_refresh(self) -> None:
+        """Look at every appliance soon (rooms, a command)."""
+        self._refresh_all = True
+        self._refresh_later()
+
+    @callback
+    def _appliance_changed(self, appliance_id: str) -> None:
+        """One appliance pushed: look at it (and whatever else pushed) soon."""
+        self._changed.add(appliance_id)
+        self._refresh_later()
+
+    @callback
+    def _refresh_later(self) -> None:
+        # Pushes within 0.2 s make one refresh.
         if self._refresh_soon is None:
             self._refresh_soon = self.hass.loop.call_later(0.2, self._start_refresh)
 
     @callback
     def _start_refresh(self) -> None:
         self._refresh_soon = None
+        only = None if self._refresh_all else self._changed
+        self._refresh_all, self._changed = False, set()
         self.entry.async_create_background_task(
-            self.hass, self.async_refresh(), "liuzhou_estate_refresh"
+            self.hass, self.async_refresh(only), "liuzhou_estate_refresh"
         )
 
     async def _async_timer(self, _now: datetime) -> None:
@@ -214,24 +243,45 @@ class EstateHub:
             if not await self._async_publish(topic, payload):
                 return
 
-    async def async_refresh(self) -> None:
-        """Publish what changed: status, states, summary; then send the outbox."""
+    async def async_refresh(self, only: set[str] | None = None) -> None:
+        """Publish what changed: status, states, summary; then send the outbox.
+
+        ``only``: the appliance ids to look at (those that pushed); None looks at
+        every appliance. A push costs its own appliance, not the building's.
+        """
         async with self._lock:
             energies = sorted(self._appliances(), key=lambda e: e.appliance_id)
             self._watch(energies)
-            states = [await self._async_state(energy) for energy in energies]
+            places = self._room_places()
+            looked_at = [e for e in energies if only is None or e.appliance_id in only]
+            for energy in looked_at:
+                place = places.get(energy.coordinator.config_entry.entry_id)
+                await self._async_state(energy, place)
             if self.store.pending:
                 await self.async_appliances_returned()
             if not self.connected:
                 return
             await self._async_retain(status_topic(self.estate, self.building), STATUS_ONLINE)
-            for state in states:
+            for energy in looked_at:
+                state = self._states[energy.appliance_id]
                 topic = state_topic(self.estate, self.building, state.appliance_id)
                 await self._async_retain(topic, encode(state))
+            states = [self._states[e.appliance_id] for e in energies]
             await self._async_retain(
                 summary_topic(self.estate, self.building), encode(self._summary(states))
             )
             await self._async_flush()
+
+    def _room_places(self) -> dict[str, tuple[str | None, str]]:
+        """(floor name or None, room name) of each appliance entry in a room."""
+        if self._places is None:
+            room_map = room_index.rooms(self.hass)
+            floor_map = room_index.floors(self.hass, room_map)
+            self._places = {}
+            for entry_id, room in room_index.rooms_by_entry(room_map).items():
+                floor = floor_map.get(room.floor_id) if room.floor_id is not None else None
+                self._places[entry_id] = (floor.name if floor is not None else None, room.name)
+        return self._places
 
     def _watch(self, energies: list[ApplianceEnergy]) -> None:
         """Listen to every appliance's coordinator (new ones as they are set up)."""
@@ -241,27 +291,25 @@ class EstateHub:
         for energy in energies:
             if energy.appliance_id not in self._watched:
                 self._watched[energy.appliance_id] = energy.coordinator.async_add_listener(
-                    self._schedule_refresh
+                    partial(self._appliance_changed, energy.appliance_id)
                 )
 
-    async def _async_state(self, energy: ApplianceEnergy) -> ApplianceState:
-        """The appliance's state now; queues fault events and counts its cost."""
+    async def _async_state(
+        self, energy: ApplianceEnergy, place: tuple[str | None, str] | None
+    ) -> ApplianceState:
+        """The appliance's state in ``place`` (floor, room); queues fault events, counts cost."""
         coordinator = energy.coordinator
         values = coordinator.values
         faults = tuple(str(code) for code in values.get("faults") or ())  # type: ignore[union-attr]
         await self._async_fault_events(energy.appliance_id, frozenset(faults))
-        room = room_index.room_of_entry(self.hass, coordinator.config_entry.entry_id)
-        floor_name: str | None = None
-        if room is not None and room.floor_id is not None:
-            floor = room_index.floors(self.hass).get(room.floor_id)
-            floor_name = floor.name if floor is not None else None
+        floor_name, room_name = place if place is not None else (None, None)
         energy_kwh = _number(values.get("energy"))
         state = ApplianceState(
             appliance_id=energy.appliance_id,
             type=str(energy.kind),
             name=coordinator.config_entry.title,
             floor=floor_name,
-            room=room.name if room is not None else None,
+            room=room_name,
             online=coordinator.connected,
             state=main_state(energy),
             power_w=_number(values.get("power")),
@@ -312,6 +360,14 @@ class EstateHub:
             )
 
     def _summary(self, states: list[ApplianceState]) -> BuildingSummary:
+        """The building's summary; ``updated`` is when its content last changed."""
+        content = self._summary_content(states)
+        if self._summary_sent is None or self._summary_sent[0] != content:
+            self._summary_sent = (content, replace(content, updated=now_iso()))
+        return self._summary_sent[1]
+
+    @staticmethod
+    def _summary_content(states: list[ApplianceState]) -> BuildingSummary:
         floors: dict[str | None, list[ApplianceState]] = {}
         for state in states:
             floors.setdefault(state.floor, []).append(state)
@@ -328,7 +384,7 @@ class EstateHub:
             summaries,
             round(sum(f.energy_kwh for f in summaries), 3),
             round(sum(f.cost for f in summaries), 4),
-            now_iso(),
+            "",
         )
 
     async def _async_retain(self, topic: str, payload: str | bytes) -> None:

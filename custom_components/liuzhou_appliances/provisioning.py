@@ -10,7 +10,11 @@ Each good row is paired through the config flow's ``provision`` step (the same
 pairing as by hand), then placed (provision_places.py). An appliance already
 paired is not paired again; only its place is put right. Rows are worked on a
 few at a time, each one ending in one outcome; one failing row stops nothing
-else, and a failed pairing leaves no entry, floor or area behind. A
+else, and a failed pairing leaves no entry, floor or area behind. A pairing
+that failed for a passing reason (nothing answered in time, the appliance busy
+with another pairing, a short rate limit) is tried again, one row at a time,
+after RETRY_DELAYS; a wrong code never is (it would cost one of the
+appliance's guesses). A
 ``liuzhou_appliances_provision_progress`` event is fired per row; the
 response is the report (docs/fleet.md). Codes are used once and never stored,
 logged, fired or returned.
@@ -55,6 +59,12 @@ ATTR_FILE_ID: Final = "file_id"
 ATTR_FORMAT: Final = "format"
 # Appliances paired at once: pairing is quick, setting up an entry less so.
 PARALLEL: Final = 4
+# Seconds before the second and third try of a pairing that failed for a passing
+# reason. Found at scale: a hub pairing hundreds of appliances while other work
+# wants its cores sees steps time out; a later try, alone, pairs most of them.
+RETRY_DELAYS: tuple[float, ...] = (5.0, 20.0)
+# A rate limit longer than this (s) is not waited out: the report says when to retry.
+MAX_RATE_LIMIT_WAIT: Final = 60.0
 
 # Outcomes of a row (docs/fleet.md).
 PAIRED: Final = "paired"
@@ -64,6 +74,11 @@ WRONG_CODE: Final = "wrong_code"
 FAILED: Final = "failed"
 FAILURES: Final = frozenset(
     {UNREACHABLE, WRONG_CODE, FAILED, "bad_row", "duplicate_row", "duplicate_appliance"}
+)
+
+# Pairing errors worth another try (config_flow's keys): passing, not the code.
+_PASSING_ERRORS: Final = frozenset(
+    {"cannot_connect", "ble_cannot_connect", "ble_no_connection_slot", "busy", "timed_out"}
 )
 
 _UNREACHABLE_ERRORS: Final = frozenset(
@@ -196,6 +211,18 @@ class _Outcome:
     outcome: str
     reason: str | None = None
     entry: ConfigEntry | None = None
+    # RATE_LIMITED: seconds until the appliance takes a pairing again.
+    retry_after: float | None = None
+
+    def retry_in(self, attempt: int) -> float | None:
+        """Seconds to wait before trying again after ``attempt`` tries; None: do not."""
+        if attempt > len(RETRY_DELAYS):
+            return None
+        if self.reason == "rate_limited" and self.retry_after is not None:
+            if self.retry_after > MAX_RATE_LIMIT_WAIT:
+                return None
+            return max(self.retry_after, RETRY_DELAYS[attempt - 1])
+        return RETRY_DELAYS[attempt - 1] if self.reason in _PASSING_ERRORS else None
 
 
 class _Run:
@@ -209,6 +236,9 @@ class _Run:
         self.total = len(roster.rows) + sum(p.kind not in WARNINGS for p in roster.problems)
         self.done = 0
         self._slots = asyncio.Semaphore(PARALLEL)
+        # Tries again go one at a time, beside the first tries: what failed for want
+        # of time is not made to compete with as much again.
+        self._retry_slot = asyncio.Semaphore(1)
 
     async def async_work(self) -> list[dict[str, Any]]:
         """Every line's report, in file order (bad lines answered without pairing)."""
@@ -229,8 +259,15 @@ class _Run:
         return line
 
     async def _async_row(self, row: RosterRow) -> dict[str, Any]:
+        attempt = 1
         async with self._slots:
             result = await self._async_pair(row)
+        while (wait := result.retry_in(attempt)) is not None:
+            self._retrying(row, result, attempt, wait)
+            await asyncio.sleep(wait)
+            attempt += 1
+            async with self._retry_slot:
+                result = await self._async_pair(row)
         line: dict[str, Any] = {
             "line": row.line,
             "outcome": result.outcome,
@@ -241,6 +278,8 @@ class _Run:
         }
         if result.reason is not None:
             line["reason"] = result.reason
+        if result.outcome is not ALREADY_PRESENT or attempt > 1:
+            line["attempts"] = attempt
         if (entry := result.entry) is not None:
             device_id, area_id, changes = async_place_device(
                 self.hass, row, str(entry.unique_id), entry.entry_id, self.created
@@ -254,6 +293,32 @@ class _Run:
                 "changes": changes,
             }
         return self._finish(line)
+
+    def _retrying(self, row: RosterRow, result: _Outcome, attempt: int, wait: float) -> None:
+        """Say that a row's try failed and when it is tried again (``done`` unchanged)."""
+        _LOGGER.debug(
+            "Roster line %s: %s (%s), trying again in %.0f s",
+            row.line,
+            result.outcome,
+            result.reason,
+            wait,
+        )
+        self.hass.bus.async_fire(
+            EVENT_PROVISION_PROGRESS,
+            {
+                "line": row.line,
+                "outcome": result.outcome,
+                "reason": result.reason,
+                "building": row.building,
+                "floor": row.floor,
+                "room": row.room,
+                "appliance": str(row.target),
+                "attempt": attempt,
+                "retry_in": wait,
+                "done": self.done,
+                "total": self.total,
+            },
+        )
 
     async def _async_pair(self, row: RosterRow) -> _Outcome:
         """Pair the row's appliance unless it is paired already."""
@@ -288,7 +353,8 @@ class _Run:
                 return _Outcome(WRONG_CODE, error)
             if error in _UNREACHABLE_ERRORS:
                 return _Outcome(UNREACHABLE, error)
-            return _Outcome(FAILED, error)
+            retry_after = placeholders.get("retry_after")
+            return _Outcome(FAILED, error, retry_after=float(retry_after) if retry_after else None)
         return _Outcome(FAILED, str(reason))
 
 

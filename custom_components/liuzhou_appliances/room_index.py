@@ -111,9 +111,13 @@ def floors(hass: HomeAssistant, room_map: dict[str, Room] | None = None) -> dict
     return {floor.floor_id: floor for floor in result}
 
 
-def room_of_entry(hass: HomeAssistant, entry_id: str) -> Room | None:
-    """The room holding an appliance entry's device, or None if it is in no room."""
-    return next((room for room in rooms(hass).values() if entry_id in room.entry_ids), None)
+def rooms_by_entry(room_map: dict[str, Room]) -> dict[str, Room]:
+    """The room of each appliance entry (by config entry id) that is in one.
+
+    One pass over ``room_map`` (``rooms(hass)``), so that a caller placing many
+    appliances reads the registries once instead of once per appliance.
+    """
+    return {entry_id: room for room in room_map.values() for entry_id in room.entry_ids}
 
 
 @callback

@@ -354,3 +354,60 @@ async def test_hub_publishes_acks_and_catches_up(
     await _until(
         hass, lambda: (f"liuzhou/{ESTATE}/{BUILDING}/status", b"offline", False) in second.messages
     )
+
+
+async def test_a_push_costs_its_own_appliance(
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    mqtt_entry: MockConfigEntry,
+    office: Callable[[], Office],
+    start_appliance: StartAppliance,
+) -> None:
+    """A push looks at its own appliance only; a room change is seen; no summary resent."""
+    first = office()
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    other = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER, index=1)
+    _place(hass, ac, "1", "101")
+    hub = _hub(await _household(hass))
+    ac_topic = state_topic(ESTATE, BUILDING, ac.appliance.id)
+    await _until(hass, lambda: (first.latest(ac_topic) or {}).get("room") == "Tower A / 101")
+    await _until(hass, lambda: first.payloads("/summary"))
+    await asyncio.sleep(0.5)  # the set-up's own pushes settle
+
+    looked_at: list[str] = []
+    state_of = hub._async_state
+
+    async def _counting(energy: Any, place: Any) -> ApplianceState:
+        looked_at.append(energy.appliance_id)
+        return await state_of(energy, place)
+
+    summaries = len(first.payloads("/summary"))
+    with patch.object(hub, "_async_state", _counting):
+        other.simulator.inject_fault("indoor_sensor")
+        await other.push()
+        other_topic = state_topic(ESTATE, BUILDING, other.appliance.id)
+        await _until(
+            hass, lambda: (first.latest(other_topic) or {}).get("faults") == ["indoor_sensor"]
+        )
+        assert set(looked_at) == {other.appliance.id}
+        # The summary's content (energy, cost per floor) did not change: not sent again.
+        await asyncio.sleep(0.5)
+        assert len(first.payloads("/summary")) == summaries
+
+    # The AC moved to another room: its state names the new room and floor.
+    area = ar.async_get(hass).async_create(
+        "Tower A / 201", floor_id=fr.async_get(hass).async_create("Tower A / 2", level=2).floor_id
+    )
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, ac.appliance.id)})
+    assert device is not None
+    dr.async_get(hass).async_update_device(device.id, area_id=area.id)
+    await _until(hass, lambda: (first.latest(ac_topic) or {}).get("room") == "Tower A / 201")
+    assert (first.latest(ac_topic) or {}).get("floor") == "Tower A / 2"
+    # ... and the summary counts it on its new floor.
+    summary_topic = f"liuzhou/{ESTATE}/{BUILDING}/summary"
+
+    def _floors() -> list[tuple[str | None, int]]:
+        summary = first.latest(summary_topic) or {}
+        return [(f["floor"], f["appliances"]) for f in summary.get("floors", [])]
+
+    await _until(hass, lambda: _floors() == [(None, 1), ("Tower A / 2", 1)])

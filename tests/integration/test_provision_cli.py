@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
 
+from custom_components.liuzhou_appliances import provisioning
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from fleet.provision import TOKEN_ENV, CliError, async_run, main, read_token
@@ -51,7 +52,9 @@ async def test_cli_provisions_and_reports(
     hass_access_token: str,
     start_simulated: StartSimulated,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(provisioning, "RETRY_DELAYS", (0.05, 0.05))
     ac = await start_simulated(ApplianceType.ROOM_AIR_CONDITIONER, index=0)
     fridge = await start_simulated(ApplianceType.REFRIGERATOR, index=1)
     roster = tmp_path / "tower.yaml"
@@ -93,6 +96,7 @@ async def test_cli_provisions_and_reports(
     report = json.loads(out.getvalue())
     assert report["summary"] == {"already_present": 2, "unreachable": 1}
     assert "[3/3]" in err.getvalue()
+    assert "(cannot_connect), trying again in 0 s" in err.getvalue()
     await _unload_all(hass)
 
 

@@ -27,6 +27,7 @@ from homeassistant.helpers import (
 from homeassistant.setup import async_setup_component
 import pytest
 
+from custom_components.liuzhou_appliances import provisioning
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import format_pairing_code
@@ -64,6 +65,12 @@ async def provision(hass: HomeAssistant, path: str) -> dict[str, Any]:
     await hass.async_block_till_done()
     assert isinstance(response, dict)
     return response
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tries again after 0.05 s instead of seconds (the same two tries again)."""
+    monkeypatch.setattr(provisioning, "RETRY_DELAYS", (0.05, 0.05))
 
 
 @pytest.fixture
@@ -139,6 +146,8 @@ async def test_roster_of_two_buildings(
     rows = {row["line"]: row for row in report["rows"]}
     assert rows[9]["reason"] == "room is empty"
     assert rows[7]["reason"] == "cannot_connect"
+    # Nothing answered: tried three times. A wrong code is never tried again (a guess).
+    assert (rows[7]["attempts"], rows[6]["attempts"], rows[2]["attempts"]) == (3, 1, 1)
     assert rows[2]["name"] == "Bedroom AC"
     assert rows[5]["appliance_id"] == washer_id
     assert report["failed"] == 4
@@ -151,9 +160,14 @@ async def test_roster_of_two_buildings(
     ]
     assert sorted(report["created"]["labels"]) == ["Tower A", "Tower B"]
     assert [w["kind"] for w in report["warnings"]] == ["unknown_column", "room_spelling"]
-    # Progress: one event per line, counting up, never a code.
-    assert [e.data["done"] for e in events] == list(range(1, 9))
+    # Progress: one event per line, counting up, never a code; and one per try again.
+    finished = [e for e in events if "retry_in" not in e.data]
+    assert [e.data["done"] for e in finished] == list(range(1, 9))
     assert {e.data["total"] for e in events} == {8}
+    assert [(e.data["line"], e.data["attempt"]) for e in events if "retry_in" in e.data] == [
+        (7, 1),
+        (7, 2),
+    ]
 
     # Home Assistant's registries: what room_index (the one reader) sees.
     entries = [
@@ -286,4 +300,42 @@ async def test_undiscovered_id_and_unheard_bluetooth_address_are_unreachable(
     assert [e.unique_id for e in hass.config_entries.async_entries(DOMAIN)] == [HOUSEHOLD_UNIQUE_ID]
     assert not ar.async_get(hass).async_list_areas()
     assert not fr.async_get(hass).async_list_floors()
+    await _unload_all(hass)
+
+
+async def test_a_pairing_that_failed_for_a_passing_reason_is_tried_again(
+    hass: HomeAssistant,
+    config_dir: Path,
+    start_simulated: StartSimulated,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An appliance off the network at the first try, back before the next: paired."""
+    monkeypatch.setattr(provisioning, "RETRY_DELAYS", (0.5, 0.5))
+    ac, fridge = (
+        await start_simulated(ApplianceType.ROOM_AIR_CONDITIONER, index=0),
+        await start_simulated(ApplianceType.REFRIGERATOR, index=1),
+    )
+    await fridge.lan_down()
+    (config_dir / "estate.csv").write_text(
+        HEADER
+        + f"Tower A,1,101,{lan(ac)},{ac.code},,\n"
+        + f"Tower A,1,101,{lan(fridge)},{fridge.code},,\n",
+        encoding="utf-8",
+    )
+    retries: list[dict[str, Any]] = []
+
+    @callback
+    def _progress(event: Event) -> None:
+        if "retry_in" in event.data:
+            retries.append(dict(event.data))
+            hass.async_create_task(fridge.lan_up())
+
+    hass.bus.async_listen(EVENT_PROVISION_PROGRESS, _progress)
+    report = await provision(hass, "estate.csv")
+
+    assert [(r["outcome"], r["attempts"]) for r in report["rows"]] == [("paired", 1), ("paired", 2)]
+    assert [(r["line"], r["outcome"], r["reason"], r["retry_in"]) for r in retries] == [
+        (3, "unreachable", "cannot_connect", 0.5)
+    ]
+    assert report["failed"] == 0
     await _unload_all(hass)

@@ -11,8 +11,8 @@ from custom_components.liuzhou_appliances.room_index import (
     async_track_rooms,
     floors,
     room_device_identifier,
-    room_of_entry,
     rooms,
+    rooms_by_entry,
 )
 
 from .conftest import StartAppliance
@@ -61,7 +61,7 @@ async def test_rooms_and_floors_follow_the_registries(
     assert room.floor_id == third.floor_id
     assert set(room.entry_ids) == {ac.entry.entry_id, fridge.entry.entry_id}
     assert set(room.device_ids) == {ac_device.id, fridge_device.id}
-    assert room_of_entry(hass, ac.entry.entry_id) == room
+    assert rooms_by_entry(rooms(hass)).get(ac.entry.entry_id) == room
     assert list(floors(hass)) == [third.floor_id]
     # Several registry events in one iteration are reported once.
     assert len(changes) == 1
@@ -75,4 +75,4 @@ async def test_rooms_and_floors_follow_the_registries(
     devices.async_update_device(fridge_device.id, area_id=None)
     await hass.async_block_till_done()
     assert len(changes) == 2
-    assert room_of_entry(hass, fridge.entry.entry_id) is None
+    assert fridge.entry.entry_id not in rooms_by_entry(rooms(hass))
