@@ -14,6 +14,7 @@ import threading
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar, device_registry as dr, floor_registry as fr
 import paho.mqtt.client as mqtt
@@ -36,6 +37,7 @@ from custom_components.liuzhou_appliances.estate_topics import (
     state_topic,
 )
 from custom_components.liuzhou_appliances.link.model import ApplianceType
+from custom_components.liuzhou_appliances.room_occupancy import OPT_AC_TARGET
 from fleet.estate_mqtt import BrokerSettings, connect
 from fleet.estate_report import collect
 from tests.estate.broker import ESTATE, USERS, MosquittoBroker
@@ -151,7 +153,7 @@ async def _until(hass: HomeAssistant, condition: Callable[[], object], seconds: 
     raise AssertionError("condition not reached")
 
 
-async def _household(hass: HomeAssistant) -> MockConfigEntry:
+async def _household(hass: HomeAssistant, **options: Any) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Household energy",
@@ -162,6 +164,7 @@ async def _household(hass: HomeAssistant) -> MockConfigEntry:
             "commercial_flat_price": 0.6,
             CONF_ESTATE_ID: ESTATE,
             CONF_BUILDING_ID: BUILDING,
+            **options,
         },
     )
     entry.add_to_hass(hass)
@@ -411,3 +414,32 @@ async def test_a_push_costs_its_own_appliance(
         return [(f["floor"], f["appliances"]) for f in summary.get("floors", [])]
 
     await _until(hass, lambda: _floors() == [(None, 1), ("Tower A / 2", 1)])
+
+
+async def test_house_defaults_that_do_not_read_stop_the_household(
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    mqtt_entry: MockConfigEntry,
+    office: Callable[[], Office],
+    start_appliance: StartAppliance,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Options out of range (storage edited by hand): the entry says which, nothing is sent.
+
+    So an estate command never meets unreadable defaults on a running hub; the
+    ``invalid_house_defaults`` result stays as the guard if it ever did.
+    """
+    first = office()
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    before = dict(ac.simulator.values())
+    household = await _household(hass, **{OPT_AC_TARGET: 99})
+
+    assert household.state is ConfigEntryState.SETUP_ERROR
+    assert "house_ac_target=99.0 is outside 16.0..30.0" in caplog.text
+    first.client.publish(
+        command_topic(ESTATE, "hd-bad", BUILDING), encode(Command("house_defaults")), qos=1
+    ).wait_for_publish(5)
+    await asyncio.sleep(1)
+    assert not first.payloads("/ack/hd-bad")
+    assert not first.payloads("/summary")
+    assert dict(ac.simulator.values())["target_temperature"] == before["target_temperature"]
