@@ -6,8 +6,9 @@ still owed to an appliance in a Store, so a restart changes nothing. A new
 state asks each appliance of the room for its settings
 (``room_occupancy.settings_for``) through the appliance's coordinator, like
 the other actions. An appliance that cannot take them now (offline, or its
-entry not loaded) keeps them as *pending*: they are sent when it is back
-(checked every ``RETRY_INTERVAL``), and the answer says so. An arriving
+entry not loaded) keeps them as *pending*, and the answer says so: they are
+sent as soon as its coordinator is connected again, and an entry loaded
+later is found within ``RETRY_INTERVAL``. An arriving
 room's AC starts at the arrival minus the energy controllers' pre-conditioning
 lead of its comfort preset (``energy.ac_policy.precondition_lead``).
 
@@ -103,6 +104,9 @@ class RoomOccupancy:
         self._starts: dict[tuple[str, str], CALLBACK_TYPE] = {}
         # appliance entry id -> (its coordinator's listener remover, the values last seen)
         self._watched: dict[str, tuple[CALLBACK_TYPE, dict[str, Value]]] = {}
+        # appliance entry id -> (listener remover, coordinator) of appliances owed settings
+        self._owed: dict[str, tuple[CALLBACK_TYPE, object]] = {}
+        self._retrying = False
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -158,6 +162,9 @@ class RoomOccupancy:
         for remove, _seen in self._watched.values():
             remove()
         self._watched = {}
+        for remove, _coordinator in self._owed.values():
+            remove()
+        self._owed = {}
         await self.store.async_save(self._data())
 
     def _data(self) -> dict[str, Any]:
@@ -168,8 +175,49 @@ class RoomOccupancy:
 
     @callback
     def async_save(self) -> None:
-        """Save soon (several changes in a moment are written once)."""
+        """Save soon (several changes in a moment are written once); follow what is owed."""
         self.store.async_delay_save(self._data, 1)
+        self._watch_owed()
+
+    @callback
+    def _watch_owed(self) -> None:
+        """Listen to each loaded appliance that is owed settings, to send them on its return."""
+        owed = {entry_id for record in self.records.values() for entry_id in record.pending}
+        for entry_id in list(self._owed):
+            runtime = self.appliance_runtime(entry_id)
+            # Paid, or its entry reloaded (a new coordinator): stop listening to this one.
+            if (
+                entry_id not in owed
+                or runtime is None
+                or runtime.coordinator is not self._owed[entry_id][1]
+            ):
+                self._owed.pop(entry_id)[0]()
+        for entry_id in owed - set(self._owed):
+            if (runtime := self.appliance_runtime(entry_id)) is None:
+                continue  # not loaded: the timer finds it once it is
+            coordinator = runtime.coordinator
+
+            @callback
+            def _heard(coordinator: Any = coordinator) -> None:
+                if coordinator.connected:
+                    self._retry_soon()
+
+            self._owed[entry_id] = (coordinator.async_add_listener(_heard), coordinator)
+
+    @callback
+    def _retry_soon(self) -> None:
+        """Send what is owed now, once (pushes while it runs do not start another)."""
+        if self._retrying:
+            return
+        self._retrying = True
+
+        async def _run() -> None:
+            try:
+                await self.async_retry()
+            finally:
+                self._retrying = False
+
+        self.entry.async_create_background_task(self.hass, _run(), "liuzhou_rooms_owed")
 
     @callback
     def async_add_listener(self, update: Callable[[str], None]) -> CALLBACK_TYPE:
@@ -375,6 +423,7 @@ class RoomOccupancy:
         self.async_save()
 
     async def _async_timer(self, _now: datetime) -> None:
+        self._watch_owed()  # entries loaded since
         await self.async_retry()
 
     async def async_retry(self) -> None:

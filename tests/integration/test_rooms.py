@@ -345,6 +345,36 @@ async def test_an_appliance_away_gets_its_settings_when_back(
     assert occupancy.as_diagnostics()["rooms"][0]["owed"] == 0
 
 
+async def test_an_appliance_offline_gets_its_settings_as_soon_as_it_is_back(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """Check-out while the AC is off the network: sent when it reconnects, not a timer later."""
+    await add_household(hass)
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    area_id = await _room(hass, ac)
+    await _set(hass, area_id, "occupied")
+    await hass.services.async_call(
+        "climate",
+        "set_temperature",
+        {"entity_id": entity_id(hass, "climate", ac.appliance.id, "climate"), "temperature": 20},
+        blocking=True,
+    )
+    await ac.appliance.lan_down()
+    await wait_until(hass, lambda: not ac.coordinator.connected)
+    checked_out = await _set(hass, area_id, "check_out")
+    assert _results(checked_out) == {_device_id(hass, ac): "pending"}
+    assert ac.simulator.values()["target_temperature"] == 20
+
+    await ac.appliance.lan_up()
+    ac.coordinator.async_wake_reconnect()  # as zeroconf seeing it again does
+    # No time is fired: the return itself sends what is owed.
+    await wait_until(hass, lambda: ac.simulator.values()["target_temperature"] == 26.0)
+    assert ac.simulator.values()["on"] is False
+    occupancy = household_rooms(hass)
+    assert occupancy is not None
+    await wait_until(hass, lambda: occupancy.record(area_id).pending == {})
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
