@@ -21,8 +21,9 @@ from custom_components.liuzhou_appliances.estate_topics import (
 )
 from fleet import estate_report
 from fleet.estate_mqtt import BrokerError, BrokerSettings, connect
+from scripts.broker_tls import write_certificates
 
-from .broker import ESTATE, USERS, MosquittoBroker, write_certificates
+from .broker import ESTATE, USERS, MosquittoBroker
 
 WHEN = "2026-11-30T10:00:00+00:00"
 
