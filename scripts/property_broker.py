@@ -19,11 +19,11 @@ import ssl
 import subprocess
 from typing import TYPE_CHECKING
 
-from scripts import broker_tls
 from scripts.demo_owner import DemoError, shown
 
 if TYPE_CHECKING:
     from fleet.estate_mqtt import BrokerSettings
+    from scripts.broker_tls import Outcome
 
 OFFICE = "office"
 START_DEADLINE = 15  # seconds for the broker to accept connections
@@ -40,7 +40,7 @@ class Broker:
     directory: Path
     port: int
     passwords: dict[str, str]
-    certificates: broker_tls.Outcome = "kept"
+    certificates: Outcome = "kept"
 
     @property
     def url(self) -> str:
@@ -50,7 +50,9 @@ class Broker:
     @property
     def ca(self) -> Path:
         """The CA certificate (PEM) the hubs and head office verify the broker against."""
-        return self.directory / broker_tls.CA_CERT
+        from scripts.broker_tls import CA_CERT  # cryptography: not for --help's python3
+
+        return self.directory / CA_CERT
 
     def settings(self, user: str) -> BrokerSettings:
         """fleet.estate_mqtt's connection settings for ``user``: TLS, verified against ``ca``."""
@@ -111,6 +113,8 @@ def configure(directory: Path, port: int, estate: str, building_ids: list[str]) 
 
     A re-run keeps the passwords, and the certificates while they are valid.
     """
+    from scripts import broker_tls  # cryptography: not for --help's python3
+
     directory.mkdir(parents=True, exist_ok=True)
     certificates = broker_tls.ensure_certificates(directory)
     saved = directory / "passwords.json"
