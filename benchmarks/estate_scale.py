@@ -3,7 +3,7 @@
 ``./scripts/bench estate-scale [--rooms 500] [--hubs 4] [--per-room 4] [--floors 5]
 [--window 120] [--changes 20] [--speed 1] [--state-dir DIR]`` brings the property
 demo's parts up at scale from an empty state directory (a temporary one unless
-``--state-dir``): one Mosquitto with a password per hub and the estate ACL,
+``--state-dir``): one Mosquitto (TLS) with a password per hub and the estate ACL,
 simulated appliances (one ``firmware_bridge simulate`` process per building), and
 one Home Assistant per building (``--hubs`` buildings, Tower A, B ...) onboarded
 and connected to the broker as the property demo does it. ``--rooms`` rooms over
@@ -56,7 +56,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._estate_scale import bringup, measure  # noqa: E402
-from fleet.estate_mqtt import BrokerSettings  # noqa: E402
 from scripts import demo, property_broker, property_layout  # noqa: E402
 from scripts.demo_owner import DemoError  # noqa: E402
 from scripts.property_demo import Hub  # noqa: E402
@@ -250,13 +249,7 @@ async def _run(
     results["hubs_ready_s"] = time.monotonic() - hubs_started
     _log(f"  hubs onboarded, on the broker, household set up in {results['hubs_ready_s']:.1f} s")
 
-    office = BrokerSettings(
-        host="127.0.0.1",
-        port=broker.port,
-        tls=False,
-        username=property_broker.OFFICE,
-        password=broker.passwords[property_broker.OFFICE],
-    )
+    office = broker.settings(property_broker.OFFICE)
     tap = measure.OfficeTap(office, ESTATE)
     try:
         expected = {

@@ -3,8 +3,9 @@
 Subscribes to ``liuzhou/<estate>/#`` for ``--wait`` seconds, which brings
 every retained state, summary and hub status (and the events and acks sent
 meanwhile), and prints each building: hub online or not, appliances by state,
-faults, energy and cost per building and per floor; ``--json`` prints the same
-as one object. Payloads that do not decode are counted and skipped, never fatal.
+faults, energy and cost per building and per floor, in English or, with
+``--language zh-Hans``, Simplified Chinese; ``--json`` prints the same as one
+object. Payloads that do not decode are counted and skipped, never fatal.
 Exit status: 0, or 2 when the broker cannot be reached or refuses us.
 """
 
@@ -38,6 +39,7 @@ from custom_components.liuzhou_appliances.estate_topics import (
 )
 
 from .estate_mqtt import BrokerError, BrokerSettings, connect
+from .estate_texts import LANGUAGES, state_name, texts
 
 
 @dataclass(slots=True)
@@ -155,28 +157,46 @@ def collect(settings: BrokerSettings, estate: str, wait: float) -> EstateView:
     return view
 
 
-def render(data: dict[str, Any]) -> str:
-    """The view as text, one block per building."""
-    lines = [f"Estate {data['estate']}: {len(data['buildings'])} buildings"]
+def render(data: dict[str, Any], language: str = "en") -> str:
+    """The view as text, one block per building, in ``language`` (fleet.estate_texts)."""
+    said = texts(language)
+    lines = [said["estate"].format(estate=data["estate"], count=len(data["buildings"]))]
     for name, building in data["buildings"].items():
+        lines.append("")
         lines.append(
-            f"\n{name}: hub {building['hub']}, {len(building['appliances'])} appliances, "
-            f"{building['energy_kwh']:.3f} kWh, {building['cost']:.2f} CNY"
+            said["building"].format(
+                name=name,
+                hub=state_name(building["hub"], language),
+                appliances=len(building["appliances"]),
+                energy=building["energy_kwh"],
+                cost=building["cost"],
+            )
         )
-        states = ", ".join(f"{state} {count}" for state, count in building["by_state"].items())
-        lines.append(f"  by state: {states or '-'}")
+        states = said["list"].join(
+            f"{state_name(state, language)} {count}"
+            for state, count in building["by_state"].items()
+        )
+        lines.append(said["by_state"].format(states=states or "-"))
         for floor, totals in building["floors"].items():
             lines.append(
-                f"  floor {floor or '(none)'}: {totals['appliances']} appliances, "
-                f"{totals['energy_kwh']:.3f} kWh, {totals['cost']:.2f} CNY"
+                said["floor"].format(
+                    floor=floor or said["no_floor"],
+                    appliances=totals["appliances"],
+                    energy=totals["energy_kwh"],
+                    cost=totals["cost"],
+                )
             )
         for fault in building["faults"]:
             lines.append(
-                f"  fault: {fault['name']} ({fault['room'] or 'no room'}): "
-                + ", ".join(fault["faults"])
+                said["fault"].format(
+                    name=fault["name"],
+                    room=fault["room"] or said["no_room"],
+                    faults=said["list"].join(fault["faults"]),
+                )
             )
     if data["skipped"]:
-        lines.append(f"\n{len(data['skipped'])} messages skipped (not in the documented format)")
+        lines.append("")
+        lines.append(said["skipped"].format(count=len(data["skipped"])))
     return "\n".join(lines)
 
 
@@ -187,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--estate", required=True, help="the estate id (a topic segment)")
     parser.add_argument("--wait", type=float, default=3.0, help="seconds to listen (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument(
+        "--language",
+        choices=LANGUAGES,
+        default="en",
+        help="language of the text report (zh-Hans: Simplified Chinese); JSON is the same in both",
+    )
     args = parser.parse_args(argv)
     try:
         view = collect(BrokerSettings.from_args(args), args.estate, args.wait)
@@ -194,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"estate_report: {err}", file=sys.stderr)
         return 2
     data = view.as_dict()
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else render(data))
+    text = render(data, args.language) if not args.json else None
+    print(json.dumps(data, ensure_ascii=False, indent=2) if text is None else text)
     return 0
 
 

@@ -1,8 +1,9 @@
-"""The property demo's Mosquitto: a password per hub and for head office, the estate ACL.
+"""The property demo's Mosquitto: TLS, a password per hub and for head office, the estate ACL.
 
-One plain listener on 127.0.0.1 (the demo runs on one machine; docs/estate.md
-says how to add TLS on a real site). Passwords are made here, kept in the
-state directory (0600) and reused by later runs. Only the standard library.
+One listener on 127.0.0.1, TLS only: its certificate is signed by a CA the demo
+makes (scripts/broker_tls.py) and keeps in the state directory, reused while
+valid; the hubs and head office verify the broker against that CA. Passwords
+are made here, kept in the state directory (0600) and reused by later runs.
 """
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ import os
 from pathlib import Path
 import secrets
 import shutil
+import ssl
 import subprocess
+from typing import TYPE_CHECKING
 
 from scripts.demo_owner import DemoError, shown
+
+if TYPE_CHECKING:
+    from fleet.estate_mqtt import BrokerSettings
+    from scripts.broker_tls import Outcome
 
 OFFICE = "office"
 START_DEADLINE = 15  # seconds for the broker to accept connections
@@ -24,16 +31,41 @@ START_DEADLINE = 15  # seconds for the broker to accept connections
 
 @dataclass(frozen=True, slots=True)
 class Broker:
-    """Where the broker listens and who may log in (user -> password)."""
+    """Where the broker listens (TLS), who may log in (user -> password).
+
+    ``certificates``: what broker_tls.ensure_certificates did at configure
+    ("made", "renewed" or "kept").
+    """
 
     directory: Path
     port: int
     passwords: dict[str, str]
+    certificates: Outcome = "kept"
 
     @property
     def url(self) -> str:
         """The broker as fleet.estate_report's ``--broker`` takes it."""
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"mqtts://127.0.0.1:{self.port}"
+
+    @property
+    def ca(self) -> Path:
+        """The CA certificate (PEM) the hubs and head office verify the broker against."""
+        from scripts.broker_tls import CA_CERT  # cryptography: not for --help's python3
+
+        return self.directory / CA_CERT
+
+    def settings(self, user: str) -> BrokerSettings:
+        """fleet.estate_mqtt's connection settings for ``user``: TLS, verified against ``ca``."""
+        from fleet.estate_mqtt import BrokerSettings
+
+        return BrokerSettings(
+            host="127.0.0.1",
+            port=self.port,
+            tls=True,
+            ca=self.ca,
+            username=user,
+            password=self.passwords[user],
+        )
 
     @property
     def log(self) -> Path:
@@ -77,8 +109,14 @@ def _binary(name: str) -> str:
 
 
 def configure(directory: Path, port: int, estate: str, building_ids: list[str]) -> Broker:
-    """Write the password file, ACL and mosquitto.conf; the same passwords on a re-run."""
+    """Write certificates, password file, ACL and mosquitto.conf.
+
+    A re-run keeps the passwords, and the certificates while they are valid.
+    """
+    from scripts import broker_tls  # cryptography: not for --help's python3
+
     directory.mkdir(parents=True, exist_ok=True)
+    certificates = broker_tls.ensure_certificates(directory)
     saved = directory / "passwords.json"
     users = [OFFICE, *(hub_user(b) for b in building_ids)]
     passwords: dict[str, str] = json.loads(saved.read_text()) if saved.exists() else {}
@@ -112,16 +150,25 @@ def configure(directory: Path, port: int, estate: str, building_ids: list[str]) 
                 "persistence true",
                 f"persistence_location {directory}/",
                 f"log_dest file {directory / 'mosquitto.log'}",
+                # TLS only: nothing on the broker travels in the clear.
                 f"listener {port} 127.0.0.1",
+                f"cafile {directory / broker_tls.CA_CERT}",
+                f"certfile {directory / broker_tls.SERVER_CERT}",
+                f"keyfile {directory / broker_tls.SERVER_KEY}",
                 "",
             ]
         )
     )
-    return Broker(directory, port, passwords)
+    return Broker(directory, port, passwords, certificates)
 
 
 async def start(broker: Broker) -> asyncio.subprocess.Process:
-    """Start mosquitto; return once it accepts connections, DemoError naming its log if not."""
+    """Start mosquitto; return once a TLS handshake verified against the CA succeeds.
+
+    DemoError naming its log if it does not come up, or if its certificate
+    does not verify.
+    """
+    context = ssl.create_default_context(cafile=str(broker.ca))
     process = await asyncio.create_subprocess_exec(
         _binary("mosquitto"),
         "-c",
@@ -137,8 +184,16 @@ async def start(broker: Broker) -> asyncio.subprocess.Process:
                 if process.returncode is not None:
                     raise DemoError(f"mosquitto exited at start; see {shown(broker.log)}")
                 try:
-                    _reader, writer = await asyncio.open_connection("127.0.0.1", broker.port)
-                except OSError:
+                    _reader, writer = await asyncio.open_connection(
+                        "127.0.0.1", broker.port, ssl=context
+                    )
+                except ssl.SSLCertVerificationError as err:
+                    process.terminate()
+                    raise DemoError(
+                        f"mosquitto's certificate does not verify against {shown(broker.ca)}: "
+                        f"{err.verify_message}; delete {shown(broker.directory)} to make new ones"
+                    ) from None
+                except OSError:  # ssl.SSLError included: not listening yet
                     await asyncio.sleep(0.1)
                     continue
                 writer.close()

@@ -76,7 +76,7 @@ async def webhook(session: aiohttp.ClientSession, base: str, token: str) -> Webh
     household = [
         entry
         for entry in await owner.entries(session, base, token, DOMAIN)
-        if entry["title"] == property_hub.HOUSEHOLD_TITLE
+        if entry["title"] in property_hub.household_titles()
     ]
     if not household:
         raise DemoError("the household entry is missing")

@@ -1,17 +1,23 @@
 """The property demo: two buildings, two hubs, one broker, head office's report.
 
 Run through ``./scripts/estate-demo`` (which sets up .venv first). From an
-empty state directory (``.estate-demo/``) it starts Mosquitto on 127.0.0.1 (a
-password per hub and for head office, the ACL of docs/estate.md), simulated
-appliances for the property (scripts/property_layout.py), and one Home
-Assistant per building, each onboarded with a long-lived access token, its
-MQTT integration logged in with the hub's own credential and its household
-entry publishing as its building of the estate (scripts/property_hub.py). It
-writes the roster from the simulators' addresses and printed codes, provisions
-each building into its hub with ``python -m fleet.provision --building``, and
-prints head office's report (fleet.estate_report) once both buildings are in
-it. Before the report, each hub's rooms and floors go on its Energy
-dashboard, checked by Home Assistant's own validation
+empty state directory (``.estate-demo/``) it starts Mosquitto on 127.0.0.1,
+TLS only (a CA and server certificate made by scripts/broker_tls.py and kept in
+the state directory, a password per hub and for head office, the ACL of
+docs/estate.md), simulated appliances for the property
+(scripts/property_layout.py), and one Home Assistant per building, each
+onboarded with a long-lived access token, its MQTT integration logged in over
+TLS with the hub's own credential, verifying the broker against the CA, and its
+household entry publishing as its building of the estate
+(scripts/property_hub.py). It writes the roster from the simulators' addresses
+and printed codes, provisions each building into its hub with ``python -m
+fleet.provision --building``, and prints head office's report
+(fleet.estate_report, over TLS) once both buildings are in it.
+``--language zh-Hans`` onboards the hubs in Simplified Chinese (Home
+Assistant's server language names the entities; buildings, floors and rooms
+are named in Chinese) and prints head office's report in Chinese. Before the
+report, each hub's rooms and floors go on its Energy dashboard, checked by
+Home Assistant's own validation
 (scripts/property_energy.py); after it, a guest's stay in each building's
 first room is checked in and out through the room webhook, and the hub's audit
 line and the room's air conditioner, off again, are shown
@@ -72,6 +78,11 @@ class Hub:
     directory: Path
 
     @property
+    def trusted_ca(self) -> Path:
+        """The CA the hub's MQTT entry verifies the broker against, as last set up."""
+        return self.directory / "mqtt-ca.pem"
+
+    @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -127,26 +138,29 @@ async def _provision(hub: Hub, roster: Path, token_file: Path) -> str:
 
 
 async def _bring_up_hub(
-    hub: Hub, process: asyncio.subprocess.Process, broker: property_broker.Broker, roster: Path
+    hub: Hub,
+    process: asyncio.subprocess.Process,
+    broker: property_broker.Broker,
+    roster: Path,
+    language: str,
 ) -> None:
     """Onboard the hub, connect it to the broker, set up its household, provision it."""
     import aiohttp
 
     async with aiohttp.ClientSession() as session:
         await demo._wait_for_http(session, hub.base, process, shown(hub.log))
-        access = await owner.onboard(session, hub.base, hub.directory / "credentials.json")
+        access = await owner.onboard(
+            session, hub.base, hub.directory / "credentials.json", language
+        )
         await owner.remove_online_only_entries(session, hub.base, access)
         token_file = hub.token_file
         token = await property_hub.long_lived_token(session, hub.base, access, token_file)
         user = property_broker.hub_user(hub.building_id)
+        login = property_hub.MqttLogin(
+            broker.port, user, broker.passwords[user], broker.ca, hub.trusted_ca
+        )
         mqtt = await property_hub.set_up_mqtt(
-            session,
-            hub.base,
-            token,
-            broker.port,
-            user,
-            broker.passwords[user],
-            f"liuzhou/{ESTATE}/{hub.building_id}/status",
+            session, hub.base, token, login, f"liuzhou/{ESTATE}/{hub.building_id}/status"
         )
         _log(f"  {hub.building}: MQTT {mqtt}")
         household = await property_hub.set_up_household(
@@ -208,18 +222,14 @@ async def _check_out(hub: Hub, places: list[property_layout.Place]) -> None:
         _log(f"  {hub.building}: {line}")
 
 
-async def _head_office(broker: property_broker.Broker, expected: dict[str, int]) -> str:
-    """Head office's report once every building's appliances are in it (text)."""
+async def _head_office(
+    broker: property_broker.Broker, expected: dict[str, int], language: str
+) -> str:
+    """Head office's report (over TLS) once every building's appliances are in it (text)."""
     from fleet import estate_report
-    from fleet.estate_mqtt import BrokerError, BrokerSettings
+    from fleet.estate_mqtt import BrokerError
 
-    settings = BrokerSettings(
-        host="127.0.0.1",
-        port=broker.port,
-        tls=False,
-        username=property_broker.OFFICE,
-        password=broker.passwords[property_broker.OFFICE],
-    )
+    settings = broker.settings(property_broker.OFFICE)
     heard: dict[str, int] = {}
     try:
         async with asyncio.timeout(REPORT_DEADLINE):
@@ -246,7 +256,7 @@ async def _head_office(broker: property_broker.Broker, expected: dict[str, int])
                     if building["hub"] == "online"
                 }
                 if all(heard.get(name, 0) >= count for name, count in expected.items()):
-                    return estate_report.render(data)
+                    return estate_report.render(data, language)
     except TimeoutError:
         said = ", ".join(f"{name} {heard.get(name, 0)}/{n}" for name, n in expected.items())
         raise DemoError(
@@ -256,14 +266,30 @@ async def _head_office(broker: property_broker.Broker, expected: dict[str, int])
         ) from None
 
 
+def _check_language(state: Path, language: str) -> None:
+    """Record the state directory's language; DemoError if it was set up in another."""
+    saved = state / "language"
+    if saved.exists() and (was := saved.read_text().strip()) != language:
+        raise DemoError(
+            f"{shown(state)} holds a property set up with --language {was}; run with "
+            f"--language {was}, or give another --state-dir (or delete it) for {language}"
+        )
+    saved.write_text(language + "\n")
+
+
 async def _bring_up(
     args: argparse.Namespace, state: Path, processes: list[asyncio.subprocess.Process], logs: Any
 ) -> None:
     started = time.monotonic()
-    places = property_layout.layout(args.rooms)
+    _check_language(state, args.language)
+    places = property_layout.layout(args.rooms, language=args.language)
     building_ids = [building_id for _name, building_id in property_layout.BUILDINGS]
     broker = property_broker.configure(state / "broker", args.broker_port, ESTATE, building_ids)
-    _log(f"starting Mosquitto on {broker.url} ...")
+    certificates = {"made": "made", "renewed": "server certificate renewed", "kept": "reused"}
+    _log(
+        f"starting Mosquitto on {broker.url} (TLS only; CA {shown(broker.ca)} "
+        f"{certificates[broker.certificates]}) ..."
+    )
     processes.append(await property_broker.start(broker))
 
     need = property_layout.counts(places)
@@ -288,11 +314,13 @@ async def _bring_up(
 
     hubs = [
         Hub(name, building_id, args.port + index, state / building_id)
-        for index, (name, building_id) in enumerate(property_layout.BUILDINGS)
+        for index, (name, building_id) in enumerate(
+            property_layout.buildings(len(property_layout.BUILDINGS), args.language)
+        )
     ]
     hub_processes = []
     for hub in hubs:
-        demo._write_ha_config(hub.directory / "config", "127.0.0.1", hub.port)
+        demo._write_ha_config(hub.directory / "config", "127.0.0.1", hub.port, args.language)
         _log(f"starting the {hub.building} hub on {hub.base} (log {shown(hub.log)}) ...")
         # A temporary folder per hub: Home Assistant's file upload keeps uploads in
         # <tmp>/home-assistant-file_upload and empties it at its first upload and at
@@ -311,7 +339,7 @@ async def _bring_up(
         hub_processes.append(process)
     await asyncio.gather(
         *(
-            _bring_up_hub(hub, process, broker, roster)
+            _bring_up_hub(hub, process, broker, roster, args.language)
             for hub, process in zip(hubs, hub_processes, strict=True)
         )
     )
@@ -322,7 +350,7 @@ async def _bring_up(
         for hub in hubs
     }
     _log("head office's report (python -m fleet.estate_report):")
-    report = await _head_office(broker, expected)
+    report = await _head_office(broker, expected, args.language)
     print(report, flush=True)
     _log("a guest's stay per building, through the room webhook (occupied, then check_out):")
     await asyncio.gather(*(_check_out(hub, places) for hub in hubs))
@@ -336,10 +364,11 @@ async def _bring_up(
             f"  {hub.building}: open {hub.base}  user: {login['username']}   "
             f"password: {login['password']}"
         )
+    language = f" --language {args.language}" if args.language != "en" else ""
     _log(
         f"  head office: .venv/bin/python -m fleet.estate_report --broker {broker.url} "
-        f"--estate {ESTATE} --username {property_broker.OFFICE} "
-        f"--password-file {shown(broker.password_file(property_broker.OFFICE))}"
+        f"--ca {shown(broker.ca)} --estate {ESTATE} --username {property_broker.OFFICE} "
+        f"--password-file {shown(broker.password_file(property_broker.OFFICE))}{language}"
     )
     _log(f"  roster: {shown(roster)}; each hub's token: {shown(state)}/<building>/token")
     _log("  Press Ctrl-C to stop everything.")
@@ -422,9 +451,22 @@ def _parser() -> argparse.ArgumentParser:
         help="web port of the first building's hub; the second's is the next",
     )
     parser.add_argument(
-        "--broker-port", metavar="PORT", type=int, default=1883, help="Mosquitto's port"
+        "--broker-port",
+        metavar="PORT",
+        type=int,
+        default=8883,
+        help="Mosquitto's port (TLS only: the hubs and head office verify it against the "
+        "demo's CA)",
     )
     demo.add_simulator_arguments(parser)
+    parser.add_argument(
+        "--language",
+        choices=demo.LANGUAGES,
+        default="en",
+        help="the hubs' server language (it names devices and entities), the owner's "
+        "interface language, the buildings' and rooms' names and head office's report; "
+        "zh-Hans sets up a Chinese property",
+    )
     parser.add_argument(
         "--state-dir",
         metavar="DIR",

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 FLOORS_PER_BUILDING = 2
-LAUNDRY = "Laundry"
+# The laundry room and a building's name in the demo's languages (scripts/demo.LANGUAGES).
+LAUNDRY = {"en": "Laundry", "zh-Hans": "洗衣房"}
+BUILDING_NAME = {"en": "Tower {letter}", "zh-Hans": "{letter}栋"}
 # What a serviced apartment holds, in this order: ``per_room`` takes the first ones.
 APARTMENT = ("room_air_conditioner", "refrigerator", "laundry_washer", "dishwasher")
 
@@ -37,11 +39,19 @@ class Place:
     kind: str
 
 
-def buildings(count: int) -> list[tuple[str, str]]:
-    """(name, building id) of ``count`` buildings: Tower A (tower-a), Tower B ... (1 to 26)."""
+def buildings(count: int, language: str = "en") -> list[tuple[str, str]]:
+    """(name, building id) of ``count`` buildings (1 to 26).
+
+    English: Tower A (tower-a), Tower B ...; zh-Hans: A栋 (tower-a), B栋 ... The
+    id is a topic segment, the same in every language. ValueError for a count
+    out of range or a language without names.
+    """
     if not 1 <= count <= 26:
         raise ValueError(f"1 to 26 buildings, not {count}")
-    return [(f"Tower {chr(65 + i)}", f"tower-{chr(97 + i)}") for i in range(count)]
+    if language not in BUILDING_NAME:
+        raise ValueError(f"no building names in {language!r}")
+    name = BUILDING_NAME[language]
+    return [(name.format(letter=chr(65 + i)), f"tower-{chr(97 + i)}") for i in range(count)]
 
 
 BUILDINGS = tuple(buildings(2))  # the demo's two
@@ -53,19 +63,22 @@ def layout(
     building_count: int = len(BUILDINGS),
     floors_per_building: int = FLOORS_PER_BUILDING,
     per_room: int | None = None,
+    language: str = "en",
 ) -> list[Place]:
     """The appliances of a property of ``rooms`` rooms, at least one per floor.
 
     Without ``per_room`` (the demo): an AC a room, a fridge in each floor's
     first room, a washer in each building's laundry. With ``per_room`` (1 to 4):
     the first ``per_room`` of ``APARTMENT`` in every room and nothing else.
-    ValueError for fewer rooms than floors or a ``per_room`` out of range.
+    Buildings and the laundry are named in ``language`` (en or zh-Hans).
+    ValueError for fewer rooms than floors, a ``per_room`` out of range or
+    another language.
     """
     if per_room is not None and not 1 <= per_room <= len(APARTMENT):
         raise ValueError(f"1 to {len(APARTMENT)} appliances a room, not {per_room}")
     if floors_per_building < 1:
         raise ValueError("at least one floor a building")
-    names = buildings(building_count)
+    names = buildings(building_count, language)
     floors = building_count * floors_per_building
     if rooms < floors:
         raise ValueError(f"at least {floors} rooms: one per floor")
@@ -84,7 +97,7 @@ def layout(
         places += [Place(building, building_id, floor, n, "room_air_conditioner") for n in numbers]
         places.append(Place(building, building_id, floor, numbers[0], "refrigerator"))
         if floor == 1:
-            places.append(Place(building, building_id, floor, LAUNDRY, "laundry_washer"))
+            places.append(Place(building, building_id, floor, LAUNDRY[language], "laundry_washer"))
     return places
 
 

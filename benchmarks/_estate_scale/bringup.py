@@ -105,14 +105,11 @@ async def set_up_hub(
         await owner.remove_online_only_entries(session, hub.base, access)
         token = await property_hub.long_lived_token(session, hub.base, access, hub.token_file)
         user = property_broker.hub_user(hub.building_id)
+        login = property_hub.MqttLogin(
+            broker.port, user, broker.passwords[user], broker.ca, hub.trusted_ca
+        )
         await property_hub.set_up_mqtt(
-            session,
-            hub.base,
-            token,
-            broker.port,
-            user,
-            broker.passwords[user],
-            f"liuzhou/{estate}/{hub.building_id}/status",
+            session, hub.base, token, login, f"liuzhou/{estate}/{hub.building_id}/status"
         )
         await property_hub.set_up_household(session, hub.base, token, estate, hub.building_id)
     return token

@@ -1,10 +1,14 @@
 """The property demo, run as a property manager runs it: ``./scripts/estate-demo``.
 
-From an empty state directory, on free ports, with 4 rooms: its ready line,
-then each hub's HTTP API says its building's floors and rooms exist with the
-roster's appliances in them, every roster line was paired by the hub of its
-building (and left alone by the other), head office's report shows both
-buildings with all their appliances, each hub's Energy dashboard lists every
+From an empty state directory, on free ports, with 4 rooms, in English and in
+Simplified Chinese (``--language zh-Hans``): its ready line, the broker
+listening with TLS only, each hub's MQTT entry on that port verifying the
+broker against the demo's CA (a plain MQTT client is turned away), then each
+hub's HTTP API says its building's floors and rooms exist with the roster's
+appliances in them, every roster line was paired by the hub of its building
+(and left alone by the other), head office's report (in the demo's language)
+shows both buildings with all their appliances, the air conditioners are named
+in the hubs' language, each hub's Energy dashboard lists every
 room's and floor's energy sensor (rooms included in their floors) and the
 property as the grid, with no issue from Home Assistant's validation but the
 statistics its recorder compiles at the next 5-minute mark, each building's
@@ -21,6 +25,7 @@ import csv
 import json
 import os
 from pathlib import Path
+import random
 import re
 import signal
 import socket
@@ -36,7 +41,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN = 420.0  # two Home Assistants start on 2 cores
 STOP_WITHIN = 60.0
-BUILDINGS = {"Tower A": "tower-a", "Tower B": "tower-b"}
+# Per language: the buildings (name -> id), head office's report lines and the
+# name Home Assistant gives an air conditioner in the server's language.
+BUILDINGS = {
+    "en": {"Tower A": "tower-a", "Tower B": "tower-b"},
+    "zh-Hans": {"A栋": "tower-a", "B栋": "tower-b"},
+}
+REPORT_BUILDING = {
+    "en": "{building_id}: hub online, {count} appliances",
+    "zh-Hans": "{building_id}：中枢在线，{count} 台电器",
+}
+REPORT_FLOOR = {
+    "en": "  floor {floor}: {count} appliances",
+    "zh-Hans": "  楼层 {floor}：{count} 台电器",
+}
+AC_NAME = {"en": "Air conditioner", "zh-Hans": "空调"}
+# An MQTT 3.1.1 CONNECT of client "x", sent without TLS.
+PLAIN_CONNECT = bytes([0x10, 13, 0, 4, *b"MQTT", 4, 2, 0, 30, 0, 1, *b"x"])
 
 # Every (floor, room, devices in it) of the hub, as Home Assistant's templates see them.
 PLACES_TEMPLATE = (
@@ -52,14 +73,27 @@ pytestmark = pytest.mark.timeout(900)
 
 
 def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive ports nobody listens on."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = int(probe.getsockname()[1])
-        if first + count <= 65535 and not any(_listening(p) for p in range(first, first + count)):
+    """The first of ``count`` consecutive ports nobody listens on or has bound.
+
+    Chosen below the kernel's ephemeral range: a port from it (what binding to
+    port 0 gives) can be taken meanwhile as the local end of any outgoing
+    connection, the hubs' own included.
+    """
+    low, _high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for _ in range(100):
+        first = random.randrange(10000, low - count)
+        if all(_bindable(p) for p in range(first, first + count)):
             return first
     raise RuntimeError("no block of free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return not _listening(port)
 
 
 def _listening(port: int) -> bool:
@@ -151,7 +185,30 @@ def _issues(validation: Any, entity_ids: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(tmp_path: Path) -> None:
+def _mqtt_entry(config: Path) -> dict[str, Any]:
+    """The data of the hub's MQTT config entry, as Home Assistant stored it."""
+    stored = json.loads((config / ".storage" / "core.config_entries").read_text())
+    [entry] = [e for e in stored["data"]["entries"] if e["domain"] == "mqtt"]
+    data: dict[str, Any] = entry["data"]
+    return data
+
+
+def _plain_mqtt_refused(port: int) -> bool:
+    """Whether the broker closes a connection that speaks MQTT without TLS (no CONNACK)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as plain:
+        plain.sendall(PLAIN_CONNECT)
+        try:
+            answer = plain.recv(4)
+        except ConnectionResetError:
+            return True
+    return answer == b""
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans"])
+def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(
+    tmp_path: Path, language: str
+) -> None:
+    buildings = BUILDINGS[language]
     state = tmp_path / "estate"
     started = time.time()
     port, broker_port, base_port = _free_ports(2), _free_ports(1), _free_ports(10)
@@ -168,6 +225,8 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(tmp_path: Pat
             str(broker_port),
             "--base-port",
             str(base_port),
+            "--language",
+            language,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -181,23 +240,45 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(tmp_path: Pat
         deadline = time.monotonic() + READY_WITHIN
         for line in process.stdout:
             output.append(line.rstrip("\n"))
-            if "The property is ready:" in line or time.monotonic() > deadline:
+            # The ready block ends with how to stop (head office's command is in it).
+            if "Press Ctrl-C to stop everything." in line or time.monotonic() > deadline:
                 break
         text = "\n".join(output)
         assert "The property is ready: 10 appliances" in text, text
+
+        # TLS only: one listener, the demo's port, with the demo's CA and
+        # certificate; MQTT in the clear is turned away; head office is told to
+        # connect with mqtts:// and the CA.
+        broker = state / "broker"
+        conf = (broker / "mosquitto.conf").read_text().splitlines()
+        assert [line for line in conf if line.startswith("listener")] == [
+            f"listener {broker_port} 127.0.0.1"
+        ]
+        assert f"cafile {broker / 'ca.pem'}" in conf
+        assert f"certfile {broker / 'server.pem'}" in conf
+        assert _plain_mqtt_refused(broker_port)
+        assert f"--broker mqtts://127.0.0.1:{broker_port} --ca {broker / 'ca.pem'}" in text
+        ca = (broker / "ca.pem").read_text()
 
         # The roster the demo wrote from the simulators: 4 rooms, an AC each, a
         # fridge per floor, a washer per building.
         with (state / "roster.csv").open(encoding="utf-8") as file:
             rows = list(csv.DictReader(line for line in file if not line.startswith("#")))
         assert len(rows) == 10
-        for building, building_id in BUILDINGS.items():
+        for building, building_id in buildings.items():
+            # The hub's MQTT entry: the broker's TLS port, verified against the CA.
+            mqtt = _mqtt_entry(state / building_id / "config")
+            assert mqtt["port"] == broker_port
+            assert mqtt["certificate"].strip() == ca.strip()
+            assert not mqtt.get("tls_insecure")
+            assert mqtt["username"] == f"hub-{building_id}"
+
             mine = [row for row in rows if row["building"] == building]
             expected = Counter(
                 (f"{building} / {r['floor']}", f"{building} / {r['room']}") for r in mine
             )
             token = (state / building_id / "token").read_text().strip()
-            base = f"http://127.0.0.1:{port + list(BUILDINGS).index(building)}"
+            base = f"http://127.0.0.1:{port + list(buildings).index(building)}"
             places = _template(base, token)
             # Each room holds its appliances and the room's own energy device
             # (power, energy and cost of the room, docs/fleet.md).
@@ -212,14 +293,14 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(tmp_path: Pat
                 "other_building": 10 - len(mine),
             }
 
-            # Head office's report: the building's hub online with all its appliances.
-            assert re.search(
-                rf"^{building_id}: hub online, {len(mine)} appliances", text, re.MULTILINE
-            )
+            # Head office's report, in the demo's language: the building's hub
+            # online with all its appliances, floor by floor.
+            said = REPORT_BUILDING[language].format(building_id=building_id, count=len(mine))
+            assert re.search(rf"^{re.escape(said)}", text, re.MULTILINE), text
             floors = {f"{building} / {r['floor']}" for r in mine}
             for floor in floors:
                 count = sum(1 for r in mine if f"{building} / {r['floor']}" == floor)
-                assert f"  floor {floor}: {count} appliances" in text
+                assert REPORT_FLOOR[language].format(floor=floor, count=count) in text
 
             # The Energy dashboard: every floor a device, every room a device
             # included in its floor's, the property's energy and cost as the grid.
@@ -260,7 +341,10 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(tmp_path: Pat
             )
             assert acs
             for entity_id in acs:
-                assert _get(base, token, f"/api/states/{entity_id}")["state"] == "off"
+                now = _get(base, token, f"/api/states/{entity_id}")
+                assert now["state"] == "off"
+                # Named by Home Assistant in the server's language.
+                assert now["attributes"]["friendly_name"].startswith(AC_NAME[language]), now
                 since = urllib.parse.quote(
                     time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(started))
                 )

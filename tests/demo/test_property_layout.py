@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,16 @@ def test_default_layout_is_the_demos_two_towers() -> None:
     assert [p.room for p in acs if p.floor == 2] == [f"2{n:02d}" for n in range(1, 11)]
     assert Place("Tower A", "tower-a", 1, "101", "refrigerator") in places
     assert Place("Tower B", "tower-b", 1, "Laundry", "laundry_washer") in places
+
+
+def test_chinese_layout_names_buildings_and_laundry_in_chinese() -> None:
+    places = layout(4, language="zh-Hans")
+    assert property_layout.buildings(2, "zh-Hans") == [("A栋", "tower-a"), ("B栋", "tower-b")]
+    assert Place("B栋", "tower-b", 1, "洗衣房", "laundry_washer") in places
+    # The same rooms and appliances as in English: only the names differ.
+    assert [(p.building_id, p.floor, p.kind) for p in places] == [
+        (p.building_id, p.floor, p.kind) for p in layout(4)
+    ]
 
 
 def test_serviced_apartments_have_their_appliances_in_every_room() -> None:
@@ -60,8 +71,9 @@ def test_uneven_rooms_and_wide_room_numbers() -> None:
         (8, {"per_room": 0}, "1 to 4 appliances a room"),
         (8, {"building_count": 27}, "1 to 26 buildings"),
         (8, {"floors_per_building": 0}, "at least one floor"),
+        (8, {"language": "fr"}, "no building names in 'fr'"),
     ],
 )
-def test_impossible_layouts_are_refused(rooms: int, options: dict[str, int], message: str) -> None:
+def test_impossible_layouts_are_refused(rooms: int, options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         layout(rooms, **options)

@@ -2,15 +2,14 @@
 
 Two listeners, both with a password per user and the ACL: plain TCP (Home
 Assistant's MQTT client in the tests) and TLS with a CA and a server
-certificate made here with ``cryptography``. Retained messages persist across
-``stop()``/``start()``, as on a real site.
+certificate made by scripts/broker_tls.py (as the property demo's broker's
+are). Retained messages persist across ``stop()``/``start()``, as on a real
+site.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-import ipaddress
 import os
 from pathlib import Path
 import shutil
@@ -18,10 +17,7 @@ import socket
 import subprocess
 import time
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from scripts.broker_tls import CA_CERT, SERVER_CERT, SERVER_KEY, write_certificates
 
 ESTATE = "riverside"
 # user -> (password, building or None for head office)
@@ -45,50 +41,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def write_certificates(directory: Path) -> None:
-    """ca.pem, server.pem and server.key: a CA and a certificate for 127.0.0.1 it signed."""
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Estate test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (directory / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    (directory / "server.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
 
 
 def acl_text(estate: str, users: dict[str, tuple[str, str | None]]) -> str:
@@ -123,7 +75,7 @@ class MosquittoBroker:
     @property
     def ca(self) -> Path:
         """The CA certificate that signed the broker's."""
-        return self.directory / "ca.pem"
+        return self.directory / CA_CERT
 
     def configure(self) -> None:
         """Write certificates, password file (mosquitto_passwd), ACL and configuration."""
@@ -156,9 +108,9 @@ class MosquittoBroker:
                     "log_type all",
                     f"listener {self.port} 127.0.0.1",
                     f"listener {self.tls_port} 127.0.0.1",
-                    f"cafile {d / 'ca.pem'}",
-                    f"certfile {d / 'server.pem'}",
-                    f"keyfile {d / 'server.key'}",
+                    f"cafile {d / CA_CERT}",
+                    f"certfile {d / SERVER_CERT}",
+                    f"keyfile {d / SERVER_KEY}",
                     "",
                 ]
             )

@@ -21,8 +21,9 @@ from custom_components.liuzhou_appliances.estate_topics import (
 )
 from fleet import estate_report
 from fleet.estate_mqtt import BrokerError, BrokerSettings, connect
+from scripts.broker_tls import write_certificates
 
-from .broker import ESTATE, USERS, MosquittoBroker, write_certificates
+from .broker import ESTATE, USERS, MosquittoBroker
 
 WHEN = "2026-11-30T10:00:00+00:00"
 
@@ -94,6 +95,15 @@ def test_report_reads_both_buildings(
     text = capsys.readouterr().out
     assert "tower-a: hub online, 2 appliances, 5.000 kWh, 3.00 CNY" in text
     assert "fault: AC ac-2 (A20): filter" in text
+
+    # The same report for a Chinese-speaking head office (the data is the same).
+    chinese = estate_report.render(data, "zh-Hans").splitlines()
+    assert chinese[0] == "园区 riverside：共 2 栋楼"
+    assert "tower-a：中枢在线，2 台电器，5.000 kWh，3.00 元" in chinese
+    assert "  按状态：制冷 2" in chinese
+    assert "  楼层 A1：1 台电器，2.000 kWh，1.20 元" in chinese
+    assert "  故障：AC ac-2（A20）：filter" in chinese
+    assert chinese[-1] == "跳过 1 条消息（不符合文档规定的格式）"
 
 
 def test_hub_cannot_publish_into_another_building(
