@@ -71,11 +71,16 @@ class WebsocketError(DemoError):
         self.code = error.get("code")
 
 
+MAX_MESSAGE = 64 * 1024 * 1024  # bytes
+
+
 @contextlib.asynccontextmanager
 async def websocket(
     session: aiohttp.ClientSession, base: str, token: str
 ) -> AsyncIterator[Websocket]:
-    async with session.ws_connect(f"{base}/api/websocket") as socket:
+    # A hub of 500 appliances answers a registry listing with more than aiohttp's
+    # default 4 MiB a message.
+    async with session.ws_connect(f"{base}/api/websocket", max_msg_size=MAX_MESSAGE) as socket:
         await socket.receive_json()  # auth_required
         await socket.send_json({"type": "auth", "access_token": token})
         answer = await socket.receive_json()

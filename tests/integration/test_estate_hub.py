@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+import contextlib
 import json
 from pathlib import Path
 import threading
@@ -108,16 +109,74 @@ def office(broker: MosquittoBroker) -> Iterator[Callable[[], Office]]:
         each.close()
 
 
+class Line:
+    """The hub's network path to the broker, which a test can cut like a power cut.
+
+    A TCP relay on 127.0.0.1: ``cut()`` aborts every connection through it (the
+    broker sees the hub vanish without a DISCONNECT, as when the hub's machine
+    dies) and turns new ones away.
+    """
+
+    def __init__(self, broker_port: int) -> None:
+        self.broker_port = broker_port
+        self.port = 0
+        self.open = True
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        """Listen on a free port."""
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.open:
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.broker_port)
+        self._writers += [writer, up_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+    def cut(self) -> None:
+        """Abort every connection, refuse new ones."""
+        self.open = False
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers = []
+
+    async def stop(self) -> None:
+        """Cut and stop listening."""
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+
 @pytest.fixture
-async def mqtt_entry(
-    hass: HomeAssistant, broker: MosquittoBroker
-) -> AsyncIterator[MockConfigEntry]:
+async def line(broker: MosquittoBroker) -> AsyncIterator[Line]:
+    """Hub A's path to the broker (the MQTT integration connects through it)."""
+    relay = Line(broker.port)
+    await relay.start()
+    yield relay
+    await relay.stop()
+
+
+@pytest.fixture
+async def mqtt_entry(hass: HomeAssistant, line: Line) -> AsyncIterator[MockConfigEntry]:
     """Home Assistant's MQTT integration on the broker with hub A's credential."""
     entry = MockConfigEntry(
         domain="mqtt",
         data={
             "broker": "127.0.0.1",
-            "port": broker.port,
+            "port": line.port,
             "username": "hub-tower-a",
             "password": USERS["hub-tower-a"][0],
             "discovery": False,
@@ -443,3 +502,27 @@ async def test_house_defaults_that_do_not_read_stop_the_household(
     assert not first.payloads("/ack/hd-bad")
     assert not first.payloads("/summary")
     assert dict(ac.simulator.values())["target_temperature"] == before["target_temperature"]
+
+
+async def test_a_hub_that_vanishes_is_offline_through_its_last_will(
+    hass: HomeAssistant,
+    broker: MosquittoBroker,
+    mqtt_entry: MockConfigEntry,
+    line: Line,
+    office: Callable[[], Office],
+    start_appliance: StartAppliance,
+) -> None:
+    """The hub's machine dies (no goodbye): the broker says ``offline`` for it (retained)."""
+    first = office()
+    await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    hub = _hub(await _household(hass))
+    status = f"liuzhou/{ESTATE}/{BUILDING}/status"
+    await _until(hass, lambda: (status, b"online", False) in first.messages)
+
+    line.cut()
+
+    await _until(hass, lambda: (status, b"offline", False) in first.messages)
+    # Retained: head office starting later reads the building as offline.
+    view = await hass.async_add_executor_job(collect, _office_settings(broker), ESTATE, 1.0)
+    assert view.as_dict()["buildings"][BUILDING]["hub"] == "offline"
+    await _until(hass, lambda: not hub.connected)
