@@ -72,6 +72,7 @@ ALREADY_PRESENT: Final = "already_present"
 UNREACHABLE: Final = "unreachable"
 WRONG_CODE: Final = "wrong_code"
 FAILED: Final = "failed"
+DUPLICATE_APPLIANCE: Final = "duplicate_appliance"
 FAILURES: Final = frozenset(
     {UNREACHABLE, WRONG_CODE, FAILED, "bad_row", "duplicate_row", "duplicate_appliance"}
 )
@@ -239,6 +240,9 @@ class _Run:
         # Tries again go one at a time, beside the first tries: what failed for want
         # of time is not made to compete with as much again.
         self._retry_slot = asyncio.Semaphore(1)
+        # appliance id -> the line that placed it: one appliance listed twice under
+        # two names (its id and its address) is placed once.
+        self._placed: dict[str, int] = {}
 
     async def async_work(self) -> list[dict[str, Any]]:
         """Every line's report, in file order (bad lines answered without pairing)."""
@@ -280,7 +284,16 @@ class _Run:
             line["reason"] = result.reason
         if result.outcome is not ALREADY_PRESENT or attempt > 1:
             line["attempts"] = attempt
-        if (entry := result.entry) is not None:
+        if (entry := result.entry) is not None and (
+            earlier := self._placed.setdefault(str(entry.unique_id), row.line)
+        ) != row.line:
+            # Found by pairing: the roster could not tell an id from an address.
+            line |= {
+                "outcome": DUPLICATE_APPLIANCE,
+                "reason": f"appliance {entry.unique_id} is already listed at line {earlier}",
+                "appliance_id": entry.unique_id,
+            }
+        elif entry is not None:
             device_id, area_id, changes = async_place_device(
                 self.hass, row, str(entry.unique_id), entry.entry_id, self.created
             )

@@ -339,3 +339,35 @@ async def test_a_pairing_that_failed_for_a_passing_reason_is_tried_again(
     ]
     assert report["failed"] == 0
     await _unload_all(hass)
+
+
+async def test_one_appliance_by_address_and_by_id_is_placed_once(
+    hass: HomeAssistant, config_dir: Path, start_simulated: StartSimulated
+) -> None:
+    """The roster cannot tell an id from an address; pairing can: the second line is a duplicate."""
+    ac = await start_simulated(ApplianceType.ROOM_AIR_CONDITIONER, index=0)
+    await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_ZEROCONF}, data=discovery(ac)
+    )
+    appliance_id = ac.module.appliance_id
+    (config_dir / "estate.csv").write_text(
+        HEADER
+        + f"Tower A,1,101,{lan(ac)},{ac.code},,\n"
+        + f"Tower A,1,102,{appliance_id},{ac.code},,\n",
+        encoding="utf-8",
+    )
+    for run in range(2):
+        report = await provision(hass, "estate.csv")
+        rows = {row["line"]: row for row in report["rows"]}
+        [(placed, room)] = [(line, row["room"]) for line, row in rows.items() if "device_id" in row]
+        if run == 1:  # both already paired: resolved in the file's order
+            assert placed == 2
+        [other] = set(rows) - {placed}
+        assert rows[other]["outcome"] == "duplicate_appliance"
+        assert rows[other]["reason"] == (
+            f"appliance {appliance_id} is already listed at line {placed}"
+        )
+        assert report["failed"] == 1
+        [only] = rooms(hass).values()
+        assert only.name == f"Tower A / {room}"
+    await _unload_all(hass)
