@@ -43,7 +43,6 @@ import json
 import math
 from pathlib import Path
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -58,6 +57,7 @@ if str(ROOT) not in sys.path:
 from benchmarks._estate_scale import bringup, measure  # noqa: E402
 from scripts import demo, property_broker, property_layout  # noqa: E402
 from scripts.demo_owner import DemoError  # noqa: E402
+from scripts.ports import free_port_block  # noqa: E402
 from scripts.property_demo import Hub  # noqa: E402
 
 ESTATE = "liuzhou-scale"
@@ -187,7 +187,7 @@ async def _run(
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    broker_port = args.broker_port or _free_ports(1)
+    broker_port = args.broker_port or free_port_block(1)
     broker = property_broker.configure(state / "broker", broker_port, ESTATE, building_ids)
     _log(f"starting Mosquitto on {broker.url} ...")
     broker_process = await property_broker.start(broker)
@@ -227,7 +227,7 @@ async def _run(
     property_layout.write_roster(roster, pairs)
     _log(f"  roster of {len(pairs)} appliances: {roster}")
 
-    first_port = args.port or _free_ports(len(names))
+    first_port = args.port or free_port_block(len(names))
     hubs = [
         Hub(name, building_id, first_port + index, state / building_id)
         for index, (name, building_id) in enumerate(names)
@@ -304,28 +304,6 @@ def _simulator_groups(places: list[property_layout.Place]) -> dict[str, list[Any
                 break
             number += 1
     return groups
-
-
-def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive ports on 127.0.0.1 that nobody listens on."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = int(probe.getsockname()[1])
-        if first + count > 65535:
-            continue
-        if all(_bindable(port) for port in range(first, first + count)):
-            return first
-    raise DemoError("no block of free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 async def _provision_and_measure(

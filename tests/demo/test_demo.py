@@ -31,6 +31,7 @@ import urllib.request
 import pytest
 
 from scripts import demo
+from scripts.ports import free_port_block, listening
 
 ROOT = Path(__file__).resolve().parents[2]
 APPLIANCES = 4  # one of each type, the demo's default
@@ -76,25 +77,6 @@ HOME = {
 }
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def _free_port_block(count: int) -> int:
-    """The first of ``count`` consecutive ports nobody listens on."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = int(probe.getsockname()[1])
-        if first + count > 65535:
-            continue
-        if all(not _listening(port) for port in range(first, first + count)):
-            return first
-    raise RuntimeError("no block of free ports")
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 class DemoRun:
@@ -324,7 +306,7 @@ def _check_stopped(run: DemoRun) -> None:
     assert code == 0, "\n".join(run.output)
     assert run.output[-1].endswith("stopped")
     ports = [run.port, *range(run.base_port, run.base_port + APPLIANCES)]
-    assert not [port for port in ports if _listening(port)], "still listening after Ctrl-C"
+    assert not [port for port in ports if listening(port)], "still listening after Ctrl-C"
     with pytest.raises(ProcessLookupError):
         os.killpg(run.process.pid, 0)  # nothing of its process group is left
 
@@ -339,8 +321,8 @@ def runs() -> Iterator[list[DemoRun]]:
 
 def test_demo_from_an_empty_state_then_again(tmp_path: Path, runs: list[DemoRun]) -> None:
     state_dir = tmp_path / "demo"
-    port = _free_port_block(1)
-    base_port = _free_port_block(APPLIANCES)
+    port = free_port_block(1)
+    base_port = free_port_block(APPLIANCES)
 
     first = DemoRun(state_dir, port, base_port)
     runs.append(first)
@@ -368,8 +350,8 @@ def test_demo_from_an_empty_state_then_again(tmp_path: Path, runs: list[DemoRun]
 def test_demo_in_chinese(tmp_path: Path, runs: list[DemoRun]) -> None:
     """``--language zh-Hans``: server and owner in Chinese, appliances named in Chinese."""
     state_dir = tmp_path / "demo"
-    port = _free_port_block(1)
-    base_port = _free_port_block(APPLIANCES)
+    port = free_port_block(1)
+    base_port = free_port_block(APPLIANCES)
     run = DemoRun(state_dir, port, base_port, "--language", "zh-Hans")
     runs.append(run)
     run.wait_for(rf"{re.escape(demo.READY)} http://127\.0\.0\.1:{port}$", READY_WITHIN)
@@ -423,7 +405,7 @@ def test_a_missed_deadline_is_one_line_naming_the_log(
     one_ac = ["--ac", "1", "--fridge", "0", "--washer", "0", "--dishwasher", "0"]
     where = ["--state-dir", str(tmp_path), "--port", str(port)]
     try:
-        code = demo.main([*where, "--base-port", str(_free_port_block(1)), *one_ac])
+        code = demo.main([*where, "--base-port", str(free_port_block(1)), *one_ac])
     finally:
         busy.close()
     out = capsys.readouterr().out

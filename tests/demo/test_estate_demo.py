@@ -25,7 +25,6 @@ import csv
 import json
 import os
 from pathlib import Path
-import random
 import re
 import signal
 import socket
@@ -37,6 +36,8 @@ import urllib.request
 
 import aiohttp
 import pytest
+
+from scripts.ports import free_port_block, listening
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_WITHIN = 420.0  # two Home Assistants start on 2 cores
@@ -70,36 +71,6 @@ PLACES_TEMPLATE = (
 ACS_TEMPLATE = "{{ area_entities(%s) | select('match', 'climate\\\\.') | list | tojson }}"
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def _free_ports(count: int) -> int:
-    """The first of ``count`` consecutive ports nobody listens on or has bound.
-
-    Chosen below the kernel's ephemeral range: a port from it (what binding to
-    port 0 gives) can be taken meanwhile as the local end of any outgoing
-    connection, the hubs' own included.
-    """
-    low, _high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    for _ in range(100):
-        first = random.randrange(10000, low - count)
-        if all(_bindable(p) for p in range(first, first + count)):
-            return first
-    raise RuntimeError("no block of free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return not _listening(port)
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _template(base: str, token: str) -> Any:
@@ -211,7 +182,7 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(
     buildings = BUILDINGS[language]
     state = tmp_path / "estate"
     started = time.time()
-    port, broker_port, base_port = _free_ports(2), _free_ports(1), _free_ports(10)
+    port, broker_port, base_port = free_port_block(2), free_port_block(1), free_port_block(10)
     process = subprocess.Popen(
         [
             "./scripts/estate-demo",
@@ -366,4 +337,4 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(
             raise
     assert code == 0, "\n".join(output)
     for listened in (port, port + 1, broker_port, base_port):
-        assert not _listening(listened)
+        assert not listening(listened)

@@ -266,6 +266,17 @@ def _place(hass: HomeAssistant, machine: PairedAppliance, floor: str, room: str)
     dr.async_get(hass).async_update_device(device.id, area_id=area.id)
 
 
+async def _two_acs_one_placed(
+    hass: HomeAssistant, office: Callable[[], Office], start_appliance: StartAppliance
+) -> tuple[Office, PairedAppliance, PairedAppliance, MockConfigEntry]:
+    """Head office listening, two ACs (the first in Tower A / 1 / 101), the household."""
+    first = office()
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    other = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER, index=1)
+    _place(hass, ac, "1", "101")
+    return first, ac, other, await _household(hass)
+
+
 async def test_hub_publishes_acks_and_catches_up(
     hass: HomeAssistant,
     broker: MosquittoBroker,
@@ -273,11 +284,7 @@ async def test_hub_publishes_acks_and_catches_up(
     office: Callable[[], Office],
     start_appliance: StartAppliance,
 ) -> None:
-    first = office()
-    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
-    away = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER, index=1)
-    _place(hass, ac, "1", "101")
-    household = await _household(hass)
+    first, ac, away, household = await _two_acs_one_placed(hass, office, start_appliance)
     hub = _hub(household)
     ac_topic = state_topic(ESTATE, BUILDING, ac.appliance.id)
 
@@ -426,11 +433,8 @@ async def test_a_push_costs_its_own_appliance(
     start_appliance: StartAppliance,
 ) -> None:
     """A push looks at its own appliance only; a room change is seen; no summary resent."""
-    first = office()
-    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
-    other = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER, index=1)
-    _place(hass, ac, "1", "101")
-    hub = _hub(await _household(hass))
+    first, ac, other, household = await _two_acs_one_placed(hass, office, start_appliance)
+    hub = _hub(household)
     ac_topic = state_topic(ESTATE, BUILDING, ac.appliance.id)
     await _until(hass, lambda: (first.latest(ac_topic) or {}).get("room") == "Tower A / 101")
     await _until(hass, lambda: first.payloads("/summary"))

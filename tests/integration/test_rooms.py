@@ -312,10 +312,10 @@ async def test_the_state_survives_a_reload_and_pre_conditioning_starts_on_time(
     assert ac.simulator.values()["target_temperature"] == 26.0
 
 
-async def test_an_appliance_away_gets_its_settings_when_back(
+async def _guest_at_20(
     hass: HomeAssistant, start_appliance: StartAppliance
-) -> None:
-    """Check-out while the AC's entry is not loaded: pending in the answer, sent on its return."""
+) -> tuple[PairedAppliance, str]:
+    """An AC in an occupied room, set to 20 °C by its guest: (the AC, the room's area id)."""
     await add_household(hass)
     ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
     area_id = await _room(hass, ac)
@@ -326,6 +326,14 @@ async def test_an_appliance_away_gets_its_settings_when_back(
         {"entity_id": entity_id(hass, "climate", ac.appliance.id, "climate"), "temperature": 20},
         blocking=True,
     )
+    return ac, area_id
+
+
+async def test_an_appliance_away_gets_its_settings_when_back(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """Check-out while the AC's entry is not loaded: pending in the answer, sent on its return."""
+    ac, area_id = await _guest_at_20(hass, start_appliance)
     assert await hass.config_entries.async_unload(ac.entry.entry_id)
     checked_out = await _set(hass, area_id, "check_out")
     assert _results(checked_out) == {_device_id(hass, ac): "pending"}
@@ -349,16 +357,7 @@ async def test_an_appliance_offline_gets_its_settings_as_soon_as_it_is_back(
     hass: HomeAssistant, start_appliance: StartAppliance
 ) -> None:
     """Check-out while the AC is off the network: sent when it reconnects, not a timer later."""
-    await add_household(hass)
-    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
-    area_id = await _room(hass, ac)
-    await _set(hass, area_id, "occupied")
-    await hass.services.async_call(
-        "climate",
-        "set_temperature",
-        {"entity_id": entity_id(hass, "climate", ac.appliance.id, "climate"), "temperature": 20},
-        blocking=True,
-    )
+    ac, area_id = await _guest_at_20(hass, start_appliance)
     await ac.appliance.lan_down()
     await wait_until(hass, lambda: not ac.coordinator.connected)
     checked_out = await _set(hass, area_id, "check_out")
