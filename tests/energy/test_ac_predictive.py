@@ -15,6 +15,7 @@ from custom_components.liuzhou_appliances.energy.ac_policy import precondition_l
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
     ARRIVAL_LEADS,
     MIN_RESIDUALS,
+    PULL_DOWN_FAN,
     ControlMode,
     FallbackReason,
     PredictiveAcController,
@@ -210,11 +211,13 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
     # Between steps: off once the guests have gone, without waiting for 11:15.
     assert not at["11:05"].on
     assert not at["11:30"].on  # a step boundary, 20 minutes before the arrival
-    # 15 minutes before: the fuzzy balanced preset's lead, not the model's (10 minutes).
-    assert not at["11:35"].on
-    # 10 minutes before the arrival, inside the model's balanced lead: pulling down.
-    assert at["11:40"].on
-    assert SETPOINT - 1.0 <= at["11:40"].target_temperature <= SETPOINT + 1.0
+    # 10 minutes before: inside the fuzzy balanced preset's lead (15), not the model's (7).
+    assert not at["11:40"].on
+    # 5 minutes before the arrival, inside the model's balanced lead: pulling down, the
+    # indoor fan at high.
+    assert at["11:45"].on
+    assert at["11:45"].fan_speed == PULL_DOWN_FAN == "high"
+    assert SETPOINT - 1.0 <= at["11:45"].target_temperature <= SETPOINT + 1.0
     # The guests are in from 11:50, inside a step planned (at 11:45) with the room empty: the
     # AC stays on, at the plan's target for the arrival, rather than waiting for 12:00 and
     # the unit's restart delay.
@@ -226,8 +229,8 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
 
 def test_arrival_lead_per_preset_or_given() -> None:
     tariff = TARIFF
-    assert PredictiveAcController(None, tariff).arrival.lead == timedelta(minutes=10)
-    assert ARRIVAL_LEADS[ComfortPreset.BALANCED] == timedelta(minutes=10)
+    assert PredictiveAcController(None, tariff).arrival.lead == timedelta(minutes=7)
+    assert ARRIVAL_LEADS[ComfortPreset.BALANCED] == timedelta(minutes=7)
     comfort = PredictiveAcController(None, tariff, preset=ComfortPreset.COMFORT)
     assert comfort.arrival.lead == precondition_lead(ComfortPreset.COMFORT)
     given = PredictiveAcController(None, tariff, arrival_lead=timedelta(minutes=20))

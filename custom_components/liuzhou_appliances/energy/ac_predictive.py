@@ -9,7 +9,8 @@ Between steps it holds the step's command, so each model step sees one command,
 with two exceptions decided at every call (the hub calls more often than every
 step): it starts the pull-down for an arrival when the pre-conditioning policy
 with ``ARRIVAL_LEADS``' lead for the preset says so (at the planned setpoint for the
-arrival; the fuzzy controller's own policy while it is in charge), and it stops
+arrival, fan at ``PULL_DOWN_FAN``; the fuzzy controller's own policy while it is in
+charge), and it stops
 an AC that ran only because the room was occupied once the guests have left.
 
 It calibrates itself per room from the appliance's own history: each step's
@@ -75,18 +76,30 @@ STALE_AFTER: Final = timedelta(minutes=20)
 BATCH_ROWS: Final = 64
 
 # The pull-down's lead before an arrival while the model is in charge, per preset. Balanced:
-# 10 minutes instead of the fuzzy preset's 15. On the full energy benchmark's hotel floor
-# (weather-service forecast) it took the share of the oracle's savings from 93.9 to 97.1 %
-# (seed 7) and 87.0 to 89.5 % (seed 23) with the comfort violation from 8.2 to 12.3 and
-# 3.9 to 6.2 K·h, under the baseline's 22.8 and 15.7 (the oracle's: 9.3 and 6.2). 7 minutes
-# measured 99.1 and 91.4 % at 15.9 and 8.8 K·h, 5 minutes 100.5 and 92.9 % at 18.5 and
-# 10.6 K·h: the lead is where the controller buys comfort, and 10 minutes keeps the
-# violation near the oracle's. Comfort and eco keep the fuzzy preset's lead (not measured).
+# 7 minutes instead of the fuzzy preset's 15, with the pull-down at PULL_DOWN_FAN. On the
+# full energy benchmark's hotel floor (weather-service forecast; plans pre-conditioning
+# before price rises and not rolled past departures) the share of the oracle's savings and
+# the comfort violation, seeds 7 / 23 / 42 / 5: 15 minutes 96.1 / 90.7 % at 7.8 / 3.8 K·h
+# (seeds 7 / 23), 10 minutes 99.9 / 93.7 / 89.0 / 93.7 % at 11.8 / 6.0 / 3.8 / 7.6 K·h,
+# 10 with the high fan 93.4 / 89.3 % (23 / 42) at 4.9 / 3.0 K·h, 7 with the high fan
+# 100.5 / 95.4 / 91.3 / 95.1 % at 13.4 / 7.4 / 4.8 / 9.5 K·h (the benchmark's rooms alone,
+# benchmarks/_energy/ac.py run_room). The baseline's: 22.8 / 15.7 / 12.1 / 19.5 K·h, the
+# oracle's 9.3 / 6.2 / 4.4 / 7.0. The lead is where the controller buys comfort: 7 minutes
+# stays well under the baseline's violation, a little over the oracle's. Comfort and eco
+# keep the fuzzy preset's lead (not measured).
 ARRIVAL_LEADS: Final[Mapping[ComfortPreset, timedelta]] = {
     ComfortPreset.COMFORT: precondition_lead(ComfortPreset.COMFORT),
-    ComfortPreset.BALANCED: timedelta(minutes=10),
+    ComfortPreset.BALANCED: timedelta(minutes=7),
     ComfortPreset.ECO: precondition_lead(ComfortPreset.ECO),
 }
+
+# The indoor fan while the controller's arrival rule pulls the room down (or, heating, up):
+# high, as the fuzzy controller's fan rules choose far from the setpoint. More air moves
+# the unit's capacity into the room faster and more efficiently; the plans' own fan
+# (PLAN_FAN) resumes at the next step. With a 10-minute lead it cut the violation from 6.0
+# to 4.9 K·h (seed 23) and 3.8 to 3.0 (seed 42) at about the same cost (93.7 -> 93.4 %,
+# 89.0 -> 89.3 % of the oracle's savings).
+PULL_DOWN_FAN: Final = "high"
 
 type OutdoorForecast = Callable[[datetime], tuple[float, float]]
 
@@ -316,7 +329,7 @@ class PredictiveAcController:
             # can. A guest who arrived after the step began finds the AC on, not off until
             # the next step (and then held back by the unit's restart delay).
             target = inputs.setpoint if self._arrival_target is None else self._arrival_target
-            command = AcCommand(True, inputs.mode, target, command.fan)
+            command = AcCommand(True, inputs.mode, target, PULL_DOWN_FAN)
         elif command.on and self._for_occupancy and not inputs.occupied and not arriving:
             command = AcCommand(False, inputs.mode, command.setpoint, command.fan)
         if command != self._command:
