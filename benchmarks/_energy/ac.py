@@ -14,6 +14,10 @@ thermostat equals the simulator's (that factor absorbs latent load, fans and
 part-load effects the linear model leaves out). Its plan is replayed in the
 simulator as setpoints, under the same device constraints as ours (0.5 K
 setpoint steps, the thermostat's swing kept inside the comfort band).
+
+The predictive controller sees what a hub would: the room's and the outdoor
+sensors' readings now, the bookings, the tariff, and a weather service's
+forecast (``WeatherForecast``), never the simulator's future weather.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ PRE_OFFSETS: Final = (-2.0, -1.0, -0.5, 0.0)
 # (seed 7) and from 10.33 to 10.09 (seed 23).
 PRE_LEADS: Final[tuple[int, ...]] = (0,)
 # Occupied steps (15 min) before a rise of the price that every plan runs at the band's
-# tight edge. Measured on the full energy benchmark's hotel floor (balanced, 10-minute
+# tight edge. Measured with the full energy benchmark's hotel rooms (balanced, 10-minute
 # arrival lead, plans not rolled past a departure): 4 steps took the share of the oracle's
 # savings from 97.6 to 99.9 % (seed 7) and 90.9 to 93.7 % (seed 23), with less violation
 # (12.4 -> 11.8, 6.2 -> 6.0 K·h); 3 and 6 steps gave 93.6 and 93.3 % on seed 23, half the
