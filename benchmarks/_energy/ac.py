@@ -14,6 +14,10 @@ thermostat equals the simulator's (that factor absorbs latent load, fans and
 part-load effects the linear model leaves out). Its plan is replayed in the
 simulator as setpoints, under the same device constraints as ours (0.5 K
 setpoint steps, the thermostat's swing kept inside the comfort band).
+
+The predictive controller sees what a hub would: the room's and the outdoor
+sensors' readings now, the bookings, the tariff, and a weather service's
+forecast (``WeatherForecast``), never the simulator's future weather.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import math
+import random
 from typing import Literal
 
 import numpy as np
@@ -103,6 +108,55 @@ def hotel_schedule(start: datetime, days: int, room: int, variant: int = 0) -> O
 
 
 @dataclass(slots=True)
+class WeatherForecast:
+    """What a weather service tells the hub about the coming hours, as the predictive
+    controller gets it: issued on the hour, wrong by an error that grows with the lead time.
+
+    The error of a forecast issued at hour h for time t is
+    ``(0.4 + 0.9 * min(lead_h, 24) / 24) * (0.8 z_h + 0.6 z_h,t)`` K (temperature) and
+    ``(3 + 5 * min(lead_h, 24) / 24) * (0.8 z'_h + 0.6 z'_h,t)`` % (humidity), the z
+    standard normal, seeded by the climate's seed and the hours (the same service for every
+    room; ``z_h,t`` interpolated linearly between whole hours of t): about 0.4 K an hour
+    ahead, 0.85 K at 12 hours, the size of a good hourly forecast's error. The
+    controller never sees the simulator's weather ahead of time.
+    """
+
+    climate: LiuzhouClimate
+    start: datetime
+
+    def issued(self, now: datetime) -> Callable[[datetime], tuple[float, float]]:
+        """The forecast issued at the last whole hour before ``now``: time -> (°C, %)."""
+        hour = math.floor(LiuzhouClimate.seconds_of_year(now) / 3600.0)
+        origin = LiuzhouClimate.seconds_of_year(self.start)
+        shared = random.Random(f"forecast:{self.climate.seed}:{hour}")
+        z_temperature, z_humidity = shared.gauss(0.0, 1.0), shared.gauss(0.0, 1.0)
+        knots: dict[int, tuple[float, float]] = {}
+
+        def knot(target: int) -> tuple[float, float]:
+            if target not in knots:
+                rng = random.Random(f"forecast:{self.climate.seed}:{hour}:{target}")
+                knots[target] = (rng.gauss(0.0, 1.0), rng.gauss(0.0, 1.0))
+            return knots[target]
+
+        def forecast(when: datetime) -> tuple[float, float]:
+            t_s = origin + (when - self.start).total_seconds()
+            lead = min(max(t_s / 3600.0 - hour, 0.0), 24.0) / 24.0
+            target = math.floor(t_s / 3600.0)
+            weight = t_s / 3600.0 - target
+            (a_t, a_h), (b_t, b_h) = knot(target), knot(target + 1)
+            local_t = (1.0 - weight) * a_t + weight * b_t
+            local_h = (1.0 - weight) * a_h + weight * b_h
+            truth = self.climate.outdoor(t_s)
+            temperature = truth.temperature_c + (0.4 + 0.9 * lead) * (
+                0.8 * z_temperature + 0.6 * local_t
+            )
+            humidity = truth.humidity_pct + (3.0 + 5.0 * lead) * (0.8 * z_humidity + 0.6 * local_h)
+            return temperature, min(max(humidity, 5.0), 100.0)
+
+        return forecast
+
+
+@dataclass(slots=True)
 class RoomResult:
     """What one room did over the run."""
 
@@ -165,10 +219,7 @@ def run_room(
     predictive = PredictiveAcController(model, tariff, preset=preset, deadband_k=DEADBAND_K)
     origin = LiuzhouClimate.seconds_of_year(start)
 
-    def forecast(when: datetime) -> tuple[float, float]:
-        # The weather the simulator will see: a perfect forecast, as the oracle has.
-        outdoor = climate.outdoor(origin + (when - start).total_seconds())
-        return outdoor.temperature_c, outdoor.humidity_pct
+    weather = WeatherForecast(climate, start)
 
     for k in range(steps):
         now = start + timedelta(seconds=k * CONTROL_STEP_S)
@@ -193,7 +244,8 @@ def run_room(
                 )
                 target, fan = decision.target_temperature, decision.fan_speed
         elif strategy == "predictive":
-            outdoor_now = forecast(now)
+            # The hub's outdoor sensor now; the weather service's forecast for what comes.
+            outdoor_humidity = climate.outdoor(origin + (now - start).total_seconds()).humidity_pct
             choice = predictive.decide(
                 PredictiveInputs(
                     now=now,
@@ -202,11 +254,11 @@ def run_room(
                     room_temperature=Reading(float(values["temperature"]), now),  # type: ignore[arg-type]
                     humidity=Reading(float(values["humidity"]), now),  # type: ignore[arg-type]
                     outdoor_temperature=Reading(float(values["outdoor_temperature"]), now),  # type: ignore[arg-type]
-                    outdoor_humidity=Reading(outdoor_now[1], now),
+                    outdoor_humidity=Reading(outdoor_humidity, now),
                     energy_kwh=Reading(sim.energy_kwh, now),
                     occupied=occupied,
                     stays=occupancy.stays,
-                    outdoor_forecast=forecast,
+                    outdoor_forecast=weather.issued(now),
                 )
             )
             on, target, fan = choice.on, choice.target_temperature, choice.fan_speed

@@ -9,9 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
 from custom_components.liuzhou_appliances.energy.ac_plans import PLAN_FAN
+from custom_components.liuzhou_appliances.energy.ac_policy import precondition_lead
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
+    ARRIVAL_LEADS,
     MIN_RESIDUALS,
+    PULL_DOWN_FAN,
     ControlMode,
     FallbackReason,
     PredictiveAcController,
@@ -207,9 +211,13 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
     # Between steps: off once the guests have gone, without waiting for 11:15.
     assert not at["11:05"].on
     assert not at["11:30"].on  # a step boundary, 20 minutes before the arrival
-    # 10 minutes before the arrival, inside the balanced preset's lead (15 min): pulling down.
-    assert at["11:40"].on
-    assert SETPOINT - 1.0 <= at["11:40"].target_temperature <= SETPOINT + 1.0
+    # 10 minutes before: inside the fuzzy balanced preset's lead (15), not the model's (7).
+    assert not at["11:40"].on
+    # 5 minutes before the arrival, inside the model's balanced lead: pulling down, the
+    # indoor fan at high.
+    assert at["11:45"].on
+    assert at["11:45"].fan_speed == PULL_DOWN_FAN == "high"
+    assert SETPOINT - 1.0 <= at["11:45"].target_temperature <= SETPOINT + 1.0
     # The guests are in from 11:50, inside a step planned (at 11:45) with the room empty: the
     # AC stays on, at the plan's target for the arrival, rather than waiting for 12:00 and
     # the unit's restart delay.
@@ -217,3 +225,17 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
         assert at[time].on, time
         assert at[time].target_temperature == at["11:45"].target_temperature, time
     assert SETPOINT - 1.0 <= at["11:45"].target_temperature <= SETPOINT + 1.0
+
+
+def test_arrival_lead_per_preset_or_given() -> None:
+    tariff = TARIFF
+    assert PredictiveAcController(None, tariff).arrival.lead == timedelta(minutes=7)
+    assert ARRIVAL_LEADS[ComfortPreset.BALANCED] == timedelta(minutes=7)
+    comfort = PredictiveAcController(None, tariff, preset=ComfortPreset.COMFORT)
+    assert comfort.arrival.lead == precondition_lead(ComfortPreset.COMFORT)
+    given = PredictiveAcController(None, tariff, arrival_lead=timedelta(minutes=20))
+    assert given.arrival.lead == timedelta(minutes=20)
+    # The fuzzy controller in charge keeps its preset's own lead.
+    assert given.policy.lead == precondition_lead(ComfortPreset.BALANCED)
+    with pytest.raises(ValueError, match="must not be negative"):
+        PredictiveAcController(None, tariff, arrival_lead=timedelta(minutes=-1))

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from custom_components.liuzhou_appliances.energy.ac_plans import (
+    EMPTY_STEPS,
+    PRE_RISE_STEPS,
     Calibration,
     Horizon,
     candidate_plans,
@@ -86,8 +88,12 @@ def test_the_fan_speed_changes_the_predicted_power(model: Model) -> None:
 def test_the_dear_hours_are_never_cooler_than_the_cheap_ones() -> None:
     horizon = _horizon()
     cheap, dear = horizon.price < 1.0, horizon.price > 1.0
+    # The last cheap steps before the rise are pre-conditioning at the band's tight edge in
+    # every plan (see test_every_plan_pre_conditions_before_an_occupied_price_rise).
+    cheap[8 - PRE_RISE_STEPS : 8] = False
     for direction, setpoint in ((1.0, 26.0), (-1.0, 20.0)):
         plans = candidate_plans(horizon, setpoint=setpoint, direction=direction, allowed_k=1.0)
+        assert np.all(plans.setpoint[:, 8 - PRE_RISE_STEPS : 8] == setpoint - direction)
         relax_cheap = direction * (plans.setpoint[:, cheap] - setpoint)
         relax_dear = direction * (plans.setpoint[:, dear] - setpoint)
         # One setpoint per price level within a plan; relaxed at least as far when dear.
@@ -103,20 +109,88 @@ def test_the_dear_hours_are_never_cooler_than_the_cheap_ones() -> None:
 
 
 def test_three_price_levels_get_their_own_setpoints_in_price_order() -> None:
-    # Valley, flat, then peak, occupied throughout.
+    # Valley, flat, then peak, two hours each, occupied throughout (each block's first
+    # steps: its last PRE_RISE_STEPS pre-condition for the next).
     horizon = horizon_from(
-        occupied=[True] * 12,
-        price=[0.3] * 4 + [0.6] * 4 + [1.2] * 4,
-        outdoor=[33.0] * 12,
-        outdoor_humidity=[65.0] * 12,
-        seconds_of_day=[3 * 3600.0 + 900.0 * k for k in range(12)],
+        occupied=[True] * 24,
+        price=[0.3] * 8 + [0.6] * 8 + [1.2] * 8,
+        outdoor=[33.0] * 24,
+        outdoor_humidity=[65.0] * 24,
+        seconds_of_day=[3 * 3600.0 + 900.0 * k for k in range(24)],
     )
     plans = candidate_plans(horizon, setpoint=26.0, direction=1.0, allowed_k=1.0)
     relax = plans.setpoint - 26.0
-    valley, flat, peak = relax[:, 0], relax[:, 4], relax[:, 8]
+    valley, flat, peak = relax[:, 0], relax[:, 8], relax[:, 16]
     assert np.all(valley <= flat)
     assert np.all(flat <= peak)
     levels = set(zip(valley, flat, peak, strict=True))
     assert (-1.0, 0.0, 1.0) in levels  # pre-cool in the valley, coast, relax at the peak
     assert (0.0, 0.0, 0.0) in levels
     assert len(levels) == plans.count  # no duplicates
+
+
+def test_every_plan_pre_conditions_before_an_occupied_price_rise() -> None:
+    # Valley, flat, peak, occupied throughout (as test_three_price_levels...), then empty.
+    occupied = [True] * 12 + [False] * 4
+    horizon = horizon_from(
+        occupied=occupied,
+        price=[0.3] * 6 + [0.6] * 3 + [1.2] * 7,
+        outdoor=[33.0] * 16,
+        outdoor_humidity=[65.0] * 16,
+        seconds_of_day=[3 * 3600.0 + 900.0 * k for k in range(16)],
+    )
+    for direction, setpoint in ((1.0, 26.0), (-1.0, 20.0)):
+        plans = candidate_plans(horizon, setpoint=setpoint, direction=direction, allowed_k=1.0)
+        edge = setpoint - direction * 1.0
+        # The last PRE_RISE_STEPS steps before each rise (at 6 and at 9) are at the tight edge.
+        before = [*range(6 - PRE_RISE_STEPS, 6), *range(9 - PRE_RISE_STEPS, 9)]
+        assert PRE_RISE_STEPS == 4
+        assert np.all(plans.setpoint[:, before] == edge)
+        # The rest of the valley keeps each plan's level: still several candidates there.
+        assert len(set(plans.setpoint[:, 0])) > 1
+        assert np.all(direction * (plans.setpoint[:, 9] - setpoint) >= 0.0)  # the peak
+        # A fall of the price (none here) or the departure does not pre-condition.
+        assert not plans.on[:, 12:].any()
+
+
+def test_plans_are_not_rolled_past_a_departure_into_an_empty_room(model: Model) -> None:
+    steps = 24
+    history = RoomHistory(
+        temperatures=(27.0,) * (HOUR_STEPS + 1),
+        humidities=(60.0,) * (HOUR_STEPS + 1),
+        powers=(0.5,) * HOUR_STEPS,
+    )
+
+    def costs(occupied: list[bool]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]
+        horizon = horizon_from(
+            occupied=occupied,
+            price=[0.6] * steps,
+            outdoor=[33.0] * steps,
+            outdoor_humidity=[65.0] * steps,
+            seconds_of_day=[6 * 3600.0 + 900.0 * k for k in range(steps)],
+        )
+        plans = candidate_plans(horizon, setpoint=26.0, direction=1.0, allowed_k=1.0)
+        result = evaluate_plans(
+            plans,
+            horizon,
+            history,
+            lambda rows: model.infer(rows),
+            mode="cool",
+            setpoint=26.0,
+            band_half_k=1.5,
+            calibration=Calibration(),
+        )
+        return result.total, result.temperature
+
+    # Leaves after 4 steps and stays away: only the 4 occupied steps are rolled.
+    total, temperature = costs([True] * 4 + [False] * 20)
+    assert np.all(np.isfinite(total))
+    assert np.all(np.isfinite(temperature[:, :4]))
+    assert np.all(np.isnan(temperature[:, 4:]))
+    # Out for less than EMPTY_STEPS and back: the whole horizon is rolled.
+    away = EMPTY_STEPS - 1
+    _, temperature = costs([True] * 4 + [False] * away + [True] * (20 - away))
+    assert np.all(np.isfinite(temperature))
+    # Empty now, arriving later: rolled to the end (the arrival's pull-down is priced).
+    _, temperature = costs([False] * 4 + [True] * 20)
+    assert np.all(np.isfinite(temperature))
