@@ -118,7 +118,7 @@ _NAMES: Final[dict[str, dict[str, str]]] = {
         "failed": "失败",
         "duplicate_row": "重复行",
         "duplicate_appliance": "重复电器",
-        "bad_row": "无效行",
+        "bad_row": "错误行",
         "other_building": "其他楼栋",
         "area": "区域",
         "floor": "楼层",

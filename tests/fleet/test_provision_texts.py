@@ -127,7 +127,7 @@ def test_chinese_report_and_progress() -> None:
     assert lines[3].endswith("无法连接到电器。请确认电器已通电并已连上家里的网络，且地址填写正确")
     assert lines[5] == "  第    5 行  警告：unknown column 'x'"
     assert lines[-2] == "已创建楼层：Tower A / 3"
-    assert lines[-1] == "无效行 1，已配对 1，无法连接 1，用时 1.5 秒；2 行未成功"
+    assert lines[-1] == "错误行 1，已配对 1，无法连接 1，用时 1.5 秒；2 行未成功"
     event = {**REPORT["rows"][1], "retry_in": 5.0, "attempt": 1, "done": 1, "total": 3}
     assert progress_line(event, "zh-Hans") == (
         "[1/3] 第 3 行 Tower A / 3 / 302 10.0.0.6:8000：无法连接（无法连接到电器。"
