@@ -15,7 +15,8 @@ fleet.provision --building``, and prints head office's report
 (fleet.estate_report, over TLS) once both buildings are in it.
 ``--language zh-Hans`` onboards the hubs in Simplified Chinese (Home
 Assistant's server language names the entities; buildings, floors and rooms
-are named in Chinese) and prints head office's report in Chinese. Before the
+are named in Chinese), provisions with ``fleet.provision --language zh-Hans``
+(progress and report in Chinese) and prints head office's report in Chinese. Before the
 report, each hub's rooms and floors go on its Energy dashboard, checked by
 Home Assistant's own validation
 (scripts/property_energy.py); after it, a guest's stay in each building's
@@ -100,8 +101,10 @@ class Hub:
         return self.directory / "token"
 
 
-async def _provision(hub: Hub, roster: Path, token_file: Path) -> str:
-    """Run fleet.provision for the hub's building; its closing line, DemoError if not all done."""
+async def _provision(hub: Hub, roster: Path, token_file: Path, language: str) -> str:
+    """Run fleet.provision for the hub's building in ``language``; its closing line (the
+    totals), DemoError if not all done."""
+    chosen = ["--language", language] if language != "en" else []
     with hub.provision_log.open("w") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -114,6 +117,7 @@ async def _provision(hub: Hub, roster: Path, token_file: Path) -> str:
             str(token_file),
             "--building",
             hub.building,
+            *chosen,
             cwd=ROOT,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
@@ -168,7 +172,7 @@ async def _bring_up_hub(
         )
         _log(f"  {hub.building}: household entry {household}")
     _log(f"  {hub.building}: provisioning (progress in {shown(hub.provision_log)}) ...")
-    _log(f"  {hub.building}: {await _provision(hub, roster, token_file)}")
+    _log(f"  {hub.building}: {await _provision(hub, roster, token_file, language)}")
 
 
 async def _energy_dashboard(

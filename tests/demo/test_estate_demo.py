@@ -6,9 +6,10 @@ listening with TLS only, each hub's MQTT entry on that port verifying the
 broker against the demo's CA (a plain MQTT client is turned away), then each
 hub's HTTP API says its building's floors and rooms exist with the roster's
 appliances in them, every roster line was paired by the hub of its building
-(and left alone by the other), head office's report (in the demo's language)
-shows both buildings with all their appliances, the air conditioners are named
-in the hubs' language, each hub's Energy dashboard lists every
+(and left alone by the other; fleet.provision's report in the demo's
+language), head office's report (in the demo's language) shows both
+buildings with all their appliances, the air conditioners are named in the
+hubs' language, each hub's Energy dashboard lists every
 room's and floor's energy sensor (rooms included in their floors) and the
 property as the grid, with no issue from Home Assistant's validation but the
 statistics its recorder compiles at the next 5-minute mark, each building's
@@ -37,6 +38,7 @@ import urllib.request
 import aiohttp
 import pytest
 
+from fleet.provision_texts import LANGUAGES, OUTCOMES, outcome_name
 from scripts.ports import free_port_block, listening
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,6 +59,12 @@ REPORT_FLOOR = {
     "zh-Hans": "  楼层 {floor}：{count} 台电器",
 }
 AC_NAME = {"en": "Air conditioner", "zh-Hans": "空调"}
+# fleet.provision's report lines in provision.log: line number and outcome.
+REPORT_ROW = {"en": r"^  line\s+(\d+)\s+(\S+)", "zh-Hans": r"^  第\s+(\d+) 行  (\S+)"}
+OUTCOME_KEYS = {
+    language: {outcome_name(outcome, language): outcome for outcome in OUTCOMES}
+    for language in LANGUAGES
+}
 # An MQTT 3.1.1 CONNECT of client "x", sent without TLS.
 PLAIN_CONNECT = bytes([0x10, 13, 0, 4, *b"MQTT", 4, 2, 0, 30, 0, 1, *b"x"])
 
@@ -257,8 +265,10 @@ def test_estate_demo_provisions_two_hubs_and_head_office_sees_both(
 
             # Every roster line is paired by its building's hub, skipped by the other.
             log = (state / building_id / "provision.log").read_text()
-            outcomes = dict(re.findall(r"^  line\s+(\d+)\s+(\S+)", log, re.MULTILINE))
-            assert len(outcomes) == len(rows)
+            # In the demo's language: the outcome's key in English, its name in Chinese.
+            found = re.findall(REPORT_ROW[language], log, re.MULTILINE)
+            outcomes = {line: OUTCOME_KEYS[language].get(said, said) for line, said in found}
+            assert len(outcomes) == len(rows), log
             assert Counter(outcomes.values()) == {
                 "paired": len(mine),
                 "other_building": 10 - len(mine),

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import io
 import json
 from pathlib import Path
+import re
 from typing import TYPE_CHECKING
 
 from homeassistant.core import HomeAssistant
@@ -118,6 +119,73 @@ async def test_cli_refusals(
     )
     assert status == 3
     assert "cannot reach" in err.getvalue()
+
+
+async def test_cli_in_simplified_chinese(
+    hass: HomeAssistant,
+    ha_url: str,
+    hass_access_token: str,
+    start_simulated: StartSimulated,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """--language zh-Hans: progress, report and messages in Chinese, the reason a
+    line failed in the integration's own words; the JSON report the same as ever."""
+    monkeypatch.setattr(provisioning, "RETRY_DELAYS", (0.05, 0.05))
+    ac = await start_simulated(ApplianceType.ROOM_AIR_CONDITIONER, index=0)
+    roster = tmp_path / "tower.csv"
+    roster.write_text(
+        "building,floor,room,appliance,code\n"
+        f"A栋,3,301,{ac.host}:{ac.port},{ac.code}\n"
+        f"A栋,3,302,127.0.0.1:{closed_port()},12345678\n",
+        encoding="utf-8",
+    )
+    out, err = io.StringIO(), io.StringIO()
+    status = await async_run(
+        ha_url, hass_access_token, roster, language="zh-Hans", out=out, err=err
+    )
+    assert status == 1, err.getvalue()
+    text = out.getvalue()
+    cannot_connect = "无法连接到电器。请确认电器已通电并已连上家里的网络，且地址填写正确"
+    assert f"{roster}：待部署 2 台电器" in text
+    assert "第 2 行 A栋 / 3 / 301" in text
+    assert f"：无法连接（{cannot_connect}），0 秒后重试" in text
+    assert "\n报告\n" in text
+    assert "  第    2 行  已配对       A栋 / 3 / 301" in text
+    row = rf"^  第    3 行  无法连接     A栋 / 3 / 302 .*  {cannot_connect}$"
+    assert re.search(row, text, re.M), text
+    assert "已创建楼层：A栋 / 3" in text
+    assert re.search(r"^已配对 1，无法连接 1，用时 [\d.]+ 秒；1 行未成功$", text, re.M), text
+    # Nothing of the English report: the outcome column is named, not keyed.
+    assert not re.search(r"^  line\s+\d+", text, re.M)
+    assert ac.code not in text
+
+    # --json: the report as ever (keys, not names), progress in Chinese on stderr.
+    out, err = io.StringIO(), io.StringIO()
+    status = await async_run(
+        ha_url, hass_access_token, roster, as_json=True, language="zh-Hans", out=out, err=err
+    )
+    assert status == 1
+    report = json.loads(out.getvalue())
+    assert report["summary"] == {"already_present": 1, "unreachable": 1}
+    assert [row["reason"] for row in report["rows"] if "reason" in row] == ["cannot_connect"]
+    assert "：已存在" in err.getvalue()
+
+    # The command's own messages.
+    err = io.StringIO()
+    status = await async_run(
+        ha_url, "not-a-token", roster, language="zh-Hans", out=io.StringIO(), err=err
+    )
+    assert status == 3
+    assert "Home Assistant 拒绝了该访问令牌（需要管理员的令牌）" in err.getvalue()
+    err = io.StringIO()
+    url = f"http://127.0.0.1:{closed_port()}"
+    status = await async_run(url, "t", roster, language="zh-Hans", out=io.StringIO(), err=err)
+    assert status == 3
+    assert f"无法连接 {url} 上的 Home Assistant：" in err.getvalue()
+    with pytest.raises(CliError, match="没有访问令牌：请使用 --token-file 或设置"):
+        read_token(None, {}, language="zh-Hans")
+    await _unload_all(hass)
 
 
 def test_token_from_file_or_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
