@@ -22,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.liuzhou_appliances import room_energy_sensors
 from custom_components.liuzhou_appliances.config_flow import async_get_hub_id
 from custom_components.liuzhou_appliances.const import (
     CONF_APPLIANCE_ID,
@@ -67,6 +68,13 @@ def _custom_integration_and_loopback(
     plugin's mock, so nothing multicasts; discovery tests hand the flow the
     bridge's real advertisement instead.
     """
+
+
+@pytest.fixture(autouse=True)
+def _every_group_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Floor and property sensors written at each change (a test of the interval sets it)."""
+    for kind in ("floor", "property"):
+        monkeypatch.setitem(room_energy_sensors.WRITE_INTERVAL, kind, 0.0)
 
 
 @pytest.fixture

@@ -8,14 +8,20 @@ members, never going down and never jumping.
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import mock_restore_cache_with_extra_data
+from pytest_homeassistant_custom_component.common import (
+    async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
+)
 
+from custom_components.liuzhou_appliances import room_energy_sensors
 from custom_components.liuzhou_appliances.const import DOMAIN, HOUSEHOLD_UNIQUE_ID
 from custom_components.liuzhou_appliances.room_index import (
     floor_device_identifier,
@@ -106,6 +112,28 @@ async def test_rooms_floors_and_property_sum_what_their_appliances_use(
         "monetary",
         "CNY",
     )
+
+
+async def test_floor_and_property_sensors_are_written_at_most_once_an_interval(
+    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rooms show each change; a floor and the property the last one, an interval later."""
+    for kind in ("floor", "property"):
+        monkeypatch.setitem(room_energy_sensors.WRITE_INTERVAL, kind, 60.0)
+    rooms = await _placed_property(hass, start_appliance)
+    room_101, floor_1 = f"room_{rooms.room_101}", f"floor_{rooms.floor_1}"
+    await count_to(hass, rooms.ac, 101.25)
+    await count_to(hass, rooms.washer, 40.5)
+    await count_to(hass, rooms.fridge, 7.125)
+    assert group_value(hass, room_101, "energy") == approx(1.75)
+    # Written at the first change, not since: an earlier total is shown.
+    assert group_value(hass, floor_1, "energy") != approx(1.75)
+    assert group_value(hass, "property", "energy") != approx(1.875)
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    assert group_value(hass, floor_1, "energy") == approx(1.75)
+    assert group_value(hass, "property", "energy") == approx(1.875)
 
 
 async def test_an_appliance_moving_rooms_neither_lowers_nor_raises_a_room(
