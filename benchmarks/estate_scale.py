@@ -55,20 +55,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._estate_scale import bringup, measure  # noqa: E402
+from custom_components.liuzhou_appliances.provisioning import FAILURES  # noqa: E402
 from scripts import demo, property_broker, property_layout  # noqa: E402
 from scripts.demo_owner import DemoError  # noqa: E402
 from scripts.ports import free_port_block  # noqa: E402
 from scripts.property_demo import Hub  # noqa: E402
 
 ESTATE = "liuzhou-scale"
-FAILED_OUTCOMES = (
-    "unreachable",
-    "wrong_code",
-    "failed",
-    "duplicate_row",
-    "duplicate_appliance",
-    "bad_row",
-)
 SAMPLE_EVERY = 5.0  # seconds between RSS samples in the window
 SIMULATE_MAX_PER_TYPE = 64  # firmware_bridge simulate's limit per appliance type
 
@@ -343,7 +336,7 @@ async def _provision_and_measure(
         "rows": rows,
         "rows_per_s": rows / total,
         "outcomes": dict(outcomes),
-        "failed": sum(outcomes[o] for o in FAILED_OUTCOMES),
+        "failed": sum(outcomes[o] for o in FAILURES),
         "per_hub": per_hub,
         # The machine's load as provisioning ended (other work on it counts too).
         "load_average": psutil.getloadavg(),

@@ -39,7 +39,8 @@ from custom_components.liuzhou_appliances.estate_topics import (
 )
 
 from .estate_mqtt import BrokerError, BrokerSettings, connect
-from .estate_texts import LANGUAGES, state_name, texts
+from .estate_texts import state_name, texts
+from .languages import LANGUAGES
 
 
 @dataclass(slots=True)

@@ -4,23 +4,15 @@
 made of; ``state_name(state, language)`` an appliance's state as a person
 reads it (the integration's own translations for a washer's or dishwasher's
 operational state, this table for the rest; the state itself where neither
-has it). ``LANGUAGES`` lists what ``--language`` takes.
+has it). fleet.languages lists what ``--language`` takes.
 """
 
 from __future__ import annotations
 
 from functools import cache
-import json
-from pathlib import Path
 from typing import Final
 
-LANGUAGES: Final = ("en", "zh-Hans")
-TRANSLATIONS: Final = (
-    Path(__file__).resolve().parent.parent
-    / "custom_components"
-    / "liuzhou_appliances"
-    / "translations"
-)
+from .languages import integration_strings, pick
 
 # The report's lines. Fields: estate, count, name, hub, appliances, energy, cost,
 # states, floor, room, faults.
@@ -71,9 +63,7 @@ _STATES: Final[dict[str, dict[str, str]]] = {
 
 def texts(language: str) -> dict[str, str]:
     """The report's templates in ``language``; ValueError for one not in LANGUAGES."""
-    if language not in _TEXTS:
-        raise ValueError(f"language {language!r}: one of {', '.join(LANGUAGES)}")
-    return _TEXTS[language]
+    return pick(_TEXTS, language)
 
 
 def state_name(state: str, language: str) -> str:
@@ -84,10 +74,9 @@ def state_name(state: str, language: str) -> str:
 @cache
 def _operational_states(language: str) -> dict[str, str]:
     """The integration's names of a washer's or dishwasher's operational states."""
-    path = TRANSLATIONS / f"{language}.json"
     try:
-        strings = json.loads(path.read_text(encoding="utf-8"))
+        strings = integration_strings(language)
         names: dict[str, str] = strings["entity"]["sensor"]["operational_state"]["state"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return {}
     return names if language != "en" else {}

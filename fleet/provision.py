@@ -36,7 +36,8 @@ import aiohttp
 
 from custom_components.liuzhou_appliances.roster import RosterError, load_roster
 
-from .provision_texts import LANGUAGES, OUTCOME_WIDTH, column, outcome_name, reason_text, texts
+from .languages import LANGUAGES
+from .provision_texts import OUTCOME_WIDTH, column, outcome_name, reason_text, texts
 
 DOMAIN: Final = "liuzhou_appliances"
 EVENT: Final = f"{DOMAIN}_provision_progress"

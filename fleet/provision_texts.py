@@ -6,7 +6,7 @@ as a person reads it; ``reason_text(reason, language, row)`` why a line failed
 (the integration's own translation of a pairing error, config.error then
 config.abort in translations/<language>.json; the key itself where there is
 none or it needs a value the report does not carry); ``column(text, width,
-language)`` a report column. ``LANGUAGES`` lists what ``--language`` takes.
+language)`` a report column. fleet.languages lists what ``--language`` takes.
 
 In English every text is the raw key, exactly as before ``--language`` existed:
 scripts and tests read the outcome column of the English report.
@@ -15,20 +15,13 @@ scripts and tests read the outcome column of the English report.
 from __future__ import annotations
 
 from functools import cache
-import json
-from pathlib import Path
 import re
 import string
 from typing import Any, Final
 import unicodedata
 
-LANGUAGES: Final = ("en", "zh-Hans")
-TRANSLATIONS: Final = (
-    Path(__file__).resolve().parent.parent
-    / "custom_components"
-    / "liuzhou_appliances"
-    / "translations"
-)
+from .languages import integration_strings, pick
+
 # A line's outcomes (custom_components/liuzhou_appliances/provisioning.py and
 # roster.py's ProblemKind, plus fleet.provision's other_building).
 OUTCOMES: Final = (
@@ -129,9 +122,7 @@ _NAMES: Final[dict[str, dict[str, str]]] = {
 
 def texts(language: str) -> dict[str, str]:
     """The command's templates in ``language``; ValueError for one not in LANGUAGES."""
-    if language not in _TEXTS:
-        raise ValueError(f"language {language!r}: one of {', '.join(LANGUAGES)}")
-    return _TEXTS[language]
+    return pick(_TEXTS, language)
 
 
 def outcome_name(outcome: str, language: str) -> str:
@@ -176,10 +167,9 @@ def _pairing_errors(language: str) -> dict[str, str]:
     """The integration's config.abort and config.error texts (error wins); {} for English."""
     if language == "en":
         return {}
-    path = TRANSLATIONS / f"{language}.json"
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))["config"]
+        config = integration_strings(language)["config"]
         found: dict[str, str] = {**config.get("abort", {}), **config.get("error", {})}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError):
         return {}
     return found

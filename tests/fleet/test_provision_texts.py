@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
+from fleet.languages import LANGUAGES, TRANSLATIONS
 from fleet.provision import print_report, progress_line
 from fleet.provision_texts import (
-    LANGUAGES,
     OUTCOME_WIDTH,
     OUTCOMES,
-    TRANSLATIONS,
     column,
     outcome_name,
     reason_text,
