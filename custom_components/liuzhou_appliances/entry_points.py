@@ -56,7 +56,7 @@ from .services import async_setup_services
 from .voice.install import async_listen_device_changes, installer
 from .voice_log import VoiceLog
 from .voice_panel import VoicePanelBridge
-from .wet_cycle_runtime import WET_KINDS, WetCycleRuntime
+from .wet_cycle_runtime import WET_KINDS, WetCycleRuntime, async_remove_run
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -250,6 +250,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: AnyLiuzhouConfigEntry) 
     else:
         async_clear_all_issues(hass, entry.data[CONF_APPLIANCE_ID])
         await async_remove_window(hass, entry.entry_id)
+        await async_remove_run(hass, entry.entry_id)
         if not any(
             other.entry_id != entry.entry_id and appliance_entry(other) is not None
             for other in hass.config_entries.async_entries(DOMAIN)

@@ -76,6 +76,12 @@ _SETTINGS: Final = (
 )
 
 
+# A run kept across a restart of the hub is taken up again only if the hub was away at
+# most this long (s): the gap counts as run time, heating if the heater is on when the
+# hub is back (as between any two pushes), so a long gap would be guessed too coarsely.
+MAX_RESUME_GAP_S: Final = 900
+
+
 @dataclass(frozen=True, slots=True)
 class RunEstimate:
     """The run under way: ``remaining_s`` (s, a delayed start's wait included),
@@ -199,6 +205,49 @@ class WetCyclePredictor:
 
     def _fallback(self, reason: str, detail: str | None) -> None:
         self.status, self.reason, self.detail = STATUS_FALLBACK, reason, detail
+
+    # --- a run kept across a restart of the hub ---------------------------------------------
+
+    def kept_run(self, moment: datetime) -> dict[str, Any] | None:
+        """The run followed from its start, as JSON to keep (None: nothing worth keeping)."""
+        tracker = self.tracker.to_json()
+        if not tracker or not self._seen_start:
+            return None
+        return {"tracker": tracker, "settings": list(self._settings), "at": moment.isoformat()}
+
+    def resume(
+        self, kept: Any, values: Mapping[str, Any], now_s: float, moment: datetime
+    ) -> str | None:
+        """Go on with a kept run if ``values`` (the first after a restart) are that run.
+
+        Returns None when it was taken up, else why not (for the log). Before any
+        ``update``; a kept run that does not read is never an exception.
+        """
+        if not isinstance(kept, dict):
+            return "nothing kept"
+        try:
+            gap = (moment - datetime.fromisoformat(str(kept.get("at")))).total_seconds()
+        except (ValueError, TypeError):
+            return "no time kept"
+        settings = tuple(values.get(key) for key in _SETTINGS)
+        if not 0 <= gap <= MAX_RESUME_GAP_S:
+            return f"the hub was away {gap:.0f} s"
+        if settings[2:] != tuple(kept.get("settings") or ())[2:]:
+            return "another programme or other options"
+        if values.get("operational_state") not in _UNDER_WAY or values.get("phase") == "idle":
+            return "no run under way"
+        try:
+            tracker = RunTracker.from_json(
+                kept.get("tracker"), dishwasher=self.dishwasher, now_s=now_s - gap
+            )
+        except ValueError as err:
+            return f"unreadable: {err}"
+        energy = values.get("energy")
+        if not isinstance(energy, int | float) or energy < tracker.to_json()["energy_kwh"]:
+            return "the energy meter went back"
+        self.tracker = tracker
+        self._seen_start = self._seen_any = self._was_running = True
+        return None
 
     # --- following the run ----------------------------------------------------------------
 

@@ -11,6 +11,11 @@ in the event loop.
 ``WetCycleRuntime`` feeds the appliance's pushes and a one-minute timer to its
 ``WetCyclePredictor`` (``wet_cycle_prediction.py``) and tells its listeners
 (the finish-time and remaining-energy sensors) when the estimate changes.
+
+The run followed from its start is kept in a Store per appliance entry (at
+most a minute old, and written at Home Assistant's stop), so a restart of the
+hub during a run goes on with the model instead of the appliance's countdown
+when the same run is still under way (``WetCyclePredictor.resume``).
 """
 
 from __future__ import annotations
@@ -22,9 +27,13 @@ import time
 from typing import Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
 
+from .const import DOMAIN
 from .coordinator import LiuzhouCoordinator
 from .link.declaration import Programme
 from .link.model import ApplianceType
@@ -37,6 +46,23 @@ _LOGGER = logging.getLogger(__package__)
 MODEL_FILE: Final = MODELS_DIR / "wet_cycle.tflite"
 REFRESH_INTERVAL: Final = timedelta(minutes=1)
 WET_KINDS: Final = frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER})
+SAVE_DELAY: Final = 60  # seconds; Home Assistant's stop writes a pending save at once
+# One Store per appliance entry, shared across reloads so a reload reads a pending save.
+DATA_RUN_STORES: HassKey[dict[str, Store[dict[str, Any]]]] = HassKey(f"{DOMAIN}_wet_run_stores")
+
+
+def run_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The Store of the run kept for the appliance entry ``entry_id``."""
+    stores = hass.data.setdefault(DATA_RUN_STORES, {})
+    if (store := stores.get(entry_id)) is None:
+        store = stores[entry_id] = Store(hass, 1, f"{DOMAIN}.wet_cycle_run.{entry_id}")
+    return store
+
+
+async def async_remove_run(hass: HomeAssistant, entry_id: str) -> None:
+    """Delete the kept run of a removed appliance entry (nothing if it has none)."""
+    await run_store(hass, entry_id).async_remove()
+    hass.data.get(DATA_RUN_STORES, {}).pop(entry_id, None)
 
 
 async def async_wet_cycle_model(hass: HomeAssistant) -> Model:
@@ -62,6 +88,9 @@ class WetCycleRuntime:
         self.clock: Callable[[], float] = time.monotonic
         self._listeners: list[CALLBACK_TYPE] = []
         self._failed = False
+        self._store = run_store(hass, coordinator.config_entry.entry_id)
+        self._kept: Any = None  # the kept run, until the first values decide about it
+        self._keeping = False
 
     @property
     def estimate(self) -> RunEstimate | None:
@@ -86,6 +115,10 @@ class WetCycleRuntime:
             self.predictor.set_model(None, err, detail=detail)
         else:
             self.predictor.set_model(model)
+        try:
+            self._kept = ((await self._store.async_load()) or {}).get("run")
+        except (HomeAssistantError, ValueError, AttributeError) as err:
+            _LOGGER.warning("%s: kept run not read: %s", self.coordinator.config_entry.title, err)
         self._async_follow(refresh=True)
         unsubs = [
             self.coordinator.async_add_listener(self._async_pushed),
@@ -127,7 +160,19 @@ class WetCycleRuntime:
             return
         try:
             now_s, moment = self.clock(), dt_util.now()
+            if self._kept is not None:
+                why_not = self.predictor.resume(self._kept, values, now_s, moment)
+                _LOGGER.debug(
+                    "%s: kept run %s",
+                    self.coordinator.config_entry.title,
+                    "taken up" if why_not is None else f"not taken up ({why_not})",
+                )
+                self._kept = None
             changed = self.predictor.update(values, now_s, moment)
+            under_way = self.predictor.tracker.under_way
+            if under_way or self._keeping:  # keep the run, or forget the one that ended
+                self._store.async_delay_save(self._data, SAVE_DELAY)
+            self._keeping = under_way
             if refresh:
                 changed = self.predictor.refresh(now_s, moment) or changed
         except Exception:  # a prediction must never take the push path down
@@ -141,6 +186,9 @@ class WetCycleRuntime:
         if changed:
             for update in list(self._listeners):
                 update()
+
+    def _data(self) -> dict[str, Any]:
+        return {"run": self.predictor.kept_run(dt_util.now())}
 
     def planning_programme(self, programme: Programme) -> tuple[Programme, str]:
         """The programme to plan with at the present settings: (programme, "model" or

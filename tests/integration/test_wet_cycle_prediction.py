@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 import logging
 from pathlib import Path
 import threading
+from types import SimpleNamespace
 from typing import Any, cast
 
 from homeassistant.const import STATE_UNKNOWN
@@ -120,6 +121,36 @@ async def test_finish_time_and_remaining_energy_from_the_model_during_a_run(
     await machine.push()
     for key in ("finish_time", "remaining_energy"):
         await wait_for_state(hass, _sensor(hass, machine, key), lambda s: s.state == STATE_UNKNOWN)
+
+
+async def test_a_reload_during_a_run_goes_on_with_the_model(
+    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run kept in the entry's Store is taken up by the entry set up again."""
+    machine = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
+    # The entry set up again counts in the simulation's seconds from its first look.
+    mcu = machine.appliance.mcu
+    monkeypatch.setattr(
+        wet_cycle_runtime, "time", SimpleNamespace(monotonic=lambda: mcu.simulated_seconds)
+    )
+    _prediction(machine)
+    machine.simulator.command("start", {})
+    await machine.push()
+    await _run_in_minutes(hass, machine, 20)
+    assert await hass.config_entries.async_reload(machine.entry.entry_id)
+    await hass.async_block_till_done()
+    prediction = _prediction(machine)  # the new entry's
+    await _run_in_minutes(hass, machine, 20)
+    estimate = prediction.estimate
+    assert estimate is not None
+    assert (estimate.source, prediction.predictor.reason) == ("model", None)
+    assert abs(estimate.remaining_s - machine.simulator.physical_remaining_s()) < 120
+    # The run ends: nothing is kept any more.
+    while machine.simulator.values()["operational_state"] != "finished":
+        await machine.appliance.mcu.advance(60)
+    await machine.push()
+    await wait_until(hass, lambda: not prediction.predictor.tracker.under_way)
+    assert prediction._data() == {"run": None}
 
 
 async def test_an_appliance_running_the_model_is_trusted(

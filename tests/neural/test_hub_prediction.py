@@ -3,8 +3,10 @@ and the programme profile the planner is given."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,8 +83,8 @@ def test_an_appliance_running_the_model_itself_is_trusted(model: Model) -> None:
 
 
 def test_a_run_joined_half_way_follows_the_appliance(model: Model) -> None:
-    """After a restart during a run the hub has not seen its start: its elapsed time and
-    heating are unknown, so the appliance's countdown is shown."""
+    """Joined during a run with nothing kept (a new hub, or away too long): its elapsed
+    time and heating are unknown, so the appliance's countdown is shown."""
     sim = _washer()
     sim.command("start", {})
     sim.step(1200)
@@ -93,6 +95,84 @@ def test_a_run_joined_half_way_follows_the_appliance(model: Model) -> None:
     assert estimate is not None
     assert (estimate.source, estimate.remaining_s) == ("appliance", sim.values()["remaining_time"])
     assert predictor.reason == "run_started_before_hub"
+
+
+def test_a_run_kept_across_a_restart_goes_on_with_the_model(model: Model) -> None:
+    """The hub restarts 2 minutes into a gap: the new predictor takes the kept run up."""
+    sim = _washer()
+    before = WetCyclePredictor(sim.declaration, dishwasher=False)
+    before.set_model(model)
+    before.update(sim.values(), sim.elapsed_s, JULY)
+    sim.command("start", {})
+    _run(sim, before, 20)
+    kept = json.loads(json.dumps(before.kept_run(JULY)))  # as the Store keeps it
+    sim.step(120)  # the hub is away two minutes
+    after = WetCyclePredictor(sim.declaration, dishwasher=False)
+    after.set_model(model)
+    back = JULY + timedelta(minutes=2)
+    assert after.resume(kept, sim.values(), 10_000.0, back) is None
+    after.update(sim.values(), 10_000.0, back)
+    for minute in range(1, 21):
+        sim.step(60)
+        after.update(sim.values(), 10_000.0 + 60 * minute, back)
+    estimate = after.estimate
+    assert estimate is not None
+    assert estimate.source == "model"
+    assert abs(estimate.remaining_s - sim.physical_remaining_s()) < 180
+    assert after.reason is None
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"gap_min": 20}, "the hub was away 1200 s"),
+        ({"gap_min": -1}, "the hub was away -60 s"),
+        ({"programme": "quick"}, "another programme or other options"),
+        ({"tracker": {"elapsed_s": "x"}}, "unreadable: elapsed_s is not a number"),
+        ({"tracker": []}, "unreadable: a kept run is not an object"),
+        ({"at": "yesterday"}, "no time kept"),
+    ],
+)
+def test_a_kept_run_that_does_not_fit_is_left(
+    model: Model, change: dict[str, Any], why: str
+) -> None:
+    sim = _washer()
+    before = WetCyclePredictor(sim.declaration, dishwasher=False)
+    before.set_model(model)
+    before.update(sim.values(), sim.elapsed_s, JULY)
+    sim.command("start", {})
+    _run(sim, before, 10)
+    kept = before.kept_run(JULY)
+    assert kept is not None
+    if "programme" in change:
+        kept["settings"][2] = change["programme"]
+    if "tracker" in change:
+        kept["tracker"] = (
+            change["tracker"]
+            if isinstance(change["tracker"], list)
+            else {
+                **kept["tracker"],
+                **change["tracker"],
+            }
+        )
+    if "at" in change:
+        kept["at"] = change["at"]
+    back = JULY + timedelta(minutes=change.get("gap_min", 1))
+    after = WetCyclePredictor(sim.declaration, dishwasher=False)
+    after.set_model(model)
+    assert after.resume(kept, sim.values(), 500.0, back) == why
+    _run(sim, after, 2)
+    assert after.reason == "run_started_before_hub"  # as with nothing kept
+
+
+def test_nothing_is_kept_without_a_run_seen_from_its_start(model: Model) -> None:
+    sim = _washer()
+    sim.command("start", {})
+    sim.step(600)
+    predictor = WetCyclePredictor(sim.declaration, dishwasher=False)
+    predictor.set_model(model)
+    _run(sim, predictor, 2)
+    assert predictor.kept_run(JULY) is None
 
 
 def test_inputs_the_model_refuses_fall_back_with_the_reason(model: Model) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
@@ -87,3 +88,54 @@ def test_a_paused_run_keeps_its_programme_clock() -> None:
         )
         is None
     )
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.lists(st.integers()),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "elapsed_s",
+                    "energy_start",
+                    "energy_kwh",
+                    "heater_s",
+                    "heater_j",
+                    "heater_on",
+                    "x",
+                ]
+            ),
+            st.one_of(
+                st.none(), st.booleans(), st.floats(allow_nan=True), st.integers(), st.text()
+            ),
+        ),
+    )
+)
+def test_a_kept_run_reads_or_raises_value_error(data: object) -> None:
+    """Whatever a Store holds: a tracker, or ValueError naming what is wrong."""
+    try:
+        tracker = RunTracker.from_json(data, dishwasher=False, now_s=0.0)
+    except ValueError:
+        return
+    assert tracker.under_way
+    assert RunTracker.from_json(tracker.to_json(), dishwasher=False, now_s=0.0).to_json() == (
+        tracker.to_json()
+    )
+
+
+def test_a_run_round_trips_through_json() -> None:
+    tracker = RunTracker(dishwasher=True)
+    assert tracker.to_json() == {}
+    tracker.update(0.0, {"operational_state": "running", "phase": "wash", "power": 10, "energy": 1})
+    tracker.update(
+        60.0, {"operational_state": "running", "phase": "wash", "power": 2000, "energy": 1.03}
+    )
+    again = RunTracker.from_json(tracker.to_json(), dishwasher=True, now_s=60.0)
+    settings = {
+        "water_temperature": "60",
+        "spin_rpm": 0.0,
+        "rinses": "normal",
+        "inlet_water_c": 18.0,
+    }
+    assert again.observation(**settings) == tracker.observation(**settings)  # type: ignore[arg-type]

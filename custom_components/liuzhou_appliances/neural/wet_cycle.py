@@ -12,6 +12,7 @@ build rows here, so training and use cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from typing import Any, Final
 
 import numpy as np
@@ -165,6 +166,46 @@ class RunTracker:
         if self._heater_on:
             self._heater_s += dt
             self._heater_j += power * dt
+
+    def to_json(self) -> dict[str, float | bool]:
+        """The run so far as JSON (kept across a restart of the hub); {} with none under way."""
+        if not self._running:
+            return {}
+        return {
+            "elapsed_s": self._elapsed_s,
+            "energy_start": self._energy_start,
+            "energy_kwh": self._energy_kwh,
+            "heater_s": self._heater_s,
+            "heater_j": self._heater_j,
+            "heater_on": self._heater_on,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, *, dishwasher: bool, now_s: float) -> RunTracker:
+        """A tracker going on with a kept run, as if its last snapshot was at ``now_s``.
+
+        Raises ValueError (naming the field) for anything ``to_json`` did not write.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a kept run is not an object")
+        tracker = cls(dishwasher=dishwasher)
+        numbers = {}
+        for key in ("elapsed_s", "energy_start", "energy_kwh", "heater_s", "heater_j"):
+            value = data.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{key} is not a number")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{key} is {value}")
+            numbers[key] = float(value)
+        if not isinstance(data.get("heater_on"), bool):
+            raise ValueError("heater_on is not true or false")
+        if numbers["energy_kwh"] < numbers["energy_start"]:
+            raise ValueError("energy_kwh is below energy_start")
+        tracker._running, tracker._last_s = True, now_s
+        tracker._elapsed_s, tracker._heater_s = numbers["elapsed_s"], numbers["heater_s"]
+        tracker._energy_start, tracker._energy_kwh = numbers["energy_start"], numbers["energy_kwh"]
+        tracker._heater_j, tracker._heater_on = numbers["heater_j"], bool(data["heater_on"])
+        return tracker
 
     def observation(
         self, *, water_temperature: str, spin_rpm: float, rinses: str, inlet_water_c: float
