@@ -253,7 +253,12 @@ class EstateHub:
             energies = sorted(self._appliances(), key=lambda e: e.appliance_id)
             self._watch(energies)
             places = self._room_places()
-            looked_at = [e for e in energies if only is None or e.appliance_id in only]
+            # Those that pushed, and any appliance not seen yet (set up since).
+            looked_at = [
+                e
+                for e in energies
+                if only is None or e.appliance_id in only or e.appliance_id not in self._states
+            ]
             for energy in looked_at:
                 place = places.get(energy.coordinator.config_entry.entry_id)
                 await self._async_state(energy, place)

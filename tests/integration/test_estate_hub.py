@@ -478,6 +478,12 @@ async def test_a_push_costs_its_own_appliance(
 
     await _until(hass, lambda: _floors() == [(None, 1), ("Tower A / 2", 1)])
 
+    # An appliance set up since: a refresh for another one's push looks at it too.
+    third = await start_appliance(ApplianceType.REFRIGERATOR, index=2)
+    await hub.async_refresh({ac.appliance.id})
+    third_topic = state_topic(ESTATE, BUILDING, third.appliance.id)
+    await _until(hass, lambda: first.latest(third_topic) is not None)
+
 
 async def test_house_defaults_that_do_not_read_stop_the_household(
     hass: HomeAssistant,
