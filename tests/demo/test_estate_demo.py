@@ -38,7 +38,8 @@ import urllib.request
 import aiohttp
 import pytest
 
-from fleet.provision_texts import LANGUAGES, OUTCOMES, outcome_name
+from fleet.languages import LANGUAGES
+from fleet.provision_texts import OUTCOMES, outcome_name
 from scripts.ports import free_port_block, listening
 
 ROOT = Path(__file__).resolve().parents[2]
