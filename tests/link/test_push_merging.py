@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Mapping
 
 from custom_components.liuzhou_appliances.link.client import ApplianceClient
-from custom_components.liuzhou_appliances.link.codec import changed_message
+from custom_components.liuzhou_appliances.link.codec import changed_message, result_message
 from custom_components.liuzhou_appliances.link.model import Value
 
+from .backend import AC_STATE
 from .conftest import KEY
 from .fake_appliance import FakeAppliance, Peer
 from .util import eventually
@@ -59,3 +60,26 @@ async def test_a_lone_push_is_heard_by_itself() -> None:
         await client.disconnect()
 
     assert heard == [{"power": 700.0}]
+
+
+async def test_a_push_after_the_read_answer_is_not_undone_by_it() -> None:
+    """The appliance answers the hub's first read and pushes a change in the same write:
+    the pushed value is newer than the answer's, and stays (it did not under load)."""
+
+    async def answer_then_push(peer: Peer) -> None:
+        await peer.handshake()
+        for _ in range(2):  # describe, subscribe
+            await peer.answer()
+        read = await peer.request()
+        peer.send(result_message(read["id"], {"values": dict(AC_STATE)}))
+        peer.send(changed_message(1, {"temperature": 23.0}))
+        await peer.writer.drain()
+        await peer.wait_for_hub_to_close()
+
+    async with FakeAppliance(answer_then_push) as fake:
+        client = ApplianceClient("127.0.0.1", fake.port, KEY, hub_id="hub")
+        await client.connect()
+        await eventually(lambda: client.last_seq == 1)
+        assert client.state["temperature"] == 23.0
+        assert client.state["target_temperature"] == AC_STATE["target_temperature"]
+        await client.disconnect()

@@ -348,12 +348,13 @@ type InvalidValueCallback = Callable[[str, object, LinkError], None]
 class _Pending:
     """A request in flight: what the caller awaits and when it stops waiting."""
 
-    __slots__ = ("deadline", "future", "kind")
+    __slots__ = ("deadline", "future", "kind", "pushes_before")
 
     def __init__(self, future: asyncio.Future[Mapping[str, Any]], kind: str) -> None:
         self.future = future
         self.kind = kind
         self.deadline = math.inf  # set once the request has left
+        self.pushes_before = 0  # pushes handled before the answer (wire order)
 
 
 class ApplianceClient:
@@ -401,6 +402,10 @@ class ApplianceClient:
         self.hello: HelloInfo | None = None
         self.declaration: Declaration | None = None
         self.state: dict[str, Value] = {}
+        # Pushes handled so far, and by which of them each key was last pushed: a read's
+        # answer must not undo a push that came after it on the wire.
+        self._push_count = 0
+        self._pushed_at: dict[str, int] = {}
         self.connected = False
         self.last_seq = 0
         self._channel: SecureChannel | None = None
@@ -474,7 +479,7 @@ class ApplianceClient:
             self.declaration = described.declaration
             subscribed = SubscribeResult.from_dict(await self._request(Subscribe))
             self.last_seq = subscribed.seq
-            self.state = self._accept(await self.read())
+            self.state = await self._read_all()
             if self._channel is not channel:
                 # The read loop dropped the session right behind the last answer.
                 raise ApplianceUnreachable("the session ended while connecting")
@@ -513,8 +518,22 @@ class ApplianceClient:
 
     async def refresh(self) -> dict[str, Value]:
         """Read every value again; the valid ones update ``state``, which is returned."""
-        self.state.update(self._accept(await self.read()))
+        self.state.update(await self._read_all())
         return dict(self.state)
+
+    async def _read_all(self) -> dict[str, Value]:
+        """Every valid value, in wire order with the pushes.
+
+        The answer is handled by the read loop, which may handle pushes sent after
+        it before this coroutine resumes; a key pushed since keeps its pushed value.
+        """
+        marks: list[int] = []
+        result = ReadResult.from_dict(await self._request(lambda i: Read(i, None), marks))
+        values = self._accept(result.values)
+        for key, at in self._pushed_at.items():
+            if at > marks[0] and key in self.state:
+                values[key] = self.state[key]
+        return values
 
     async def write(self, values: Mapping[str, Value]) -> None:
         """Write values, all or nothing; LinkError on rejection."""
@@ -560,11 +579,14 @@ class ApplianceClient:
         await self._request(Ping)
         return time.perf_counter() - started
 
-    async def _request(self, request_with_id: Callable[[int], Request]) -> Mapping[str, Any]:
+    async def _request(
+        self, request_with_id: Callable[[int], Request], marks: list[int] | None = None
+    ) -> Mapping[str, Any]:
         """Send the request (given its id), wait for the answer; return the result body.
 
         The answer (or the session timer's TimedOutError, or the session's
-        end) resolves the future; no timer or task of its own.
+        end) resolves the future; no timer or task of its own. ``marks`` gets
+        the number of pushes handled before the answer.
         """
         channel = self._channel
         if channel is None:
@@ -584,7 +606,10 @@ class ApplianceClient:
                 # Counted from when the transport took the request, as the answer's wait.
                 pending.deadline = loop.time() + self.request_timeout
                 self._arm(pending.deadline)
-            return await pending.future
+            result = await pending.future
+            if marks is not None:
+                marks.append(pending.pushes_before)
+            return result
         finally:
             self._pending.pop(message_id, None)
 
@@ -620,6 +645,9 @@ class ApplianceClient:
             accepted = self._accept(changed.values)
             if not accepted:
                 return
+            self._push_count += 1
+            for key in accepted:
+                self._pushed_at[key] = self._push_count
             self.state.update(accepted)
             if self._unheard is None:
                 self._unheard = accepted
@@ -649,6 +677,7 @@ class ApplianceClient:
         if message_type == MessageType.ERROR:
             future.set_exception(ErrorReply.from_dict(message).error)
             return
+        pending.pushes_before = self._push_count
         try:
             future.set_result(Result.from_dict(message).result)
         except MalformedError as err:
