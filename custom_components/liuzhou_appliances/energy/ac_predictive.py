@@ -84,8 +84,10 @@ BATCH_ROWS: Final = 64
 # (seeds 7 / 23), 10 minutes 99.9 / 93.7 / 89.0 / 93.7 % at 11.8 / 6.0 / 3.8 / 7.6 K·h,
 # 10 with the high fan 93.4 / 89.3 % (23 / 42) at 4.9 / 3.0 K·h, 7 with the high fan
 # 100.5 / 95.4 / 91.3 / 95.1 % at 13.4 / 7.4 / 4.8 / 9.5 K·h (the benchmark's rooms alone,
-# benchmarks/_energy/ac.py run_room). The baseline's: 22.8 / 15.7 / 12.1 / 19.5 K·h, the
-# oracle's 9.3 / 6.2 / 4.4 / 7.0. The lead is where the controller buys comfort: 7 minutes
+# benchmarks/_energy/ac.py run_room; room thermal model version 1; version 2, with 3 hours
+# of history and slow averages: 101.9 / 95.6 / 92.2 / 96.1 % at 13.3 / 7.4 / 4.8 / 9.5 K·h,
+# full bench). The baseline's: 22.8 / 15.7 / 12.1 / 19.5 K·h, the oracle's 9.3 / 6.2 / 4.4 /
+# 7.0. The lead is where the controller buys comfort: 7 minutes
 # stays well under the baseline's violation, a little over the oracle's. Comfort and eco
 # keep the fuzzy preset's lead (not measured).
 ARRIVAL_LEADS: Final[Mapping[ComfortPreset, timedelta]] = {
