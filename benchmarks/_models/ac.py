@@ -27,6 +27,7 @@ from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
 from custom_components.liuzhou_appliances.energy.tariff_presets import guangxi_commercial_tou
 from custom_components.liuzhou_appliances.neural import Model, litert_available, load_model
 from custom_components.liuzhou_appliances.neural.room_thermal import (
+    HISTORY_STEPS,
     HOUR_STEPS,
     BatchRollout,
     RoomHistory,
@@ -48,13 +49,24 @@ def _rollout_errors(model: Model, held_out: dict[str, Any]) -> dict[str, float]:
         for start in starts:
             first = x[start]
             room = float(first[12])
-            # A history with the start row's columns: the temperatures 15 min and 1 h ago,
-            # the last step's power and the hour's mean (the other entries are not read).
-            earlier = max(0.0, (4 * float(first[17]) - float(first[16])) / 3)
+            # A history with the start row's columns: the temperatures 15 min, 1 h and 3 h
+            # ago, the last step's power, the hour's and the 3 hours' means and the slow
+            # averages (the other entries are not read).
+            hour = max(0.0, (4 * float(first[17]) - float(first[16])) / 3)
+            before = max(0.0, (12 * float(first[19]) - 4 * float(first[17])) / 8)
+            three_hours_ago = room - float(first[18])
+            temperatures = [three_hours_ago] * (HISTORY_STEPS + 1)
+            temperatures[-1 - HOUR_STEPS] = room - float(first[15])
+            temperatures[-2] = room - float(first[14])
+            temperatures[-1] = room
             history = RoomHistory(
-                (room - float(first[15]), room, room, room - float(first[14]), room),
-                (float(first[13]),) * (HOUR_STEPS + 1),
-                (earlier,) * (HOUR_STEPS - 1) + (float(first[16]),),
+                tuple(temperatures),
+                (float(first[13]),) * (HISTORY_STEPS + 1),
+                (before,) * (HISTORY_STEPS - HOUR_STEPS)
+                + (hour,) * (HOUR_STEPS - 1)
+                + (float(first[16]),),
+                room - float(first[20]),
+                float(first[21]),
             )
             rollout = BatchRollout(history, 1)
             for k in range(ROLLOUT_STEPS):

@@ -7,7 +7,7 @@ day anywhere in the year, and drives ``RoomAirConditionerSimulator`` (the
 benchmark's physics, 10 s sub-steps) for ``DAYS`` days on a schedule of AC
 commands: segments of 15 minutes to 6 hours, each off or on in a mode the
 season makes likely (cool, heat, dry, fan only) with a setpoint in 0.5 K
-steps and a fan speed. Every 15-minute step (``STEP_S``) after the first hour
+steps and a fan speed. Every 15-minute step (``STEP_S``) after the first three hours
 gives one row: what the hub saw and commanded (``room_features``) and what
 followed (temperature and humidity change as reported, mean electric power).
 
@@ -37,12 +37,13 @@ import numpy as np
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.neural.room_thermal import (
     FEATURES,
-    HOUR_STEPS,
+    HISTORY_STEPS,
     OUTPUTS,
     STEP_S,
     AcCommand,
     RoomHistory,
     room_features,
+    slow_update,
 )
 from firmware_bridge.simulators import RoomAirConditionerSimulator, create_simulator
 from firmware_bridge.simulators.climate import LiuzhouClimate
@@ -160,12 +161,22 @@ def rows(seed: int, split_name: str) -> dict[str, np.ndarray[Any, Any]]:
         values = sim.values()
         temperatures.append(float(values["temperature"]))  # type: ignore[arg-type]
         humidities.append(float(values["humidity"]))  # type: ignore[arg-type]
+    # The slow averages as the hub keeps them: slow_temperature[k] after the readings 0..k,
+    # slow_power[k] after the powers of steps 0..k-1 (None before the first).
+    slow_temperature: list[float] = []
+    slow_power: list[float | None] = [None]
+    for k, temperature in enumerate(temperatures):
+        slow_temperature.append(slow_update(slow_temperature[-1] if k else None, temperature))
+    for power in powers:
+        slow_power.append(slow_update(slow_power[-1], power))
     x, y, baseline, month = [], [], [], []
-    for k in range(HOUR_STEPS, STEPS):
+    for k in range(HISTORY_STEPS, STEPS):
         history = RoomHistory(
-            tuple(temperatures[k - HOUR_STEPS : k + 1]),
-            tuple(humidities[k - HOUR_STEPS : k + 1]),
-            tuple(powers[k - HOUR_STEPS : k]),
+            tuple(temperatures[k - HISTORY_STEPS : k + 1]),
+            tuple(humidities[k - HISTORY_STEPS : k + 1]),
+            tuple(powers[k - HISTORY_STEPS : k]),
+            slow_temperature[k],
+            slow_power[k],
         )
         t = origin + k * STEP_S
         outdoor = climate.outdoor(t + STEP_S / 2)

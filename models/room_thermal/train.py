@@ -33,7 +33,7 @@ SEED: Final = 20261130
 HIDDEN: Final = 64
 EPOCHS: Final = 40
 BATCH: Final = 256
-VERSION: Final = "1"
+VERSION: Final = "2"
 # Accepted input ranges (the model's metadata): what the training data spans, widened a
 # little where a real room can go further; outside them the runtime refuses the row.
 RANGES: Final = {
@@ -55,6 +55,10 @@ RANGES: Final = {
     "temperature_change_1h": (-12.0, 12.0),
     "power_15min": (0.0, 3.0),
     "power_1h": (0.0, 3.0),
+    "temperature_change_3h": (-20.0, 20.0),
+    "power_3h": (0.0, 3.0),
+    "temperature_above_slow": (-20.0, 20.0),
+    "power_slow": (0.0, 3.0),
 }
 
 

@@ -138,14 +138,14 @@ def test_no_model_and_nan_reading_fall_back_with_their_reason(model: Model) -> N
 
 def test_takes_charge_then_hands_back_on_drift(model: Model) -> None:
     controller = PredictiveAcController(model, TARIFF)
-    decisions, energy = _drive(controller, 4.0)
+    decisions, energy = _drive(controller, 6.0)
     reasons = [d.status.reason for _, d in decisions]
     assert reasons[0] is FallbackReason.WARMING_UP
     assert reasons[-1] is FallbackReason.PREDICTING
     assert decisions[-1][1].status.history_steps >= MIN_RESIDUALS
-    # An hour of history, then an hour of calibrated steps: in charge two hours in.
+    # Three hours of history, then an hour of calibrated steps: in charge four hours in.
     first = next(t for t, d in decisions if d.status.reason is FallbackReason.PREDICTING)
-    assert first - START == timedelta(hours=2)
+    assert first - START == timedelta(hours=4)
     # The room now jumps a kelvin each step against what the model predicts.
     now, temperature = decisions[-1][0], 27.0
     status = controller.status
@@ -166,7 +166,7 @@ def test_model_error_falls_back_and_never_raises(
     model: Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     controller = PredictiveAcController(model, TARIFF)
-    decisions, energy = _drive(controller, 3.5)
+    decisions, energy = _drive(controller, 5.5)
     assert decisions[-1][1].status.reason is FallbackReason.PREDICTING
 
     def broken(batch: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]

@@ -17,7 +17,7 @@ from custom_components.liuzhou_appliances.energy.ac_plans import (
     horizon_from,
 )
 from custom_components.liuzhou_appliances.neural import Model, load_model
-from custom_components.liuzhou_appliances.neural.room_thermal import HOUR_STEPS, RoomHistory
+from custom_components.liuzhou_appliances.neural.room_thermal import HISTORY_STEPS, RoomHistory
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "room_thermal" / "room_thermal.tflite"
 STEPS = 16  # four hours
@@ -64,9 +64,9 @@ def test_the_fan_speed_changes_the_predicted_power(model: Model) -> None:
         horizon, setpoint=26.0, direction=1.0, allowed_k=1.0, fans=("low", "high")
     )
     history = RoomHistory(
-        temperatures=(27.0,) * (HOUR_STEPS + 1),
-        humidities=(60.0,) * (HOUR_STEPS + 1),
-        powers=(0.5,) * HOUR_STEPS,
+        temperatures=(27.0,) * (HISTORY_STEPS + 1),
+        humidities=(60.0,) * (HISTORY_STEPS + 1),
+        powers=(0.5,) * HISTORY_STEPS,
     )
     costs = evaluate_plans(
         plans,
@@ -156,9 +156,9 @@ def test_every_plan_pre_conditions_before_an_occupied_price_rise() -> None:
 def test_plans_are_not_rolled_past_a_departure_into_an_empty_room(model: Model) -> None:
     steps = 24
     history = RoomHistory(
-        temperatures=(27.0,) * (HOUR_STEPS + 1),
-        humidities=(60.0,) * (HOUR_STEPS + 1),
-        powers=(0.5,) * HOUR_STEPS,
+        temperatures=(27.0,) * (HISTORY_STEPS + 1),
+        humidities=(60.0,) * (HISTORY_STEPS + 1),
+        powers=(0.5,) * HISTORY_STEPS,
     )
 
     def costs(occupied: list[bool]) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[type-arg]

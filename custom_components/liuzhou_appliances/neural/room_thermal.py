@@ -3,9 +3,10 @@
 The model answers, for one room and one 15-minute step (``STEP_S``), how the
 room temperature and humidity change and what the AC draws on average, given
 what the AC is told to do (on, mode, setpoint, fan), the outdoor conditions,
-the time of day and the room's recent state (its temperature now, 15 minutes
-and an hour ago, and the AC's mean power over the last 15 minutes and hour:
-what the hub can see of the walls' stored heat). The dataset generator, the
+the time of day and the room's recent state (its temperature now, 15 minutes,
+an hour and three hours ago, the AC's mean power over the last 15 minutes,
+hour and three hours, and slow averages of both over about eight hours
+(``SLOW_TAU_S``): what the hub can see of the walls' stored heat). The dataset generator, the
 predictive controller and the tests all build rows here, so training and use
 cannot drift apart. Imports nothing from Home Assistant.
 """
@@ -21,6 +22,11 @@ from numpy.typing import NDArray
 
 STEP_S: Final = 900  # one model step: 15 minutes
 HOUR_STEPS: Final = 3600 // STEP_S
+HISTORY_STEPS: Final = 3 * HOUR_STEPS  # the window a row looks back over: 3 hours
+# Time constant of the slow averages (exponential) of the room temperature and the AC's power:
+# about the walls' own (the simulator's bedroom: 6.6 MJ/K over 220 W/K, 8.3 hours).
+SLOW_TAU_S: Final = 8 * 3600
+SLOW_WEIGHT: Final = 1.0 - math.exp(-STEP_S / SLOW_TAU_S)  # one step's weight in them
 MODES: Final = ("cool", "heat", "dry", "fan_only")  # the modes the model knows; off is on=0
 FAN_LEVELS: Final = {"auto": 0.0, "low": 1.0, "medium": 2.0, "high": 3.0}
 # (name, unit) of each input column, in order; the model's metadata repeats them with ranges.
@@ -43,6 +49,10 @@ FEATURES: Final = (
     ("temperature_change_1h", "K"),
     ("power_15min", "kW"),
     ("power_1h", "kW"),
+    ("temperature_change_3h", "K"),
+    ("power_3h", "kW"),
+    ("temperature_above_slow", "K"),
+    ("power_slow", "kW"),
 )
 OUTPUTS: Final = (
     ("temperature_change", "K"),
@@ -71,19 +81,42 @@ class RoomHistory:
     """The room's recent state on the step grid, oldest first.
 
     ``temperatures`` (°C) and ``humidities`` (%) are readings at the last
-    ``HOUR_STEPS + 1`` step boundaries (the last is now); ``powers`` (kW) the AC's
-    mean power over the last ``HOUR_STEPS`` steps (the last is the step just ended).
+    ``HISTORY_STEPS + 1`` step boundaries (the last is now); ``powers`` (kW) the
+    AC's mean power over the last ``HISTORY_STEPS`` steps (the last is the step
+    just ended). ``slow_temperature`` (°C) and ``slow_power`` (kW) are the slow
+    averages (``slow_update`` at every boundary since the history began); None
+    stands for the window's own means. Raises ``ValueError`` for other lengths.
     """
 
     temperatures: tuple[float, ...]
     humidities: tuple[float, ...]
     powers: tuple[float, ...]
+    slow_temperature: float | None = None
+    slow_power: float | None = None
 
     def __post_init__(self) -> None:
-        if len(self.temperatures) != HOUR_STEPS + 1 or len(self.humidities) != HOUR_STEPS + 1:
-            raise ValueError(f"need {HOUR_STEPS + 1} temperatures and humidities")
-        if len(self.powers) != HOUR_STEPS:
-            raise ValueError(f"need {HOUR_STEPS} powers")
+        size = HISTORY_STEPS + 1
+        if len(self.temperatures) != size or len(self.humidities) != size:
+            raise ValueError(f"need {size} temperatures and humidities")
+        if len(self.powers) != HISTORY_STEPS:
+            raise ValueError(f"need {HISTORY_STEPS} powers")
+
+    @property
+    def slow(self) -> tuple[float, float]:
+        """(slow temperature °C, slow power kW), the window's means when not given."""
+        temperature = self.slow_temperature
+        power = self.slow_power
+        return (
+            float(np.mean(self.temperatures)) if temperature is None else temperature,
+            float(np.mean(self.powers)) if power is None else power,
+        )
+
+
+def slow_update(average: float | None, value: float) -> float:
+    """A slow average after one more step boundary's ``value`` (the value itself at first)."""
+    if average is None:
+        return value
+    return average + SLOW_WEIGHT * (value - average)
 
 
 def hour_of_day(seconds_of_day: float) -> tuple[float, float]:
@@ -122,6 +155,7 @@ def room_features(
     """One input row (``WIDTH`` floats in ``FEATURES`` order)."""
     room = history.temperatures[-1]
     sin, cos = hour_of_day(seconds_of_day)
+    slow_temperature, slow_power = history.slow
     return [
         *command_columns(command, room),
         outdoor_temperature,
@@ -131,9 +165,13 @@ def room_features(
         room,
         history.humidities[-1],
         room - history.temperatures[-2],
-        room - history.temperatures[0],
+        room - history.temperatures[-1 - HOUR_STEPS],
         history.powers[-1],
+        float(np.mean(history.powers[-HOUR_STEPS:])),
+        room - history.temperatures[0],
         float(np.mean(history.powers)),
+        room - slow_temperature,
+        slow_power,
     ]
 
 
@@ -149,6 +187,9 @@ class BatchRollout:
         self.temperatures = np.tile(np.asarray(history.temperatures, dtype=np.float64), (count, 1))
         self.humidities = np.tile(np.asarray(history.humidities, dtype=np.float64), (count, 1))
         self.powers = np.tile(np.asarray(history.powers, dtype=np.float64), (count, 1))
+        slow_temperature, slow_power = history.slow
+        self.slow_temperature = np.full(count, slow_temperature)
+        self.slow_power = np.full(count, slow_power)
         self.count = count
 
     @property
@@ -184,9 +225,13 @@ class BatchRollout:
         out[:, 12] = room
         out[:, 13] = self.humidities[:, -1]
         out[:, 14] = room - self.temperatures[:, -2]
-        out[:, 15] = room - self.temperatures[:, 0]
+        out[:, 15] = room - self.temperatures[:, -1 - HOUR_STEPS]
         out[:, 16] = self.powers[:, -1]
-        out[:, 17] = self.powers.mean(axis=1)
+        out[:, 17] = self.powers[:, -HOUR_STEPS:].mean(axis=1)
+        out[:, 18] = room - self.temperatures[:, 0]
+        out[:, 19] = self.powers.mean(axis=1)
+        out[:, 20] = room - self.slow_temperature
+        out[:, 21] = self.slow_power
         return out.astype(np.float32)
 
     def advance(self, outputs: Any) -> None:
@@ -195,6 +240,8 @@ class BatchRollout:
         temperature = self.temperatures[:, -1] + predicted[:, 0]
         humidity = np.clip(self.humidities[:, -1] + predicted[:, 1], 0.0, 100.0)
         power = np.maximum(predicted[:, 2], 0.0)
+        self.slow_temperature += SLOW_WEIGHT * (temperature - self.slow_temperature)
+        self.slow_power += SLOW_WEIGHT * (power - self.slow_power)
         self.temperatures = np.column_stack([self.temperatures[:, 1:], temperature])
         self.humidities = np.column_stack([self.humidities[:, 1:], humidity])
         self.powers = np.column_stack([self.powers[:, 1:], power])
