@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -124,7 +125,10 @@ async def test_finish_time_and_remaining_energy_from_the_model_during_a_run(
 
 
 async def test_a_reload_during_a_run_goes_on_with_the_model(
-    hass: HomeAssistant, start_appliance: StartAppliance, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant,
+    start_appliance: StartAppliance,
+    monkeypatch: pytest.MonkeyPatch,
+    hass_storage: dict[str, Any],
 ) -> None:
     """The run kept in the entry's Store is taken up by the entry set up again."""
     machine = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
@@ -137,6 +141,11 @@ async def test_a_reload_during_a_run_goes_on_with_the_model(
     machine.simulator.command("start", {})
     await machine.push()
     await _run_in_minutes(hass, machine, 20)
+    # Kept while the run goes on, a minute after it was first asked for (pushes keep coming).
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
+    await hass.async_block_till_done()
+    kept = hass_storage[f"{DOMAIN}.wet_cycle_run.{machine.entry.entry_id}"]["data"]["run"]
+    assert kept["tracker"]["elapsed_s"] > 0
     assert await hass.config_entries.async_reload(machine.entry.entry_id)
     await hass.async_block_till_done()
     prediction = _prediction(machine)  # the new entry's
