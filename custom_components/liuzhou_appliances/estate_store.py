@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
 from .const import DOMAIN
+from .store_saves import SaveWithin
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -48,10 +49,12 @@ class EstateStore:
     # appliance id -> [the meter's kWh when last counted, cost so far]
     cost: dict[str, list[float]] = field(default_factory=dict)
     _store: Store[dict[str, Any]] | None = None
+    _cost_saves: SaveWithin | None = None
 
     async def async_load(self) -> None:
         """Read what a previous run left (nothing on the first run)."""
         self._store = Store(self.hass, STORAGE_VERSION, STORAGE_KEY)
+        self._cost_saves = SaveWithin(self.hass, self._store, self._data, COST_SAVE_DELAY)
         data = await self._store.async_load()
         if data is None:
             return
@@ -95,8 +98,8 @@ class EstateStore:
 
     def save_later(self) -> None:
         """Write within a minute (cost counters: losing a minute's increase is acceptable)."""
-        assert self._store is not None
-        self._store.async_delay_save(self._data, COST_SAVE_DELAY)
+        assert self._cost_saves is not None
+        self._cost_saves.changed()
 
     async def async_add(self, key: str, topic: str, payload: str) -> None:
         """Keep a message until ``confirm(key)``; the oldest goes past MAX_OUTBOX (logged)."""

@@ -39,6 +39,7 @@ from .link.declaration import Programme
 from .link.model import ApplianceType
 from .neural import Model, ModelError
 from .shipped_models import MODELS_DIR, async_shipped_model
+from .store_saves import SaveWithin
 from .wet_cycle_prediction import RunEstimate, WetCyclePredictor
 
 _LOGGER = logging.getLogger(__package__)
@@ -91,7 +92,7 @@ class WetCycleRuntime:
         self._store = run_store(hass, coordinator.config_entry.entry_id)
         self._kept: Any = None  # the kept run, until the first values decide about it
         self._keeping = False
-        self._save_due = 0.0  # loop time from which the next save may be asked for
+        self._save = SaveWithin(hass, self._store, self._data, SAVE_DELAY)
 
     @property
     def estimate(self) -> RunEstimate | None:
@@ -171,14 +172,10 @@ class WetCycleRuntime:
                 self._kept = None
             changed = self.predictor.update(values, now_s, moment)
             under_way = self.predictor.tracker.under_way
-            # Once a SAVE_DELAY: each call would put a pending save off again (a
-            # countdown pushes every second), so it would wait for the run to end.
             # The run's end is always asked for: that save forgets the run.
-            loop_now = self.hass.loop.time()
             ended = self._keeping and not under_way
-            if ended or (under_way and loop_now >= self._save_due):
-                self._store.async_delay_save(self._data, SAVE_DELAY)
-                self._save_due = loop_now + SAVE_DELAY
+            if under_way or ended:
+                self._save.changed(now_too=ended)
             self._keeping = under_way
             if refresh:
                 changed = self.predictor.refresh(now_s, moment) or changed
