@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
-from custom_components.liuzhou_appliances.energy.ac_plans import PLAN_FAN
+from custom_components.liuzhou_appliances.energy.ac_plans import OFF_PEAK_FAN, PLAN_FAN
 from custom_components.liuzhou_appliances.energy.ac_policy import precondition_lead
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
     ARRIVAL_LEADS,
@@ -194,8 +194,11 @@ def test_pre_cools_before_the_dear_period(model: Model) -> None:
     assert min(before) < SETPOINT
     assert np.mean(during) > np.mean(before) + 0.5
     assert max(during) == SETPOINT + 1.0
-    # Cooling plans run the fan at medium, not the unit's auto (low near the setpoint).
-    assert {d.fan_speed for _, d in predicted} == {PLAN_FAN["cool"]} == {"medium"}
+    # Cooling plans run the fan at medium in the dear hours, the unit's auto (low near the
+    # setpoint) in the cheaper ones.
+    assert {d.fan_speed for t, d in predicted if 15 <= t.hour < 17} == {PLAN_FAN["cool"]}
+    assert {d.fan_speed for t, d in predicted if 13 <= t.hour < 15} == {OFF_PEAK_FAN["cool"]}
+    assert (PLAN_FAN["cool"], OFF_PEAK_FAN["cool"]) == ("medium", "auto")
 
 
 def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: Model) -> None:

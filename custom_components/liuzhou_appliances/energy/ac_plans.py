@@ -16,16 +16,18 @@ thermostat's swing:
 * the pre-conditioning setpoint (it may go past the band: nobody is in yet),
   and whether it stops where the price rises before the arrival (coasting),
 * the indoor fan speed (``fans``, the controller passes ``PLAN_FAN`` of the
-  mode; one speed for the whole plan).
+  mode) in the horizon's dearest hours, and ``off_peak_fan`` (the controller
+  passes ``OFF_PEAK_FAN`` of the mode) in the steps priced below them.
 
 No price level's setpoint is tighter than a cheaper level's (no plan cools
 harder while the price is higher): such plans can only cost more, and the
 model's small errors sometimes ranked one first. A separate valley setpoint
 lets a plan pre-cool (pre-heat) at the night's price and coast through the
 flat-priced hour before the morning departures. Every plan runs the last
-``PRE_RISE_STEPS`` occupied steps before a rise of the price at the band's tight
-edge (less the swing): a level's setpoint holds for the whole block, so no
-candidate could pre-cool in the last hour of the valley only.
+``PRE_RISE_STEPS`` (heating; ``PRE_RISE_STEPS_COOLING`` cooling) occupied steps
+before a rise of the price at the band's tight edge (less the swing): a level's
+setpoint holds for the whole block, so no candidate could pre-cool in the last
+hours of the valley only.
 
 ``evaluate_plans`` rolls every candidate forward together
 (``neural.room_thermal.BatchRollout``), with the per-room calibration applied,
@@ -76,6 +78,15 @@ PRE_LEADS: Final[tuple[int, ...]] = (0,)
 # depth (0.5 K) the same. Offered as a candidate instead of imposed, the model never chose
 # it (90.9 % on seed 23): it underrates how long a pre-cooled occupied room coasts.
 PRE_RISE_STEPS: Final = 4
+# Cooling pre-conditions twice as long: the rise it meets is the morning's, after the night,
+# when the outdoor air is coolest and the unit's cooling COP best, so the walls store
+# coolth cheaply twice over; heating stores warmth then at its worst COP. Measured on the
+# full energy benchmark's hotel summers (with OFF_PEAK_FAN), 4 / 8 steps: 94.5 / 95.8 % of
+# the oracle's savings (seed 42), 99.2 / 99.3 (23), 106.5 / 106.0 (7), 107.5 / 107.6 (31),
+# 101.4 / 101.7 (57), the violation lower on all five (3.52 -> 3.32 K·h on 42, 12.85 ->
+# 12.13 on 7); 16 steps gave 96.1 % on 42 at 2.91 K·h. Heating lost with 8 steps (94.6 ->
+# 91.3 %, seed 42's winter) and 16 (85.0 %).
+PRE_RISE_STEPS_COOLING: Final = 8
 # Empty steps after a departure from which a plan is no longer rolled (see evaluate_plans).
 # Not rolling them took the share from 97.1 to 97.6 % (seed 7) and 89.5 to 90.9 % (seed 23):
 # plans had cooled the room harder at the flat price before the morning departures.
@@ -94,6 +105,15 @@ STEP_H: Final = STEP_S / 3600.0
 # (96.4 and 75.6 %; 86.9 and 80.5 % on seeds 7 and 23): its power predictions do not rank
 # the fan speeds reliably.
 PLAN_FAN: Final[Mapping[str, str]] = {"cool": "medium", "heat": "auto"}
+# The indoor fan in the steps priced below the horizon's dearest, per mode (a mode not
+# listed keeps PLAN_FAN): cooling at the unit's auto (low near the setpoint). At the night's
+# and the flat prices the load is low and the compressor runs near its minimum speed, where
+# the medium fan's 10 W more and the unit cycling on and off cost more than its airflow
+# saves. Measured on the full energy benchmark's hotel summers (plans rolled with the fan
+# they run), medium throughout / auto off-peak: 90.9 / 94.5 % of the oracle's savings (seed
+# 42), 95.3 / 98.8 % (23, without the rollout's fan: auto), 105.3 / 106.5 % (7), at the same
+# violation. Auto throughout gave 91.2 % on seed 42; heating at medium off-peak lost 7 points.
+OFF_PEAK_FAN: Final[Mapping[str, str]] = {"cool": "auto"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +145,33 @@ class Calibration:
 
 @dataclass(frozen=True, slots=True)
 class PlanSet:
-    """Candidates: ``on`` (plans, steps) bool, ``setpoint`` (plans, steps) in °C and
-    ``fan`` (plans,) the indoor fan speed each plan runs at (a key of ``FAN_LEVELS``)."""
+    """Candidates: ``on`` (plans, steps) bool, ``setpoint`` (plans, steps) in °C,
+    ``fan`` (plans,) the indoor fan speed each plan runs at (a key of ``FAN_LEVELS``),
+    and ``off_peak_fan`` the one all plans run instead where ``off_peak`` (steps,) is
+    set (None: each plan's own throughout)."""
 
     on: NDArray[np.bool_]
     setpoint: FloatArray
     fan: tuple[str, ...]
+    off_peak: NDArray[np.bool_] | None = None
+    off_peak_fan: str | None = None
 
     @property
     def count(self) -> int:
         """Number of plans."""
         return int(self.on.shape[0])
+
+    def fan_at(self, plan: int, step: int) -> str:
+        """The fan speed ``plan`` runs at in ``step``."""
+        if self.off_peak_fan is not None and self.off_peak is not None and self.off_peak[step]:
+            return self.off_peak_fan
+        return self.fan[plan]
+
+    def fan_levels(self, step: int) -> FloatArray:
+        """``FAN_LEVELS`` of every plan's fan in ``step``, shape (plans,)."""
+        if self.off_peak_fan is not None and self.off_peak is not None and self.off_peak[step]:
+            return np.full(self.count, float(FAN_LEVELS[self.off_peak_fan]))
+        return np.array([float(FAN_LEVELS[f]) for f in self.fan])
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +193,21 @@ def candidate_plans(
     allowed_k: float,
     setpoint_step: float = 0.5,
     fans: Sequence[str] = ("auto",),
+    off_peak_fan: str | None = None,
 ) -> PlanSet:
     """The candidate family (module docstring), duplicates removed.
 
     ``direction`` is +1 cooling, -1 heating; ``allowed_k`` how far from the user's
     setpoint the unit's target may go while occupied; ``fans`` the fan speeds tried
-    (keys of ``FAN_LEVELS``). Offsets are multiples of
+    (keys of ``FAN_LEVELS``); ``off_peak_fan`` the one every plan runs instead in the
+    steps priced below the horizon's dearest (None: none). Raises ``ValueError`` for a
+    fan that is not a key of ``FAN_LEVELS``. Offsets are multiples of
     ``allowed_k`` rounded to ``setpoint_step``; "hold the setpoint while occupied, no
     pre-conditioning" is always among them.
     """
+    for name in (*fans, *(() if off_peak_fan is None else (off_peak_fan,))):
+        if name not in FAN_LEVELS:
+            raise ValueError(f"fan {name!r} is not one of {', '.join(FAN_LEVELS)}")
     occupied = horizon.occupied
     steps = horizon.steps
     price = np.where(occupied, horizon.price, -np.inf)
@@ -177,7 +219,7 @@ def candidate_plans(
     def offset(fraction: float) -> float:
         return round(fraction * allowed_k / setpoint_step) * setpoint_step
 
-    pre_rise = _pre_rise_steps(horizon)
+    pre_rise = _pre_rise_steps(horizon, PRE_RISE_STEPS_COOLING if direction > 0 else PRE_RISE_STEPS)
     tight_edge = setpoint - direction * offset(1.0)
 
     on_rows, setpoint_rows, fan_rows = [], [], []
@@ -212,17 +254,20 @@ def candidate_plans(
                     on_rows.append(plan_on)
                     setpoint_rows.append(target)
                     fan_rows.append(fan)
-    return PlanSet(np.array(on_rows), np.array(setpoint_rows), tuple(fan_rows))
+    off_peak = horizon.price < horizon.price.max() - 1e-9 if steps else None
+    return PlanSet(
+        np.array(on_rows), np.array(setpoint_rows), tuple(fan_rows), off_peak, off_peak_fan
+    )
 
 
-def _pre_rise_steps(horizon: Horizon) -> NDArray[np.bool_]:
-    """The occupied steps among the last ``PRE_RISE_STEPS`` before each rise of the price
-    while occupied (the step before and the step of the rise both occupied)."""
+def _pre_rise_steps(horizon: Horizon, count: int) -> NDArray[np.bool_]:
+    """The occupied steps among the last ``count`` before each rise of the price while
+    occupied (the step before and the step of the rise both occupied)."""
     occupied, price = horizon.occupied, horizon.price
     marked = np.zeros(horizon.steps, dtype=bool)
     rises = np.flatnonzero(occupied[1:] & occupied[:-1] & (price[1:] > price[:-1] + 1e-9)) + 1
     for rise in rises:
-        marked[max(0, int(rise) - PRE_RISE_STEPS) : int(rise)] = True
+        marked[max(0, int(rise) - count) : int(rise)] = True
     return marked & occupied
 
 
@@ -290,7 +335,6 @@ def evaluate_plans(
     rollout = BatchRollout(history, count)
     flags = np.zeros((count, 8))
     mode_column = {"cool": 1, "heat": 2, "dry": 3, "fan_only": 4}[mode]
-    fan_level = np.array([FAN_LEVELS[f] for f in plans.fan])
     energy = np.zeros(count)
     violation = np.zeros(count)
     temperature = np.full((count, steps), np.nan)
@@ -304,7 +348,7 @@ def evaluate_plans(
         flags[:, 0] = on
         flags[:, mode_column] = on
         flags[:, 5] = plans.setpoint[:, k]
-        flags[:, 7] = np.where(on, fan_level, 0.0)
+        flags[:, 7] = np.where(on, plans.fan_levels(k), 0.0)
         rows = rollout.rows(
             flags,
             outdoor_temperature=float(horizon.outdoor[k]),

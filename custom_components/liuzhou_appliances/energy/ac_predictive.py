@@ -54,7 +54,14 @@ from custom_components.liuzhou_appliances.neural.room_thermal import (
 )
 
 from .ac import AcComfortController, AcDecision, AcInputs, AcMode, ComfortPreset
-from .ac_plans import PLAN_FAN, Calibration, candidate_plans, evaluate_plans, horizon_from
+from .ac_plans import (
+    OFF_PEAK_FAN,
+    PLAN_FAN,
+    Calibration,
+    candidate_plans,
+    evaluate_plans,
+    horizon_from,
+)
 from .ac_policy import PreconditionPolicy, precondition_lead
 from .inputs import Reading, fresh_value
 from .tariff import PriceUnavailableError, Tariff
@@ -508,6 +515,7 @@ class PredictiveAcController:
             direction=direction,
             allowed_k=max(0.0, self.band_half_k - self.deadband_k),
             fans=(PLAN_FAN.get(inputs.mode, "auto"),),
+            off_peak_fan=OFF_PEAK_FAN.get(inputs.mode),
         )
         model = self.model
         # The observed row is checked strictly (NaN, range: ModelInputError); rolled-forward
@@ -543,7 +551,8 @@ class PredictiveAcController:
         arrivals = np.flatnonzero(horizon.occupied[1:] & ~horizon.occupied[:-1]) + 1
         self._arrival_target = float(plans.setpoint[best, arrivals[0]]) if arrivals.size else None
         target = float(plans.setpoint[best, 0]) if on else inputs.setpoint
-        return AcCommand(on, inputs.mode, target, plans.fan[best]), float(costs.total[best])
+        command = AcCommand(on, inputs.mode, target, plans.fan_at(best, 0))
+        return command, float(costs.total[best])
 
     def _first_row(self, inputs: PredictiveInputs, history: RoomHistory) -> np.ndarray:  # type: ignore[type-arg]
         outdoor, outdoor_humidity = self._outdoor(inputs, inputs.now)
