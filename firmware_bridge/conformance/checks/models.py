@@ -1,7 +1,10 @@
 """The neural models the declaration lists behave as declared (declared_models, CONFORMANCE.md 13).
 
 Each entry must be well formed (the hub's parser, ``link/declared_models.py``);
-an id this kit knows must fit the appliance's type, and the appliance must
+an id this kit knows must fit the appliance's type, its version must be the
+version of a file shipped in ``models/<id>/`` (``firmware_bridge.models.
+shipped_versions``: wet_cycle ``1``, the float file a Linux-class module runs,
+or ``1-int8``, the int8 file an MCU-class module runs), and the appliance must
 behave as that model says (PROTOCOL.md 7.6). Ids the kit does not know are
 listed, not checked: a hub ignores them too.
 """
@@ -12,18 +15,19 @@ import asyncio
 from typing import Final
 
 from custom_components.liuzhou_appliances.link.codec import MessageType
-from custom_components.liuzhou_appliances.link.declared_models import parse_models
+from custom_components.liuzhou_appliances.link.declared_models import DeclaredModel, parse_models
 from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType, OperationalState
 from custom_components.liuzhou_appliances.neural.fridge_fault import FAULTS
 from firmware_bridge.conformance.runner import CheckFailed, Context, describe_error
+from firmware_bridge.models import FRIDGE_FAULT, WET_CYCLE, model_path, shipped_versions
 
 from .common import fail_if, request, restore, result_of, stop_programme
 
 # The model ids this kit knows and the appliance types they fit.
 KNOWN: Final = {
-    "wet_cycle": frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER}),
-    "fridge_fault": frozenset({ApplianceType.REFRIGERATOR}),
+    WET_CYCLE: frozenset({ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER}),
+    FRIDGE_FAULT: frozenset({ApplianceType.REFRIGERATOR}),
 }
 # The fault codes fridge_fault reports while it suspects a fault (PROTOCOL.md 7.6).
 SUSPECTED_PREFIX: Final = "suspected_"
@@ -66,15 +70,18 @@ async def check_declared_models(context: Context) -> str:
             problems.append(
                 f"{model.id} is for {', '.join(sorted(types))}, not a {declaration.type}"
             )
-    if any(model.id == "wet_cycle" for model in declared) and not problems:
+        elif (problem := _unshipped(model)) is not None:
+            problems.append(problem)
+    wet_cycle = next((model for model in declared if model.id == WET_CYCLE), None)
+    if wet_cycle is not None and not problems:
         try:
-            done.append(await _wet_cycle(context))
+            done.append(await _wet_cycle(context, wet_cycle))
         except LinkError as err:
             problems.append(f"wet_cycle: {describe_error(err)}")
         except CheckFailed as err:
             problems.append(f"wet_cycle: {err}")
     if declaration.type is ApplianceType.REFRIGERATOR and not problems:
-        runs = any(model.id == "fridge_fault" for model in declared)
+        runs = any(model.id == FRIDGE_FAULT for model in declared)
         try:
             suspected = await _suspected(context)
         except LinkError as err:
@@ -86,6 +93,18 @@ async def check_declared_models(context: Context) -> str:
                 done.append(f"fridge_fault: suspected faults reported now: {listed}")
     fail_if(problems)
     return "; ".join(done)
+
+
+def _unshipped(model: DeclaredModel) -> str | None:
+    """Why a known model's declared version is none this kit can check, if it is not."""
+    versions = shipped_versions(model.id)
+    if model.version in versions:
+        return None
+    shipped = ", ".join(sorted(versions)) or "none"
+    return (
+        f"{model.id} version {model.version!r} matches no shipped {model.id} file "
+        f"(shipped versions: {shipped}); declare the version in the spec of the file it runs"
+    )
 
 
 async def _suspected(context: Context) -> list[str]:
@@ -109,8 +128,9 @@ def _suspected_problems(suspected: list[str], *, declared: bool) -> list[str]:
     return []
 
 
-async def _wet_cycle(context: Context) -> str:
-    """A run reports a positive, plausible remaining_time that counts down."""
+async def _wet_cycle(context: Context, model: DeclaredModel) -> str:
+    """A run reports a positive, plausible remaining_time that counts down (the same for
+    every shipped version of ``model``)."""
     client = context.require_client()
     declaration = context.declaration
     original = await context.settings()
@@ -137,8 +157,10 @@ async def _wet_cycle(context: Context) -> str:
         await stop_programme(context)
         await restore(context, original, problems)
     fail_if(problems)
+    module = shipped_versions(WET_CYCLE)[model.version]
     return (
-        f"wet_cycle: {programme.id} runs with remaining_time {first} s then {second} s "
+        f"wet_cycle {model.version} ({model_path(WET_CYCLE, module).name}, {module} module): "
+        f"{programme.id} runs with remaining_time {first} s then {second} s "
         f"(declared {programme.duration_s} s)"
     )
 
