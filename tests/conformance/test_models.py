@@ -126,3 +126,35 @@ async def test_a_suspected_fault_without_the_detector_declared_fails(
         results = await run_checks(MODELS_RUN, options_for(fridge))
     assert results[-1].status is Status.FAILED, explain(results)
     assert "reports suspected_condenser but does not declare fridge_fault" in results[-1].detail
+
+
+async def test_a_plausible_time_that_is_not_the_model_s_answer_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Within ¼-3 times the programme, but neither the model's answer nor the profile's.
+    def four_fifths(self: WetApplianceSimulator) -> float:
+        return 0.8 * self.declaration.programme(self.programme).duration_s
+
+    monkeypatch.setattr(WetApplianceSimulator, "_predicted_remaining_s", four_fifths)
+    options = {ApplianceType.LAUNDRY_WASHER: {"module": "mcu"}}
+    async with simulated_appliances(
+        washer=1, seed=408, zeroconf=False, simulator_options=options
+    ) as (washer,):
+        results = await run_checks(MODELS_RUN, options_for(washer))
+    assert results[-1].status is Status.FAILED, explain(results)
+    assert "is not wet_cycle 1-int8's answer for it (answers " in results[-1].detail
+    assert "nor the declared profile's" in results[-1].detail
+
+
+async def test_the_declared_profile_passes_where_the_model_cannot_answer() -> None:
+    # 40 °C inlet water is outside what the model takes: the firmware counts down the
+    # declared profile, as PROTOCOL.md 7.6 allows.
+    options = {ApplianceType.LAUNDRY_WASHER: {"module": "mcu", "inlet_water_c": 40.0}}
+    async with simulated_appliances(
+        washer=1, seed=409, zeroconf=False, simulator_options=options
+    ) as (washer,):
+        results = await run_checks(MODELS_RUN, options_for(washer))
+        simulator = washer.simulator
+        assert isinstance(simulator, WetApplianceSimulator)
+        assert "inlet_water_temperature" in str(simulator.predictor.error)
+    assert results[-1].status is Status.PASSED, explain(results)

@@ -12,15 +12,28 @@ listed, not checked: a hub ignores them too.
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
+
+import numpy as np
 
 from custom_components.liuzhou_appliances.link.codec import MessageType
+from custom_components.liuzhou_appliances.link.declaration import Programme
 from custom_components.liuzhou_appliances.link.declared_models import DeclaredModel, parse_models
 from custom_components.liuzhou_appliances.link.errors import LinkError
 from custom_components.liuzhou_appliances.link.model import ApplianceType, OperationalState
+from custom_components.liuzhou_appliances.neural import ModelError
 from custom_components.liuzhou_appliances.neural.fridge_fault import FAULTS
+from custom_components.liuzhou_appliances.neural.wet_cycle import RunObservation, run_features
+from custom_components.liuzhou_appliances.wet_cycle_prediction import run_settings
 from firmware_bridge.conformance.runner import CheckFailed, Context, describe_error
-from firmware_bridge.models import FRIDGE_FAULT, WET_CYCLE, model_path, shipped_versions
+from firmware_bridge.models import (
+    FRIDGE_FAULT,
+    WET_CYCLE,
+    appliance_model,
+    model_path,
+    shipped_versions,
+)
 
 from .common import fail_if, request, restore, result_of, stop_programme
 
@@ -38,6 +51,11 @@ PLAUSIBLE: Final = (0.25, 3.0)
 # While it runs, an estimate may be revised, but the countdown must not climb by more.
 MAX_RISE_S: Final = 60
 MAX_WAIT_S: Final = 10.0  # between the two readings (the idle period, within the check's bound)
+# How far the first reading of a run may be from the declared model's answer before the run
+# (or the declared profile's, where the model cannot answer): the seconds the run ran before
+# it was read, and one output step of an int8 runtime that rounds otherwise (0.0145 h, 52 s).
+ANSWER_TOLERANCE_S: Final = 120
+INLET: Final = "inlet_water_temperature"  # the model input the kit cannot see: all it accepts
 
 
 async def check_declared_models(context: Context) -> str:
@@ -149,6 +167,9 @@ async def _wet_cycle(context: Context, model: DeclaredModel) -> str:
                 f"remaining_time {first} s at the start of {programme.id}, declared "
                 f"{programme.duration_s} s (plausible: {low:.0f}-{high:.0f} s)"
             )
+        else:
+            answers = _answers(model, programme, original, declaration.type)
+            problems += _unlike(first, answers, model, programme)
         await asyncio.sleep(min(context.options.idle, MAX_WAIT_S))
         second = await _remaining(context)
         if second > first + MAX_RISE_S:
@@ -163,6 +184,58 @@ async def _wet_cycle(context: Context, model: DeclaredModel) -> str:
         f"{programme.id} runs with remaining_time {first} s then {second} s "
         f"(declared {programme.duration_s} s)"
     )
+
+
+def _answers(
+    model: DeclaredModel, programme: Programme, settings: Mapping[str, Any], kind: ApplianceType
+) -> tuple[float, float] | None:
+    """The declared model file's answers (s) for a run of ``programme`` at ``settings``
+    before it starts, lowest and highest over every inlet water it accepts; None where
+    it cannot answer (the firmware then counts down the declared profile)."""
+    dishwasher = kind is ApplianceType.DISHWASHER
+    try:
+        loaded = appliance_model(WET_CYCLE, shipped_versions(WET_CYCLE)[model.version])
+        water, spin, rinses = run_settings(settings, dishwasher=dishwasher)
+        inlet = next(f for f in loaded.inputs if f.name == INLET)
+        rows = [
+            run_features(
+                programme,
+                RunObservation(
+                    dishwasher,
+                    0.0 if water == "cold" else float(water),
+                    spin,
+                    rinses,
+                    float(inlet_c),
+                    0.0,
+                    0.0,
+                    0.0,
+                    0.0,
+                    False,
+                ),
+            )
+            for inlet_c in np.linspace(inlet.minimum, inlet.maximum, 34)
+        ]
+        hours = loaded.predict(np.array(rows))[:, 0]
+    except (ModelError, ValueError, StopIteration):
+        return None
+    return float(hours.min()) * 3600, float(hours.max()) * 3600
+
+
+def _unlike(
+    first: int, answers: tuple[float, float] | None, model: DeclaredModel, programme: Programme
+) -> list[str]:
+    """Why a run's first remaining_time is neither the model's answer nor the profile's."""
+    tolerance = ANSWER_TOLERANCE_S
+    if answers is not None and answers[0] - tolerance <= first <= answers[1] + tolerance:
+        return []
+    if abs(first - programme.duration_s) <= tolerance:
+        return []  # the declared profile: the model could not answer (inlet water, say)
+    said = "cannot answer" if answers is None else f"answers {answers[0]:.0f}-{answers[1]:.0f} s"
+    return [
+        f"remaining_time {first} s at the start of {programme.id} is not {WET_CYCLE} "
+        f"{model.version}'s answer for it ({said} over the inlet water it accepts, "
+        f"± {tolerance} s) nor the declared profile's ({programme.duration_s} s)"
+    ]
 
 
 async def _remaining(context: Context) -> int:
