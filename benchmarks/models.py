@@ -32,7 +32,6 @@ import argparse
 from collections.abc import Callable
 from functools import partial
 import json
-from pathlib import Path
 import time
 from typing import Any
 
@@ -40,6 +39,7 @@ import numpy as np
 
 from custom_components.liuzhou_appliances.neural import Model, litert_available, load_model
 from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
+from firmware_bridge.models import WET_CYCLE, ModuleClass, model_path
 from models.wet_cycle import dataset
 
 from ._models import appliance, mcu
@@ -47,8 +47,8 @@ from ._models.ac import ac_section
 from ._models.fridge import benchmark as fridge_benchmark
 from ._models.planner import compare_all
 
-MODEL = Path(__file__).resolve().parent.parent / "models" / "wet_cycle" / "wet_cycle.tflite"
-MODEL_INT8 = MODEL.with_name("wet_cycle_int8.tflite")
+MODEL = model_path(WET_CYCLE)
+MODEL_INT8 = model_path(WET_CYCLE, ModuleClass.MCU)
 FRIDGE_MODEL = MODEL.parent.parent / "fridge_fault" / "fridge_fault.tflite"
 ROOM_MODEL = MODEL.parent.parent / "room_thermal" / "room_thermal.tflite"
 ELAPSED = [name for name, _ in FEATURES].index("elapsed")
@@ -118,14 +118,16 @@ def _row(values: dict[str, float], digits: int = 0) -> str:
     return ", ".join(f"{name} {value:.{digits}f}" for name, value in values.items())
 
 
-def latency(models: list[Model], row: np.ndarray[Any, Any], blocks: int) -> dict[str, float]:
-    """Median per-call time (µs) on one row, per runtime, blocks alternating: ``predict``
-    (input and output checks included) as ``NAME``, the runtime alone as ``NAME_infer``."""
-    batch = models[0].check(row)
+def latency(
+    models: list[Model], row: np.ndarray[Any, Any], blocks: int, names: list[str] | None = None
+) -> dict[str, float]:
+    """Median per-call time (µs) on one row, per model, blocks alternating: ``predict``
+    (input and output checks included) as ``NAME``, the runtime alone as ``NAME_infer``;
+    ``NAME`` is each model's runtime unless ``names`` are given."""
     calls: dict[str, Callable[[], object]] = {}
-    for model in models:
-        calls[model.runtime] = partial(model.predict, row)
-        calls[f"{model.runtime}_infer"] = partial(model.infer, batch)
+    for model, name in zip(models, names or [m.runtime for m in models], strict=True):
+        calls[name] = partial(model.predict, row)
+        calls[f"{name}_infer"] = partial(model.infer, model.check(row))
     samples: dict[str, list[float]] = {name: [] for name in calls}
     for call in calls.values():
         call()  # warm
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
         f"numpy/LiteRT: {summary['numpy_vs_litert_latency_ratio']} (goal: within 5x); "
         f"max |LiteRT - numpy| {summary['max_abs_output_diff']}"
     )
-    summary.update(_int8(held_out, summary))
+    summary.update(_int8(held_out, summary, args.blocks))
     summary.update(
         appliance.measure(args.appliance_runs or (12 if args.quick or args.runs else 60))
     )
@@ -202,8 +204,12 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(summary))
 
 
-def _int8(held_out: dict[str, np.ndarray[Any, Any]], summary: dict[str, Any]) -> dict[str, Any]:
-    """The int8 file's remaining-time and energy errors, and LiteRT against numpy on it."""
+def _int8(
+    held_out: dict[str, np.ndarray[Any, Any]], summary: dict[str, Any], blocks: int
+) -> dict[str, Any]:
+    """The int8 file's remaining-time and energy errors, LiteRT against numpy on it, and
+    one row's time on the numpy interpreter next to the float file's (an MCU-class
+    network module runs the int8 file there)."""
     int8 = load_model(MODEL_INT8, "numpy")
     predicted = int8.predict(held_out["x"])
     mae = _mae(predicted, held_out["y"])
@@ -220,6 +226,17 @@ def _int8(held_out: dict[str, np.ndarray[Any, Any]], summary: dict[str, Any]) ->
         f"energy {out['int8_energy_mae_kwh']} kWh (washer float "
         f"{summary.get('washer_remaining_mae_min_model')} min); "
         f"max |LiteRT - numpy| {out['int8_max_abs_output_diff']}"
+    )
+    floats = load_model(MODEL, "numpy")
+    times = latency(
+        [int8, floats], held_out["x"][len(held_out["x"]) // 2], blocks, ["int8", "float"]
+    )
+    for name, microseconds in times.items():
+        out[f"numpy_latency_us_{name}"] = round(microseconds, 2)
+    print(
+        "numpy interpreter, one row (predict; infer): "
+        f"int8 {times['int8']:.0f} µs; {times['int8_infer']:.0f} µs, "
+        f"float {times['float']:.0f} µs; {times['float_infer']:.0f} µs"
     )
     return out
 

@@ -349,6 +349,8 @@ class SimulatedProduct:
     port: int = 0
     # The voice panel, when the declaration has one (PROTOCOL.md 7.5); kept across restarts.
     panel: SimulatedPanel | None = None
+    # The simulator's options (``create_simulator``'s: module class ...); kept across restarts.
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -433,6 +435,7 @@ class SimulatedProduct:
             state_dir=self.state_dir,
             zeroconf=self.zeroconf,
             simulator_options={
+                **self.options,
                 "firmware": firmware or self.firmware,
                 "declaration": declaration or self.simulator.declaration,
             },
@@ -506,6 +509,7 @@ async def _start_appliance(
         zeroconf=zeroconf,
         port=module.port,
         panel=panel,
+        options=dict(simulator_options or {}),
     )
 
 
@@ -532,7 +536,7 @@ async def simulated_appliances(
     with ``base_port=0``. Without ``state_dir`` keys and simulator state live
     in a temporary directory removed on exit. ``simulator_options`` gives a
     type's simulators their options (``create_simulator``'s), e.g.
-    ``{ApplianceType.LAUNDRY_WASHER: {"remaining": "declared"}}``.
+    ``{ApplianceType.LAUNDRY_WASHER: {"module": "mcu", "remaining": "model"}}``.
     """
     counts = {
         ApplianceType.ROOM_AIR_CONDITIONER: ac,

@@ -25,6 +25,7 @@ from custom_components.liuzhou_appliances.link.codec import APPLIANCE_ID_PATTERN
 from custom_components.liuzhou_appliances.link.declaration import Declaration, DeclarationError
 from custom_components.liuzhou_appliances.link.discovery import DEFAULT_PORT
 from custom_components.liuzhou_appliances.link.errors import LinkError
+from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import (
     PAIRING_WINDOW_S,
     InvalidPairingCode,
@@ -103,6 +104,11 @@ def _declaration(text: str) -> Declaration:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
+    # The neural runtime: loaded only once a parser is wanted.
+    from .models import WET_CYCLE, ModuleClass, model_path
+
+    linux, mcu = (model_path(WET_CYCLE, module).name for module in ModuleClass)
+
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="The Liuzhou appliance network module and its simulators.",
@@ -150,6 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve on consecutive ports from P (default: ports chosen by the system)",
     )
     simulate.add_argument("--no-zeroconf", action="store_true", help="do not advertise")
+    simulate.add_argument(
+        "--module",
+        choices=[str(module) for module in ModuleClass],
+        default=str(ModuleClass.LINUX),
+        help=(
+            f"the washers' and dishwashers' network module: linux runs the float model file "
+            f"({linux}), mcu the full-integer one ({mcu}); each declares the version it runs "
+            "(default: linux)"
+        ),
+    )
     simulate.add_argument(
         "--panel",
         action="store_true",
@@ -326,6 +342,10 @@ async def _serve_fleet(
         state_dir=state_dir,
         zeroconf=not args.no_zeroconf,
         base_port=args.base_port,
+        simulator_options={
+            kind: {"module": args.module}
+            for kind in (ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER)
+        },
     ) as fleet:
         # Through the serial link, as the appliance's own button would.
         buttons.buttons = [(appliance.id, appliance.press_pairing_button) for appliance in fleet]

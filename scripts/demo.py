@@ -142,6 +142,8 @@ async def _start_simulators(
         str(state_dir),
         "--base-port",
         str(args.base_port),
+        "--module",
+        args.module,
         "--json",
         "--no-zeroconf",  # paired by address below; nothing to announce on the LAN
         "--panel",  # lines typed at the demo reach the voice panels (demo_panels.py)
@@ -469,7 +471,8 @@ async def _stop(
 
 
 def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
-    """The simulated appliances' options every demo has: first port, seed, speed."""
+    """The simulated appliances' options every demo has: first port, seed, speed, the
+    washers' and dishwashers' network module (``python -m firmware_bridge simulate``'s)."""
     parser.add_argument(
         "--base-port",
         metavar="PORT",
@@ -486,6 +489,15 @@ def add_simulator_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--speed", metavar="X", type=float, default=10.0, help="simulated seconds per real second"
+    )
+    parser.add_argument(
+        "--module",
+        choices=("linux", "mcu"),  # answered before set-up: no numpy to ask ModuleClass
+        default="linux",
+        help=(
+            "the washers' and dishwashers' network module: linux runs the float wet_cycle "
+            "model, mcu its int8 variant; each declares the version it runs"
+        ),
     )
 
 

@@ -2,9 +2,10 @@
 
 Each run draws its setting from a seed (appliance, programme, washer options
 and load, dishwasher rack load, season and day), then runs the same programme
-three times, with ``remaining_time`` from the wet_cycle model on the run the
-appliance observed, from the declared profile (a firmware without a model),
-and from the exact physics (the oracle). Every five simulated minutes of the
+four times, with ``remaining_time`` from the wet_cycle model on the run the
+appliance observed (the float file of a Linux-class network module, and the
+int8 file of an MCU-class one), from the declared profile (a firmware without
+a model), and from the exact physics (the oracle). Every five simulated minutes of the
 run the reported value is compared with the time the run really took from
 there. Runs use other seeds than any training split (the simulators' own
 climate, not the dataset's weather years).
@@ -18,12 +19,19 @@ from typing import Any, Final
 import numpy as np
 
 from custom_components.liuzhou_appliances.link.model import ApplianceType
-from firmware_bridge.models import RemainingSource
+from firmware_bridge.models import ModuleClass, RemainingSource
 from firmware_bridge.simulators import create_simulator
 from firmware_bridge.simulators.dishwasher import DISHWASHER_PROGRAMMES
 from firmware_bridge.simulators.washer import WASHER_PROGRAMMES
 from firmware_bridge.simulators.wet_cycle import WetApplianceSimulator
 
+# What answers, as (column, remaining source, network module class).
+VARIANTS: Final = (
+    ("model", RemainingSource.MODEL, ModuleClass.LINUX),
+    ("model_mcu", RemainingSource.MODEL, ModuleClass.MCU),
+    ("declared", RemainingSource.DECLARED, ModuleClass.LINUX),
+    ("physics", RemainingSource.PHYSICS, ModuleClass.LINUX),
+)
 SAMPLE_S: Final = 300.0
 STEP_S: Final = 10.0
 SEED_BASE: Final = 700_000
@@ -48,9 +56,15 @@ def _setting(seed: int) -> tuple[ApplianceType, dict[str, Any], dict[str, str]]:
     return ApplianceType.LAUNDRY_WASHER, options, settings
 
 
-def _errors_min(kind: ApplianceType, options: dict[str, Any], settings: dict[str, str],
-                source: RemainingSource, seed: int) -> list[float]:  # fmt: skip
-    machine = create_simulator(kind, seed=seed, remaining=source, **options)
+def _errors_min(
+    kind: ApplianceType,
+    options: dict[str, Any],
+    settings: dict[str, str],
+    source: RemainingSource,
+    module: ModuleClass,
+    seed: int,
+) -> list[float]:
+    machine = create_simulator(kind, seed=seed, remaining=source, module=module, **options)
     assert isinstance(machine, WetApplianceSimulator)
     for key, value in settings.items():
         machine.write(key, value)
@@ -67,28 +81,26 @@ def _errors_min(kind: ApplianceType, options: dict[str, Any], settings: dict[str
 
 
 def measure(runs: int) -> dict[str, float]:
-    """Mean absolute remaining-time error (min) per appliance and source over ``runs`` runs."""
-    errors: dict[tuple[str, RemainingSource], list[float]] = {}
+    """Mean absolute remaining-time error (min) per appliance and variant over ``runs`` runs."""
+    errors: dict[tuple[str, str], list[float]] = {}
     for n in range(runs):
         seed = SEED_BASE + n
         kind, options, settings = _setting(seed)
         name = "washer" if kind is ApplianceType.LAUNDRY_WASHER else "dishwasher"
-        for source in RemainingSource:
-            errors.setdefault((name, source), []).extend(
-                _errors_min(kind, options, settings, source, seed)
+        for label, source, module in VARIANTS:
+            errors.setdefault((name, label), []).extend(
+                _errors_min(kind, options, settings, source, module, seed)
             )
     print(f"\nremaining_time reported by the simulated appliances ({runs} runs, every 5 min):")
-    print(
-        f"  {'appliance':<12}{'samples':>8}"
-        + "".join(f"{s.value + ' min':>14}" for s in RemainingSource)
-    )
+    labels = [label for label, _, _ in VARIANTS]
+    print(f"  {'appliance':<12}{'samples':>8}" + "".join(f"{s + ' min':>16}" for s in labels))
     out: dict[str, float] = {}
     for name in ("washer", "dishwasher"):
-        if (name, RemainingSource.MODEL) not in errors:
+        if (name, "model") not in errors:
             continue
-        row = [float(np.mean(errors[name, source])) for source in RemainingSource]
-        count = len(errors[name, RemainingSource.MODEL])
-        print(f"  {name:<12}{count:>8}" + "".join(f"{value:>14.2f}" for value in row))
-        for label, value in zip([s.value for s in RemainingSource], row, strict=True):
+        row = [float(np.mean(errors[name, label])) for label in labels]
+        count = len(errors[name, "model"])
+        print(f"  {name:<12}{count:>8}" + "".join(f"{value:>16.2f}" for value in row))
+        for label, value in zip(labels, row, strict=True):
             out[f"appliance_{name}_remaining_mae_min_{label}"] = round(value, 3)
     return out

@@ -68,7 +68,9 @@ def create_simulator(
     the fridge_fault detector) (refrigerator); ``initial_temperature_c``,
     ``initial_humidity_pct``, ``room``, ``unit`` (air conditioner);
     ``inlet_water_c``, ``ambient_c``, ``remaining`` ("model", "declared" or "physics":
-    where ``remaining_time`` comes from) (washer, dishwasher); ``load_kg`` (washer);
+    where ``remaining_time`` comes from), ``module`` ("linux" or "mcu": the network
+    module's class, which runs wet_cycle.tflite or wet_cycle_int8.tflite and declares
+    that file's version) (washer, dishwasher); ``load_kg`` (washer);
     ``rinse_aid_cycles``, ``salt_cycles``, ``load_fraction`` (dishwasher).
     """
     try:

@@ -34,7 +34,7 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
-from firmware_bridge.models import RemainingSource
+from firmware_bridge.models import ModuleClass, RemainingSource
 
 from .base import state_bool, state_number
 from .climate import LiuzhouClimate
@@ -153,9 +153,11 @@ class DishwasherSimulator(WetApplianceSimulator):
         salt_cycles: int = 30,
         load_fraction: float = 1.0,
         remaining: RemainingSource | str = RemainingSource.MODEL,
+        module: ModuleClass | str = ModuleClass.LINUX,
     ) -> None:
         """``load_fraction``: how full the racks are (0-1; 1 = 13 place settings);
-        ``remaining``: where ``remaining_time`` comes from (see ``WetApplianceSimulator``)."""
+        ``remaining``: where ``remaining_time`` comes from and ``module`` the network
+        module's class, which picks the model file (see ``WetApplianceSimulator``)."""
         if not 0.0 <= load_fraction <= 1.0:
             raise ValueError(f"load fraction must be 0-1, not {load_fraction}")
         self.load_fraction = load_fraction
@@ -170,6 +172,7 @@ class DishwasherSimulator(WetApplianceSimulator):
             inlet_water_c=inlet_water_c,
             ambient_c=ambient_c,
             remaining=remaining,
+            module=module,
         )
         if rinse_aid_cycles < 1 or salt_cycles < 1:
             raise ValueError("consumables must last at least one cycle")

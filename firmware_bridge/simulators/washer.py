@@ -29,7 +29,7 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
-from firmware_bridge.models import RemainingSource
+from firmware_bridge.models import ModuleClass, RemainingSource
 
 from .base import state_choice
 from .climate import LiuzhouClimate
@@ -197,9 +197,11 @@ class WasherSimulator(WetApplianceSimulator):
         ambient_c: float | None = None,
         load_kg: float | None = None,
         remaining: RemainingSource | str = RemainingSource.MODEL,
+        module: ModuleClass | str = ModuleClass.LINUX,
     ) -> None:
         """``load_kg``: dry laundry in each run (None: each programme's rated load);
-        ``remaining``: where ``remaining_time`` comes from (see ``WetApplianceSimulator``)."""
+        ``remaining``: where ``remaining_time`` comes from and ``module`` the network
+        module's class, which picks the model file (see ``WetApplianceSimulator``)."""
         if load_kg is not None and not 0.0 <= load_kg <= DRUM_CAPACITY_KG:
             raise ValueError(f"load must be 0-{DRUM_CAPACITY_KG:g} kg, not {load_kg}")
         self.load_kg = load_kg
@@ -214,6 +216,7 @@ class WasherSimulator(WetApplianceSimulator):
             inlet_water_c=inlet_water_c,
             ambient_c=ambient_c,
             remaining=remaining,
+            module=module,
         )
         self._select(self.programme)
 

@@ -32,7 +32,10 @@ The reported ``remaining_time`` is the firmware's estimate, not the physics:
 by default the ``wet_cycle`` model on the run observed so far
 (``firmware_bridge.models.WetCyclePredictor``), the declared profile where it
 cannot answer (``remaining="declared"`` always, as a firmware without a
-model; ``remaining="physics"`` the exact value, an oracle for tests).
+model; ``remaining="physics"`` the exact value, an oracle for tests). The
+network module's class picks the file (``module="linux"``, the default:
+``wet_cycle.tflite``; ``module="mcu"``: ``wet_cycle_int8.tflite``), and the
+declaration's wet_cycle entry carries that file's version.
 ``physical_remaining_s`` is the physics' own value either way.
 """
 
@@ -40,7 +43,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 import math
@@ -50,7 +53,7 @@ from custom_components.liuzhou_appliances.link.declaration import Declaration
 from custom_components.liuzhou_appliances.link.errors import ErrorCode, LinkError
 from custom_components.liuzhou_appliances.link.model import OperationalState, Value
 from custom_components.liuzhou_appliances.link.server import ApplianceIdentity
-from firmware_bridge.models import WET_CYCLE, RemainingSource, WetCyclePredictor
+from firmware_bridge.models import ModuleClass, RemainingSource, WetCyclePredictor
 
 from .base import AppliancePhysics
 from .climate import LiuzhouClimate
@@ -357,14 +360,15 @@ class WetApplianceSimulator(AppliancePhysics):
         inlet_water_c: float | None = None,
         ambient_c: float | None = None,
         remaining: RemainingSource | str = RemainingSource.MODEL,
+        module: ModuleClass | str = ModuleClass.LINUX,
     ) -> None:
         self.remaining_source = RemainingSource(remaining)
-        if self.remaining_source is not RemainingSource.MODEL:
-            # A firmware that does not run the model must not declare it: the hub trusts
-            # the remaining time of an appliance that declares wet_cycle (PROTOCOL.md 7.6).
-            declaration = replace(
-                declaration, models=tuple(m for m in declaration.models if m.id != WET_CYCLE)
-            )
+        self.predictor = WetCyclePredictor(
+            dishwasher=self.dishwasher,
+            use_model=self.remaining_source is RemainingSource.MODEL,
+            module=module,
+        )
+        declaration = self.predictor.declared_as_run(declaration)
         super().__init__(declaration, identity, pairing_code, climate=climate, start=start)
         unknown = [p.id for p in declaration.programmes if p.id not in recipe_ids]
         if unknown:
@@ -379,9 +383,6 @@ class WetApplianceSimulator(AppliancePhysics):
         self._delay_s = 0.0
         self._power_w = machine.standby_w
         self._estimates: dict[tuple[Any, ...], float] = {}
-        self.predictor = WetCyclePredictor(
-            dishwasher=self.dishwasher, use_model=self.remaining_source is RemainingSource.MODEL
-        )
 
     # --- conditions ------------------------------------------------------------------
 

@@ -30,6 +30,15 @@ def test_models_bench_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
         result["appliance_washer_remaining_mae_min_model"]
         < result["appliance_washer_remaining_mae_min_declared"]
     )
+    # An MCU-class network module's washer (the int8 file): its own error, and the int8
+    # file's time on the numpy interpreter next to the float file's.
+    assert (
+        0
+        < result["appliance_washer_remaining_mae_min_model_mcu"]
+        < result["appliance_washer_remaining_mae_min_declared"]
+    )
+    assert result["numpy_latency_us_int8"] > 0
+    assert result["numpy_latency_us_float"] > 0
     assert result["wet_cycle_int8_file_bytes"] < result["wet_cycle_file_bytes"]
     assert 0 < result["wet_cycle_int8_arena_bytes"] < result["wet_cycle_arena_bytes"]
     # The fridge fault detector and the predictive AC controller report their figures.

@@ -382,6 +382,7 @@ def test_help_answers_at_once_and_describes_every_option() -> None:
         "--dishwasher",
         "--seed",
         "--speed",
+        "--module",
         "--language",
         "--state-dir",
     }

@@ -52,6 +52,7 @@ async def test_simulate_json_pair_and_sigint(tmp_path: Path) -> None:
     process = await _spawn(
         "simulate", "--ac", "1", "--fridge", "1", "--washer", "1", "--dishwasher", "1",
         "--seed", "21", "--json", "--speed", "60", "--state-dir", str(tmp_path),
+        "--module", "mcu",
     )  # fmt: skip
     assert process.stdout is not None
     assert process.stderr is not None
@@ -70,6 +71,9 @@ async def test_simulate_json_pair_and_sigint(tmp_path: Path) -> None:
         await client.connect()
         assert client.hello is not None
         assert client.hello.appliance_id == washer["id"]
+        # An MCU-class network module: the int8 wet_cycle file, and its version declared.
+        assert client.declaration is not None
+        assert [(m.id, m.version) for m in client.declaration.models] == [("wet_cycle", "1-int8")]
         state = await client.read()
         assert state["operational_state"] == "stopped"
         await client.disconnect()
@@ -133,6 +137,7 @@ async def test_simulate_table_without_json(tmp_path: Path) -> None:
         (["simulate", "--ac", "1", "--speed", "0"], "speed"),
         (["simulate", "--ac", "1", "--host", "localhost"], "IPv4"),
         (["simulate", "--ac", "x"], "whole number"),
+        (["simulate", "--washer", "1", "--module", "arm"], "--module: invalid choice: 'arm'"),
         (["bridge", "--serial", "/dev/null"], "required"),
         (["frobnicate"], "invalid choice"),
     ],

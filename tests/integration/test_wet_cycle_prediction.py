@@ -162,13 +162,23 @@ async def test_a_reload_during_a_run_goes_on_with_the_model(
     assert prediction._data() == {"run": None}
 
 
+@pytest.mark.parametrize(("module", "version"), [("linux", "1"), ("mcu", "1-int8")])
 async def test_an_appliance_running_the_model_is_trusted(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, start_appliance: StartAppliance
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    start_appliance: StartAppliance,
+    module: str,
+    version: str,
 ) -> None:
-    """A washer whose firmware declares wet_cycle: the finish time is its own remaining
-    time (its model saw the run from inside), and diagnostics say why the hub's is idle."""
-    washer = await start_appliance(ApplianceType.LAUNDRY_WASHER)
-    assert [m.id for m in washer.coordinator.declaration.models] == ["wet_cycle"]
+    """A washer whose firmware declares wet_cycle (the float file on a Linux-class network
+    module, the int8 one on an MCU-class module): the finish time is its own remaining
+    time (its model saw the run from inside), and diagnostics say why the hub's is idle
+    and which version the appliance runs."""
+    washer = await start_appliance(
+        ApplianceType.LAUNDRY_WASHER, simulator_options={"module": module}
+    )
+    declared = washer.coordinator.declaration.models
+    assert [(m.id, m.version) for m in declared] == [("wet_cycle", version)]
     prediction = _prediction(washer)
     washer.simulator.command("start", {})
     await washer.push()
@@ -183,7 +193,7 @@ async def test_an_appliance_running_the_model_is_trusted(
     )
     assert finish.attributes["source"] == "appliance"
     model = await _model_diagnostics(hass, hass_client, washer)
-    assert model["reason"] == "appliance_runs_model"
+    assert (model["reason"], model["appliance_runs_model"]) == ("appliance_runs_model", version)
 
 
 async def test_a_corrupt_model_falls_back_to_the_appliance_with_a_status(

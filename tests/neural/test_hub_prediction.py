@@ -61,12 +61,16 @@ def test_a_run_seen_from_its_start_is_predicted_by_the_model(model: Model) -> No
     assert predictor.diagnostics()["status"] == "ok"
 
 
-def test_an_appliance_running_the_model_itself_is_trusted(model: Model) -> None:
-    # The default simulated firmware runs the model and declares it.
-    sim = create_simulator(ApplianceType.LAUNDRY_WASHER, seed=3, start=JULY)
+@pytest.mark.parametrize(("module", "version"), [("linux", "1"), ("mcu", "1-int8")])
+def test_an_appliance_running_the_model_itself_is_trusted(
+    model: Model, module: str, version: str
+) -> None:
+    # The default simulated firmware runs the model and declares it; an MCU-class network
+    # module runs the int8 file and declares its version, trusted the same.
+    sim = create_simulator(ApplianceType.LAUNDRY_WASHER, seed=3, start=JULY, module=module)
     assert isinstance(sim, WetApplianceSimulator)
     declaration = sim.declaration
-    assert declared_models(declaration) == {"wet_cycle": "1"}
+    assert declared_models(declaration) == {"wet_cycle": version}
     predictor = WetCyclePredictor(declaration, dishwasher=False)
     predictor.set_model(model)
     predictor.update(sim.values(), sim.elapsed_s, JULY)
@@ -78,7 +82,7 @@ def test_an_appliance_running_the_model_itself_is_trusted(model: Model) -> None:
     diagnostics = predictor.diagnostics()
     assert (diagnostics["reason"], diagnostics["appliance_runs_model"]) == (
         "appliance_runs_model",
-        "1",
+        version,
     )
 
 

@@ -16,10 +16,10 @@ from custom_components.liuzhou_appliances.neural import (
 )
 from custom_components.liuzhou_appliances.neural.graph import SPEC_METADATA, read_graph
 from custom_components.liuzhou_appliances.neural.numpy_runtime import numpy_supports
+from firmware_bridge.models import WET_CYCLE, ModuleClass, model_path
 
-from .conftest import MODEL
-
-INT8 = MODEL.with_name("wet_cycle_int8.tflite")
+# The file an MCU-class network module runs (firmware_bridge.models names each variant).
+INT8 = model_path(WET_CYCLE, ModuleClass.MCU)
 needs_litert = pytest.mark.skipif(not litert_available(), reason="ai-edge-litert is not installed")
 
 
