@@ -89,6 +89,9 @@ async def websocket(
         yield Websocket(socket)
 
 
+# The owner's name, in the home's language (the sidebar and the person show it).
+OWNER_NAME = {"en": "Demo Owner", "zh-Hans": "演示用户"}
+
 # The owner's interface settings (Profile → Language and the formats that follow it).
 FRONTEND_LOCALE = {
     "number_format": "language",
@@ -119,7 +122,7 @@ async def onboard(
         password = secrets.token_urlsafe(12)
         user = {
             "client_id": client_id,
-            "name": "Demo Owner",
+            "name": OWNER_NAME.get(language, OWNER_NAME["en"]),
             "username": "demo",
             "password": password,
             "language": language,

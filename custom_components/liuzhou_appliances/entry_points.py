@@ -33,6 +33,7 @@ from .energy_runtime import (
 )
 from .estate_setup import async_start_estate_hub, async_stop_estate_hub
 from .fridge_fault_monitor import FridgeFaultMonitor, async_remove_window
+from .household import async_household_device_info
 from .hub_limits import async_appliance_added, async_appliance_removed
 from .issues import async_clear_all_issues
 from .link.model import ApplianceType
@@ -182,7 +183,11 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
     for energy in appliance_energies(hass):
         energy.async_notify()  # their entities leave "not configured" now, not at the next change
         await energy.async_tick()
-    # Its own device: price now, tariff period, demand response; the rooms' devices.
+    # Its own device (price now, tariff period, demand response) before the platforms: the
+    # rooms' devices hang from it, and the select platform may make them before the sensors.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **await async_household_device_info(hass, household)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, HOUSEHOLD_PLATFORMS)
     rooms.async_start()
     entry.async_on_unload(async_register_room_webhook(hass, entry, rooms))

@@ -22,7 +22,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import UnitOfEnergy
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.typing import StateType
@@ -31,8 +31,10 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN, HOUSEHOLD_UNIQUE_ID, MANUFACTURER
 from .energy.shedding import DEMAND_RESPONSE_LEVELS
 from .energy.tariff import TARIFF_PERIODS
+from .energy.tariff_options import CONF_TARIFF, TARIFF_RESIDENTIAL
 from .energy_entities import CURRENCY_CNY
 from .energy_runtime import HouseholdEnergy
+from .naming import async_tariff_name
 
 # The demand-response sensor's state while no event is in force.
 NO_DEMAND_RESPONSE: Final = "none"
@@ -100,6 +102,14 @@ def household_device_info(household: HouseholdEnergy, tariff_name: str | None = 
         model=tariff_name or household.tariff.name,
         name=household.entry.title,
     )
+
+
+async def async_household_device_info(
+    hass: HomeAssistant, household: HouseholdEnergy
+) -> DeviceInfo:
+    """``household_device_info`` with the entry's tariff named in the server's language."""
+    kind = household.entry.options.get(CONF_TARIFF, TARIFF_RESIDENTIAL)
+    return household_device_info(household, await async_tariff_name(hass, kind))
 
 
 def household_sensors(

@@ -43,6 +43,7 @@ HOME = {
     "en": {
         "appliances": {"Air conditioner", "Refrigerator", "Washing machine", "Dishwasher"},
         "household": "Household energy",
+        "owner": "Demo Owner",
         "areas": {
             "Air conditioner": "Bedroom",
             "Refrigerator": "Kitchen",
@@ -63,6 +64,7 @@ HOME = {
     "zh-Hans": {
         "appliances": {"空调", "冰箱", "洗衣机", "洗碗机"},
         "household": "家庭能源",
+        "owner": "演示用户",
         "areas": {"空调": "卧室", "冰箱": "厨房", "洗碗机": "厨房", "洗衣机": "阳台"},
         "turn_on": ("打开空调", "空调已打开"),
         "panel": ("ac-1> 打开空调", "zh-CN", "空调已打开"),
@@ -288,7 +290,8 @@ def _check_home_assistant(run: DemoRun, state_dir: Path, language: str = "en") -
 
 
 def _check_saved(state_dir: Path, language: str = "en") -> None:
-    """What Home Assistant wrote when it stopped: the Energy dashboard, the owner's language."""
+    """What Home Assistant wrote when it stopped: the Energy dashboard, the owner's name and
+    language."""
     storage = state_dir / "config" / ".storage"
     energy = json.loads((storage / "energy").read_text())["data"]
     sensors = [device["stat_consumption"] for device in energy["device_consumption"]]
@@ -299,6 +302,11 @@ def _check_saved(state_dir: Path, language: str = "en") -> None:
     assert all(ours[sensor]["unique_id"].endswith("_energy") for sensor in sensors)
     (user_data,) = storage.glob("frontend.user_data_*")
     assert json.loads(user_data.read_text())["data"]["language"]["language"] == language
+    # The owner is named in the home's language.
+    users = json.loads((storage / "auth").read_text(encoding="utf-8"))["data"]["users"]
+    assert [user["name"] for user in users if not user["system_generated"]] == [
+        HOME[language]["owner"]
+    ]
 
 
 def _check_stopped(run: DemoRun) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.translation import async_get_translations
 import pytest
 
@@ -16,10 +17,21 @@ from custom_components.liuzhou_appliances.descriptions import (
     LiuzhouSensorEntityDescription,
     all_descriptions,
 )
-from custom_components.liuzhou_appliances.energy_entities import all_energy_descriptions
-from custom_components.liuzhou_appliances.household import all_household_descriptions
+from custom_components.liuzhou_appliances.energy_entities import (
+    ENERGY_SELECTS,
+    ENERGY_SENSORS,
+    ENERGY_SWITCHES,
+    all_energy_descriptions,
+)
+from custom_components.liuzhou_appliances.household import (
+    HOUSEHOLD_SENSORS,
+    all_household_descriptions,
+)
 from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES
-from custom_components.liuzhou_appliances.room_energy_sensors import all_group_descriptions
+from custom_components.liuzhou_appliances.room_energy_sensors import (
+    GROUP_SENSORS,
+    all_group_descriptions,
+)
 from custom_components.liuzhou_appliances.room_occupancy import ROOM_STATES
 
 INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
@@ -120,6 +132,38 @@ def test_icons_match_translations() -> None:
             states = expected[(platform, translation_key)] or {"on", "off"}
             assert set(icon.get("state", {})) <= states, translation_key
             assert all(value.startswith("mdi:") for value in icon.get("state", {}).values())
+
+
+def test_no_entity_is_left_with_the_generic_icon() -> None:
+    """Switches, selects, and sensors whose device class brings no icon (none, enum) have one.
+
+    Without it the frontend shows the same stand-in for all of them: an eye for such a
+    sensor, a bare toggle for a switch, a list for a select.
+    """
+    icons = _load("icons.json")["entity"]
+    described: list[tuple[str, EntityDescription]] = []
+    for platform, _, description in all_descriptions():
+        assert isinstance(description, EntityDescription)
+        described.append((platform, description))
+    described += [("switch", description) for description in ENERGY_SWITCHES]
+    described += [("select", description) for description in ENERGY_SELECTS]
+    described += [
+        ("sensor", description)
+        for description in (*ENERGY_SENSORS, *HOUSEHOLD_SENSORS, *GROUP_SENSORS)
+    ]
+    missing = sorted(
+        {
+            f"{platform}.{description.translation_key}"
+            for platform, description in described
+            if (
+                platform in ("switch", "select")
+                or (platform == "sensor" and description.device_class in (None, "enum"))
+            )
+            and description.icon is None
+            and str(description.translation_key) not in icons.get(platform, {})
+        }
+    )
+    assert missing == []
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.liuzhou_appliances.const import CONF_VOICE_LOG, DOMAIN
+from custom_components.liuzhou_appliances.const import CONF_VOICE_LOG, DOMAIN, HOUSEHOLD_UNIQUE_ID
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.room_webhook import (
     CONF_ROOM_WEBHOOK_ID,
@@ -527,3 +527,22 @@ async def test_an_appliance_moved_into_an_occupied_room_records_the_guests_choic
     [line] = occupancy.audit
     assert (line["area_id"], line["erased"]["preferences"]) == (area_id, 1)
     assert "21.5" not in json.dumps(occupancy.audit)
+
+
+async def test_rooms_there_before_the_household_hang_from_its_device(
+    hass: HomeAssistant, start_appliance: StartAppliance, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An appliance already in an area when the household entry is added: the room's device
+    is made under the household's, which exists first (no warning from Home Assistant)."""
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    area = ar.async_get(hass).async_create("Tower A / 301")
+    devices = dr.async_get(hass)
+    devices.async_update_device(_device_id(hass, ac), area_id=area.id)
+    await add_household(hass)
+    await wait_until(hass, lambda: _select(hass, area.id) is not None)
+    household = devices.async_get_device({(DOMAIN, HOUSEHOLD_UNIQUE_ID)})
+    room = devices.async_get_device({(DOMAIN, f"room_{area.id}")})
+    assert household is not None
+    assert room is not None
+    assert room.via_device_id == household.id
+    assert "non existing `via_device`" not in caplog.text
