@@ -12,7 +12,7 @@ from custom_components.liuzhou_appliances.link.declared_models import DeclaredMo
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from firmware_bridge.bridge import simulated_appliances
 from firmware_bridge.conformance import CHECKS, Status, run_checks
-from firmware_bridge.conformance.runner import Check
+from firmware_bridge.conformance.runner import Check, CheckResult
 from firmware_bridge.models import WetCyclePredictor
 from firmware_bridge.simulators import RefrigeratorSimulator
 from firmware_bridge.simulators.wet_cycle import WetApplianceSimulator
@@ -25,6 +25,15 @@ MODELS_RUN: list[Check] = [
     for check in CHECKS
     if check.name in ("commissioning", "capability_declaration", "declared_models")
 ]
+
+
+async def _check_an_mcu_washer(*, seed: int) -> list[CheckResult]:
+    """The checks up to declared_models against one washer with an MCU-class module."""
+    options = {ApplianceType.LAUNDRY_WASHER: {"module": "mcu"}}
+    async with simulated_appliances(
+        washer=1, seed=seed, zeroconf=False, simulator_options=options
+    ) as (washer,):
+        return await run_checks(MODELS_RUN, options_for(washer))
 
 
 @pytest.mark.parametrize(
@@ -58,11 +67,7 @@ async def test_a_declared_version_no_shipped_file_has_fails(
         return dataclasses.replace(declaration, models=(DeclaredModel("wet_cycle", "1-int4"),))
 
     monkeypatch.setattr(WetCyclePredictor, "declared_as_run", declares_int4)
-    options = {ApplianceType.LAUNDRY_WASHER: {"module": "mcu"}}
-    async with simulated_appliances(
-        washer=1, seed=407, zeroconf=False, simulator_options=options
-    ) as (washer,):
-        results = await run_checks(MODELS_RUN, options_for(washer))
+    results = await _check_an_mcu_washer(seed=407)
     assert results[-1].status is Status.FAILED, explain(results)
     assert results[-1].detail == (
         "wet_cycle version '1-int4' matches no shipped wet_cycle file (shipped versions: "
@@ -136,11 +141,7 @@ async def test_a_plausible_time_that_is_not_the_model_s_answer_fails(
         return 0.8 * self.declaration.programme(self.programme).duration_s
 
     monkeypatch.setattr(WetApplianceSimulator, "_predicted_remaining_s", four_fifths)
-    options = {ApplianceType.LAUNDRY_WASHER: {"module": "mcu"}}
-    async with simulated_appliances(
-        washer=1, seed=408, zeroconf=False, simulator_options=options
-    ) as (washer,):
-        results = await run_checks(MODELS_RUN, options_for(washer))
+    results = await _check_an_mcu_washer(seed=408)
     assert results[-1].status is Status.FAILED, explain(results)
     assert "is not wet_cycle 1-int8's answer for it (answers " in results[-1].detail
     assert "nor the declared profile's" in results[-1].detail
