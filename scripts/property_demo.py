@@ -306,6 +306,7 @@ async def _bring_up(
         seed=args.seed,
         speed=args.speed,
         base_port=args.base_port,
+        module=args.module,
     )
     simulators, appliances = await demo._start_simulators(
         simulator_args, state / "appliances", logs["appliances"]
