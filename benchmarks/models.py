@@ -18,6 +18,10 @@ dataset (other seeds, a room and a weather year never trained on), then:
 - on the appliance (``_models/appliance.py``): the remaining time the
   simulated washers and dishwashers report, from the model, from the declared
   profile and from the exact physics, against the time each run really took;
+- a run the hub joined half way (``_models/joined.py``): the hub's remaining
+  time and energy of a run joined 10, 30 and 60 minutes in on firmware that
+  counts down its declared profile, against that countdown and against the
+  run followed from its start;
 - MCU (``_models/mcu.py``): each file's flash and tensor arena against an
   ESP32-C3 module.
 - the fridge fault detector against a duty-cycle rule (``_models/fridge.py``).
@@ -42,7 +46,7 @@ from custom_components.liuzhou_appliances.neural.wet_cycle import FEATURES
 from firmware_bridge.models import WET_CYCLE, ModuleClass, model_path
 from models.wet_cycle import dataset
 
-from ._models import appliance, mcu
+from ._models import appliance, joined, mcu
 from ._models.ac import ac_section
 from ._models.fridge import benchmark as fridge_benchmark
 from ._models.planner import compare_all
@@ -152,6 +156,11 @@ def main(argv: list[str] | None = None) -> None:
         help="simulated appliance runs (60; 12 with --quick or --runs)",
     )
     parser.add_argument(
+        "--joined-runs",
+        type=int,
+        help="simulated runs joined half way (200; 40 with --quick or --runs)",
+    )
+    parser.add_argument(
         "--fridges", type=int, help="held-out fridges (200; 60 with --quick or --runs)"
     )
     args = parser.parse_args(argv)
@@ -195,6 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     summary.update(_int8(held_out, summary, args.blocks))
     summary.update(
         appliance.measure(args.appliance_runs or (12 if args.quick or args.runs else 60))
+    )
+    summary.update(
+        joined.measure(args.joined_runs or (40 if args.quick or args.runs else 200), numpy_model)
     )
     fridges = args.fridges or (60 if args.quick or args.runs else 200)
     summary.update(fridge_benchmark(fridges * 3 // 5, fridges, args.blocks, latency))

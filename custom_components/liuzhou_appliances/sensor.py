@@ -31,6 +31,7 @@ from .household import household_device_info, household_sensors
 from .naming import async_tariff_name
 from .room_energy_sensors import async_setup_room_energy
 from .runtime_data import AnyLiuzhouConfigEntry, HouseholdRuntimeData
+from .wet_cycle_prediction import RunEstimate
 from .wet_cycle_runtime import WetCycleRuntime
 
 _LOGGER = logging.getLogger(__package__)
@@ -153,11 +154,20 @@ class LiuzhouTimestampSensor(LiuzhouSensor):
         return self._moment
 
 
+def estimate_attributes(estimate: RunEstimate | None) -> dict[str, Any] | None:
+    """``source`` ("model" or "appliance") and ``run`` ("followed" from its start, or
+    "joined" half way: a new hub, or back from a restart too long to go on with it)."""
+    if estimate is None:
+        return None
+    return {"source": estimate.source, "run": "joined" if estimate.joined else "followed"}
+
+
 class PredictedFinishSensor(LiuzhouTimestampSensor):
     """A washer's or dishwasher's finish time from the hub's estimate of the run.
 
     The estimate (``WetCycleRuntime``) is the wet-cycle model's when it answers and
-    the appliance's own countdown otherwise; the ``source`` attribute says which.
+    the appliance's own countdown otherwise; the ``source`` attribute says which, and
+    ``run`` whether the hub saw the run start or joined it half way.
     """
 
     def __init__(
@@ -186,9 +196,8 @@ class PredictedFinishSensor(LiuzhouTimestampSensor):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Where the estimate comes from: "model" or "appliance"."""
-        estimate = self._prediction.estimate
-        return None if estimate is None else {"source": estimate.source}
+        """Where the estimate comes from (``estimate_attributes``)."""
+        return estimate_attributes(self._prediction.estimate)
 
 
 class RemainingEnergySensor(LiuzhouSensor):
@@ -221,9 +230,9 @@ class RemainingEnergySensor(LiuzhouSensor):
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Where the estimate comes from: "model" or "appliance" (its declared profile)."""
-        estimate = self._prediction.estimate
-        return None if estimate is None else {"source": estimate.source}
+        """Where the estimate comes from (``estimate_attributes``; "appliance": its
+        declared profile)."""
+        return estimate_attributes(self._prediction.estimate)
 
 
 @dataclass(slots=True)

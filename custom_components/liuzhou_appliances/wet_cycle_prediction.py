@@ -14,10 +14,14 @@ Which remaining time wins:
   the hub trusts it (source ``appliance``);
 * otherwise the hub's model, when it is loaded and answers (source ``model``):
   real firmware without the model counts down its declared profile, which
-  knows neither the options, the water, the load nor the mains voltage;
-* otherwise (no model, a ``ModelError``, a run the hub joined half way) what
-  the appliance reports (source ``appliance``), with the remaining energy of
-  its declared profile.
+  knows neither the options, the water, the load nor the mains voltage. A run
+  the hub joined half way (a new hub, a restart too long to go on with the
+  kept run) is answered too (``joined``, reason ``joined_run``): the declared
+  countdown at the join gives the time elapsed, the run before it is taken as
+  the model expects it at its settings and the power after it as seen;
+* otherwise (no model, a ``ModelError``, a joined run whose countdown does not
+  tell its elapsed time) what the appliance reports (source ``appliance``),
+  with the remaining energy of its declared profile.
 
 Nothing here raises for what an appliance reports: a value the model cannot
 take becomes a fallback with a status (``status``/``reason``/``detail``).
@@ -48,6 +52,7 @@ from .neural.wet_cycle import (
     RunObservation,
     RunTracker,
     declared_remaining,
+    joined_observation,
     run_features,
 )
 
@@ -56,6 +61,8 @@ SOURCE_MODEL: Final = "model"
 SOURCE_APPLIANCE: Final = "appliance"
 STATUS_OK: Final = "ok"
 STATUS_FALLBACK: Final = "fallback"
+# The reason given with status "ok" when the hub answers a run it joined half way.
+REASON_JOINED: Final = "joined_run"
 # Liuzhou's cold mains water by month (°C, mid-month): last month's air, damped toward the
 # annual mean (the simulators' climate.py gives the same; a test keeps the two in step).
 # The appliance does not report its inlet water; the heating it shows corrects the guess.
@@ -85,11 +92,13 @@ MAX_RESUME_GAP_S: Final = 900
 @dataclass(frozen=True, slots=True)
 class RunEstimate:
     """The run under way: ``remaining_s`` (s, a delayed start's wait included),
-    ``remaining_kwh`` (kWh, None when unknown) and ``source`` ("model" or "appliance")."""
+    ``remaining_kwh`` (kWh, None when unknown), ``source`` ("model" or "appliance") and
+    ``joined`` (the hub did not see the run start: it joined it half way)."""
 
     remaining_s: int
     remaining_kwh: float | None
     source: str
+    joined: bool = False
 
 
 def mains_water_c(moment: datetime) -> float:
@@ -182,6 +191,7 @@ class WetCyclePredictor:
         self._settings: tuple[Any, ...] = ()
         self._last_predict_s: float | None = None
         self._seen_start = False  # the tracker saw this run begin (not joined half way)
+        self._joined_remaining: object = None  # the countdown reported when joined half way
         self._seen_any = False
         self._was_running = False
         self._predicted_at_s = 0.0
@@ -247,6 +257,7 @@ class WetCyclePredictor:
             return "the energy meter went back"
         self.tracker = tracker
         self._seen_start = self._seen_any = self._was_running = True
+        self._joined_remaining = None
         return None
 
     # --- following the run ----------------------------------------------------------------
@@ -262,6 +273,7 @@ class WetCyclePredictor:
             # The tracker starts its run now; it saw the start only if the previous
             # snapshot was not already the same run going on.
             self._seen_start = self._seen_any and not self._was_running
+            self._joined_remaining = None if self._seen_start else values.get("remaining_time")
         self._seen_any = True
         self._was_running = state in _UNDER_WAY and values.get("phase") != "idle"
         self.tracker.update(now_s, dict(values))
@@ -305,6 +317,7 @@ class WetCyclePredictor:
             return self._model_failed(values, "unknown_programme", None)
         delay = values.get("delay_remaining")
         wait = int(delay) if isinstance(delay, int | float) and not isinstance(delay, bool) else 0
+        joined = False
         try:
             water, spin, rinses = run_settings(values, dishwasher=self.dishwasher)
             inlet = mains_water_c(moment)
@@ -317,7 +330,15 @@ class WetCyclePredictor:
                 # A delayed start (or one about to begin): the whole run, before any of it.
                 observation = _before_start(self.dishwasher, water, spin, rinses, inlet)
             elif not self._seen_start:
-                return self._model_failed(values, "run_started_before_hub", None)
+                joined_at = _joined_at_s(programme, self._joined_remaining)
+                if joined_at is None:
+                    return self._model_failed(values, "run_started_before_hub", None)
+                whole = _before_start(self.dishwasher, water, spin, rinses, inlet)
+                try:
+                    observation = self._joined(programme, whole, observation, joined_at, values)
+                except ValueError as err:
+                    return self._model_failed(values, "run_started_before_hub", str(err))
+                wait, joined = 0, True
             else:
                 wait = 0
             row = run_features(programme, observation)
@@ -326,10 +347,32 @@ class WetCyclePredictor:
             return self._model_failed(values, _reason(err), str(err))
         except ValueError as err:
             return self._model_failed(values, "unreadable_setting", str(err))
-        self.status, self.reason, self.detail = STATUS_OK, None, None
+        self.status, self.reason, self.detail = STATUS_OK, REASON_JOINED if joined else None, None
         return RunEstimate(
-            wait + max(round(remaining_h * 3600), 0), max(remaining_kwh, 0.0), SOURCE_MODEL
+            wait + max(round(remaining_h * 3600), 0),
+            max(remaining_kwh, 0.0),
+            SOURCE_MODEL,
+            joined,
         )
+
+    def _joined(
+        self,
+        programme: Programme,
+        whole: RunObservation,
+        since: RunObservation,
+        joined_at_s: float,
+        values: Mapping[str, Any],
+    ) -> RunObservation:
+        """A run joined ``joined_at_s`` into: before the join as the model expects a run
+        of these settings (``whole``: none of it run; one more prediction), after it
+        ``since``. Raises ``ModelError`` or ``ValueError`` as ``predict`` and
+        ``predicted_programme`` do."""
+        assert self.model is not None
+        hours, kwh = (float(v) for v in self.model.predict(run_features(programme, whole))[0][:2])
+        expected = predicted_programme(programme, hours * 3600, kwh)
+        power = values.get("power")
+        heater_on = isinstance(power, int | float) and power >= HEATER_ON_W
+        return joined_observation(expected, programme, joined_at_s, since, heater_on_now=heater_on)
 
     def _model_failed(
         self, values: Mapping[str, Any], reason: str, detail: str | None
@@ -340,7 +383,11 @@ class WetCyclePredictor:
     def _appliance_estimate(self, values: Mapping[str, Any]) -> RunEstimate | None:
         """What the appliance reports, with its declared profile's remaining energy."""
         remaining = values.get("remaining_time")
-        if values.get("operational_state") not in _UNDER_WAY or not isinstance(remaining, int):
+        if (
+            values.get("operational_state") not in _UNDER_WAY
+            or isinstance(remaining, bool)
+            or not isinstance(remaining, int)
+        ):
             return None
         kwh: float | None = None
         try:
@@ -352,7 +399,8 @@ class WetCyclePredictor:
             wait = delay if isinstance(delay, int) and not isinstance(delay, bool) else 0
             elapsed = max(programme.duration_s - (remaining - wait), 0)
             kwh = round(declared_remaining(programme, elapsed)[1], 4)
-        return RunEstimate(remaining, kwh, SOURCE_APPLIANCE)
+        joined = self.tracker.under_way and not self._seen_start
+        return RunEstimate(remaining, kwh, SOURCE_APPLIANCE, joined)
 
     # --- planning --------------------------------------------------------------------------
 
@@ -385,6 +433,17 @@ class WetCyclePredictor:
             "appliance_runs_model": declared_models(self.declaration).get(MODEL_ID),
             "source": self.estimate.source if self.estimate else None,
         }
+
+
+def _joined_at_s(programme: Programme, remaining: object) -> float | None:
+    """Seconds the run had gone when the hub joined it, from the countdown then reported
+    (``remaining``): firmware without the model counts down the declared duration. None
+    when it cannot tell: no whole number of seconds, nothing left, or more than declared."""
+    if isinstance(remaining, bool) or not isinstance(remaining, int):
+        return None
+    if not 0 < remaining <= programme.duration_s:
+        return None
+    return float(programme.duration_s - remaining)
 
 
 def _before_start(

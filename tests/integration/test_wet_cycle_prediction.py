@@ -20,7 +20,11 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.liuzhou_appliances import shipped_models, wet_cycle_runtime
+from custom_components.liuzhou_appliances import (
+    shipped_models,
+    wet_cycle_prediction,
+    wet_cycle_runtime,
+)
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.neural import Model, load_model
@@ -160,6 +164,44 @@ async def test_a_reload_during_a_run_goes_on_with_the_model(
     await machine.push()
     await wait_until(hass, lambda: not prediction.predictor.tracker.under_way)
     assert prediction._data() == {"run": None}
+
+
+async def test_a_run_joined_half_way_is_predicted_and_says_so(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    start_appliance: StartAppliance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Back from a restart too long for the kept run: the hub joins the run half way,
+    the model answers from the countdown at the join, closer to the physics than the
+    countdown, and the sensors and diagnostics say the run was joined."""
+    machine = await start_appliance(ApplianceType.LAUNDRY_WASHER, simulator_options=OLD_FIRMWARE)
+    mcu = machine.appliance.mcu
+    monkeypatch.setattr(
+        wet_cycle_runtime, "time", SimpleNamespace(monotonic=lambda: mcu.simulated_seconds)
+    )
+    monkeypatch.setattr(wet_cycle_prediction, "MAX_RESUME_GAP_S", -1)  # any gap is too long
+    _prediction(machine)
+    machine.simulator.command("start", {})
+    await machine.push()
+    await _run_in_minutes(hass, machine, 20)
+    assert await hass.config_entries.async_reload(machine.entry.entry_id)
+    await hass.async_block_till_done()
+    prediction = _prediction(machine)
+    await _run_in_minutes(hass, machine, 10)
+    estimate = prediction.estimate
+    assert estimate is not None
+    assert (estimate.source, estimate.joined) == ("model", True)
+    truth = machine.simulator.physical_remaining_s()
+    countdown = int(machine.simulator.values()["remaining_time"])
+    assert abs(estimate.remaining_s - truth) < abs(countdown - truth) / 2
+    for key in ("finish_time", "remaining_energy"):
+        state = await wait_for_state(
+            hass, _sensor(hass, machine, key), lambda s: s.attributes.get("run") == "joined"
+        )
+        assert state.attributes["source"] == "model"
+    model = await _model_diagnostics(hass, hass_client, machine)
+    assert (model["status"], model["reason"], model["source"]) == ("ok", "joined_run", "model")
 
 
 @pytest.mark.parametrize(("module", "version"), [("linux", "1"), ("mcu", "1-int8")])

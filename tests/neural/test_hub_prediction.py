@@ -86,9 +86,9 @@ def test_an_appliance_running_the_model_itself_is_trusted(
     )
 
 
-def test_a_run_joined_half_way_follows_the_appliance(model: Model) -> None:
-    """Joined during a run with nothing kept (a new hub, or away too long): its elapsed
-    time and heating are unknown, so the appliance's countdown is shown."""
+def test_a_run_joined_half_way_is_predicted_from_the_countdown(model: Model) -> None:
+    """Joined during a run with nothing kept (a new hub, or away too long): the declared
+    countdown tells the time elapsed, the model answers (tests/neural/test_joined_run.py)."""
     sim = _washer()
     sim.command("start", {})
     sim.step(1200)
@@ -97,8 +97,8 @@ def test_a_run_joined_half_way_follows_the_appliance(model: Model) -> None:
     _run(sim, predictor, 3)
     estimate = predictor.estimate
     assert estimate is not None
-    assert (estimate.source, estimate.remaining_s) == ("appliance", sim.values()["remaining_time"])
-    assert predictor.reason == "run_started_before_hub"
+    assert (estimate.source, estimate.joined) == ("model", True)
+    assert (predictor.status, predictor.reason) == ("ok", "joined_run")
 
 
 def test_a_run_kept_across_a_restart_goes_on_with_the_model(model: Model) -> None:
@@ -166,7 +166,7 @@ def test_a_kept_run_that_does_not_fit_is_left(
     after.set_model(model)
     assert after.resume(kept, sim.values(), 500.0, back) == why
     _run(sim, after, 2)
-    assert after.reason == "run_started_before_hub"  # as with nothing kept
+    assert after.reason == "joined_run"  # as with nothing kept
 
 
 def test_nothing_is_kept_without_a_run_seen_from_its_start(model: Model) -> None:

@@ -81,6 +81,61 @@ def declared_heating_s(programme: Programme) -> float:
     return float(sum(s for s, watts in programme.profile if watts >= HEATER_ON_W))
 
 
+def profile_so_far(programme: Programme, elapsed_s: float) -> tuple[float, float, float]:
+    """What ``programme``'s profile has used by ``elapsed_s``: (kWh, seconds with the heater
+    on, joules drawn meanwhile), the heater counting as on at ``HEATER_ON_W`` or more."""
+    start = joules = heater_s = heater_j = 0.0
+    for seconds, watts in programme.profile:
+        part = min(start + seconds, elapsed_s) - start
+        if part > 0:
+            joules += watts * part
+            if watts >= HEATER_ON_W:
+                heater_s += part
+                heater_j += watts * part
+        start += seconds
+    return joules / 3.6e6, heater_s, heater_j
+
+
+def joined_observation(
+    expected: Programme,
+    declared: Programme,
+    joined_at_s: float,
+    since: RunObservation,
+    *,
+    heater_on_now: bool,
+) -> RunObservation:
+    """A run the hub joined ``joined_at_s`` seconds into, as one ``RunObservation``.
+
+    Before the join the run is taken to have gone as ``expected`` says (the declared
+    profile reshaped to what the model expects of the run at its settings and inlet
+    water, ``wet_cycle_prediction.predicted_programme``); from the join on it is what
+    the hub saw (``since``: a ``RunTracker`` started at the join). The heater's power
+    is the one seen since the join, else the declared profile's; ``heater_on_now``
+    (the power reported now) stands until the tracker has seen a step of the run.
+    Raises ``ValueError`` for a negative or non-finite ``joined_at_s``.
+    """
+    if not (math.isfinite(joined_at_s) and joined_at_s >= 0):
+        raise ValueError(f"a run cannot be joined {joined_at_s} s in")
+    kwh, heater_s, heater_j = profile_so_far(expected, joined_at_s)
+    if since.heater_s > 0:
+        heater_w = since.heater_mean_w
+    else:
+        _, declared_s, declared_j = profile_so_far(declared, float(declared.duration_s))
+        heater_w = declared_j / declared_s if declared_s and heater_s else 0.0
+    return RunObservation(
+        dishwasher=since.dishwasher,
+        water_temperature_c=since.water_temperature_c,
+        spin_rpm=since.spin_rpm,
+        rinses=since.rinses,
+        inlet_water_c=since.inlet_water_c,
+        elapsed_s=joined_at_s + since.elapsed_s,
+        energy_kwh=kwh + since.energy_kwh,
+        heater_s=heater_s + since.heater_s,
+        heater_mean_w=heater_w,
+        heater_on=since.heater_on if since.elapsed_s > 0 else heater_on_now,
+    )
+
+
 def run_features(programme: Programme, run: RunObservation) -> np.ndarray[Any, Any]:
     """The model's input row, shape (len(FEATURES),) float64, in the units of ``FEATURES``.
 
