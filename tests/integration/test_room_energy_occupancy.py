@@ -30,10 +30,13 @@ from .conftest import PairedAppliance, StartAppliance, wait_until
 from .energy_helpers import (
     VALLEY_NIGHT,
     add_household,
+    add_household_with_power_limit,
+    appliance_power,
     at_valley_night,
     energy_status,
     entity_id,
     set_energy_optimisation,
+    set_home_power,
     wait_long,
 )
 
@@ -194,3 +197,28 @@ async def test_an_ac_in_a_room_whose_state_was_never_set_keeps_the_household_occ
     assert _reason(hass, ac) == ["no_occupancy_entity"]
     assert ac.entry.runtime_data.energy.ac_loop.occupancy_source == "none"
     assert _target(ac) == 26.0  # counts as occupied: the setpoint held, not set back
+
+
+async def test_load_shedding_takes_a_vacant_room_for_vacant(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """The household's presence says someone is home; the Bedroom is set vacant: its AC
+    is the first load shed (off), not an occupied room's setpoint moved by 1 K."""
+    await add_household_with_power_limit(hass, power="1000", unit="W", limit_kw=3.0, presence="on")
+    ac = await start_appliance(ApplianceType.ROOM_AIR_CONDITIONER)
+    await ac.coordinator.async_write({"on": True, "mode": "cool", "target_temperature": 26.0})
+    await ac.appliance.mcu.advance(120)  # the compressor runs: the AC draws power
+    await ac.push()
+    await wait_until(hass, lambda: appliance_power(ac) > 0)
+    area = ar.async_get(hass).async_create("Bedroom")
+    devices = dr.async_get(hass)
+    device = devices.async_get_device({(DOMAIN, ac.appliance.id)})
+    assert device is not None
+    devices.async_update_device(device.id, area_id=area.id)
+    await hass.async_block_till_done()
+    await _set_room(hass, area.id, "vacant")  # as it showed: nothing sent, followed from now
+    await set_energy_optimisation(hass, ac, True)
+    ac_power = float(ac.coordinator.data["power"])  # type: ignore[arg-type]
+    await set_home_power(hass, str(3000 + ac_power / 2), "W")
+    assert ac.simulator.values()["on"] is False
+    assert energy_status(hass, ac).attributes["reason"] == ["shed_ac_vacant_off", "power_limit"]
