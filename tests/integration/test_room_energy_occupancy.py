@@ -164,19 +164,43 @@ async def test_a_vacant_rooms_ac_is_not_run_for_comfort(
     assert _target(ac) < SETBACK
 
 
+@pytest.mark.parametrize("control_mode", ["fuzzy", "predictive"])
 async def test_an_arrival_pre_conditions_at_the_lead(
-    hass: HomeAssistant, start_appliance: StartAppliance, freezer: FrozenDateTimeFactory
+    hass: HomeAssistant,
+    start_appliance: StartAppliance,
+    freezer: FrozenDateTimeFactory,
+    control_mode: str,
 ) -> None:
     """Booked for 02:20: set back until the balanced preset's 15 minutes before it; from
-    then the room's start (comfort at the house defaults) is held, not set back."""
+    then the room's start (comfort at the house defaults) is held, not set back. The
+    predictive controller is given the same arrival (as a stay; without an outdoor
+    humidity sensor it decides with the fuzzy one, on that stay)."""
     ac, area_id = await _cooling_ac_in_a_room(hass, start_appliance)
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {
+            "entity_id": entity_id(hass, "select", ac.appliance.id, "control_mode"),
+            "option": control_mode,
+        },
+        blocking=True,
+    )
     await _set_room(hass, area_id, "arriving")  # the house defaults at once
     await _set_room(hass, area_id, "vacant")  # cancelled: the setback
     arrival = dt_util.as_utc(VALLEY_NIGHT) + timedelta(minutes=20)
     await _set_room(hass, area_id, "arriving", arrival=arrival.isoformat())
     await _optimised(hass, ac, "active_room")
     assert _reason(hass, ac) == ["room_arriving"]
-    assert _target(ac) > SETBACK  # empty until the lead: set back
+    loop = ac.entry.runtime_data.energy.ac_loop
+    if control_mode == "fuzzy":
+        policy = loop._policy
+        assert _target(ac) > SETBACK  # empty until the lead: set back
+    else:
+        assert loop.predictive.controller is not None
+        policy = loop.predictive.controller.policy
+        # It would switch an empty room off, which the loop leaves to the room's state.
+        assert _target(ac) >= SETBACK
+    assert policy._preconditioning_for is None
 
     # One minute inside the lead: the room starts its AC at the house defaults and the
     # controller pre-conditions for the guest, holding the 26 °C (not setting it back).
@@ -185,7 +209,9 @@ async def test_an_arrival_pre_conditions_at_the_lead(
     await _until(hass, freezer, ac, arrival - BALANCED_LEAD + timedelta(minutes=8))
     assert _reason(hass, ac) == ["room_arriving"]
     assert _target(ac) == 26.0
-    assert ac.entry.runtime_data.energy.ac_loop._policy.lead == BALANCED_LEAD
+    # The deciding controller pre-conditions for the room's arrival, at the preset's lead.
+    assert policy.lead == BALANCED_LEAD
+    assert policy._preconditioning_for == arrival
 
 
 async def test_an_ac_in_a_room_whose_state_was_never_set_keeps_the_household_occupancy(
