@@ -17,6 +17,7 @@ from .const import (
 )
 from .coordinator import LiuzhouCoordinator
 from .energy.ac_predictive import ControlMode
+from .link.model import ApplianceType
 from .runtime_data import AnyLiuzhouConfigEntry, ApplianceRuntimeData, HouseholdRuntimeData
 
 # Keys, codes, addresses and ids: nothing that pairs with or locates the appliance.
@@ -84,6 +85,9 @@ async def async_get_config_entry_diagnostics(
             "last_update_success": coordinator.last_update_success,
             **_without_address(coordinator.stats.as_dict(), coordinator),
         },
+        # What its energy features do and why; an AC's occupancy source: "room_state"
+        # (its room's state, named by the reason room_<state>), "occupancy_entity", "none".
+        "energy": _energy(runtime),
         # Counts only: what was said to the panel never leaves through diagnostics.
         "voice_panel": runtime.panel.diagnostics() if runtime.panel else None,
         # The neural models' name, version, runtime and status (why one falls back): the
@@ -92,6 +96,18 @@ async def async_get_config_entry_diagnostics(
         # No values of the appliance, its run or its compartments.
         **({"models": models} if (models := _models(runtime)) else {}),
     }
+
+
+def _energy(runtime: ApplianceRuntimeData) -> dict[str, Any]:
+    energy = runtime.energy
+    out: dict[str, Any] = {
+        "enabled": energy.enabled,
+        "status": str(energy.status),
+        "reasons": list(energy.reasons),
+    }
+    if energy.kind is ApplianceType.ROOM_AIR_CONDITIONER:
+        out["occupancy_source"] = energy.ac_loop.occupancy_source
+    return out
 
 
 def _models(runtime: ApplianceRuntimeData) -> dict[str, Any]:

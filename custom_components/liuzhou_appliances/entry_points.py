@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import (
     area_registry as ar,
@@ -14,6 +14,7 @@ from homeassistant.helpers import (
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from . import room_index
 from .const import (
     CONF_APPLIANCE_ID,
     CONF_AREA_ID,
@@ -52,6 +53,7 @@ from .runtime_data import (
     household_energy,
     household_entry,
     loaded_appliance,
+    room_presence,
 )
 from .services import async_setup_services
 from .voice.install import async_listen_device_changes, installer
@@ -158,7 +160,9 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
         hass, partial(household_energy, hass), partial(appliance_energies, hass)
     )
     try:
-        household = HouseholdEnergy(hass, entry, partial(appliance_energies, hass))
+        household = HouseholdEnergy(
+            hass, entry, partial(appliance_energies, hass), partial(room_presence, hass)
+        )
     except TariffError as err:  # options are validated by the flow; stored data may be old
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -190,10 +194,23 @@ async def _async_setup_household(hass: HomeAssistant, entry: HouseholdConfigEntr
     )
     await hass.config_entries.async_forward_entry_setups(entry, HOUSEHOLD_PLATFORMS)
     rooms.async_start()
+    entry.async_on_unload(rooms.async_add_listener(partial(_room_changed, hass, entry)))
     entry.async_on_unload(async_register_room_webhook(hass, entry, rooms))
     entry.async_on_unload(rooms.async_stop)
     await async_start_estate_hub(hass, entry)
     return True
+
+
+@callback
+def _room_changed(hass: HomeAssistant, entry: HouseholdConfigEntry, area_id: str) -> None:
+    """A room's new state: the energy controllers of its ACs follow it now, not a minute on."""
+    room = room_index.rooms(hass).get(area_id)
+    for entry_id in () if room is None else room.entry_ids:
+        runtime = _loaded_appliance(hass, entry_id)
+        if runtime is not None and runtime.energy.kind is ApplianceType.ROOM_AIR_CONDITIONER:
+            entry.async_create_task(
+                hass, runtime.energy.async_tick(), f"{DOMAIN} room {area_id} energy"
+            )
 
 
 def _loaded_appliance(hass: HomeAssistant, entry_id: str) -> ApplianceRuntimeData | None:

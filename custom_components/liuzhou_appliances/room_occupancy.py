@@ -16,6 +16,11 @@ States and changes::
 Asking for the state a room is already in is accepted and changes nothing
 (a property-management system may send the same message twice), except
 ``arriving`` with a new arrival time.
+
+What a state means to the energy controller of an AC in the room
+(``room_presence``): occupied and arriving without a time (or past it) are
+occupied; arriving with an arrival time still ahead is empty until the
+pre-conditioning lead before it; vacant and check-out are empty.
 """
 
 from __future__ import annotations
@@ -252,3 +257,34 @@ def _ac(
     if state is RoomState.CHECK_OUT:
         return Settings({**comfort, "on": False, "swing": "off", "eco": False, "sleep": False})
     return NOTHING
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPresence:
+    """A room's state as the energy controller of its AC takes it.
+
+    ``occupied``: someone is in (or due now). ``arrival``: the booked arrival
+    still ahead (UTC), else None; the controller pre-conditions from its
+    preset's lead before it, the lead ``room_runtime`` starts the AC at.
+    """
+
+    state: RoomState
+    occupied: bool
+    arrival: datetime | None = None
+
+    @property
+    def reason(self) -> str:
+        """The energy status's reason code naming the state (``room_vacant``, ...)."""
+        return f"room_{self.state}"
+
+
+def room_presence(state: RoomState, arrival: datetime | None, now: datetime) -> RoomPresence:
+    """What ``state`` (and its arrival time, if any) means to the room's AC at ``now``."""
+    if state is RoomState.OCCUPIED:
+        return RoomPresence(state, occupied=True)
+    if state is RoomState.ARRIVING:
+        # Without a time, or once it has passed, the room's AC was started at once.
+        if arrival is None or arrival <= now:
+            return RoomPresence(state, occupied=True)
+        return RoomPresence(state, occupied=False, arrival=arrival)
+    return RoomPresence(state, occupied=False)

@@ -11,6 +11,9 @@ sent as soon as its coordinator is connected again, and an entry loaded
 later is found within ``RETRY_INTERVAL``. An arriving
 room's AC starts at the arrival minus the energy controllers' pre-conditioning
 lead of its comfort preset (``energy.ac_policy.precondition_lead``).
+Once a room's state has been set, the energy controllers of its ACs take
+their occupancy and next arrival from it (``presence_of``), and decide again
+as soon as it changes.
 
 At check-out the settings go back to the house defaults, then
 ``room_privacy.async_erase_stay`` erases the stay's data, then the room is
@@ -42,12 +45,14 @@ from .appliance_settings import async_apply_settings
 from .const import DOMAIN
 from .energy.ac_policy import precondition_lead
 from .link.model import ApplianceType, Value
-from .room_index import Room, async_track_rooms, floors, rooms
+from .room_index import Room, async_track_rooms, floors, rooms, rooms_by_entry
 from .room_occupancy import (
     HouseDefaults,
+    RoomPresence,
     RoomState,
     Settings,
     check_transition,
+    room_presence,
     settings_for,
 )
 from .room_privacy import MAX_AUDIT, async_erase_stay, audit_line, audit_summary
@@ -259,6 +264,21 @@ class RoomOccupancy:
         """The room's kept record (a vacant one if nothing is kept)."""
         return self.records.setdefault(area_id, RoomRecord())
 
+    def presence_of(self, entry_id: str, now: datetime) -> RoomPresence | None:
+        """The state of the room an appliance entry is in, for its AC's energy controller.
+
+        None if the appliance is in no room or its room's state was never set
+        (select, action or webhook; a room shows vacant until then): the
+        household's occupancy entity applies then. The arrival is the one the
+        room's AC is scheduled to start before.
+        """
+        room = rooms_by_entry(rooms(self.hass)).get(entry_id)
+        record = None if room is None else self.records.get(room.area_id)
+        if record is None or record.since is None:
+            return None
+        arrival = dt_util.parse_datetime(record.arrival) if record.arrival else None
+        return room_presence(record.state, arrival, now)
+
     def state_of(self, area_id: str) -> RoomState:
         """The room's occupancy (vacant until set)."""
         record = self.records.get(area_id)
@@ -275,6 +295,12 @@ class RoomOccupancy:
         """
         record = self.record(room.area_id)
         if not check_transition(record.state, wanted):
+            if record.since is None:
+                # The first state asked for is the one the room has (vacant): nothing is
+                # sent, but from now its ACs' energy controllers follow it.
+                record.since = dt_util.utcnow().isoformat(timespec="seconds")
+                self.async_save()
+                self._notify(room.area_id)
             return self._answer(room, record, [])
         now = dt_util.utcnow()
         erased: dict[str, int] | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .energy_runtime.household import HouseholdEnergy
     from .estate_hub import EstateHub
     from .fridge_fault_monitor import FridgeFaultMonitor
+    from .room_occupancy import RoomPresence
     from .room_runtime import RoomOccupancy
     from .voice_panel import VoicePanelBridge
     from .wet_cycle_runtime import WetCycleRuntime
@@ -95,6 +97,12 @@ def household_rooms(hass: HomeAssistant) -> RoomOccupancy | None:
     """The rooms' occupancy runtime, if the household entry is set up (else None)."""
     runtime = _household_runtime(hass)
     return None if runtime is None else runtime.rooms
+
+
+def room_presence(hass: HomeAssistant, entry_id: str, now: datetime) -> RoomPresence | None:
+    """The state of the room an appliance entry is in, if the room's state is set (else None)."""
+    rooms = household_rooms(hass)
+    return None if rooms is None else rooms.presence_of(entry_id, now)
 
 
 def appliance_energies(hass: HomeAssistant) -> Iterator[ApplianceEnergy]:

@@ -10,10 +10,12 @@ from custom_components.liuzhou_appliances.link.model import APPLIANCE_TYPES, App
 from custom_components.liuzhou_appliances.room_occupancy import (
     NOTHING,
     HouseDefaults,
+    RoomPresence,
     RoomState,
     RoomStateError,
     check_transition,
     parse_state,
+    room_presence,
     settings_for,
 )
 
@@ -135,3 +137,18 @@ def test_check_out_resets_every_writable_setting_a_guest_may_change() -> None:
     washer = settings_for(RoomState.CHECK_OUT, ApplianceType.LAUNDRY_WASHER, defaults, now=NOW)
     assert washer.cancel_delayed_start
     assert not washer.empty
+
+
+def test_what_each_state_means_to_the_rooms_ac_controller() -> None:
+    """Occupied, and arriving without a time or past it (the AC was started at once):
+    occupied. Arriving with a time ahead: empty, that arrival next. Vacant, check-out: empty."""
+    ahead, past = NOW + timedelta(hours=2), NOW - timedelta(minutes=1)
+    assert room_presence(RoomState.OCCUPIED, None, NOW) == RoomPresence(RoomState.OCCUPIED, True)
+    assert room_presence(RoomState.ARRIVING, None, NOW).occupied
+    assert room_presence(RoomState.ARRIVING, past, NOW) == RoomPresence(RoomState.ARRIVING, True)
+    assert room_presence(RoomState.ARRIVING, ahead, NOW) == RoomPresence(
+        RoomState.ARRIVING, False, ahead
+    )
+    for state in (RoomState.VACANT, RoomState.CHECK_OUT):
+        assert room_presence(state, ahead, NOW) == RoomPresence(state, False)
+    assert room_presence(RoomState.VACANT, None, NOW).reason == "room_vacant"

@@ -10,6 +10,11 @@ decides the target and fan speed instead; the fuzzy decision still sets the stat
 and hands back on failing inputs, and the predictive controller itself falls back to
 the fuzzy one (and says why) without a model, history or a reading it needs. The loop
 never turns the AC on or off (an AC it turned off would no longer be conditioning).
+
+Occupancy and the next arrival come from the state of the AC's room when that is set
+(``room_runtime.RoomOccupancy``: the room's arrival, the one its AC is started for at
+the same preset's lead), else from the household's occupancy and next-arrival
+entities; with neither the room counts as occupied. ``occupancy_source`` says which.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 import math
 import time
+from typing import Final
 
 from homeassistant.util import dt as dt_util
 
@@ -42,6 +48,10 @@ from .views import ApplianceView, HouseholdView
 
 # An expected arrival is planned for as a stay of this length (the entity gives no end).
 STAY = timedelta(hours=8)
+# Where the loop took occupancy from (``AcLoop.occupancy_source``, in the diagnostics).
+SOURCE_ROOM: Final = "room_state"
+SOURCE_ENTITY: Final = "occupancy_entity"
+SOURCE_NONE: Final = "none"
 
 
 class AcLoop:
@@ -55,6 +65,8 @@ class AcLoop:
         self._policy = PreconditionPolicy.for_preset(energy.preset)
         self._preparing = False
         self.last_decision_ms: float | None = None
+        # SOURCE_ROOM, SOURCE_ENTITY or SOURCE_NONE since the last decision (None before).
+        self.occupancy_source: str | None = None
         self.predictive = PredictiveAc(energy.hass, self.coordinator.config_entry.title)
 
     def reset(self) -> None:
@@ -117,8 +129,16 @@ class AcLoop:
         outdoor = household.outdoor_temperature()
         if not household.has_outdoor_sensor:
             outdoor = reported_reading(ac.outdoor_temperature, now)
-        occupancy = household.occupancy()
-        arrival, arrival_problem = household.next_arrival(now)
+        room = household.room_presence(self.coordinator.config_entry.entry_id, now)
+        if room is not None:
+            occupancy: float | None = 1.0 if room.occupied else 0.0
+            arrival, arrival_problem = room.arrival, None
+            self.occupancy_source = SOURCE_ROOM
+        else:
+            occupancy = household.occupancy()
+            arrival, arrival_problem = household.next_arrival(now)
+            configured = household.options.get(CONF_OCCUPANCY_ENTITY)
+            self.occupancy_source = SOURCE_ENTITY if configured else SOURCE_NONE
         on = self._policy.should_run(now, occupancy != 0.0, arrival)
         self._ac.tariff = household.tariff
         started = time.perf_counter()
@@ -201,8 +221,12 @@ class AcLoop:
         defaults = [
             unconfigured[issue.code] for issue in decision.issues if issue.code in unconfigured
         ]
+        if room is not None:
+            defaults.append(room.reason)
         if degraded:
             status = EnergyStatus.DEGRADED
+        elif room is not None:
+            status = EnergyStatus.ACTIVE_ROOM
         elif "occupancy_missing" in unconfigured:
             status = EnergyStatus.ACTIVE_NO_OCCUPANCY
         else:

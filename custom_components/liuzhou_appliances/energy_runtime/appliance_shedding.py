@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
 
 from custom_components.liuzhou_appliances.const import DOMAIN
 from custom_components.liuzhou_appliances.energy.shedding import (
@@ -53,6 +54,16 @@ class ApplianceShedding:
         """The deepest step held and its cause, as status reasons."""
         return (f"shed_{max(self.steps).name.lower()}", self.cause)
 
+    def _occupied(self) -> bool:
+        """An AC's room as the AC loop takes it: its room's state once set, else the
+        household's occupancy entity (none set or unknown: occupied)."""
+        household = self.energy.household
+        if household is None:
+            return True
+        entry_id = self.coordinator.config_entry.entry_id
+        room = household.room_presence(entry_id, dt_util.utcnow())
+        return room.occupied if room is not None else household.occupancy() != 0.0
+
     def load_state(self) -> LoadState | None:
         """How the shedder sees this appliance (fridges are never shed: None)."""
         data = self.coordinator.values
@@ -62,9 +73,7 @@ class ApplianceShedding:
         watts = float(power) if isinstance(power, int | float) else 0.0
         kind = self.energy.kind
         if kind is ApplianceType.ROOM_AIR_CONDITIONER:
-            household = self.energy.household
-            occupancy = household.occupancy() if household is not None else None
-            return LoadState(self.energy.appliance_id, "ac", watts, occupied=occupancy != 0.0)
+            return LoadState(self.energy.appliance_id, "ac", watts, occupied=self._occupied())
         if kind in (ApplianceType.LAUNDRY_WASHER, ApplianceType.DISHWASHER):
             state = data.get("operational_state")
             delay = data.get("delay_remaining") or 0

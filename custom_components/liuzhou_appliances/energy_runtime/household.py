@@ -47,6 +47,7 @@ from custom_components.liuzhou_appliances.energy.tariff_options import (
     TARIFF_SENSOR,
     build_tariff,
 )
+from custom_components.liuzhou_appliances.room_occupancy import RoomPresence
 
 from .listeners import EntityListeners
 from .shedding import ON_STATES, LoadShedding
@@ -73,16 +74,21 @@ class HouseholdEnergy(EntityListeners):
         hass: HomeAssistant,
         entry: ConfigEntry[Any],
         find_appliances: Callable[[], Iterable[ApplianceView]],
+        find_room_presence: Callable[[str, datetime], RoomPresence | None] | None = None,
     ) -> None:
         """Build the tariff from the options; TariffError if they are inconsistent.
 
         ``find_appliances`` returns the set-up appliances' runtimes
         (``runtime_data.appliance_energies``, given by the set-up so that this
         package does not import the runtime data that holds it).
+        ``find_room_presence(entry_id, now)`` is the state of the room an
+        appliance entry is in, if that room's state is set
+        (``runtime_data.room_presence``); without it no room has one.
         """
         self.hass = hass
         self.entry = entry
         self._find_appliances = find_appliances
+        self._find_room_presence = find_room_presence
         self.options: Mapping[str, Any] = dict(entry.options)
         self.tariff = self._build_tariff()
         limit_kw = self.options.get(CONF_POWER_LIMIT_KW)
@@ -155,6 +161,12 @@ class HouseholdEnergy(EntityListeners):
         if state.state in _OFF_STATES:
             return 0.0
         return None
+
+    def room_presence(self, entry_id: str, now: datetime) -> RoomPresence | None:
+        """The state of the room the appliance entry ``entry_id`` is in, if it is set."""
+        if self._find_room_presence is None:
+            return None
+        return self._find_room_presence(entry_id, now)
 
     def next_arrival(self, now: datetime) -> tuple[datetime | None, str | None]:
         """The upcoming arrival from the next-arrival entity, or None and why it is unusable.

@@ -8,6 +8,7 @@ from typing import Final
 
 from custom_components.liuzhou_appliances.energy.inputs import Issue
 from custom_components.liuzhou_appliances.energy.shedding import GRID_EVENT, POWER_LIMIT, ShedStep
+from custom_components.liuzhou_appliances.room_occupancy import RoomState
 
 
 class EnergyStatus(StrEnum):
@@ -22,6 +23,9 @@ class EnergyStatus(StrEnum):
     # The AC loop acts and no occupancy entity is set: a normal set-up, the room
     # counts as occupied (comfort first) all the time.
     ACTIVE_NO_OCCUPANCY = "active_no_occupancy"
+    # The AC loop acts on the state of the room the AC is in (room_runtime.py): the
+    # reason ``room_<state>`` names it.
+    ACTIVE_ROOM = "active_room"
     DEGRADED = "degraded"  # a configured or declared input is missing or stale: defaults used
     FALLBACK = "fallback"  # inputs unusable: the appliance runs on its own control
     SHED = "shed"  # load shedding holds it
@@ -48,6 +52,8 @@ REASONS: Final = frozenset(
         "no_occupancy_entity",  # none set: the room counts as occupied
         "no_humidity_sensor",  # the AC measures none: DEFAULT_HUMIDITY_PCT assumed
         "no_outdoor_sensor",  # neither household nor AC: DEFAULT_OUTDOOR_LOAD_K assumed
+        # The AC follows its room's state (vacant, arriving, occupied, check-out).
+        *(f"room_{state}" for state in RoomState),
         "next_arrival_unavailable",
         "next_arrival_invalid",
         "next_arrival_past",

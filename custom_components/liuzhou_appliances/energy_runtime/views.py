@@ -27,6 +27,7 @@ from custom_components.liuzhou_appliances.energy.shedding import LoadState, Shed
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
 from custom_components.liuzhou_appliances.link.declaration import Programme
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
+from custom_components.liuzhou_appliances.room_occupancy import RoomPresence
 
 from .savings import Savings
 from .status import EnergyStatus
@@ -89,6 +90,9 @@ class HouseholdView(Protocol):
 
     def next_arrival(self, now: datetime) -> tuple[datetime | None, str | None]:
         """The upcoming arrival, or None and why it is unusable."""
+
+    def room_presence(self, entry_id: str, now: datetime) -> RoomPresence | None:
+        """The state of the room an appliance entry is in, if that room's state is set."""
 
     def price_now(self, now: datetime) -> float | None:
         """The price now, or None if the price feed is unavailable."""
