@@ -1,11 +1,7 @@
-"""Hub side of the link: ``pair()`` (commissioning) and ``ApplianceClient`` (sessions).
+"""Hub side of the link: ``ApplianceClient``, a session with one paired appliance.
 
-``SecureChannel`` is the lower layer both use: one connection (a
-``FrameTransport``) that has done HELLO and the Noise handshake, sending and
-receiving raw inner messages. The conformance kit uses it directly to send
-malformed requests. Each opens a TCP connection to ``host:port``, or, given
-``open_transport``, whatever that returns (``ble_client.BleTransport``): the
-same pairing and session over another medium.
+Commissioning (``pair()``) is commissioning.py, the connection below a
+session (``SecureChannel``) channel.py; both are also importable from here.
 
 A hub holds thousands of sessions, so each ``ApplianceClient`` session costs
 one asyncio task (the read loop) and one timer handle (``loop.call_at``),
@@ -35,39 +31,25 @@ order; ``voice_reply`` and ``announce`` are requests like the others.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import contextlib
-from dataclasses import dataclass
 import itertools
 import logging
 import math
 import time
 from typing import Any, Final
 
-from .codec import (
-    ClientHello,
-    CodecError,
-    Frame,
-    FrameType,
-    HelloInfo,
-    MessageType,
-    decode_error,
-    decode_message,
-    encode_error,
-    encode_message,
-)
+from .channel import OpenTransport, PlaintextConnection, SecureChannel
+from .codec import HelloInfo, MessageType
+from .commissioning import PairingResult, pair
 from .declaration import Declaration
 from .errors import (
     ApplianceUnreachable,
-    AuthFailedError,
     BusyError,
-    ConnectionClosed,
     LinkError,
     MalformedError,
-    NotPairedError,
     TimedOutError,
     TransportError,
-    UnsupportedVersionError,
 )
 from .messages import (
     Announce,
@@ -88,10 +70,20 @@ from .messages import (
     Write,
 )
 from .model import Value
-from .pairing import PairingInitiator
-from .session import NoiseInitiator, SecureSession, hello_transcript
-from .transport import FrameTransport, TcpTransport
 from .voice_client import UtteranceListeners
+
+__all__ = [
+    "APPLIANCE_IDLE_TIMEOUT",
+    "MAX_PENDING_REQUESTS",
+    "MAX_SEND_GAP",
+    "ApplianceClient",
+    "InvalidValueCallback",
+    "OpenTransport",
+    "PairingResult",
+    "PlaintextConnection",
+    "SecureChannel",
+    "pair",
+]
 
 _LOGGER: Final = logging.getLogger(__name__)
 MAX_PENDING_REQUESTS: Final = 32
@@ -104,242 +96,6 @@ MAX_SEND_GAP: Final = APPLIANCE_IDLE_TIMEOUT / 2
 # The session timer treats a deadline this close as reached, so it never wakes up a
 # hair early and re-arms for a moment later.
 _TIMER_SLACK: Final = 0.001
-
-
-# Opens a connection to the appliance; bounds its own wait; raises a TransportError
-# (ApplianceUnreachable) if it cannot.
-type OpenTransport = Callable[[], Awaitable[FrameTransport]]
-
-
-@dataclass(frozen=True, slots=True)
-class PairingResult:
-    """The outcome of commissioning: the long-term key and the appliance's HELLO."""
-
-    key: bytes
-    hello: HelloInfo
-
-
-class PlaintextConnection:
-    """A connection in its plaintext phase: HELLO, then PAIR or HANDSHAKE frames.
-
-    Every wait is bounded by ``timeout``; a connection that fails or stays
-    silent is ``ApplianceUnreachable``, an ERROR frame raises its error.
-    """
-
-    def __init__(self, transport: FrameTransport, timeout: float) -> None:
-        self.transport = transport
-        self.timeout = timeout
-
-    @classmethod
-    async def open(cls, host: str, port: int, io_timeout: float) -> PlaintextConnection:
-        """Connect over TCP."""
-        return cls(await TcpTransport.connect(host, port, io_timeout), io_timeout)
-
-    async def send(self, frame_type: FrameType, payload: bytes) -> None:
-        """Send one frame and wait until the connection takes it."""
-        self.transport.send_frame(frame_type, payload)
-        await drain(self.transport, self.timeout)
-
-    async def receive(self, expected: FrameType) -> Frame:
-        """The next frame, which must be ``expected``; an ERROR frame raises its LinkError."""
-        try:
-            frame = await asyncio.wait_for(self.transport.receive_frame(), self.timeout)
-        except TimeoutError as err:
-            raise ApplianceUnreachable("the appliance did not answer in time") from err
-        except ConnectionClosed as err:
-            raise ApplianceUnreachable(f"connection lost: {err}") from err
-        if frame.type is FrameType.ERROR:
-            raise decode_error(frame.payload)
-        if frame.type is not expected:
-            raise MalformedError(f"expected {expected.name}, got {frame.type.name}")
-        return frame
-
-    async def hello(self, hub_id: str) -> tuple[HelloInfo, bytes]:
-        """Exchange HELLO; return the appliance's answer and the transcript."""
-        offer = ClientHello(hub_id)
-        client_hello = offer.encode()
-        await self.send(FrameType.HELLO, client_hello)
-        frame = await self.receive(FrameType.HELLO)
-        info = HelloInfo.decode(frame.payload)
-        if not offer.min_version <= info.protocol <= offer.max_version:
-            raise UnsupportedVersionError(
-                f"appliance chose version {info.protocol}, outside the offered "
-                f"{offer.min_version}-{offer.max_version}",
-            )
-        return info, hello_transcript(client_hello, frame.payload)
-
-    async def close(self) -> None:
-        """Close the connection."""
-        await self.transport.close()
-
-
-async def _open_plaintext(
-    host: str,
-    port: int,
-    timeout: float,  # noqa: ASYNC109
-    open_transport: OpenTransport | None,
-) -> PlaintextConnection:
-    """TCP to ``host:port``, or the connection ``open_transport`` makes."""
-    if open_transport is None:
-        return await PlaintextConnection.open(host, port, timeout)
-    return PlaintextConnection(await open_transport(), timeout)
-
-
-async def drain(transport: FrameTransport, timeout: float) -> None:  # noqa: ASYNC109
-    """Wait up to ``timeout`` for ``transport`` to take what was sent; ApplianceUnreachable."""
-    try:
-        await asyncio.wait_for(transport.drain(), timeout)
-    except TimeoutError as err:
-        raise ApplianceUnreachable(f"connection lost: {err!r}") from err
-    except ConnectionClosed as err:
-        raise ApplianceUnreachable(f"connection lost: {err}") from err
-
-
-async def pair(
-    host: str,
-    port: int,
-    code: str,
-    *,
-    hub_id: str,
-    timeout: float = 10.0,  # noqa: ASYNC109 - per-step timeout, part of the documented contract
-    open_transport: OpenTransport | None = None,
-) -> PairingResult:
-    """Commission an appliance with its printed code; return the long-term key.
-
-    With ``open_transport`` the connection is the one it opens (BLE) and
-    ``host``/``port`` only name the appliance. Raises LinkError(WRONG_CODE |
-    RATE_LIMITED (``retry_after``) | UNSUPPORTED_VERSION | BUSY ...) or
-    ApplianceUnreachable.
-    """
-    stream = await _open_plaintext(host, port, timeout, open_transport)
-    try:
-        info, transcript = await stream.hello(hub_id)
-        initiator = PairingInitiator(
-            code, hub_id=hub_id, appliance_id=info.appliance_id, hello_transcript=transcript
-        )
-        await stream.send(FrameType.PAIR, initiator.start())
-        reply = await stream.receive(FrameType.PAIR)
-        try:
-            confirm = initiator.handle_reply(reply.payload)
-        except LinkError as err:
-            # Tell the appliance why we stop; it counts the failed attempt either way.
-            with contextlib.suppress(Exception):
-                await stream.send(FrameType.ERROR, encode_error(err))
-            raise
-        await stream.send(FrameType.PAIR, confirm)
-        key_frame = await stream.receive(FrameType.PAIR)
-        await stream.send(FrameType.PAIR, initiator.handle_key(key_frame.payload))
-        done = await stream.receive(FrameType.PAIR)
-        key = initiator.handle_done(done.payload)
-        return PairingResult(key, info)
-    except CodecError as err:
-        raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
-    finally:
-        await stream.close()
-
-
-class SecureChannel:
-    """An authenticated, encrypted connection carrying inner messages."""
-
-    def __init__(
-        self, connection: PlaintextConnection, hello: HelloInfo, session: SecureSession
-    ) -> None:
-        self.transport = connection.transport
-        self._timeout = connection.timeout
-        self.hello = hello
-        self.session = session
-
-    @classmethod
-    async def open(
-        cls,
-        host: str,
-        port: int,
-        key: bytes,
-        *,
-        hub_id: str,
-        io_timeout: float = 10.0,
-        on_hello: Callable[[HelloInfo], None] | None = None,
-        open_transport: OpenTransport | None = None,
-    ) -> SecureChannel:
-        """Connect, exchange HELLO and complete the Noise handshake.
-
-        ``on_hello`` hears the appliance's HELLO before the handshake, so a
-        caller knows which appliance rejected its key. LinkError(AUTH_FAILED)
-        if the appliance rejects the key or has none (not paired, e.g. after a
-        factory reset); ApplianceUnreachable if it cannot be reached. With
-        ``open_transport`` the connection is the one it opens.
-        """
-        stream = await _open_plaintext(host, port, io_timeout, open_transport)
-        try:
-            info, transcript = await stream.hello(hub_id)
-            if on_hello is not None:
-                on_hello(info)
-            if not info.paired:
-                raise AuthFailedError(
-                    f"{info.appliance_id} is not paired (factory reset?); pair it again"
-                )
-            initiator = NoiseInitiator(key, transcript)
-            await stream.send(FrameType.HANDSHAKE, initiator.first_message())
-            try:
-                reply = await stream.receive(FrameType.HANDSHAKE)
-            except NotPairedError as err:
-                raise AuthFailedError(f"not paired: {err.message}") from err
-            session = initiator.finish(reply.payload)
-        except TransportError:
-            await stream.close()
-            raise
-        except CodecError as err:
-            await stream.close()
-            raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
-        except LinkError as err:
-            # Whichever step refused, the caller gets the code (AUTH_FAILED: pair again).
-            await stream.close()
-            raise LinkError(err.code, err.message, key=err.key) from err
-        except BaseException:
-            await stream.close()
-            raise
-        return cls(stream, info, session)
-
-    def send_plaintext(self, plaintext: bytes) -> None:
-        """Encrypt arbitrary bytes as one ENCRYPTED frame (the conformance kit's door)."""
-        self.transport.send_frame(FrameType.ENCRYPTED, self.session.encrypt(plaintext))
-
-    def send_frame(self, frame_type: FrameType, payload: bytes) -> None:
-        """Send a raw outer frame (for tests of the appliance's defences)."""
-        self.transport.send_frame(frame_type, payload)
-
-    def send_message(self, message: Mapping[str, Any]) -> None:
-        """Encrypt and send one inner message (encryption order equals send order)."""
-        self.send_plaintext(encode_message(message))
-
-    async def drain(self) -> None:
-        """Wait until the transport takes what was sent (at once when it already has)."""
-        if self.transport.drain_needed():
-            await drain(self.transport, self._timeout)
-
-    async def receive_message(self, idle_timeout: float | None = None) -> dict[str, Any]:
-        """The next inner message.
-
-        ApplianceUnreachable when the connection ends or is silent for
-        ``idle_timeout`` (None: wait as long as it takes, the caller keeps
-        time); LinkError(AUTH_FAILED) when a frame fails decryption.
-        """
-        try:
-            if idle_timeout is None:
-                frame = await self.transport.receive_frame()
-            else:
-                frame = await asyncio.wait_for(self.transport.receive_frame(), idle_timeout)
-        except TimeoutError as err:
-            raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
-        except ConnectionClosed as err:
-            raise ApplianceUnreachable(f"connection lost: {err}") from err
-        if frame.type is not FrameType.ENCRYPTED:
-            raise MalformedError(f"plaintext {frame.type.name} in a session")
-        return decode_message(self.session.decrypt(frame.payload))
-
-    async def close(self) -> None:
-        """Close the connection."""
-        await self.transport.close()
 
 
 type InvalidValueCallback = Callable[[str, object, LinkError], None]
