@@ -60,7 +60,7 @@ def _client(fake: FakeAppliance, **options: Unpack[ClientOptions]) -> ApplianceC
 def _assert_idle(client: ApplianceClient) -> None:
     assert not client.connected
     assert client._channel is None
-    assert client._pending == {}
+    assert client._requests.waiting == {}
     assert client._tasks == []
 
 
@@ -321,7 +321,7 @@ async def test_values_that_cannot_be_sent_fail_locally(client: ApplianceClient) 
     with pytest.raises(LinkError) as caught:
         await client.command("start", {"delay": b"\x00"})  # type: ignore[dict-item]
     assert caught.value.code is ErrorCode.MALFORMED
-    assert client._pending == {}
+    assert client._requests.waiting == {}
     assert client.connected
     assert await client.read(["swing"]) == {"swing": "off"}
 
@@ -479,7 +479,7 @@ async def test_disconnect_fails_a_request_in_flight() -> None:
         client.add_disconnect_listener(endings.append)
         await client.connect()
         request = asyncio.create_task(client.write({"on": True}))
-        await eventually(lambda: bool(client._pending), 2)
+        await eventually(lambda: bool(client._requests.waiting), 2)
         await client.disconnect()
         with pytest.raises(ApplianceUnreachable, match="disconnected"):
             await request
@@ -507,7 +507,7 @@ async def test_unanswered_requests_time_out_and_the_pending_limit_holds() -> Non
             assert codes.count(ErrorCode.TIMEOUT) == MAX_PENDING_REQUESTS
             timeout = next(r for r in results if getattr(r, "code", None) is ErrorCode.TIMEOUT)
             assert "no answer to ping in 0.3 s" in str(timeout)
-            assert client._pending == {}
+            assert client._requests.waiting == {}
             assert client.connected  # a slow appliance is not a lost one
         finally:
             await client.disconnect()

@@ -167,7 +167,7 @@ async def test_a_silent_appliance_is_detected_within_interval_plus_request_timeo
         assert isinstance(endings[0], ApplianceUnreachable)
         assert str(endings[0]) == "keepalive failed: TIMEOUT: no answer to ping in 0.2 s"
         assert not client.connected
-        assert client._timer is None
+        assert not client._timer.armed
         assert await fake.hub_closed()
 
 
@@ -191,7 +191,7 @@ async def test_received_frames_create_no_timers_and_a_session_has_one_task(
         await client.connect()
         try:
             assert len(client._tasks) == 1  # the read loop, no keepalive task
-            assert client._timer is not None
+            assert client._timer.armed
             loop = asyncio.get_running_loop()
             scheduled: list[object] = []
             call_at = loop.call_at

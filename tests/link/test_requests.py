@@ -286,7 +286,7 @@ async def test_disconnect_when_idle_lets_a_request_in_flight_finish(
     endings: list[Exception | None] = []
     client.add_disconnect_listener(endings.append)
     write = asyncio.create_task(client.write({"on": True}))
-    await eventually(lambda: bool(client._pending), 2)
+    await eventually(lambda: bool(client._requests.waiting), 2)
     await client.disconnect_when_idle()
     assert write.done()
     await write  # acknowledged, not failed by the close

@@ -13,7 +13,12 @@ messages.py    typed inner messages (requests, answers, pushes)
 transport.py   FrameTransport (the seam), TcpTransport
 pairing.py     SPAKE2 commissioning, pairing window and limiter
 session.py     Noise session encryption
-client.py      hub side: pair(), ApplianceClient, SecureChannel
+channel.py     hub side: PlaintextConnection, SecureChannel (the connection below a session)
+commissioning.py   hub side: pair() (the printed code for the long-term key)
+client.py      hub side: ApplianceClient (public API, lifecycle, read loop)
+requests.py    hub side: requests in flight (ids, futures, answer deadlines)
+pushed_state.py    hub side: a session's values (checks, merged pushes, kept past a read)
+session_timer.py   hub side: one timer per session (deadlines, keepalive pings)
 reconnect.py   hub side: ReconnectLogic (backoff, wake-up, two log lines)
 server.py      appliance side: ApplianceServer (limits, pairing state, connections)
 backend.py     appliance side: ApplianceIdentity, ApplianceBackend (what is served)
@@ -40,8 +45,10 @@ from .ble_advertisement import (
     scan_response_data,
 )
 from .ble_client import BleTransport, ConnectGattClient, DisconnectedCallback, GattClient
-from .client import ApplianceClient, OpenTransport, PairingResult, SecureChannel, pair
+from .channel import OpenTransport, SecureChannel
+from .client import ApplianceClient
 from .codec import SUPPORTED_VERSIONS, HelloInfo
+from .commissioning import PairingResult, pair
 from .declaration import Capability, Declaration, DeclarationError, Programme, VoicePanel
 from .declared_models import DeclaredModel
 from .discovery import (

@@ -1,74 +1,35 @@
-"""Hub side of the link: ``pair()`` (commissioning) and ``ApplianceClient`` (sessions).
-
-``SecureChannel`` is the lower layer both use: one connection (a
-``FrameTransport``) that has done HELLO and the Noise handshake, sending and
-receiving raw inner messages. The conformance kit uses it directly to send
-malformed requests. Each opens a TCP connection to ``host:port``, or, given
-``open_transport``, whatever that returns (``ble_client.BleTransport``): the
-same pairing and session over another medium.
+"""Hub side of the link: ``ApplianceClient``, a session with one paired appliance.
 
 A hub holds thousands of sessions, so each ``ApplianceClient`` session costs
-one asyncio task (the read loop) and one timer handle (``loop.call_at``),
-whatever it does. The timer watches every deadline of the session: the
-appliance's silence (``keepalive_timeout``), the next keepalive ping and the
-answer it waits for, and the answers of requests in flight. Nothing re-arms it
-per frame: a frame only stamps the time it was heard or sent, and the timer,
-when it fires, compares those stamps with its deadlines and arms itself again
-for the earliest one still ahead. It is moved earlier only when a request's
-deadline comes before the time it is set for. Keepalive pings come from the
-timer itself (no task, no sleep), and only when needed (PROTOCOL.md 7.4):
-after ``keepalive_interval`` without hearing anything from the appliance, or
-after ``max_send_gap`` without sending it anything (so the appliance's own
-idle limit is never reached while it is the only one talking).
-
-Pushes read together are heard together: ``state`` takes each at once, and
-the state listeners hear the merged changes (the latest value of each key)
-once the frames already received are read (``loop.call_soon``). A hub that
-falls behind thus finds several pushes of one appliance waiting and hands
-them on as one update, so its work per appliance shrinks as its backlog grows.
+one asyncio task (the read loop, here) and one timer handle (``loop.call_at``,
+session_timer.py), whatever it does. This file holds the public API, the
+session's lifecycle and the read loop, which hands each message on: pushes to
+``PushedState`` (pushed_state.py: checked, merged for the state listeners,
+kept past a read's answer), answers to the requests in flight (requests.py),
+the keepalive ping's answer to the timer.
 
 The voice panel (PROTOCOL.md 7.5): utterance pushes go to the utterance
 listeners (``voice_client.py`` reads and checks them), one call each, in
 order; ``voice_reply`` and ``announce`` are requests like the others.
+
+Commissioning (``pair()``) is commissioning.py, the connection below a
+session (``SecureChannel``) channel.py; both are also importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 import contextlib
-from dataclasses import dataclass
-import itertools
 import logging
-import math
 import time
 from typing import Any, Final
 
-from .codec import (
-    ClientHello,
-    CodecError,
-    Frame,
-    FrameType,
-    HelloInfo,
-    MessageType,
-    decode_error,
-    decode_message,
-    encode_error,
-    encode_message,
-)
+from .channel import OpenTransport, PlaintextConnection, SecureChannel
+from .codec import HelloInfo, MessageType
+from .commissioning import PairingResult, pair
 from .declaration import Declaration
-from .errors import (
-    ApplianceUnreachable,
-    AuthFailedError,
-    BusyError,
-    ConnectionClosed,
-    LinkError,
-    MalformedError,
-    NotPairedError,
-    TimedOutError,
-    TransportError,
-    UnsupportedVersionError,
-)
+from .errors import ApplianceUnreachable, LinkError, TransportError
 from .messages import (
     Announce,
     Changed,
@@ -80,7 +41,6 @@ from .messages import (
     Read,
     ReadResult,
     Request,
-    Result,
     Subscribe,
     SubscribeResult,
     Utterance,
@@ -88,273 +48,31 @@ from .messages import (
     Write,
 )
 from .model import Value
-from .pairing import PairingInitiator
-from .session import NoiseInitiator, SecureSession, hello_transcript
-from .transport import FrameTransport, TcpTransport
+from .pushed_state import InvalidValueCallback, PushedState
+from .requests import MAX_PENDING_REQUESTS, PendingRequests
+from .session_timer import SessionTimer
 from .voice_client import UtteranceListeners
 
+__all__ = [
+    "APPLIANCE_IDLE_TIMEOUT",
+    "MAX_PENDING_REQUESTS",
+    "MAX_SEND_GAP",
+    "ApplianceClient",
+    "InvalidValueCallback",
+    "OpenTransport",
+    "PairingResult",
+    "PlaintextConnection",
+    "SecureChannel",
+    "pair",
+]
+
 _LOGGER: Final = logging.getLogger(__name__)
-MAX_PENDING_REQUESTS: Final = 32
 # The appliance ends a session after this long without a frame from the hub (PROTOCOL.md 7.4).
 APPLIANCE_IDLE_TIMEOUT: Final = 90.0
 # The longest the hub stays quiet towards an appliance that keeps talking: half the
 # appliance's idle limit, so a keepalive sent then has the other half to arrive and be
 # answered (request_timeout, 10 s by default, is far less) before the appliance gives up.
 MAX_SEND_GAP: Final = APPLIANCE_IDLE_TIMEOUT / 2
-# The session timer treats a deadline this close as reached, so it never wakes up a
-# hair early and re-arms for a moment later.
-_TIMER_SLACK: Final = 0.001
-
-
-# Opens a connection to the appliance; bounds its own wait; raises a TransportError
-# (ApplianceUnreachable) if it cannot.
-type OpenTransport = Callable[[], Awaitable[FrameTransport]]
-
-
-@dataclass(frozen=True, slots=True)
-class PairingResult:
-    """The outcome of commissioning: the long-term key and the appliance's HELLO."""
-
-    key: bytes
-    hello: HelloInfo
-
-
-class PlaintextConnection:
-    """A connection in its plaintext phase: HELLO, then PAIR or HANDSHAKE frames.
-
-    Every wait is bounded by ``timeout``; a connection that fails or stays
-    silent is ``ApplianceUnreachable``, an ERROR frame raises its error.
-    """
-
-    def __init__(self, transport: FrameTransport, timeout: float) -> None:
-        self.transport = transport
-        self.timeout = timeout
-
-    @classmethod
-    async def open(cls, host: str, port: int, io_timeout: float) -> PlaintextConnection:
-        """Connect over TCP."""
-        return cls(await TcpTransport.connect(host, port, io_timeout), io_timeout)
-
-    async def send(self, frame_type: FrameType, payload: bytes) -> None:
-        """Send one frame and wait until the connection takes it."""
-        self.transport.send_frame(frame_type, payload)
-        await drain(self.transport, self.timeout)
-
-    async def receive(self, expected: FrameType) -> Frame:
-        """The next frame, which must be ``expected``; an ERROR frame raises its LinkError."""
-        try:
-            frame = await asyncio.wait_for(self.transport.receive_frame(), self.timeout)
-        except TimeoutError as err:
-            raise ApplianceUnreachable("the appliance did not answer in time") from err
-        except ConnectionClosed as err:
-            raise ApplianceUnreachable(f"connection lost: {err}") from err
-        if frame.type is FrameType.ERROR:
-            raise decode_error(frame.payload)
-        if frame.type is not expected:
-            raise MalformedError(f"expected {expected.name}, got {frame.type.name}")
-        return frame
-
-    async def hello(self, hub_id: str) -> tuple[HelloInfo, bytes]:
-        """Exchange HELLO; return the appliance's answer and the transcript."""
-        offer = ClientHello(hub_id)
-        client_hello = offer.encode()
-        await self.send(FrameType.HELLO, client_hello)
-        frame = await self.receive(FrameType.HELLO)
-        info = HelloInfo.decode(frame.payload)
-        if not offer.min_version <= info.protocol <= offer.max_version:
-            raise UnsupportedVersionError(
-                f"appliance chose version {info.protocol}, outside the offered "
-                f"{offer.min_version}-{offer.max_version}",
-            )
-        return info, hello_transcript(client_hello, frame.payload)
-
-    async def close(self) -> None:
-        """Close the connection."""
-        await self.transport.close()
-
-
-async def _open_plaintext(
-    host: str,
-    port: int,
-    timeout: float,  # noqa: ASYNC109
-    open_transport: OpenTransport | None,
-) -> PlaintextConnection:
-    """TCP to ``host:port``, or the connection ``open_transport`` makes."""
-    if open_transport is None:
-        return await PlaintextConnection.open(host, port, timeout)
-    return PlaintextConnection(await open_transport(), timeout)
-
-
-async def drain(transport: FrameTransport, timeout: float) -> None:  # noqa: ASYNC109
-    """Wait up to ``timeout`` for ``transport`` to take what was sent; ApplianceUnreachable."""
-    try:
-        await asyncio.wait_for(transport.drain(), timeout)
-    except TimeoutError as err:
-        raise ApplianceUnreachable(f"connection lost: {err!r}") from err
-    except ConnectionClosed as err:
-        raise ApplianceUnreachable(f"connection lost: {err}") from err
-
-
-async def pair(
-    host: str,
-    port: int,
-    code: str,
-    *,
-    hub_id: str,
-    timeout: float = 10.0,  # noqa: ASYNC109 - per-step timeout, part of the documented contract
-    open_transport: OpenTransport | None = None,
-) -> PairingResult:
-    """Commission an appliance with its printed code; return the long-term key.
-
-    With ``open_transport`` the connection is the one it opens (BLE) and
-    ``host``/``port`` only name the appliance. Raises LinkError(WRONG_CODE |
-    RATE_LIMITED (``retry_after``) | UNSUPPORTED_VERSION | BUSY ...) or
-    ApplianceUnreachable.
-    """
-    stream = await _open_plaintext(host, port, timeout, open_transport)
-    try:
-        info, transcript = await stream.hello(hub_id)
-        initiator = PairingInitiator(
-            code, hub_id=hub_id, appliance_id=info.appliance_id, hello_transcript=transcript
-        )
-        await stream.send(FrameType.PAIR, initiator.start())
-        reply = await stream.receive(FrameType.PAIR)
-        try:
-            confirm = initiator.handle_reply(reply.payload)
-        except LinkError as err:
-            # Tell the appliance why we stop; it counts the failed attempt either way.
-            with contextlib.suppress(Exception):
-                await stream.send(FrameType.ERROR, encode_error(err))
-            raise
-        await stream.send(FrameType.PAIR, confirm)
-        key_frame = await stream.receive(FrameType.PAIR)
-        await stream.send(FrameType.PAIR, initiator.handle_key(key_frame.payload))
-        done = await stream.receive(FrameType.PAIR)
-        key = initiator.handle_done(done.payload)
-        return PairingResult(key, info)
-    except CodecError as err:
-        raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
-    finally:
-        await stream.close()
-
-
-class SecureChannel:
-    """An authenticated, encrypted connection carrying inner messages."""
-
-    def __init__(
-        self, connection: PlaintextConnection, hello: HelloInfo, session: SecureSession
-    ) -> None:
-        self.transport = connection.transport
-        self._timeout = connection.timeout
-        self.hello = hello
-        self.session = session
-
-    @classmethod
-    async def open(
-        cls,
-        host: str,
-        port: int,
-        key: bytes,
-        *,
-        hub_id: str,
-        io_timeout: float = 10.0,
-        on_hello: Callable[[HelloInfo], None] | None = None,
-        open_transport: OpenTransport | None = None,
-    ) -> SecureChannel:
-        """Connect, exchange HELLO and complete the Noise handshake.
-
-        ``on_hello`` hears the appliance's HELLO before the handshake, so a
-        caller knows which appliance rejected its key. LinkError(AUTH_FAILED)
-        if the appliance rejects the key or has none (not paired, e.g. after a
-        factory reset); ApplianceUnreachable if it cannot be reached. With
-        ``open_transport`` the connection is the one it opens.
-        """
-        stream = await _open_plaintext(host, port, io_timeout, open_transport)
-        try:
-            info, transcript = await stream.hello(hub_id)
-            if on_hello is not None:
-                on_hello(info)
-            if not info.paired:
-                raise AuthFailedError(
-                    f"{info.appliance_id} is not paired (factory reset?); pair it again"
-                )
-            initiator = NoiseInitiator(key, transcript)
-            await stream.send(FrameType.HANDSHAKE, initiator.first_message())
-            try:
-                reply = await stream.receive(FrameType.HANDSHAKE)
-            except NotPairedError as err:
-                raise AuthFailedError(f"not paired: {err.message}") from err
-            session = initiator.finish(reply.payload)
-        except TransportError:
-            await stream.close()
-            raise
-        except CodecError as err:
-            await stream.close()
-            raise LinkError(err.code, f"appliance sent an invalid frame: {err.message}") from err
-        except LinkError as err:
-            # Whichever step refused, the caller gets the code (AUTH_FAILED: pair again).
-            await stream.close()
-            raise LinkError(err.code, err.message, key=err.key) from err
-        except BaseException:
-            await stream.close()
-            raise
-        return cls(stream, info, session)
-
-    def send_plaintext(self, plaintext: bytes) -> None:
-        """Encrypt arbitrary bytes as one ENCRYPTED frame (the conformance kit's door)."""
-        self.transport.send_frame(FrameType.ENCRYPTED, self.session.encrypt(plaintext))
-
-    def send_frame(self, frame_type: FrameType, payload: bytes) -> None:
-        """Send a raw outer frame (for tests of the appliance's defences)."""
-        self.transport.send_frame(frame_type, payload)
-
-    def send_message(self, message: Mapping[str, Any]) -> None:
-        """Encrypt and send one inner message (encryption order equals send order)."""
-        self.send_plaintext(encode_message(message))
-
-    async def drain(self) -> None:
-        """Wait until the transport takes what was sent (at once when it already has)."""
-        if self.transport.drain_needed():
-            await drain(self.transport, self._timeout)
-
-    async def receive_message(self, idle_timeout: float | None = None) -> dict[str, Any]:
-        """The next inner message.
-
-        ApplianceUnreachable when the connection ends or is silent for
-        ``idle_timeout`` (None: wait as long as it takes, the caller keeps
-        time); LinkError(AUTH_FAILED) when a frame fails decryption.
-        """
-        try:
-            if idle_timeout is None:
-                frame = await self.transport.receive_frame()
-            else:
-                frame = await asyncio.wait_for(self.transport.receive_frame(), idle_timeout)
-        except TimeoutError as err:
-            raise ApplianceUnreachable(f"appliance silent for {idle_timeout:g} s") from err
-        except ConnectionClosed as err:
-            raise ApplianceUnreachable(f"connection lost: {err}") from err
-        if frame.type is not FrameType.ENCRYPTED:
-            raise MalformedError(f"plaintext {frame.type.name} in a session")
-        return decode_message(self.session.decrypt(frame.payload))
-
-    async def close(self) -> None:
-        """Close the connection."""
-        await self.transport.close()
-
-
-type InvalidValueCallback = Callable[[str, object, LinkError], None]
-
-
-class _Pending:
-    """A request in flight: what the caller awaits and when it stops waiting."""
-
-    __slots__ = ("deadline", "future", "kind", "pushes_before")
-
-    def __init__(self, future: asyncio.Future[Mapping[str, Any]], kind: str) -> None:
-        self.future = future
-        self.kind = kind
-        self.deadline = math.inf  # set once the request has left
-        self.pushes_before = 0  # pushes handled before the answer (wire order)
 
 
 class ApplianceClient:
@@ -402,29 +120,15 @@ class ApplianceClient:
         self.hello: HelloInfo | None = None
         self.declaration: Declaration | None = None
         self.state: dict[str, Value] = {}
-        # Pushes handled so far, and by which of them each key was last pushed: a read's
-        # answer must not undo a push that came after it on the wire.
-        self._push_count = 0
-        self._pushed_at: dict[str, int] = {}
         self.connected = False
         self.last_seq = 0
         self._channel: SecureChannel | None = None
-        self._ids = itertools.count(1)
-        self._pending: dict[int, _Pending] = {}
+        self._requests = PendingRequests()
+        self._pushes = PushedState(self, on_invalid_value)
+        self._timer = SessionTimer(self, self._requests, self._drop)
         self._tasks: list[asyncio.Task[None]] = []
-        # The session timer and the stamps it compares with its deadlines (loop.time()).
-        self._timer: asyncio.TimerHandle | None = None
-        self._last_heard = 0.0
-        self._last_sent = 0.0
-        # The keepalive ping in flight, if any, and when its answer is due.
-        self._keepalive_id: int | None = None
-        self._keepalive_deadline = 0.0
         self._closing: asyncio.Task[None] | None = None
-        self._state_listeners: list[Callable[[Mapping[str, Value]], None]] = []
-        # Pushed changes not yet handed to the state listeners (see the module's docstring).
-        self._unheard: dict[str, Value] | None = None
         self._disconnect_listeners: list[Callable[[Exception | None], None]] = []
-        self._on_invalid_value = on_invalid_value
         self._utterances = UtteranceListeners(host)
 
     # --- listeners -----------------------------------------------------------
@@ -435,8 +139,9 @@ class ApplianceClient:
         Pushes received together reach ``cb`` once, merged (the latest value of
         each key), from a ``loop.call_soon`` callback.
         """
-        self._state_listeners.append(cb)
-        return lambda: _remove(self._state_listeners, cb)
+        listeners = self._pushes.listeners
+        listeners.append(cb)
+        return lambda: _remove(listeners, cb)
 
     def add_disconnect_listener(self, cb: Callable[[Exception | None], None]) -> Callable[[], None]:
         """Call ``cb`` once when the session ends (None after ``disconnect()``)."""
@@ -470,10 +175,9 @@ class ApplianceClient:
         )
         self._channel = channel
         self.hello = channel.hello
-        self._last_heard = self._last_sent = asyncio.get_running_loop().time()
-        self._keepalive_id = None
+        self._timer.start(channel, asyncio.get_running_loop().time())
         self._tasks = [asyncio.create_task(self._read_loop(channel))]
-        self._arm(self._next_deadline())
+        self._timer.rearm()
         try:
             described = DescribeResult.from_dict(await self._request(Describe))
             self.declaration = described.declaration
@@ -487,7 +191,7 @@ class ApplianceClient:
             await self._shutdown(err if isinstance(err, Exception) else None, notify=False)
             raise
         self.connected = True
-        self._arm(self._next_deadline())  # keepalive deadlines count from now on
+        self._timer.rearm()  # keepalive deadlines count from now on
 
     def _set_hello(self, hello: HelloInfo) -> None:
         self.hello = hello
@@ -503,7 +207,7 @@ class ApplianceClient:
         session still gets its answer (or its TimedOutError after
         ``request_timeout``), so nothing in flight is lost. Listeners hear ``None``.
         """
-        waiting = [pending.future for pending in self._pending.values()]
+        waiting = [pending.future for pending in self._requests.waiting.values()]
         if waiting:
             await asyncio.wait(waiting, timeout=self.request_timeout)
         await self._shutdown(None)
@@ -529,11 +233,7 @@ class ApplianceClient:
         """
         marks: list[int] = []
         result = ReadResult.from_dict(await self._request(lambda i: Read(i, None), marks))
-        values = self._accept(result.values)
-        for key, at in self._pushed_at.items():
-            if at > marks[0] and key in self.state:
-                values[key] = self.state[key]
-        return values
+        return self._pushes.after_read(result.values, marks[0])
 
     async def write(self, values: Mapping[str, Value]) -> None:
         """Write values, all or nothing; LinkError on rejection."""
@@ -591,38 +291,34 @@ class ApplianceClient:
         channel = self._channel
         if channel is None:
             raise ApplianceUnreachable("not connected")
-        if len(self._pending) >= MAX_PENDING_REQUESTS:
-            raise BusyError("too many requests in flight")
-        message_id = next(self._ids)
-        request = request_with_id(message_id)
         loop = asyncio.get_running_loop()
-        pending = _Pending(loop.create_future(), request.KIND)
-        self._pending[message_id] = pending
+        message_id, request, pending = self._requests.start(request_with_id, loop)
         try:
             channel.send_plaintext(request.encode())
-            self._last_sent = loop.time()
+            self._timer.last_sent = loop.time()
             await channel.drain()
             if not pending.future.done():
                 # Counted from when the transport took the request, as the answer's wait.
                 pending.deadline = loop.time() + self.request_timeout
-                self._arm(pending.deadline)
+                self._timer.arm(pending.deadline)
             result = await pending.future
             if marks is not None:
                 marks.append(pending.pushes_before)
             return result
         finally:
-            self._pending.pop(message_id, None)
+            self._requests.finish(message_id)
 
     # --- background ----------------------------------------------------------
 
     async def _read_loop(self, channel: SecureChannel) -> None:
         error: Exception
         loop = asyncio.get_running_loop()
+        timer = self._timer
         try:
             while True:
                 # No timeout per frame: the session timer watches for silence.
                 message = await channel.receive_message()
-                self._last_heard = loop.time()
+                timer.last_heard = loop.time()
                 self._handle(message)
         except asyncio.CancelledError:
             raise
@@ -642,18 +338,7 @@ class ApplianceClient:
         if message_type == MessageType.CHANGED:
             changed = Changed.from_dict(message)
             self.last_seq = changed.seq
-            accepted = self._accept(changed.values)
-            if not accepted:
-                return
-            self._push_count += 1
-            for key in accepted:
-                self._pushed_at[key] = self._push_count
-            self.state.update(accepted)
-            if self._unheard is None:
-                self._unheard = accepted
-                asyncio.get_running_loop().call_soon(self._tell_state_listeners)
-            else:
-                self._unheard.update(accepted)
+            self._pushes.pushed(changed.values)
             return
         if message_type == MessageType.UTTERANCE:
             self._utterances.heard(message, self.declaration)
@@ -666,140 +351,14 @@ class ApplianceClient:
             error = ErrorReply.from_dict(message).error
             _LOGGER.warning("appliance %s reports: %s", self.host, error)
             return
-        if message_id == self._keepalive_id:
-            self._keepalive_answered(message)
+        if message_id == self._timer.keepalive_id:
+            self._timer.keepalive_answered(message)
             return
-        pending = self._pending.get(message_id)
+        pending = self._requests.waiting.get(message_id)
         if pending is None or pending.future.done():
             _LOGGER.debug("answer to unknown request %s", message_id)
             return
-        future = pending.future
-        if message_type == MessageType.ERROR:
-            future.set_exception(ErrorReply.from_dict(message).error)
-            return
-        pending.pushes_before = self._push_count
-        try:
-            future.set_result(Result.from_dict(message).result)
-        except MalformedError as err:
-            future.set_exception(err)
-
-    def _tell_state_listeners(self) -> None:
-        """Hand the pushes read since the last call to the state listeners, merged."""
-        changed, self._unheard = self._unheard, None
-        if not changed or not self.connected:
-            return
-        for listener in list(self._state_listeners):
-            try:
-                listener(changed)
-            except Exception:
-                _LOGGER.exception("state listener failed")
-
-    def _accept(self, values: Mapping[str, object]) -> dict[str, Value]:
-        """The values that fit the declaration; each other one goes to ``on_invalid_value``."""
-        declaration = self.declaration
-        accepted: dict[str, Value] = {}
-        for key, value in values.items():
-            try:
-                if declaration is None:  # pragma: no cover - values come after DESCRIBE
-                    raise MalformedError("values before the declaration")
-                accepted[key] = declaration.validate_reported(key, value)
-            except LinkError as err:
-                if self._on_invalid_value is not None:
-                    try:
-                        self._on_invalid_value(key, value, err)
-                    except Exception:
-                        _LOGGER.exception("invalid value callback failed")
-        return accepted
-
-    def _keepalive_answered(self, message: Mapping[str, Any]) -> None:
-        """The keepalive ping's answer: any result will do, an error ends the session."""
-        self._keepalive_id = None
-        try:
-            if message["type"] == MessageType.ERROR:
-                raise ErrorReply.from_dict(message).error
-            Result.from_dict(message)
-        except LinkError as err:
-            self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
-            return
-        # The timer waits for the ping's deadline; the next ping may be due before that
-        # (never with the defaults: request_timeout is below keepalive_interval).
-        self._arm(self._next_deadline())
-
-    # --- the session timer ---------------------------------------------------
-
-    def _next_deadline(self) -> float:
-        """The earliest moment the session timer has something to check."""
-        deadline = self._last_heard + self.keepalive_timeout
-        if self._keepalive_id is not None:
-            deadline = min(deadline, self._keepalive_deadline)
-        elif self.connected:
-            deadline = min(
-                deadline,
-                self._last_heard + self.keepalive_interval,
-                self._last_sent + self.max_send_gap,
-            )
-        for pending in self._pending.values():
-            if pending.deadline < deadline and not pending.future.done():
-                deadline = pending.deadline
-        return deadline
-
-    def _arm(self, when: float) -> None:
-        """Have the timer fire by ``when``: a timer due earlier stays, it looks again then."""
-        timer = self._timer
-        if timer is not None:
-            if timer.when() <= when:
-                return
-            timer.cancel()
-        self._timer = asyncio.get_running_loop().call_at(when, self._on_timer)
-
-    def _on_timer(self) -> None:
-        """Check every deadline against the stamps, act on those reached, re-arm."""
-        self._timer = None
-        channel = self._channel
-        if channel is None:  # pragma: no cover - the shutdown cancels the timer first
-            return
-        now = asyncio.get_running_loop().time() + _TIMER_SLACK
-        if now - self._last_heard >= self.keepalive_timeout:
-            self._drop(ApplianceUnreachable(f"appliance silent for {self.keepalive_timeout:g} s"))
-            return
-        if self._keepalive_id is not None and now >= self._keepalive_deadline:
-            missed = TimedOutError(f"no answer to ping in {self.request_timeout:g} s")
-            self._drop(ApplianceUnreachable(f"keepalive failed: {missed}"))
-            return
-        for pending in self._pending.values():
-            if pending.deadline <= now and not pending.future.done():
-                pending.future.set_exception(
-                    TimedOutError(f"no answer to {pending.kind} in {self.request_timeout:g} s")
-                )
-        if (
-            self.connected
-            and self._keepalive_id is None
-            and (
-                now - self._last_heard >= self.keepalive_interval
-                or now - self._last_sent >= self.max_send_gap
-            )
-            and not self._send_keepalive(channel)
-        ):
-            return
-        self._arm(self._next_deadline())
-
-    def _send_keepalive(self, channel: SecureChannel) -> bool:
-        """Send a ping whose answer the timer awaits; False if the session ended instead.
-
-        Not drained: a ping is a few dozen bytes, and an appliance that stops
-        reading does not answer it in time, which ends the session anyway.
-        """
-        message_id = next(self._ids)
-        try:
-            channel.send_plaintext(Ping(message_id).encode())
-        except LinkError as err:  # pragma: no cover - a ping always encodes; a broken session
-            self._drop(ApplianceUnreachable(f"keepalive failed: {err}"))
-            return False
-        now = asyncio.get_running_loop().time()
-        self._keepalive_id = message_id
-        self._keepalive_deadline = now + self.request_timeout
-        self._last_sent = now
-        return True
+        pending.answered(message, self._pushes.count)
 
     def _drop(self, error: Exception) -> None:
         """End the session from a background task or the timer (no await)."""
@@ -815,26 +374,14 @@ class ApplianceClient:
             return
         was_connected = self.connected
         self.connected = False
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._keepalive_id = None
+        self._timer.stop()
         current = asyncio.current_task()
         tasks = [task for task in self._tasks if task is not current]
         self._tasks = []
         for task in tasks:
             task.cancel()
         reason = error if error is not None else ApplianceUnreachable("disconnected")
-        for pending in self._pending.values():
-            future = pending.future
-            if not future.done():
-                future.set_exception(
-                    reason
-                    if isinstance(reason, ApplianceUnreachable)
-                    else ApplianceUnreachable(f"session ended: {reason}")
-                )
-                future.exception()  # mark retrieved: nobody may be waiting any more
-        self._pending.clear()
+        self._requests.fail_all(reason)
         await asyncio.gather(*tasks, return_exceptions=True)
         await channel.close()
         if notify and was_connected:
