@@ -122,6 +122,12 @@ def test_fuzzy_decides_while_history_is_short(model: Model) -> None:
     assert decision.fuzzy is not None
     assert decision.on  # occupied: the fuzzy controller runs the AC
     assert decision.target_temperature == decision.fuzzy.target_temperature
+    # Empty with no arrival ahead: off, and the fuzzy target is its vacant one (the room at
+    # 28 °C, past the band: occupied it cools below the setpoint's edge, vacant it does not).
+    empty = PredictiveAcController(model, TARIFF).decide(_inputs(START, 28.0, 1.0, occupied=False))
+    assert empty.fuzzy is not None
+    assert not empty.on
+    assert empty.fuzzy.target_temperature > decision.fuzzy.target_temperature
 
 
 def test_no_model_and_nan_reading_fall_back_with_their_reason(model: Model) -> None:
@@ -214,6 +220,12 @@ def test_stops_when_guests_leave_and_starts_for_an_arrival_between_steps(model: 
     # Between steps: off once the guests have gone, without waiting for 11:15.
     assert not at["11:05"].on
     assert not at["11:30"].on  # a step boundary, 20 minutes before the arrival
+    # Off, it names the fuzzy controller's target for a vacant room, which a unit the hub
+    # may not switch off (Home Assistant's loop writes setpoints only) is held at: relaxed
+    # from the user's setpoint (it was the setpoint itself), as in fuzzy control.
+    for time in ("11:05", "11:30", "11:40"):
+        assert at[time].target_temperature > SETPOINT, time
+        assert at[time].status.controller is ControlMode.PREDICTIVE, time
     # 10 minutes before: inside the fuzzy balanced preset's lead (15), not the model's (7).
     assert not at["11:40"].on
     # 5 minutes before the arrival, inside the model's balanced lead: pulling down, the

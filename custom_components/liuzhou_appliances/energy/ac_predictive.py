@@ -353,6 +353,18 @@ class PredictiveAcController:
         if command != self._command:
             # The step no longer ran the command its prediction was for: do not calibrate on it.
             self._pending = None
+        if not command.on:
+            # Off in the plan: a unit the hub may not switch off (Home Assistant's loop
+            # writes setpoints only) is held at the fuzzy controller's vacant setback,
+            # not at the user's setpoint.
+            vacant = self._fuzzy_decision(inputs, occupied=False)
+            return PredictiveDecision(
+                False,
+                vacant.target_temperature,
+                vacant.fan_speed,
+                self._status,
+                plan_cost=self._plan_cost,
+            )
         return PredictiveDecision(
             command.on, command.setpoint, command.fan, self._status, plan_cost=self._plan_cost
         )
@@ -362,7 +374,16 @@ class PredictiveAcController:
     ) -> PredictiveDecision:
         self._status = self._fallback_status(reason, detail)
         on = self.policy.should_run(inputs.now, inputs.occupied, self._next_arrival(inputs))
-        decision = self.fuzzy.decide(
+        decision = self._fuzzy_decision(inputs, occupied=on)
+        return PredictiveDecision(
+            on, decision.target_temperature, decision.fan_speed, self._status, decision
+        )
+
+    def _fuzzy_decision(self, inputs: PredictiveInputs, *, occupied: bool) -> AcDecision:
+        """The fuzzy controller's decision for a room ``occupied`` (or about to be) or not:
+        comfort, or its vacant setback, which is what an AC that stays on is held at while
+        the controller would have it off."""
+        return self.fuzzy.decide(
             AcInputs(
                 now=inputs.now,
                 mode=inputs.mode,
@@ -370,11 +391,8 @@ class PredictiveAcController:
                 room_temperature=inputs.room_temperature,
                 outdoor_temperature=inputs.outdoor_temperature,
                 humidity=inputs.humidity,
-                occupancy=1.0,
+                occupancy=1.0 if occupied else 0.0,
             )
-        )
-        return PredictiveDecision(
-            on, decision.target_temperature, decision.fan_speed, self._status, decision
         )
 
     def _fallback_status(self, reason: FallbackReason, detail: str) -> PredictiveStatus:
