@@ -20,9 +20,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -33,28 +31,17 @@ from .const import (
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
     CONF_KEY,
-    CONF_OFFLINE_REPAIR_MINUTES,
     DEFAULT_KEEPALIVE_INTERVAL,
-    DEFAULT_OFFLINE_REPAIR_MINUTES,
     DOMAIN,
     MANUFACTURER,
 )
 from .coordinator_commands import ApplianceRequests, unavailable_error
+from .coordinator_firmware import async_follow_appliance
+from .coordinator_issues import ApplianceIssues
 from .coordinator_on_demand import BleOnDemand, LanRetry
 from .coordinator_pushes import PushFanout
 from .hub_limits import connect_slot
 from .invalid_values import InvalidValues
-from .issues import (
-    STATE_ISSUE_KEYS,
-    IssueId,
-    IssueOwner,
-    async_clear_all_issues,
-    async_clear_no_connection_slot_issue,
-    async_clear_unreachable_issue,
-    async_raise_no_connection_slot_issue,
-    async_raise_unreachable_issue,
-    async_sync_state_issues,
-)
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
 from .link.declaration import Declaration
@@ -123,9 +110,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._keepalive = float(
             entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
         )
-        self._offline_repair_s = 60.0 * entry.options.get(
-            CONF_OFFLINE_REPAIR_MINUTES, DEFAULT_OFFLINE_REPAIR_MINUTES
-        )
         self.stats = ConnectionStats()
         # The type in the server's language, shown as the device's model (set by set-up).
         self.type_name: str | None = None
@@ -145,15 +129,14 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             create_task=self._create_reconnect_task,
             task_name=f"{DOMAIN} reconnect {self.appliance_id}",
         )
-        self._cancel_offline_timer: CALLBACK_TYPE | None = None
         # Records which keys each entity reads (see pushed_state.py).
         self.reads = ReadRecorder()
-        # This appliance's fault and supply issues, as the last sync left them.
-        self._state_issues: set[IssueId] | None = None
+        # Unreachable, no connection slot, faults and supplies (coordinator_issues.py).
+        self._issues = ApplianceIssues(self, entry)
         # Who hears the pushes, and when (coordinator_pushes.py).
         self._pushes = PushFanout(hass, self.reads)
         # Values the appliance reports against its own declaration (client.py drops them).
-        self._invalid = InvalidValues(hass, lambda: self._issue_owner)
+        self._invalid = InvalidValues(hass, lambda: self._issues.owner)
         self._requests = ApplianceRequests(self, self._async_open_for_request)
 
     # --- connection ------------------------------------------------------
@@ -348,9 +331,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             await client.disconnect()
             if isinstance(err, OutOfConnectionSlots):
                 # Only the user can free a connection or add a proxy: say so in Repairs.
-                async_raise_no_connection_slot_issue(
-                    self.hass, self._issue_owner, address=str(self.address)
-                )
+                self._issues.async_no_connection_slot()
             raise
         except LinkError as err:
             await client.disconnect()
@@ -391,9 +372,9 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             client.add_disconnect_listener(self._handle_disconnect),
             *(hook(client) for hook in self._client_hooks),
         ]
-        self._async_connection_restored()
+        self._issues.async_connection_restored()
         if before is not None:
-            self._async_follow_appliance(*before)
+            async_follow_appliance(self, *before)
         self._lan_retry.async_schedule()
         self._ble.async_start_idle_checks()
 
@@ -416,52 +397,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         """
         return await self._lan_retry.async_try()
 
-    @callback
-    def _async_follow_appliance(self, hello: HelloInfo, declaration: Declaration) -> None:
-        """After a reconnect, show what the appliance says now (it may have new firmware).
-
-        The device takes the firmware version, model and manufacturer it reports.
-        A changed declaration rebuilds the entities: those of capabilities it no
-        longer declares are removed, and the entry is reloaded so the others
-        follow the new declaration (new capabilities, bounds, options).
-        """
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, self.appliance_id)})
-        if device is not None:
-            info = self.device_info
-            registry.async_update_device(
-                device.id,
-                manufacturer=info.get("manufacturer"),
-                model=info.get("model"),
-                model_id=info.get("model_id"),
-                sw_version=info.get("sw_version"),
-            )
-        if self.declaration.to_dict() == declaration.to_dict():
-            if self.hello.firmware != hello.firmware:
-                _LOGGER.info(
-                    "%s now runs firmware %s (was %s)",
-                    self.config_entry.title,
-                    self.hello.firmware,
-                    hello.firmware,
-                )
-            return
-        now, then = set(self.declaration.capabilities), set(declaration.capabilities)
-        _LOGGER.info(
-            "%s now runs firmware %s (was %s) and declares other capabilities "
-            "(added: %s; removed: %s); reloading its entities",
-            self.config_entry.title,
-            self.hello.firmware,
-            hello.firmware,
-            ", ".join(sorted(now - then)) or "none",
-            ", ".join(sorted(then - now)) or "none",
-        )
-        gone = {f"{self.appliance_id}_{key}" for key in then - now}
-        entities = er.async_get(self.hass)
-        for entity in er.async_entries_for_config_entry(entities, self.config_entry.entry_id):
-            if entity.unique_id in gone:
-                entities.async_remove(entity.entity_id)
-        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
-
     def _keep_last_valid_values(self, client: ApplianceClient) -> None:
         """Values refused in the first read keep what the entities showed, if still valid."""
         previous = self.values
@@ -469,18 +404,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             if key in previous:
                 with contextlib.suppress(LinkError):
                     client.state[key] = self.declaration.validate_reported(key, previous[key])
-
-    @callback
-    def _async_connection_restored(self) -> None:
-        if self._cancel_offline_timer is not None:
-            self._cancel_offline_timer()
-            self._cancel_offline_timer = None
-        async_clear_unreachable_issue(self.hass, self.appliance_id)
-        if self.address is not None:
-            async_clear_no_connection_slot_issue(self.hass, self.appliance_id)
-        self._state_issues = async_sync_state_issues(
-            self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
-        )
 
     @callback
     def _handle_push(self, changed: Mapping[str, Value]) -> None:
@@ -497,14 +420,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._ble.active = True
         self.data = self._state()
         self._pushes.async_tell_unpaced()
-        if not STATE_ISSUE_KEYS.isdisjoint(changed):
-            self._state_issues = async_sync_state_issues(
-                self.hass,
-                self._issue_owner,
-                self.declaration.type_spec,
-                self.client.state,
-                self._state_issues,
-            )
+        self._issues.async_pushed(changed)
         self._pushes.async_pushed(changed)
 
     @callback
@@ -525,9 +441,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._reconnect.name = self.config_entry.title
         self._reconnect.address = self.links.where(lost)
         self.async_set_update_error(ApplianceUnreachable(str(error or "connection closed")))
-        self._cancel_offline_timer = async_call_later(
-            self.hass, self._offline_repair_s, self._async_offline_too_long
-        )
+        self._issues.async_connection_lost()
         self._reconnect.connection_lost(error)
         if len(self.links.kinds) > 1:
             # The other link may answer now: no reason to wait out the first backoff.
@@ -540,19 +454,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if self.last_update_success:
             self.last_update_success = False
             self.async_update_listeners()
-
-    @callback
-    def _async_offline_too_long(self, _now: Any) -> None:
-        self._cancel_offline_timer = None
-        if not self._connected:
-            async_raise_unreachable_issue(
-                self.hass,
-                self._issue_owner,
-                minutes=round(self._offline_repair_s / 60),
-                host=self.host,
-                port=self.port,
-                address=self.address,
-            )
 
     def _drop_client_listeners(self) -> None:
         for unsub in self._client_unsubs:
@@ -630,9 +531,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._closing = True
         self._lan_retry.async_cancel()
         self._ble.async_cancel_timers()
-        if self._cancel_offline_timer is not None:
-            self._cancel_offline_timer()
-            self._cancel_offline_timer = None
+        self._issues.async_cancel()
         self._invalid.async_cancel()
         await self._reconnect.stop()
         self._drop_client_listeners()
@@ -642,17 +541,10 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             await self.client.disconnect()
         await self.async_shutdown()
 
-    @property
-    def _issue_owner(self) -> IssueOwner:
-        """This appliance as its repair issues name it."""
-        entry = self.config_entry
-        return IssueOwner(entry.entry_id, self.appliance_id, entry.title)
-
     @callback
     def async_remove_issues(self) -> None:
         """Delete every repair issue of this appliance (entry removed)."""
-        async_clear_all_issues(self.hass, self.appliance_id)
-        self._state_issues = None
+        self._issues.async_remove_all()
 
     # --- requests (coordinator_commands.py) ---------------------------------
 
