@@ -5,7 +5,18 @@ A lost connection makes every entity unavailable until ``link.reconnect``
 gets it back (backoff as ESPHome's, woken at once when zeroconf or Bluetooth
 sees the appliance again, except while no Bluetooth proxy has a free
 connection); this module keeps only the Home Assistant side of that:
-availability, repair issues, reauthentication and following new firmware.
+connecting and adopting a client (LAN first, else BLE), availability,
+reauthentication and the reconnect. ``LiuzhouCoordinator`` is the one object
+entities and platforms use; it owns its parts, each in its own module:
+
+- coordinator_commands.py: writes, commands and panel requests, and the
+  translated errors of those and of a refresh;
+- coordinator_on_demand.py: letting an idle on-demand BLE session go and
+  opening it again; going back from BLE to the LAN;
+- coordinator_pushes.py: which listeners hear a push, and when;
+- coordinator_issues.py: repair issues (unreachable, no connection slot, faults);
+- coordinator_firmware.py: following new firmware or another declaration;
+- connection_stats.py: the counters diagnostics show.
 """
 
 from __future__ import annotations
@@ -19,9 +30,8 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .bluetooth import AdvertisementWatcher, OutOfConnectionSlots
@@ -35,7 +45,12 @@ from .const import (
     DOMAIN,
     MANUFACTURER,
 )
-from .coordinator_commands import ApplianceRequests, unavailable_error
+from .coordinator_commands import (
+    ApplianceRequests,
+    async_connect_error,
+    refresh_error,
+    unavailable_error,
+)
 from .coordinator_firmware import async_follow_appliance
 from .coordinator_issues import ApplianceIssues
 from .coordinator_on_demand import BleOnDemand, LanRetry
@@ -47,14 +62,12 @@ from .link.codec import HelloInfo
 from .link.declaration import Declaration
 from .link.errors import (
     ApplianceUnreachable,
-    KeyRejectedError,
     LinkError,
     TransportError,
 )
 from .link.model import Value
 from .link.reconnect import ReconnectLogic
 from .links import ApplianceLinks, LinkKind
-from .naming import async_error_reason
 from .pushed_state import ApplianceState, ReadRecorder, StateReads
 
 _LOGGER = logging.getLogger(__package__)
@@ -212,42 +225,12 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             try:
                 await self.client.refresh()
             except LinkError as err:
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="appliance_unavailable",
-                    translation_placeholders={"appliance": self.config_entry.title},
-                ) from err
+                raise refresh_error(self.config_entry.title) from err
             return self._state()
         try:
             await self._async_connect()
-        except OutOfConnectionSlots as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="ble_no_connection_slot",
-                translation_placeholders={"appliance": self.config_entry.title},
-            ) from err
-        except TransportError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="appliance_unavailable",
-                translation_placeholders={"appliance": self.config_entry.title},
-            ) from err
         except LinkError as err:
-            if err.means(KeyRejectedError):
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="key_rejected",
-                    translation_placeholders={"appliance": self.config_entry.title},
-                ) from err
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="connect_failed",
-                translation_placeholders={
-                    "appliance": self.config_entry.title,
-                    "error": err.code.name,
-                    "reason": await async_error_reason(self.hass, err.code),
-                },
-            ) from err
+            raise await async_connect_error(self.hass, self.config_entry.title, err) from err
         return self._state()
 
     @property

@@ -1,4 +1,4 @@
-"""Requests to one appliance: writing values, commands and voice panel requests.
+"""Requests to one appliance (values, commands, voice panel requests) and their errors.
 
 Each request is checked against the appliance's declaration first, then sent
 on the open session (a parked on-demand BLE one is opened for it). What the
@@ -6,6 +6,8 @@ appliance or the link refuses becomes a translated ``HomeAssistantError``;
 the appliance's own English words go to the log at info level.
 ``LiuzhouCoordinator`` owns one ``ApplianceRequests`` and passes its
 ``async_write``, ``async_command`` and ``async_panel_request`` on to it.
+A failed refresh is translated here too (``refresh_error``,
+``async_connect_error``).
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.update_coordinator import UpdateFailed
 
+from .bluetooth import OutOfConnectionSlots
 from .connection_stats import ConnectionStats
 from .const import DOMAIN
 from .link.client import ApplianceClient
 from .link.declaration import Declaration
-from .link.errors import LinkError, TransportError, ValueRejectedError
+from .link.errors import KeyRejectedError, LinkError, TransportError, ValueRejectedError
 from .link.model import Value
 from .naming import async_error_reason
 
@@ -35,6 +39,53 @@ def unavailable_error(title: str) -> HomeAssistantError:
         translation_domain=DOMAIN,
         translation_key="appliance_unavailable",
         translation_placeholders={"appliance": title},
+    )
+
+
+def refresh_error(title: str) -> UpdateFailed:
+    """The error of a refresh of the appliance named ``title`` that the link failed."""
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="appliance_unavailable",
+        translation_placeholders={"appliance": title},
+    )
+
+
+async def async_connect_error(
+    hass: HomeAssistant, title: str, err: LinkError
+) -> UpdateFailed | ConfigEntryAuthFailed:
+    """The error of the first refresh, whose connection failed with ``err``.
+
+    ``ConfigEntryAuthFailed`` (reauthentication) when the appliance rejected
+    the key; else ``UpdateFailed``: no free Bluetooth connection, unreachable,
+    or refused (with the reason in the user's language).
+    """
+    if isinstance(err, OutOfConnectionSlots):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="ble_no_connection_slot",
+            translation_placeholders={"appliance": title},
+        )
+    if isinstance(err, TransportError):
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="appliance_unavailable",
+            translation_placeholders={"appliance": title},
+        )
+    if err.means(KeyRejectedError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN,
+            translation_key="key_rejected",
+            translation_placeholders={"appliance": title},
+        )
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="connect_failed",
+        translation_placeholders={
+            "appliance": title,
+            "error": err.code.name,
+            "reason": await async_error_reason(hass, err.code),
+        },
     )
 
 
