@@ -5,7 +5,18 @@ A lost connection makes every entity unavailable until ``link.reconnect``
 gets it back (backoff as ESPHome's, woken at once when zeroconf or Bluetooth
 sees the appliance again, except while no Bluetooth proxy has a free
 connection); this module keeps only the Home Assistant side of that:
-availability, repair issues, reauthentication and following new firmware.
+connecting and adopting a client (LAN first, else BLE), availability,
+reauthentication and the reconnect. ``LiuzhouCoordinator`` is the one object
+entities and platforms use; it owns its parts, each in its own module:
+
+- coordinator_commands.py: writes, commands and panel requests, and the
+  translated errors of those and of a refresh;
+- coordinator_on_demand.py: letting an idle on-demand BLE session go and
+  opening it again; going back from BLE to the LAN;
+- coordinator_pushes.py: which listeners hear a push, and when;
+- coordinator_issues.py: repair issues (unreachable, no connection slot, faults);
+- coordinator_firmware.py: following new firmware or another declaration;
+- connection_stats.py: the counters diagnostics show.
 """
 
 from __future__ import annotations
@@ -13,89 +24,53 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 import contextlib
-from dataclasses import dataclass
 import logging
 import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.event import async_call_later
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
 from .bluetooth import AdvertisementWatcher, OutOfConnectionSlots
+from .connection_stats import ConnectionStats
 from .const import (
     CONF_APPLIANCE_ID,
     CONF_HUB_ID,
     CONF_KEEPALIVE_INTERVAL,
     CONF_KEY,
-    CONF_OFFLINE_REPAIR_MINUTES,
     DEFAULT_KEEPALIVE_INTERVAL,
-    DEFAULT_OFFLINE_REPAIR_MINUTES,
     DOMAIN,
     MANUFACTURER,
 )
-from .hub_limits import connect_slot, hub_limits
-from .invalid_values import InvalidValues
-from .issues import (
-    STATE_ISSUE_KEYS,
-    IssueId,
-    IssueOwner,
-    async_clear_all_issues,
-    async_clear_no_connection_slot_issue,
-    async_clear_unreachable_issue,
-    async_raise_no_connection_slot_issue,
-    async_raise_unreachable_issue,
-    async_sync_state_issues,
+from .coordinator_commands import (
+    ApplianceRequests,
+    async_connect_error,
+    refresh_error,
+    unavailable_error,
 )
-from .link.ble_advertisement import CHANGES_MODULO
+from .coordinator_firmware import async_follow_appliance
+from .coordinator_issues import ApplianceIssues
+from .coordinator_on_demand import BleOnDemand, LanRetry
+from .coordinator_pushes import PushFanout
+from .hub_limits import connect_slot
+from .invalid_values import InvalidValues
 from .link.client import ApplianceClient
 from .link.codec import HelloInfo
-from .link.declaration import BleConnection, Declaration
+from .link.declaration import Declaration
 from .link.errors import (
     ApplianceUnreachable,
-    KeyRejectedError,
     LinkError,
     TransportError,
-    ValueRejectedError,
 )
 from .link.model import Value
 from .link.reconnect import ReconnectLogic
-from .links import LAN_RETRY_S, ON_DEMAND_IDLE_S, ON_DEMAND_POLL_S, ApplianceLinks, LinkKind
-from .naming import async_error_reason
+from .links import ApplianceLinks, LinkKind
 from .pushed_state import ApplianceState, ReadRecorder, StateReads
 
 _LOGGER = logging.getLogger(__package__)
-
-
-@dataclass
-class ConnectionStats:
-    """Counters shown in diagnostics."""
-
-    connect_attempts: int = 0
-    connects: int = 0
-    disconnects: int = 0
-    pushes: int = 0
-    writes: int = 0
-    commands: int = 0
-    rejected: int = 0
-    last_connected: str | None = None
-    last_disconnected: str | None = None
-    last_error: str | None = None
-    connect_duration_s: float | None = None
-    # Switches from BLE back to the LAN while connected (an entry with both links).
-    link_switches: int = 0
-    # Idle on-demand BLE connections let go, and those opened again for a request.
-    parks: int = 0
-    on_demand_connects: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for diagnostics."""
-        return dict(self.__dict__)
 
 
 def _discovery_helps(err: Exception) -> bool:
@@ -137,22 +112,16 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self.appliance_id: str = entry.data[CONF_APPLIANCE_ID]
         # The link in use while connected (links.py: the LAN first, else BLE).
         self.link: LinkKind | None = None
-        self._cancel_lan_retry: CALLBACK_TYPE | None = None
+        # Back to the LAN from BLE (coordinator_on_demand.py).
+        self._lan_retry = LanRetry(self)
         # One connection attempt at a time: the reconnect loop's, or a try of the LAN.
         self._connect_lock = asyncio.Lock()
-        # Connect-on-demand over BLE (links.py): disconnected on purpose, entities kept.
-        self._parked = False
-        self._parked_changes = 0
-        self._active = False  # a push or a request since the last idle check
-        self._cancel_idle_check: CALLBACK_TYPE | None = None
-        self._cancel_poll: CALLBACK_TYPE | None = None
+        # Connect-on-demand over BLE (links.py, coordinator_on_demand.py).
+        self._ble = BleOnDemand(self)
         # Follows a BLE appliance's advertisements (started by async_watch_bluetooth).
         self.advertisements: AdvertisementWatcher | None = None
         self._keepalive = float(
             entry.options.get(CONF_KEEPALIVE_INTERVAL, DEFAULT_KEEPALIVE_INTERVAL)
-        )
-        self._offline_repair_s = 60.0 * entry.options.get(
-            CONF_OFFLINE_REPAIR_MINUTES, DEFAULT_OFFLINE_REPAIR_MINUTES
         )
         self.stats = ConnectionStats()
         # The type in the server's language, shown as the device's model (set by set-up).
@@ -173,19 +142,15 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             create_task=self._create_reconnect_task,
             task_name=f"{DOMAIN} reconnect {self.appliance_id}",
         )
-        self._cancel_offline_timer: CALLBACK_TYPE | None = None
         # Records which keys each entity reads (see pushed_state.py).
         self.reads = ReadRecorder()
-        # This appliance's fault and supply issues, as the last sync left them.
-        self._state_issues: set[IssueId] | None = None
-        # Pushed changes not shown yet, and when they will be (see _handle_push).
-        self._pacing = hub_limits(hass).pacing
-        self._unshown: dict[str, Value] | None = None
-        self._cancel_show: asyncio.TimerHandle | None = None
-        self._last_shown = 0.0
-        self._push_listeners: dict[object, tuple[CALLBACK_TYPE, StateReads | None]] = {}
+        # Unreachable, no connection slot, faults and supplies (coordinator_issues.py).
+        self._issues = ApplianceIssues(self, entry)
+        # Who hears the pushes, and when (coordinator_pushes.py).
+        self._pushes = PushFanout(hass, self.reads)
         # Values the appliance reports against its own declaration (client.py drops them).
-        self._invalid = InvalidValues(hass, lambda: self._issue_owner)
+        self._invalid = InvalidValues(hass, lambda: self._issues.owner)
+        self._requests = ApplianceRequests(self, self._async_open_for_request)
 
     # --- connection ------------------------------------------------------
 
@@ -196,7 +161,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         An on-demand BLE appliance let go while idle (``parked``) counts as
         connected: its entities keep their values and a request reconnects.
         """
-        return self._connected or self._parked
+        return self._connected or self._ble.parked
 
     @property
     def session_open(self) -> bool:
@@ -206,7 +171,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     @property
     def parked(self) -> bool:
         """Whether the hub let an idle on-demand BLE appliance's connection go."""
-        return self._parked
+        return self._ble.parked
 
     @property
     def links(self) -> ApplianceLinks:
@@ -253,49 +218,19 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
 
     async def _async_update_data(self) -> ApplianceState:
         """Connect on the first refresh; later refreshes re-read the state."""
-        if self._parked:
-            await self._async_unpark_for_request()
+        if self._ble.parked:
+            await self._ble.async_unpark_for_request()
         if self._connected:
-            self._active = True
+            self._ble.active = True
             try:
                 await self.client.refresh()
             except LinkError as err:
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="appliance_unavailable",
-                    translation_placeholders={"appliance": self.config_entry.title},
-                ) from err
+                raise refresh_error(self.config_entry.title) from err
             return self._state()
         try:
             await self._async_connect()
-        except OutOfConnectionSlots as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="ble_no_connection_slot",
-                translation_placeholders={"appliance": self.config_entry.title},
-            ) from err
-        except TransportError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="appliance_unavailable",
-                translation_placeholders={"appliance": self.config_entry.title},
-            ) from err
         except LinkError as err:
-            if err.means(KeyRejectedError):
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="key_rejected",
-                    translation_placeholders={"appliance": self.config_entry.title},
-                ) from err
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="connect_failed",
-                translation_placeholders={
-                    "appliance": self.config_entry.title,
-                    "error": err.code.name,
-                    "reason": await async_error_reason(self.hass, err.code),
-                },
-            ) from err
+            raise await async_connect_error(self.hass, self.config_entry.title, err) from err
         return self._state()
 
     @property
@@ -314,13 +249,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     ) -> Callable[[], None]:
         """Listen for updates; with a ``StateReads`` context, only for pushes that concern it."""
         remove = super().async_add_listener(update_callback, context)
-        token = object()
-        reads = context if isinstance(context, StateReads) else None
-        self._push_listeners[token] = (update_callback, reads)
+        remove_push = self._pushes.async_add(update_callback, context)
 
         @callback
         def remove_listener() -> None:
-            self._push_listeners.pop(token, None)
+            remove_push()
             remove()
 
         return remove_listener
@@ -328,11 +261,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     @callback
     def async_call_recording(self, update_callback: CALLBACK_TYPE, reads: StateReads) -> None:
         """Call ``update_callback``, recording the keys it reads into ``reads``."""
-        outer = self.reads.start(reads)
-        try:
-            update_callback()
-        finally:
-            self.reads.stop(outer)
+        self._pushes.async_call_recording(update_callback, reads)
 
     async def _async_connect(self) -> None:
         """Open one connection, over the LAN if it answers, else over BLE.
@@ -385,9 +314,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             await client.disconnect()
             if isinstance(err, OutOfConnectionSlots):
                 # Only the user can free a connection or add a proxy: say so in Repairs.
-                async_raise_no_connection_slot_issue(
-                    self.hass, self._issue_owner, address=str(self.address)
-                )
+                self._issues.async_no_connection_slot()
             raise
         except LinkError as err:
             await client.disconnect()
@@ -415,8 +342,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         before = (self.hello, self.declaration) if self.stats.connects else None
         self.client = client
         self.link = kind
-        self._parked = False
-        self._async_cancel_on_demand_timers()
+        self._ble.async_connected()
         self.hello = client.hello
         self.declaration = client.declaration
         self._keep_last_valid_values(client)
@@ -429,138 +355,20 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             client.add_disconnect_listener(self._handle_disconnect),
             *(hook(client) for hook in self._client_hooks),
         ]
-        self._async_connection_restored()
+        self._issues.async_connection_restored()
         if before is not None:
-            self._async_follow_appliance(*before)
-        self._async_schedule_lan_retry()
-        if self._on_demand:
-            self._active = True
-            self._cancel_idle_check = async_call_later(
-                self.hass, ON_DEMAND_IDLE_S, self._async_idle_check
-            )
-
-    # --- connect-on-demand over BLE (PROTOCOL.md 11.6) -------------------
-
-    @property
-    def _on_demand(self) -> bool:
-        """Whether this connection may be let go while idle: BLE, and the model allows it.
-
-        (Set-up starts following the advertisements right after the first connection.)
-        """
-        return (
-            self.link is LinkKind.BLE and self.declaration.ble_connection is BleConnection.ON_DEMAND
-        )
+            async_follow_appliance(self, *before)
+        self._lan_retry.async_schedule()
+        self._ble.async_start_idle_checks()
 
     @callback
-    def _async_cancel_on_demand_timers(self) -> None:
-        for cancel in (self._cancel_idle_check, self._cancel_poll):
-            if cancel is not None:
-                cancel()
-        self._cancel_idle_check = self._cancel_poll = None
-
-    @callback
-    def _async_idle_check(self, _now: Any) -> None:
-        """Every ``ON_DEMAND_IDLE_S`` while connected: let the connection go if nothing happened."""
-        self._cancel_idle_check = None
-        if not self._connected or not self._on_demand or self._closing:
-            return
-        if self._active:
-            self._active = False
-            self._cancel_idle_check = async_call_later(
-                self.hass, ON_DEMAND_IDLE_S, self._async_idle_check
-            )
-            return
-        self.config_entry.async_create_background_task(
-            self.hass, self._async_park(), f"{DOMAIN} let go {self.appliance_id}"
-        )
-
-    async def _async_park(self) -> None:
-        """Close the idle session; the entities keep their values and stay available."""
-        async with self._connect_lock:
-            if not self._connected or self._active or not self._on_demand or self._closing:
-                return
-            client = self.client
-            self._drop_client_listeners()
-            self._forget_unshown()
-            self._async_cancel_lan_retry()
-            self._connected = False
-            self._parked = True
-            self.link = None
-            # What the advertisement's counter says while nothing changes (link.ble_advertisement).
-            self._parked_changes = client.last_seq % CHANGES_MODULO
-            self.stats.parks += 1
-            self._cancel_poll = async_call_later(self.hass, ON_DEMAND_POLL_S, self._async_poll_due)
-            _LOGGER.debug("%s: idle, letting the BLE connection go", self.config_entry.title)
-            # Under the lock: a request's reconnect waits until the link is really down.
-            # A change meanwhile moves the counter: that advertisement is passed on later.
-            await client.disconnect_when_idle()
-
-    @callback
-    def _async_poll_due(self, _now: Any) -> None:
-        self._cancel_poll = None
-        self._async_unpark_soon()
-
-    @callback
-    def _async_advertised(self) -> None:
-        """An advertisement was passed on: reconnect if it says the state moved."""
-        if not self._parked:
-            self.async_wake_reconnect()
-            return
-        advertisement = self.advertisements.advertisement if self.advertisements else None
-        moved = advertisement is not None and advertisement.changes != self._parked_changes
-        if moved or not self.last_update_success:  # changed, or back in range
-            self._async_unpark_soon()
-
-    @callback
-    def _async_unpark_soon(self) -> None:
-        self.config_entry.async_create_background_task(
-            self.hass, self._async_unpark(), f"{DOMAIN} reconnect on demand {self.appliance_id}"
-        )
-
-    async def _async_unpark(self) -> bool:
-        """Connect again (state moved, a request, the poll); a failure is a lost connection."""
-        if not self._parked:
-            return self._connected
-        try:
-            await self._async_connect()
-        except LinkError as err:
-            if self._parked and not self._closing:
-                self._parked = False
-                self._async_cancel_on_demand_timers()
-                self.async_set_update_error(ApplianceUnreachable(str(err)))
-                self._reconnect.connection_lost(err)
-            return False
-        self.async_set_updated_data(self._state())
-        return True
-
-    async def _async_unpark_for_request(self) -> None:
-        """A request needs the session: open it first (the request then raises if it failed)."""
-        self.stats.on_demand_connects += 1
-        await self._async_unpark()
-
-    # --- two links: back to the LAN --------------------------------------
-
-    @callback
-    def _async_schedule_lan_retry(self) -> None:
-        """While on BLE with a LAN configured: try the LAN again in ``LAN_RETRY_S``."""
-        self._async_cancel_lan_retry()
-        if self.link is LinkKind.BLE and self.host and not self._closing:
-            self._cancel_lan_retry = async_call_later(
-                self.hass, LAN_RETRY_S, self._async_lan_retry_due
-            )
-
-    @callback
-    def _async_cancel_lan_retry(self) -> None:
-        if self._cancel_lan_retry is not None:
-            self._cancel_lan_retry()
-            self._cancel_lan_retry = None
-
-    @callback
-    def _async_lan_retry_due(self, _now: Any) -> None:
-        self._cancel_lan_retry = None
-        self.config_entry.async_create_background_task(
-            self.hass, self.async_try_lan(), f"{DOMAIN} back to the LAN {self.appliance_id}"
-        )
+    def _async_let_session_go(self) -> None:
+        """Forget the open session on purpose (parked): no listener, no pending push or retry."""
+        self._drop_client_listeners()
+        self._pushes.forget_unshown()
+        self._lan_retry.async_cancel()
+        self._connected = False
+        self.link = None
 
     async def async_try_lan(self) -> bool:
         """While connected over BLE: connect over the LAN and switch if it answers.
@@ -570,76 +378,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         during the switch is acknowledged or raised, never lost. True if the
         LAN is in use afterwards.
         """
-        async with self._connect_lock:
-            if not self._connected or self.link is not LinkKind.BLE or not self.host:
-                return self.link is LinkKind.LAN
-            started = time.monotonic()
-            try:
-                client = await self._async_open_client(LinkKind.LAN)
-            except LinkError as err:
-                _LOGGER.debug("%s: the LAN is still unreachable: %s", self.name, err)
-                self._async_schedule_lan_retry()
-                return False
-            if not self._connected or self._closing:  # BLE lost or unloading meanwhile
-                await client.disconnect()
-                return False
-            old = self.client
-            self._drop_client_listeners()
-            self._forget_unshown()
-            self._async_adopt(client, LinkKind.LAN, started)
-            self.stats.link_switches += 1
-            _LOGGER.info(
-                "%s: the LAN answers again; using it instead of BLE", self.config_entry.title
-            )
-        self.async_set_updated_data(self._state())
-        await old.disconnect_when_idle()
-        return True
-
-    @callback
-    def _async_follow_appliance(self, hello: HelloInfo, declaration: Declaration) -> None:
-        """After a reconnect, show what the appliance says now (it may have new firmware).
-
-        The device takes the firmware version, model and manufacturer it reports.
-        A changed declaration rebuilds the entities: those of capabilities it no
-        longer declares are removed, and the entry is reloaded so the others
-        follow the new declaration (new capabilities, bounds, options).
-        """
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, self.appliance_id)})
-        if device is not None:
-            info = self.device_info
-            registry.async_update_device(
-                device.id,
-                manufacturer=info.get("manufacturer"),
-                model=info.get("model"),
-                model_id=info.get("model_id"),
-                sw_version=info.get("sw_version"),
-            )
-        if self.declaration.to_dict() == declaration.to_dict():
-            if self.hello.firmware != hello.firmware:
-                _LOGGER.info(
-                    "%s now runs firmware %s (was %s)",
-                    self.config_entry.title,
-                    self.hello.firmware,
-                    hello.firmware,
-                )
-            return
-        now, then = set(self.declaration.capabilities), set(declaration.capabilities)
-        _LOGGER.info(
-            "%s now runs firmware %s (was %s) and declares other capabilities "
-            "(added: %s; removed: %s); reloading its entities",
-            self.config_entry.title,
-            self.hello.firmware,
-            hello.firmware,
-            ", ".join(sorted(now - then)) or "none",
-            ", ".join(sorted(then - now)) or "none",
-        )
-        gone = {f"{self.appliance_id}_{key}" for key in then - now}
-        entities = er.async_get(self.hass)
-        for entity in er.async_entries_for_config_entry(entities, self.config_entry.entry_id):
-            if entity.unique_id in gone:
-                entities.async_remove(entity.entity_id)
-        self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
+        return await self._lan_retry.async_try()
 
     def _keep_last_valid_values(self, client: ApplianceClient) -> None:
         """Values refused in the first read keep what the entities showed, if still valid."""
@@ -648,18 +387,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
             if key in previous:
                 with contextlib.suppress(LinkError):
                     client.state[key] = self.declaration.validate_reported(key, previous[key])
-
-    @callback
-    def _async_connection_restored(self) -> None:
-        if self._cancel_offline_timer is not None:
-            self._cancel_offline_timer()
-            self._cancel_offline_timer = None
-        async_clear_unreachable_issue(self.hass, self.appliance_id)
-        if self.address is not None:
-            async_clear_no_connection_slot_issue(self.hass, self.appliance_id)
-        self._state_issues = async_sync_state_issues(
-            self.hass, self._issue_owner, self.declaration.type_spec, self.client.state
-        )
 
     @callback
     def _handle_push(self, changed: Mapping[str, Value]) -> None:
@@ -673,38 +400,11 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         arriving meanwhile are merged, so each entity is written once for them.
         """
         self.stats.pushes += 1
-        self._active = True
+        self._ble.active = True
         self.data = self._state()
-        for update_callback, reads in list(self._push_listeners.values()):
-            if reads is None:
-                update_callback()
-        if not STATE_ISSUE_KEYS.isdisjoint(changed):
-            self._state_issues = async_sync_state_issues(
-                self.hass,
-                self._issue_owner,
-                self.declaration.type_spec,
-                self.client.state,
-                self._state_issues,
-            )
-        if self._unshown is not None:
-            self._unshown.update(changed)
-            return
-        self._unshown = dict(changed)
-        loop = self.hass.loop
-        due = self._last_shown + self._pacing.interval
-        if due <= loop.time():
-            self._show_pushed()
-        else:
-            self._cancel_show = loop.call_at(due, self._show_pushed)
-
-    @callback
-    def _show_pushed(self) -> None:
-        """Update the entities that read a key changed since their last update from pushes."""
-        changed, self._unshown, self._cancel_show = self._unshown or {}, None, None
-        self._last_shown = self.hass.loop.time()
-        for update_callback, reads in list(self._push_listeners.values()):
-            if reads is not None and reads.concerns(changed):
-                self.async_call_recording(update_callback, reads)
+        self._pushes.async_tell_unpaced()
+        self._issues.async_pushed(changed)
+        self._pushes.async_pushed(changed)
 
     @callback
     def _handle_disconnect(self, error: Exception | None) -> None:
@@ -715,18 +415,16 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         self._connected = False
         lost = self.link
         self.link = None
-        self._async_cancel_lan_retry()
+        self._lan_retry.async_cancel()
         self._drop_client_listeners()
-        self._forget_unshown()
+        self._pushes.forget_unshown()
         self.stats.disconnects += 1
         self.stats.last_disconnected = dt_util.utcnow().isoformat()
         self.stats.last_error = repr(error) if error else None
         self._reconnect.name = self.config_entry.title
         self._reconnect.address = self.links.where(lost)
         self.async_set_update_error(ApplianceUnreachable(str(error or "connection closed")))
-        self._cancel_offline_timer = async_call_later(
-            self.hass, self._offline_repair_s, self._async_offline_too_long
-        )
+        self._issues.async_connection_lost()
         self._reconnect.connection_lost(error)
         if len(self.links.kinds) > 1:
             # The other link may answer now: no reason to wait out the first backoff.
@@ -739,25 +437,6 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if self.last_update_success:
             self.last_update_success = False
             self.async_update_listeners()
-
-    @callback
-    def _async_offline_too_long(self, _now: Any) -> None:
-        self._cancel_offline_timer = None
-        if not self._connected:
-            async_raise_unreachable_issue(
-                self.hass,
-                self._issue_owner,
-                minutes=round(self._offline_repair_s / 60),
-                host=self.host,
-                port=self.port,
-                address=self.address,
-            )
-
-    def _forget_unshown(self) -> None:
-        """Drop pushes waiting to be shown: the connection that sent them is gone."""
-        if self._cancel_show is not None:
-            self._cancel_show.cancel()
-        self._unshown, self._cancel_show = None, None
 
     def _drop_client_listeners(self) -> None:
         for unsub in self._client_unsubs:
@@ -780,7 +459,7 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if self.address is None:
             return None
         self.advertisements = AdvertisementWatcher(
-            self.hass, self.address, self._async_advertised, self._async_not_advertising
+            self.hass, self.address, self._ble.async_advertised, self._async_not_advertising
         )
         return self.advertisements.async_start()
 
@@ -798,21 +477,21 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         """
         if self._closing:
             return
-        if self._parked:
+        if self._ble.parked:
             if lan:  # the LAN is back: leave BLE altogether
-                self._async_unpark_soon()
+                self._ble.async_unpark_soon()
         elif not self._connected:
             self._reconnect.wake()
-        elif lan and self.link is LinkKind.BLE and self._cancel_lan_retry is not None:
-            self._async_cancel_lan_retry()
-            self._async_lan_retry_due(None)
+        elif lan and self.link is LinkKind.BLE and self._lan_retry.scheduled:
+            self._lan_retry.async_cancel()
+            self._lan_retry.async_due(None)
 
     async def async_reconnect_now(self) -> bool:
         """Try to connect at once (repair flow) and wait for that attempt; True if connected."""
         if self._connected:
             return True
-        if self._parked:
-            return await self._async_unpark()
+        if self._ble.parked:
+            return await self._ble.async_unpark()
         # False when closing, or waiting for the user to pair again.
         return await self._reconnect.attempt_now() and self._connected
 
@@ -833,114 +512,49 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
     async def async_close(self) -> None:
         """Stop reconnecting and close the connection; nothing keeps running."""
         self._closing = True
-        self._async_cancel_lan_retry()
-        self._async_cancel_on_demand_timers()
-        if self._cancel_offline_timer is not None:
-            self._cancel_offline_timer()
-            self._cancel_offline_timer = None
+        self._lan_retry.async_cancel()
+        self._ble.async_cancel_timers()
+        self._issues.async_cancel()
         self._invalid.async_cancel()
         await self._reconnect.stop()
         self._drop_client_listeners()
-        self._forget_unshown()
+        self._pushes.forget_unshown()
         if self._connected:
             self._connected = False
             await self.client.disconnect()
         await self.async_shutdown()
 
-    @property
-    def _issue_owner(self) -> IssueOwner:
-        """This appliance as its repair issues name it."""
-        entry = self.config_entry
-        return IssueOwner(entry.entry_id, self.appliance_id, entry.title)
-
     @callback
     def async_remove_issues(self) -> None:
         """Delete every repair issue of this appliance (entry removed)."""
-        async_clear_all_issues(self.hass, self.appliance_id)
-        self._state_issues = None
+        self._issues.async_remove_all()
 
-    # --- commands ----------------------------------------------------------
+    # --- requests (coordinator_commands.py) ---------------------------------
 
-    def _unavailable(self) -> HomeAssistantError:
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="appliance_unavailable",
-            translation_placeholders={"appliance": self.config_entry.title},
-        )
+    async def _async_open_for_request(self) -> ApplianceClient:
+        """The open session's client, a parked one opened first; raises HomeAssistantError."""
+        if self._ble.parked:
+            await self._ble.async_unpark_for_request()
+        if not self._connected:
+            raise unavailable_error(self.config_entry.title)
+        self._ble.active = True
+        return self.client
 
     async def async_write(self, values: Mapping[str, Value]) -> None:
         """Write values; raise a translated HomeAssistantError if it cannot be done."""
-        validated: dict[str, Value] = {}
-        for key, value in values.items():
-            try:
-                validated[key] = self.declaration.validate_write(key, value)
-            except LinkError as err:
-                self.stats.rejected += 1
-                raise await self._value_error(key, value, err) from err
-        if self._parked:
-            await self._async_unpark_for_request()
-        if not self._connected:
-            raise self._unavailable()
-        self._active = True
-        self.stats.writes += 1
-        try:
-            await self.client.write(validated)
-        except TransportError as err:
-            raise self._unavailable() from err
-        except ValueRejectedError as err:
-            self.stats.rejected += 1
-            key = err.key or next(iter(validated))
-            raise await self._value_error(key, validated.get(key), err) from err
-        except LinkError as err:
-            self.stats.rejected += 1
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="write_rejected",
-                translation_placeholders={
-                    "keys": ", ".join(validated),
-                    "error": err.code.name,
-                    "reason": await self._refusal(f"the change of {', '.join(validated)}", err),
-                    "detail": err.message,
-                },
-            ) from err
-
-    async def _refusal(self, what: str, err: LinkError) -> str:
-        """Log the appliance's own (English) words; return the reason a person reads."""
-        _LOGGER.info("%s refused %s: %s", self.config_entry.title, what, err)
-        return await async_error_reason(self.hass, err.code)
-
-    async def _value_error(self, key: str, value: object, err: LinkError) -> HomeAssistantError:
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="value_out_of_range",
-            translation_placeholders={
-                "key": key,
-                "value": str(value),
-                "reason": await self._refusal(f"{value} for {key}", err),
-                "detail": err.message,
-            },
-        )
+        await self._requests.async_write(values)
 
     async def async_command(self, name: str, args: Mapping[str, int] | None = None) -> None:
         """Send a command; raise a translated HomeAssistantError if it is not accepted."""
-        try:
-            normalised = self.declaration.validate_command(name, args or {})
-        except LinkError as err:
-            self.stats.rejected += 1
-            raise await self._command_error(name, err) from err
-        if self._parked:
-            await self._async_unpark_for_request()
-        if not self._connected:
-            raise self._unavailable()
-        self._active = True
-        self.stats.commands += 1
-        try:
-            await self.client.command(name, normalised)
-        except TransportError as err:
-            raise self._unavailable() from err
-        except LinkError as err:
-            self.stats.rejected += 1
-            raise await self._command_error(name, err) from err
+        await self._requests.async_command(name, args)
+
+    async def async_panel_request(self, send: Callable[[ApplianceClient], Awaitable[None]]) -> None:
+        """Send a voice panel request (PROTOCOL.md 7.5) on the current connection.
+
+        Raises a translated HomeAssistantError when the appliance is unreachable
+        or refuses it.
+        """
+        await self._requests.async_panel_request(send)
 
     @callback
     def async_add_client_hook(
@@ -955,40 +569,3 @@ class LiuzhouCoordinator(DataUpdateCoordinator[ApplianceState]):
         if self._connected:
             self._client_unsubs.append(hook(self.client))
         return lambda: self._client_hooks.remove(hook)
-
-    async def async_panel_request(self, send: Callable[[ApplianceClient], Awaitable[None]]) -> None:
-        """Send a voice panel request (PROTOCOL.md 7.5) on the current connection.
-
-        Raises a translated HomeAssistantError when the appliance is unreachable
-        or refuses it.
-        """
-        if self._parked:
-            await self._async_unpark_for_request()
-        if not self._connected:
-            raise self._unavailable()
-        self._active = True
-        try:
-            await send(self.client)
-        except TransportError as err:
-            raise self._unavailable() from err
-        except LinkError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="panel_rejected",
-                translation_placeholders={
-                    "appliance": self.config_entry.title,
-                    "detail": str(err),
-                },
-            ) from err
-
-    async def _command_error(self, name: str, err: LinkError) -> HomeAssistantError:
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="command_rejected",
-            translation_placeholders={
-                "command": name,
-                "error": err.code.name,
-                "reason": await self._refusal(name, err),
-                "detail": err.message,
-            },
-        )

@@ -375,7 +375,15 @@ def _source(name: str) -> str:
 def test_every_translation_key_used_in_code_exists() -> None:
     en = TRANSLATIONS["en"]
     used = set()
-    for name in ("coordinator.py", "issues.py", "repairs.py", "config_flow.py", "entry_points.py"):
+    sources = (
+        "coordinator.py",
+        "coordinator_commands.py",
+        "issues.py",
+        "repairs.py",
+        "config_flow.py",
+        "entry_points.py",
+    )
+    for name in sources:
         used |= set(re.findall(r'translation_key="(\w+)"', _source(name)))
     for key in used:
         assert key in en["exceptions"] or key in en["issues"], key

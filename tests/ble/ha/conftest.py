@@ -270,8 +270,8 @@ def quick_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
     Moving Home Assistant's clock instead would also fire the Bluetooth stack's
     own timers (supervision timeouts) and drop the link for the wrong reason.
     """
-    monkeypatch.setattr(f"{COORDINATOR}.ON_DEMAND_IDLE_S", 0.3)
-    monkeypatch.setattr(f"{COORDINATOR}.ON_DEMAND_POLL_S", 1.0)
+    monkeypatch.setattr(f"{ON_DEMAND}.ON_DEMAND_IDLE_S", 0.3)
+    monkeypatch.setattr(f"{ON_DEMAND}.ON_DEMAND_POLL_S", 1.0)
 
 
-COORDINATOR = "custom_components.liuzhou_appliances.coordinator"
+ON_DEMAND = "custom_components.liuzhou_appliances.coordinator_on_demand"
