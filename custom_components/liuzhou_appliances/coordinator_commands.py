@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
@@ -24,6 +23,7 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from .bluetooth import OutOfConnectionSlots
 from .connection_stats import ConnectionStats
 from .const import DOMAIN
+from .coordinator_view import CoordinatorView
 from .link.client import ApplianceClient
 from .link.declaration import Declaration
 from .link.errors import KeyRejectedError, LinkError, TransportError, ValueRejectedError
@@ -89,16 +89,8 @@ async def async_connect_error(
     )
 
 
-class RequestsOwner(Protocol):
+class RequestsOwner(CoordinatorView, Protocol):
     """What requests read of the coordinator that owns them."""
-
-    @property
-    def hass(self) -> HomeAssistant:
-        """The Home Assistant instance."""
-
-    @property
-    def config_entry(self) -> ConfigEntry[Any]:
-        """The appliance's entry: its title names it in errors and the log."""
 
     @property
     def declaration(self) -> Declaration:

@@ -9,34 +9,22 @@ capabilities it no longer declares and reloads the entry.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import DOMAIN
+from .coordinator_view import CoordinatorView
 from .link.codec import HelloInfo
 from .link.declaration import Declaration
 
 _LOGGER = logging.getLogger(__package__)
 
 
-class FollowingCoordinator(Protocol):
+class FollowingCoordinator(CoordinatorView, Protocol):
     """What following the appliance reads of its coordinator."""
-
-    @property
-    def hass(self) -> HomeAssistant:
-        """The Home Assistant instance."""
-
-    @property
-    def config_entry(self) -> ConfigEntry[Any]:
-        """The appliance's entry."""
-
-    @property
-    def appliance_id(self) -> str:
-        """The appliance's id: the device's identifier."""
 
     @property
     def device_info(self) -> DeviceInfo:

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_call_later
 
 from .const import CONF_OFFLINE_REPAIR_MINUTES, DEFAULT_OFFLINE_REPAIR_MINUTES
+from .coordinator_view import CoordinatorView
 from .issues import (
     STATE_ISSUE_KEYS,
     IssueId,
@@ -37,20 +38,8 @@ from .link.declaration import Declaration
 from .link.model import Value
 
 
-class IssuesOwner(Protocol):
+class IssuesOwner(CoordinatorView, Protocol):
     """What ``ApplianceIssues`` reads of the coordinator that owns it."""
-
-    @property
-    def hass(self) -> HomeAssistant:
-        """The Home Assistant instance."""
-
-    @property
-    def config_entry(self) -> ConfigEntry[Any]:
-        """The appliance's entry: its id and title name the issues."""
-
-    @property
-    def appliance_id(self) -> str:
-        """The appliance's id, in the issue ids."""
 
     @property
     def session_open(self) -> bool:

@@ -22,14 +22,14 @@ import logging
 import time
 from typing import Any, Protocol
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_call_later
 
 from .bluetooth import AdvertisementWatcher
 from .connection_stats import ConnectionStats
 from .const import DOMAIN
 from .coordinator_pushes import PushFanout
+from .coordinator_view import CoordinatorView
 from .link.ble_advertisement import CHANGES_MODULO
 from .link.client import ApplianceClient
 from .link.declaration import BleConnection, Declaration
@@ -41,7 +41,7 @@ from .pushed_state import ApplianceState
 _LOGGER = logging.getLogger(__package__)
 
 
-class OnDemandOwner(Protocol):
+class OnDemandOwner(CoordinatorView, Protocol):
     """What ``BleOnDemand`` and ``LanRetry`` use of the coordinator that owns them.
 
     Its connection's own parts included: the lock that keeps one connection
@@ -49,20 +49,8 @@ class OnDemandOwner(Protocol):
     """
 
     @property
-    def hass(self) -> HomeAssistant:
-        """The Home Assistant instance."""
-
-    @property
-    def config_entry(self) -> ConfigEntry[Any]:
-        """The appliance's entry (background tasks, the title in the log)."""
-
-    @property
     def name(self) -> str:
         """The coordinator's name, in debug messages."""
-
-    @property
-    def appliance_id(self) -> str:
-        """The appliance's id, in task names."""
 
     @property
     def host(self) -> str | None:
