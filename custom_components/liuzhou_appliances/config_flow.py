@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
-import math
 from typing import Any
 
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
@@ -22,18 +21,11 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import instance_id, selector
+from homeassistant.helpers import selector
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
-from .bluetooth import (
-    NoConnectableAdapter,
-    NotInRange,
-    OutOfConnectionSlots,
-    appliance_advertisement,
-    async_nearby_appliances,
-    ble_opener,
-)
+from .bluetooth import appliance_advertisement, async_nearby_appliances
 from .const import (
     CONF_ADDRESS,
     CONF_APPLIANCE_ID,
@@ -44,23 +36,19 @@ from .const import (
     DOMAIN,
     HOUSEHOLD_UNIQUE_ID,
 )
+from .flow_pairing import (
+    PairingFailed,
+    async_get_hub_id,
+    async_identify,
+    async_pair,
+    entry_data,
+    link_error_key as _link_error_key,
+)
 from .household_flow import HouseholdOptionsFlow, async_validate_household, household_schema
 from .link.ble_advertisement import BleAdvertisement
-from .link.client import ApplianceClient, PairingResult, pair
-from .link.codec import SUPPORTED_VERSIONS, HelloInfo
+from .link.client import PairingResult
+from .link.codec import SUPPORTED_VERSIONS
 from .link.discovery import DEFAULT_PORT, parse_txt
-from .link.errors import (
-    BusyError,
-    InvalidStateError,
-    KeyRejectedError,
-    LinkError,
-    RateLimitedError,
-    TimedOutError,
-    TransportError,
-    UnsupportedVersionError,
-    WrongCodeError,
-)
-from .link.pairing import PAIRING_WINDOW_S, InvalidPairingCode, normalise_pairing_code
 from .naming import (
     async_default_name,
     async_household_title,
@@ -68,55 +56,13 @@ from .naming import (
 )
 from .options_flow import LiuzhouOptionsFlow
 
+# Imported from here by the tests, the benchmarks and the fleet tools.
+__all__ = ["LiuzhouConfigFlow", "_link_error_key", "async_get_hub_id"]
+
 _LOGGER = logging.getLogger(__package__)
 
 _PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
 _CODE_SCHEMA = vol.Schema({vol.Required(CONF_PAIRING_CODE): str})
-
-
-class PairingFailed(Exception):
-    """Pairing or connecting did not work; ``error`` is the translated error key."""
-
-    def __init__(self, error: str, placeholders: Mapping[str, str] | None = None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.placeholders = dict(placeholders or {})
-
-
-def _link_error_key(err: LinkError, *, pairing: bool = False) -> tuple[str, dict[str, str]]:
-    """Map a protocol error to the form error shown to the user.
-
-    ``pairing``: the error answered a pairing attempt, where INVALID_STATE
-    means the appliance is not open for pairing (PROTOCOL.md 5.5).
-    """
-    if pairing and err.means(InvalidStateError):
-        return "pairing_closed", {"minutes": str(round(PAIRING_WINDOW_S / 60))}
-    if err.means(WrongCodeError):
-        return "wrong_code", {}
-    if err.means(RateLimitedError):
-        retry_after = err.retry_after or 0
-        return "rate_limited", {"retry_after": str(max(1, math.ceil(retry_after)))}
-    if err.means(UnsupportedVersionError):
-        return "unsupported_version", {}
-    if err.means(KeyRejectedError):
-        return "key_rejected", {}
-    if err.means(BusyError):
-        return "busy", {}
-    if err.means(TimedOutError):
-        return "timed_out", {}
-    _LOGGER.warning("Unexpected error from the appliance: %s", err)
-    return "unknown", {}
-
-
-def _unreachable_key(err: TransportError, *, ble: bool) -> str:
-    """The form error for a connection that could not be made."""
-    if isinstance(err, NoConnectableAdapter):
-        return "no_bluetooth_adapter"
-    if isinstance(err, NotInRange):
-        return "ble_not_in_range"
-    if isinstance(err, OutOfConnectionSlots):
-        return "ble_no_connection_slot"
-    return "ble_cannot_connect" if ble else "cannot_connect"
 
 
 @callback
@@ -126,11 +72,6 @@ def _async_wake_entry(hass: HomeAssistant, entry: ConfigEntry, *, lan: bool = Fa
         entry.runtime_data.coordinator.async_wake_reconnect(lan=lan)
     elif entry.state is ConfigEntryState.SETUP_RETRY:
         hass.config_entries.async_schedule_reload(entry.entry_id)
-
-
-async def async_get_hub_id(hass: Any) -> str:
-    """This Home Assistant's identity towards appliances (stable per installation)."""
-    return f"ha-{(await instance_id.async_get(hass))[:16]}"
 
 
 class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -157,52 +98,6 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         if config_entry.unique_id == HOUSEHOLD_UNIQUE_ID:
             return HouseholdOptionsFlow()
         return LiuzhouOptionsFlow()
-
-    # --- helpers -----------------------------------------------------------
-
-    async def _async_pair(self, where: Mapping[str, Any], code: str) -> tuple[PairingResult, str]:
-        """Pair with the code over the LAN (host, port) or BLE (address).
-
-        Raises PairingFailed with the form error.
-        """
-        try:
-            digits = normalise_pairing_code(code)
-        except InvalidPairingCode:
-            raise PairingFailed("invalid_code_format") from None
-        hub_id = await async_get_hub_id(self.hass)
-        host, port = where.get(CONF_HOST), where.get(CONF_PORT, DEFAULT_PORT)
-        address = None if host else where[CONF_ADDRESS]
-        try:
-            if address is None:
-                result = await pair(str(host), port, digits, hub_id=hub_id)
-            else:
-                result = await pair(
-                    "",
-                    0,
-                    digits,
-                    hub_id=hub_id,
-                    open_transport=ble_opener(self.hass, address, DOMAIN),
-                )
-        except TransportError as err:
-            _LOGGER.debug("Cannot reach %s: %s", address or f"{host}:{port}", err)
-            raise PairingFailed(_unreachable_key(err, ble=address is not None)) from err
-        except LinkError as err:
-            error, placeholders = _link_error_key(err, pairing=True)
-            raise PairingFailed(error, placeholders) from err
-        except Exception as err:
-            _LOGGER.exception("Unexpected error pairing with %s", address or f"{host}:{port}")
-            raise PairingFailed("unknown") from err
-        return result, hub_id
-
-    def _entry_data(
-        self, where: Mapping[str, Any], result: PairingResult, hub_id: str
-    ) -> dict[str, Any]:
-        return {
-            **where,
-            CONF_APPLIANCE_ID: result.hello.appliance_id,
-            CONF_KEY: result.key.hex(),
-            CONF_HUB_ID: hub_id,
-        }
 
     # --- manual entry ------------------------------------------------------
 
@@ -244,8 +139,8 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             host = user_input[CONF_HOST].strip()
             port = user_input[CONF_PORT]
             try:
-                result, hub_id = await self._async_pair(
-                    {CONF_HOST: host, CONF_PORT: port}, user_input[CONF_PAIRING_CODE]
+                result, hub_id = await async_pair(
+                    self.hass, {CONF_HOST: host, CONF_PORT: port}, user_input[CONF_PAIRING_CODE]
                 )
             except PairingFailed as failed:
                 errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
@@ -422,7 +317,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         self, address: str, advertisement: BleAdvertisement, code: str
     ) -> ConfigFlowResult:
         """Pair over BLE; on to naming, or abort if it is configured or not what was heard."""
-        result, hub_id = await self._async_pair({CONF_ADDRESS: address}, code)
+        result, hub_id = await async_pair(self.hass, {CONF_ADDRESS: address}, code)
         appliance_id = result.hello.appliance_id
         if not advertisement.is_for(appliance_id):
             return self.async_abort(reason="different_appliance")
@@ -443,8 +338,10 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {"name": self._name}
         if user_input is not None:
             try:
-                result, hub_id = await self._async_pair(
-                    {CONF_HOST: self._host, CONF_PORT: self._port}, user_input[CONF_PAIRING_CODE]
+                result, hub_id = await async_pair(
+                    self.hass,
+                    {CONF_HOST: self._host, CONF_PORT: self._port},
+                    user_input[CONF_PAIRING_CODE],
                 )
             except PairingFailed as failed:
                 errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
@@ -483,7 +380,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
                 description_placeholders={"appliance_id": str(info.get(CONF_APPLIANCE_ID))},
             )
         try:
-            result, hub_id = await self._async_pair(where, info[CONF_PAIRING_CODE])
+            result, hub_id = await async_pair(self.hass, where, info[CONF_PAIRING_CODE])
         except PairingFailed as failed:
             return self.async_abort(
                 reason="provision_failed",
@@ -497,7 +394,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         name = str(info.get(CONF_NAME) or "").strip()
         return self.async_create_entry(
             title=name or await async_default_name(self.hass, result.hello.type),
-            data=self._entry_data(where, result, hub_id),
+            data=entry_data(where, result, hub_id),
         )
 
     def _provision_where(self, info: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -526,7 +423,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         hello = result.hello
         default = await async_default_name(self.hass, hello.type)
         if user_input is not None:
-            data = self._entry_data(where, result, hub_id)
+            data = entry_data(where, result, hub_id)
             if area_id := user_input.get(CONF_AREA_ID):
                 data[CONF_AREA_ID] = area_id
             name = str(user_input.get(CONF_NAME, "")).strip() or default
@@ -562,7 +459,9 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         placeholders: dict[str, str] = {"name": entry.title}
         if user_input is not None:
             try:
-                result, hub_id = await self._async_pair(entry.data, user_input[CONF_PAIRING_CODE])
+                result, hub_id = await async_pair(
+                    self.hass, entry.data, user_input[CONF_PAIRING_CODE]
+                )
             except PairingFailed as failed:
                 errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
                     failed.error
@@ -607,7 +506,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             host = user_input[CONF_HOST].strip()
             port = user_input[CONF_PORT]
             try:
-                hello = await self._async_identify(host, port, entry)
+                hello = await async_identify(host, port, entry)
             except PairingFailed as failed:
                 errors["base"] = failed.error
                 placeholders.update(failed.placeholders)
@@ -632,29 +531,3 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders=placeholders,
         )
-
-    async def _async_identify(self, host: str, port: int, entry: ConfigEntry) -> HelloInfo:
-        """Connect with the entry's key and return who answered.
-
-        Another appliance cannot accept our key; its HELLO still says who it is,
-        which the caller reports as a different appliance.
-        """
-        client = ApplianceClient(
-            host, port, bytes.fromhex(entry.data[CONF_KEY]), hub_id=entry.data[CONF_HUB_ID]
-        )
-        try:
-            await client.connect()
-            assert client.hello is not None  # set by connect()
-            return client.hello
-        except TransportError as err:
-            raise PairingFailed("cannot_connect") from err
-        except LinkError as err:
-            if client.hello is not None and client.hello.appliance_id != entry.unique_id:
-                return client.hello
-            error, placeholders = _link_error_key(err)
-            raise PairingFailed(error, placeholders) from err
-        except Exception as err:
-            _LOGGER.exception("Unexpected error connecting to %s:%s", host, port)
-            raise PairingFailed("unknown") from err
-        finally:
-            await client.disconnect()
