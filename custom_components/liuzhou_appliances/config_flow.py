@@ -2,30 +2,29 @@
 
 The pairing code is used once to run SPAKE2 with the appliance and is never
 stored; the entry keeps the long-term key the appliance hands over.
+
+Here: the menu, manual entry, the household energy entry, the provision step,
+naming, reauthentication and reconfiguration. Appliances found by zeroconf or
+Bluetooth: flow_discovery.py. Pairing and its form errors: flow_pairing.py.
+The options flows: options_flow.py and household_flow.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-import logging
 from typing import Any
 
-from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.config_entries import (
     SOURCE_ZEROCONF,
     ConfigEntry,
-    ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.helpers import selector
-from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import voluptuous as vol
 
-from .bluetooth import appliance_advertisement, async_nearby_appliances
 from .const import (
     CONF_ADDRESS,
     CONF_APPLIANCE_ID,
@@ -36,7 +35,9 @@ from .const import (
     DOMAIN,
     HOUSEHOLD_UNIQUE_ID,
 )
+from .flow_discovery import DiscoverySteps
 from .flow_pairing import (
+    CODE_SCHEMA,
     PairingFailed,
     async_get_hub_id,
     async_identify,
@@ -47,8 +48,7 @@ from .flow_pairing import (
 from .household_flow import HouseholdOptionsFlow, async_validate_household, household_schema
 from .link.ble_advertisement import BleAdvertisement
 from .link.client import PairingResult
-from .link.codec import SUPPORTED_VERSIONS
-from .link.discovery import DEFAULT_PORT, parse_txt
+from .link.discovery import DEFAULT_PORT
 from .naming import (
     async_default_name,
     async_household_title,
@@ -59,22 +59,10 @@ from .options_flow import LiuzhouOptionsFlow
 # Imported from here by the tests, the benchmarks and the fleet tools.
 __all__ = ["LiuzhouConfigFlow", "_link_error_key", "async_get_hub_id"]
 
-_LOGGER = logging.getLogger(__package__)
-
 _PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
-_CODE_SCHEMA = vol.Schema({vol.Required(CONF_PAIRING_CODE): str})
 
 
-@callback
-def _async_wake_entry(hass: HomeAssistant, entry: ConfigEntry, *, lan: bool = False) -> None:
-    """A configured appliance was seen (``lan``: by zeroconf): reconnect now, not later."""
-    if entry.state is ConfigEntryState.LOADED:
-        entry.runtime_data.coordinator.async_wake_reconnect(lan=lan)
-    elif entry.state is ConfigEntryState.SETUP_RETRY:
-        hass.config_entries.async_schedule_reload(entry.entry_id)
-
-
-class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
+class LiuzhouConfigFlow(DiscoverySteps, domain=DOMAIN):
     """Add a Liuzhou appliance."""
 
     VERSION = 1
@@ -169,193 +157,6 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="appliance",
             data_schema=schema,
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    # --- zeroconf ----------------------------------------------------------
-
-    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
-        """An appliance announced itself; known ones get their address updated."""
-        try:
-            txt = parse_txt(discovery_info.properties)
-        except ValueError as err:
-            _LOGGER.debug("Ignoring %s: %s", discovery_info.name, err)
-            return self.async_abort(reason="invalid_discovery_info")
-        host = discovery_info.host
-        port = discovery_info.port or DEFAULT_PORT
-        await self.async_set_unique_id(txt.appliance_id)
-        if not any(
-            txt.supports(v) for v in range(SUPPORTED_VERSIONS[0], SUPPORTED_VERSIONS[1] + 1)
-        ):
-            return self.async_abort(reason="unsupported_version")
-        self._async_wake_known_appliance(txt.appliance_id, host, port)
-        self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
-        self._host, self._port = host, port
-        self._name = f"{await async_type_name(self.hass, txt.type)} {txt.model} ({host})"
-        # host and port also let provisioning by appliance id find this discovery.
-        self.context["title_placeholders"] = {"name": self._name, "host": host, "port": str(port)}
-        return await self.async_step_zeroconf_confirm()
-
-    @callback
-    def _async_wake_known_appliance(self, appliance_id: str, host: str, port: int) -> None:
-        """Zeroconf sees a configured appliance: reconnect now instead of after the backoff."""
-        entry = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, appliance_id)
-        if entry is None or (entry.data.get(CONF_HOST), entry.data.get(CONF_PORT)) != (host, port):
-            return  # unknown, or moved: the address update reloads the entry
-        _async_wake_entry(self.hass, entry, lan=True)
-
-    # --- Bluetooth -----------------------------------------------------------
-
-    async def async_step_bluetooth(
-        self, discovery_info: BluetoothServiceInfoBleak
-    ) -> ConfigFlowResult:
-        """Home Assistant's Bluetooth heard an appliance; a known one is woken up."""
-        advertisement = appliance_advertisement(discovery_info)
-        if advertisement is None:
-            return self.async_abort(reason="invalid_discovery_info")
-        address = discovery_info.address
-        for entry in self._async_current_entries(include_ignore=False):
-            if entry.unique_id and advertisement.is_for(entry.unique_id):
-                if entry.data.get(CONF_ADDRESS) != address:
-                    # A second link (links.py): the LAN stays in use while it answers.
-                    # The reload starts following the advertisements (and the RSSI sensor).
-                    self.hass.config_entries.async_update_entry(
-                        entry, data={**entry.data, CONF_ADDRESS: address}
-                    )
-                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
-                    return self.async_abort(reason="already_configured")
-                _async_wake_entry(self.hass, entry)
-                return self.async_abort(reason="already_configured")
-        # The id is in the scan response (active scanning); else the address stands in
-        # until the appliance's HELLO names it.
-        name = discovery_info.name
-        await self.async_set_unique_id(name if advertisement.is_for(name) else address)
-        self._abort_if_unique_id_configured()
-        self._address, self._advertisement = address, advertisement
-        self._name = f"{await async_type_name(self.hass, advertisement.type)} ({address})"
-        self.context["title_placeholders"] = {"name": self._name}
-        return await self.async_step_bluetooth_confirm()
-
-    async def async_step_bluetooth_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The user confirms the appliance heard over Bluetooth and types its pairing code."""
-        assert self._address is not None
-        assert self._advertisement is not None
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"name": self._name}
-        if user_input is not None:
-            try:
-                return await self._async_pair_ble(
-                    self._address, self._advertisement, user_input[CONF_PAIRING_CODE]
-                )
-            except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
-        return self.async_show_form(
-            step_id="bluetooth_confirm",
-            data_schema=_CODE_SCHEMA,
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    async def async_step_nearby(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Pick an appliance Home Assistant's Bluetooth hears, and type its pairing code."""
-        configured = [
-            entry.unique_id
-            for entry in self._async_current_entries(include_ignore=False)
-            if entry.unique_id
-        ]
-        nearby = {
-            found.address: found
-            for found in async_nearby_appliances(self.hass)
-            if not any(found.advertisement.is_for(known) for known in configured)
-        }
-        if not nearby:
-            return self.async_abort(reason="no_nearby_appliances")
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {}
-        if user_input is not None and (found := nearby.get(user_input[CONF_ADDRESS])):
-            try:
-                return await self._async_pair_ble(
-                    found.address, found.advertisement, user_input[CONF_PAIRING_CODE]
-                )
-            except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
-        options = [
-            selector.SelectOptionDict(
-                value=found.address,
-                label=f"{await async_type_name(self.hass, found.advertisement.type)} "
-                f"({found.address}, {found.rssi} dBm)",
-            )
-            for found in nearby.values()
-        ]
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_ADDRESS): selector.SelectSelector(
-                    selector.SelectSelectorConfig(options=options)
-                ),
-                vol.Required(CONF_PAIRING_CODE): str,
-            }
-        )
-        return self.async_show_form(
-            step_id="nearby",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {CONF_ADDRESS: (user_input or {}).get(CONF_ADDRESS)}
-            ),
-            errors=errors,
-            description_placeholders=placeholders,
-        )
-
-    async def _async_pair_ble(
-        self, address: str, advertisement: BleAdvertisement, code: str
-    ) -> ConfigFlowResult:
-        """Pair over BLE; on to naming, or abort if it is configured or not what was heard."""
-        result, hub_id = await async_pair(self.hass, {CONF_ADDRESS: address}, code)
-        appliance_id = result.hello.appliance_id
-        if not advertisement.is_for(appliance_id):
-            return self.async_abort(reason="different_appliance")
-        await self.async_set_unique_id(appliance_id, raise_on_progress=False)
-        # Pairing again replaced the appliance's key: keep the entry's in step.
-        self._abort_if_unique_id_configured(
-            updates={CONF_ADDRESS: address, CONF_KEY: result.key.hex()}
-        )
-        self._paired = ({CONF_ADDRESS: address}, result, hub_id)
-        return await self.async_step_name()
-
-    async def async_step_zeroconf_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """The user confirms the discovered appliance and types its pairing code."""
-        assert self._host is not None
-        errors: dict[str, str] = {}
-        placeholders: dict[str, str] = {"name": self._name}
-        if user_input is not None:
-            try:
-                result, hub_id = await async_pair(
-                    self.hass,
-                    {CONF_HOST: self._host, CONF_PORT: self._port},
-                    user_input[CONF_PAIRING_CODE],
-                )
-            except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
-            else:
-                if result.hello.appliance_id != self.unique_id:
-                    return self.async_abort(reason="different_appliance")
-                self._paired = ({CONF_HOST: self._host, CONF_PORT: self._port}, result, hub_id)
-                return await self.async_step_name()
-        return self.async_show_form(
-            step_id="zeroconf_confirm",
-            data_schema=_CODE_SCHEMA,
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -475,7 +276,7 @@ class LiuzhouConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=_CODE_SCHEMA,
+            data_schema=CODE_SCHEMA,
             errors=errors,
             description_placeholders=placeholders,
         )

@@ -16,9 +16,10 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import instance_id
+import voluptuous as vol
 
 from .bluetooth import NoConnectableAdapter, NotInRange, OutOfConnectionSlots, ble_opener
-from .const import CONF_ADDRESS, CONF_APPLIANCE_ID, CONF_HUB_ID, CONF_KEY, DOMAIN
+from .const import CONF_ADDRESS, CONF_APPLIANCE_ID, CONF_HUB_ID, CONF_KEY, CONF_PAIRING_CODE, DOMAIN
 from .link.client import ApplianceClient, PairingResult, pair
 from .link.codec import HelloInfo
 from .link.discovery import DEFAULT_PORT
@@ -36,6 +37,9 @@ from .link.errors import (
 from .link.pairing import PAIRING_WINDOW_S, InvalidPairingCode, normalise_pairing_code
 
 _LOGGER = logging.getLogger(__package__)
+
+# The form that asks for the pairing code (zeroconf, Bluetooth, reauthentication).
+CODE_SCHEMA = vol.Schema({vol.Required(CONF_PAIRING_CODE): str})
 
 
 class PairingFailed(Exception):

@@ -387,8 +387,10 @@ def test_every_translation_key_used_in_code_exists() -> None:
         used |= set(re.findall(r'translation_key="(\w+)"', _source(name)))
     for key in used:
         assert key in en["exceptions"] or key in en["issues"], key
-    # The config flow and its pairing (flow_pairing.py): the form errors and abort reasons.
-    flow = _source("config_flow.py") + _source("flow_pairing.py")
+    # The config flow, its discovery steps and its pairing: steps, form errors, abort reasons.
+    flow = "".join(
+        _source(name) for name in ("config_flow.py", "flow_discovery.py", "flow_pairing.py")
+    )
     flow_keys = (
         set(re.findall(r'reason="(\w+)"', flow))
         | set(re.findall(r'PairingFailed\("(\w+)"', flow))
