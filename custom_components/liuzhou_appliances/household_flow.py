@@ -25,7 +25,6 @@ from .const import (
     CONF_OCCUPANCY_ENTITY,
     CONF_OUTDOOR_HUMIDITY_ENTITY,
     CONF_OUTDOOR_TEMPERATURE_ENTITY,
-    CONF_PAIRING_CODE,
     CONF_POWER_CAP_KW,
     CONF_POWER_LIMIT_KW,
     CONF_SOLAR_SURPLUS_ENTITY,
@@ -50,10 +49,6 @@ from .naming import (
     async_tariff_problem_text,
 )
 from .room_options import HouseDefaultsStep
-
-_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
-_CODE_SCHEMA = vol.Schema({vol.Required(CONF_PAIRING_CODE): str})
-
 
 _KW = vol.All(vol.Coerce(float), vol.Range(min=0.1, max=1000))
 _POWER_SENSOR = selector.EntitySelector(

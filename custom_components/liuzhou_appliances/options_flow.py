@@ -14,7 +14,6 @@ from .compat import OptionsFlowWithReload
 from .const import (
     CONF_KEEPALIVE_INTERVAL,
     CONF_OFFLINE_REPAIR_MINUTES,
-    CONF_PAIRING_CODE,
     CONF_VOICE_LOG,
     DEFAULT_KEEPALIVE_INTERVAL,
     DEFAULT_OFFLINE_REPAIR_MINUTES,
@@ -24,9 +23,6 @@ from .const import (
     MIN_OFFLINE_REPAIR_MINUTES,
 )
 from .runtime_data import loaded_appliance
-
-_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
-_CODE_SCHEMA = vol.Schema({vol.Required(CONF_PAIRING_CODE): str})
 
 
 class LiuzhouOptionsFlow(OptionsFlowWithReload):
