@@ -3,7 +3,9 @@
 ``NetworkModule`` is what runs on a real appliance's network module (see
 ``python -m firmware_bridge bridge``); ``simulated_appliances`` runs any mix of
 simulated appliances the same way, each simulator playing the MCU on the far
-end of an in-process serial link.
+end of an in-process serial link. The zeroconf record and the zeroconf
+instance that announces it are built in ``advertisement.py`` (importable from
+here too).
 """
 
 from __future__ import annotations
@@ -12,25 +14,17 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
 from dataclasses import dataclass, field
-import ipaddress
 import logging
 import os
 from pathlib import Path
-import socket
 import tempfile
 from typing import Any, Final
 
-import ifaddr
-from zeroconf import IPVersion, ServiceInfo
+from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
 from custom_components.liuzhou_appliances.link.declaration import Declaration
-from custom_components.liuzhou_appliances.link.discovery import (
-    DEFAULT_PORT,
-    SERVICE_TYPE,
-    build_txt,
-    service_name,
-)
+from custom_components.liuzhou_appliances.link.discovery import DEFAULT_PORT
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.link.pairing import (
     FilePairingStateStore,
@@ -43,13 +37,28 @@ from custom_components.liuzhou_appliances.link.server import (
     KeyStore,
 )
 
+from .advertisement import LOOPBACK, build_service_info, zeroconf_for
 from .mcu import McuBackend, SimulatedSerialMcu, memory_link_pair
 from .panel import SimulatedPanel
 from .simulators import AppliancePhysics, create_simulator
 
+__all__ = [
+    "APP_DIR_NAME",
+    "LOOPBACK",
+    "SHORT_NAMES",
+    "NetworkModule",
+    "SimulatedProduct",
+    "build_service_info",
+    "default_state_dir",
+    "key_path",
+    "pairing_state_path",
+    "simulated_appliances",
+    "simulator_state_path",
+    "zeroconf_for",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
-LOOPBACK: Final = "127.0.0.1"
 # The short names of simulated appliances ("washer-1"), for people typing at their panels.
 SHORT_NAMES: Final = {
     ApplianceType.ROOM_AIR_CONDITIONER: "ac",
@@ -79,55 +88,6 @@ def pairing_state_path(state_dir: Path, appliance_id: str) -> Path:
 def simulator_state_path(state_dir: Path, appliance_id: str) -> Path:
     """The saved simulator state (energy counter...) of an appliance."""
     return state_dir / f"{appliance_id}.state.json"
-
-
-def zeroconf_for(host: str) -> AsyncZeroconf:
-    """A zeroconf instance that advertises where ``host`` is reachable.
-
-    Served on loopback, the advertisement stays on loopback too, so simulated
-    appliances never show up on the real network.
-    """
-    if ipaddress.ip_address(host).is_loopback:
-        return AsyncZeroconf(interfaces=[LOOPBACK], ip_version=IPVersion.V4Only)
-    return AsyncZeroconf(ip_version=IPVersion.V4Only)
-
-
-def _interface_addresses() -> list[str]:
-    """The IPv4 addresses of this machine's network interfaces, loopback left out."""
-    found: list[str] = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback:
-                found.append(ip.ip)
-    return sorted(set(found))
-
-
-def build_service_info(
-    identity: ApplianceIdentity,
-    *,
-    host: str,
-    port: int,
-    paired: bool,
-    protocol: tuple[int, int],
-) -> ServiceInfo:
-    """The DNS-SD record of an appliance (TXT schema from link.discovery)."""
-    unspecified = ipaddress.ip_address(host).is_unspecified
-    addresses = _interface_addresses() if unspecified else [host]
-    return ServiceInfo(
-        SERVICE_TYPE,
-        service_name(identity.appliance_id),
-        port=port,
-        addresses=[socket.inet_aton(address) for address in addresses],
-        properties=build_txt(
-            appliance_id=identity.appliance_id,
-            appliance_type=identity.type,
-            model=identity.model,
-            firmware=identity.firmware,
-            paired=paired,
-            protocol=protocol,
-        ),
-        server=f"{identity.appliance_id}.local.",
-    )
 
 
 class _WatchedKeyStore:

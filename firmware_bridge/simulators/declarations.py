@@ -21,7 +21,7 @@ from firmware_bridge.models import FRIDGE_FAULT, WET_CYCLE, declared_model
 from .base import DECLARATIONS_DIR
 from .dishwasher import DISHWASHER_MACHINE, DISHWASHER_PROGRAMMES, LOAD_J_PER_K
 from .washer import WASHER_MACHINE, WASHER_PROGRAMMES, default_options, washer_plan
-from .wet_cycle import NOMINAL_AMBIENT_C, NOMINAL_INLET_C, nominal_profile, simulate_cycle
+from .wet_physics import NOMINAL_AMBIENT_C, NOMINAL_INLET_C, nominal_profile, simulate_cycle
 
 MANUFACTURER: Final = "Liuzhou Appliance Hub (simulated)"
 MAX_DELAY_S: Final = 24 * 3600

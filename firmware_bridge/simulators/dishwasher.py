@@ -38,7 +38,8 @@ from firmware_bridge.models import ModuleClass, RemainingSource
 
 from .base import state_bool, state_number
 from .climate import LiuzhouClimate
-from .wet_cycle import CycleStep, MachineParameters, StepKind, WetApplianceSimulator
+from .wet_cycle import WetApplianceSimulator
+from .wet_physics import CycleStep, MachineParameters, StepKind
 
 DISHWASHER_MACHINE: Final = MachineParameters(
     heater_w=2000.0,

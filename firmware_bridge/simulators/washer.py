@@ -33,7 +33,8 @@ from firmware_bridge.models import ModuleClass, RemainingSource
 
 from .base import state_choice
 from .climate import LiuzhouClimate
-from .wet_cycle import CycleStep, MachineParameters, StepKind, WetApplianceSimulator
+from .wet_cycle import WetApplianceSimulator
+from .wet_physics import CycleStep, MachineParameters, StepKind
 
 WASHER_MACHINE: Final = MachineParameters(
     heater_w=2000.0,

@@ -49,7 +49,7 @@ from firmware_bridge.simulators.dishwasher import (
     dishwasher_load_j_per_k,
 )
 from firmware_bridge.simulators.washer import WASHER_MACHINE, WASHER_PROGRAMMES, washer_plan
-from firmware_bridge.simulators.wet_cycle import CycleRun, CycleStep, MachineParameters
+from firmware_bridge.simulators.wet_physics import CycleRun, CycleStep, MachineParameters
 from models.splits import Split
 
 TICK_S: Final = 30.0
