@@ -42,10 +42,10 @@ from custom_components.liuzhou_appliances.energy.ac import (
 )
 from custom_components.liuzhou_appliances.energy.ac_policy import PreconditionPolicy
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
-    ControlMode,
     PredictiveAcController,
     PredictiveInputs,
 )
+from custom_components.liuzhou_appliances.energy.ac_predictive_status import ControlMode
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.tariff import Tariff
 from custom_components.liuzhou_appliances.link.model import ApplianceType

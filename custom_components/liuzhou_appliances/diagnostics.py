@@ -16,7 +16,7 @@ from .const import (
     CONF_PAIRING_CODE,
 )
 from .coordinator import LiuzhouCoordinator
-from .energy.ac_predictive import ControlMode
+from .energy.ac_predictive_status import ControlMode
 from .link.model import ApplianceType
 from .runtime_data import AnyLiuzhouConfigEntry, ApplianceRuntimeData, HouseholdRuntimeData
 

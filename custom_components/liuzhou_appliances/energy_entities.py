@@ -32,7 +32,7 @@ from homeassistant.helpers.typing import StateType
 
 from .coordinator import LiuzhouCoordinator
 from .energy.ac import ComfortPreset
-from .energy.ac_predictive import ControlMode
+from .energy.ac_predictive_status import ControlMode
 from .energy_runtime import ApplianceEnergy, EnergyStatus
 from .entity import LiuzhouEntity
 from .link.declaration import Declaration

@@ -16,11 +16,13 @@ from custom_components.liuzhou_appliances.energy.ac_predictive import (
     ARRIVAL_LEADS,
     MIN_RESIDUALS,
     PULL_DOWN_FAN,
-    ControlMode,
-    FallbackReason,
     PredictiveAcController,
     PredictiveDecision,
     PredictiveInputs,
+)
+from custom_components.liuzhou_appliances.energy.ac_predictive_status import (
+    ControlMode,
+    FallbackReason,
 )
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.tariff_presets import custom_time_of_use

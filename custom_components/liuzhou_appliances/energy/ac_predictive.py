@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from itertools import pairwise
 import logging
 import math
@@ -63,6 +62,7 @@ from .ac_plans import (
     horizon_from,
 )
 from .ac_policy import PreconditionPolicy, precondition_lead
+from .ac_predictive_status import ControlMode, FallbackReason, PredictiveStatus
 from .inputs import Reading, fresh_value
 from .tariff import PriceUnavailableError, Tariff
 
@@ -112,44 +112,6 @@ ARRIVAL_LEADS: Final[Mapping[ComfortPreset, timedelta]] = {
 PULL_DOWN_FAN: Final = "high"
 
 type OutdoorForecast = Callable[[datetime], tuple[float, float]]
-
-
-class ControlMode(StrEnum):
-    """Which controller is in charge (what a control-mode select offers)."""
-
-    FUZZY = "fuzzy"
-    PREDICTIVE = "predictive"
-
-
-class FallbackReason(StrEnum):
-    """Why the controller in charge is in charge (``PREDICTING`` when it is the model)."""
-
-    PREDICTING = "predicting"
-    WARMING_UP = "warming_up"  # too little history to predict from or calibrate
-    DRIFT = "drift"  # the model's recent predictions were off by more than the bound
-    NO_MODEL = "no_model"
-    MODEL_ERROR = "model_error"  # the model refused the row or failed (ModelError)
-    INPUTS_MISSING = "inputs_missing"  # a reading the model needs is missing or stale
-    INTERNAL_ERROR = "internal_error"
-
-
-@dataclass(frozen=True, slots=True)
-class PredictiveStatus:
-    """Who is in charge and why; the calibration and drift behind it.
-
-    ``history_steps`` is how many calibrated steps there are, ``drift_k`` the
-    running mean |temperature residual| per step (K), ``bias_k`` and
-    ``power_gain`` the per-room calibration; ``detail`` a sentence for logs and
-    diagnostics.
-    """
-
-    controller: ControlMode
-    reason: FallbackReason
-    detail: str = ""
-    history_steps: int = 0
-    drift_k: float | None = None
-    bias_k: float = 0.0
-    power_gain: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

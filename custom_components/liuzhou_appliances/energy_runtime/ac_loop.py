@@ -34,10 +34,8 @@ from custom_components.liuzhou_appliances.energy.ac import (
     compiled_for,
 )
 from custom_components.liuzhou_appliances.energy.ac_policy import PreconditionPolicy
-from custom_components.liuzhou_appliances.energy.ac_predictive import (
-    ControlMode,
-    PredictiveInputs,
-)
+from custom_components.liuzhou_appliances.energy.ac_predictive import PredictiveInputs
+from custom_components.liuzhou_appliances.energy.ac_predictive_status import ControlMode
 from custom_components.liuzhou_appliances.energy.inputs import DecisionStatus
 from custom_components.liuzhou_appliances.link.model import Value
 

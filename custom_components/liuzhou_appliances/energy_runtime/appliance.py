@@ -23,7 +23,7 @@ from homeassistant.util import dt as dt_util
 
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
-from custom_components.liuzhou_appliances.energy.ac_predictive import ControlMode
+from custom_components.liuzhou_appliances.energy.ac_predictive_status import ControlMode
 from custom_components.liuzhou_appliances.link.model import ApplianceType, Value
 
 from .ac_loop import AcLoop

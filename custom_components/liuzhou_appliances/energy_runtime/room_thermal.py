@@ -23,11 +23,13 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
 from custom_components.liuzhou_appliances.energy.ac_predictive import (
-    ControlMode,
-    FallbackReason,
     PredictiveAcController,
     PredictiveDecision,
     PredictiveInputs,
+)
+from custom_components.liuzhou_appliances.energy.ac_predictive_status import (
+    ControlMode,
+    FallbackReason,
     PredictiveStatus,
 )
 from custom_components.liuzhou_appliances.energy.tariff import Tariff

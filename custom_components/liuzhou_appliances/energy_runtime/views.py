@@ -20,7 +20,7 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.liuzhou_appliances.coordinator import LiuzhouCoordinator
 from custom_components.liuzhou_appliances.energy.ac import ComfortPreset
-from custom_components.liuzhou_appliances.energy.ac_predictive import ControlMode
+from custom_components.liuzhou_appliances.energy.ac_predictive_status import ControlMode
 from custom_components.liuzhou_appliances.energy.inputs import Reading
 from custom_components.liuzhou_appliances.energy.planner import PlanningContext
 from custom_components.liuzhou_appliances.energy.shedding import LoadState, ShedReport, ShedStep
