@@ -131,10 +131,7 @@ class LiuzhouConfigFlow(DiscoverySteps, domain=DOMAIN):
                     self.hass, {CONF_HOST: host, CONF_PORT: port}, user_input[CONF_PAIRING_CODE]
                 )
             except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
+                failed.show(errors, placeholders)
             else:
                 # The user paired by hand; a discovery flow for the same appliance
                 # still waiting for its code is superseded, not a reason to abort.
@@ -264,10 +261,7 @@ class LiuzhouConfigFlow(DiscoverySteps, domain=DOMAIN):
                     self.hass, entry.data, user_input[CONF_PAIRING_CODE]
                 )
             except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
+                failed.show(errors, placeholders)
             else:
                 await self.async_set_unique_id(result.hello.appliance_id)
                 self._abort_if_unique_id_mismatch(reason="different_appliance")

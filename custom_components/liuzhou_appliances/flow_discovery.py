@@ -141,10 +141,7 @@ class DiscoverySteps(ConfigFlow):
                     self._address, self._advertisement, user_input[CONF_PAIRING_CODE]
                 )
             except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
+                failed.show(errors, placeholders)
         return self.async_show_form(
             step_id="bluetooth_confirm",
             data_schema=CODE_SCHEMA,
@@ -174,10 +171,7 @@ class DiscoverySteps(ConfigFlow):
                     found.address, found.advertisement, user_input[CONF_PAIRING_CODE]
                 )
             except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
+                failed.show(errors, placeholders)
         options = [
             selector.SelectOptionDict(
                 value=found.address,
@@ -234,10 +228,7 @@ class DiscoverySteps(ConfigFlow):
                     user_input[CONF_PAIRING_CODE],
                 )
             except PairingFailed as failed:
-                errors["base" if failed.error != "invalid_code_format" else CONF_PAIRING_CODE] = (
-                    failed.error
-                )
-                placeholders.update(failed.placeholders)
+                failed.show(errors, placeholders)
             else:
                 if result.hello.appliance_id != self.unique_id:
                     return self.async_abort(reason="different_appliance")

@@ -50,6 +50,13 @@ class PairingFailed(Exception):
         self.error = error
         self.placeholders = dict(placeholders or {})
 
+    def show(self, errors: dict[str, str], placeholders: dict[str, str]) -> None:
+        """Put the error on a form asking for the pairing code: a code in the wrong
+        format on the code field, anything else on the form as a whole."""
+        field = CONF_PAIRING_CODE if self.error == "invalid_code_format" else "base"
+        errors[field] = self.error
+        placeholders.update(self.placeholders)
+
 
 def link_error_key(err: LinkError, *, pairing: bool = False) -> tuple[str, dict[str, str]]:
     """Map a protocol error to the form error shown to the user.
