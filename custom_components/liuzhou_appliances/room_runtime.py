@@ -112,6 +112,9 @@ class RoomOccupancy:
         # appliance entry id -> (listener remover, coordinator) of appliances owed settings
         self._owed: dict[str, tuple[CALLBACK_TYPE, object]] = {}
         self._retrying = False
+        # appliance entry id -> its room's area id, read from the registries on first use
+        # and again after they change: every AC's energy controller asks each minute.
+        self._area_of_entry: dict[str, str] | None = None
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class RoomOccupancy:
     def _rooms_changed(self) -> None:
         """Appliances moved or areas removed: watch the guests' choices where they now are,
         and erase the stay of a room whose area is gone (nobody could check it out)."""
+        self._area_of_entry = None
         areas = ar.async_get(self.hass)
         gone = [area_id for area_id in self.records if areas.async_get_area(area_id) is None]
         for area_id in gone:
@@ -272,8 +276,11 @@ class RoomOccupancy:
         household's occupancy entity applies then. The arrival is the one the
         room's AC is scheduled to start before.
         """
-        room = rooms_by_entry(rooms(self.hass)).get(entry_id)
-        record = None if room is None else self.records.get(room.area_id)
+        if self._area_of_entry is None:
+            by_entry = rooms_by_entry(rooms(self.hass))
+            self._area_of_entry = {entry: room.area_id for entry, room in by_entry.items()}
+        area_id = self._area_of_entry.get(entry_id)
+        record = None if area_id is None else self.records.get(area_id)
         if record is None or record.since is None:
             return None
         arrival = dt_util.parse_datetime(record.arrival) if record.arrival else None

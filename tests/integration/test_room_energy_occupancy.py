@@ -25,6 +25,7 @@ from custom_components.liuzhou_appliances.diagnostics import async_get_config_en
 from custom_components.liuzhou_appliances.energy.ac_policy import BALANCED_LEAD
 from custom_components.liuzhou_appliances.link.model import ApplianceType
 from custom_components.liuzhou_appliances.room_occupancy import OPT_VACANT_AC
+from custom_components.liuzhou_appliances.runtime_data import room_presence
 
 from .conftest import PairedAppliance, StartAppliance, wait_until
 from .energy_helpers import (
@@ -223,6 +224,30 @@ async def test_an_ac_in_a_room_whose_state_was_never_set_keeps_the_household_occ
     assert _reason(hass, ac) == ["no_occupancy_entity"]
     assert ac.entry.runtime_data.energy.ac_loop.occupancy_source == "none"
     assert _target(ac) == 26.0  # counts as occupied: the setpoint held, not set back
+
+
+async def test_an_ac_moved_to_another_room_follows_that_room(
+    hass: HomeAssistant, start_appliance: StartAppliance
+) -> None:
+    """The room an AC is in is read again when devices or areas change: moved out of a room
+    set vacant into one never set, it follows the household's occupancy, and back again."""
+    ac, area_id = await _cooling_ac_in_a_room(hass, start_appliance)
+    await _set_room(hass, area_id, "vacant")
+    entry_id = ac.entry.entry_id
+    now = dt_util.utcnow()
+    assert room_presence(hass, entry_id, now) is not None
+    devices = dr.async_get(hass)
+    device = devices.async_get_device({(DOMAIN, ac.appliance.id)})
+    assert device is not None
+    other = ar.async_get(hass).async_create("Study")
+    devices.async_update_device(device.id, area_id=other.id)
+    await hass.async_block_till_done()
+    assert room_presence(hass, entry_id, now) is None
+    devices.async_update_device(device.id, area_id=area_id)
+    await hass.async_block_till_done()
+    found = room_presence(hass, entry_id, now)
+    assert found is not None
+    assert not found.occupied
 
 
 async def test_load_shedding_takes_a_vacant_room_for_vacant(
