@@ -93,8 +93,8 @@ def test_the_off_peak_fan_runs_below_the_dearest_price_and_reaches_the_model() -
     )
     assert plans.fan_at(0, 0) == plans.fan_at(0, 7) == "auto"
     assert plans.fan_at(0, 8) == plans.fan_at(0, STEPS - 1) == "medium"
-    np.testing.assert_array_equal(plans.fan_levels(7), np.zeros(plans.count))
-    np.testing.assert_array_equal(plans.fan_levels(8), np.full(plans.count, 2.0))
+    np.testing.assert_array_equal(plans.fan_levels()[:, 7], np.zeros(plans.count))
+    np.testing.assert_array_equal(plans.fan_levels()[:, 8], np.full(plans.count, 2.0))
     # The model is told each step's fan: the off-peak steps' rows differ from medium's.
     seen: list[np.ndarray] = []  # type: ignore[type-arg]
 

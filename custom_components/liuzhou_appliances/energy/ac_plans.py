@@ -167,11 +167,13 @@ class PlanSet:
             return self.off_peak_fan
         return self.fan[plan]
 
-    def fan_levels(self, step: int) -> FloatArray:
-        """``FAN_LEVELS`` of every plan's fan in ``step``, shape (plans,)."""
-        if self.off_peak_fan is not None and self.off_peak is not None and self.off_peak[step]:
-            return np.full(self.count, float(FAN_LEVELS[self.off_peak_fan]))
-        return np.array([float(FAN_LEVELS[f]) for f in self.fan])
+    def fan_levels(self) -> FloatArray:
+        """``FAN_LEVELS`` of every plan's fan in every step, shape (plans, steps)."""
+        own = np.array([float(FAN_LEVELS[f]) for f in self.fan])
+        levels = np.repeat(own[:, None], self.on.shape[1], axis=1)
+        if self.off_peak_fan is not None and self.off_peak is not None:
+            levels[:, self.off_peak] = float(FAN_LEVELS[self.off_peak_fan])
+        return levels
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,6 +337,7 @@ def evaluate_plans(
     rollout = BatchRollout(history, count)
     flags = np.zeros((count, 8))
     mode_column = {"cool": 1, "heat": 2, "dry": 3, "fan_only": 4}[mode]
+    fan_levels = plans.fan_levels()
     energy = np.zeros(count)
     violation = np.zeros(count)
     temperature = np.full((count, steps), np.nan)
@@ -348,7 +351,7 @@ def evaluate_plans(
         flags[:, 0] = on
         flags[:, mode_column] = on
         flags[:, 5] = plans.setpoint[:, k]
-        flags[:, 7] = np.where(on, plans.fan_levels(k), 0.0)
+        flags[:, 7] = np.where(on, fan_levels[:, k], 0.0)
         rows = rollout.rows(
             flags,
             outdoor_temperature=float(horizon.outdoor[k]),
